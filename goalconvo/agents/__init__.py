@@ -1,0 +1,1 @@
+"""Generation: the experience generator, the User and SupportBot roles, prompts, LLM backends."""

@@ -1,0 +1,89 @@
+"""A deterministic stand-in for a model, for pipeline tests and benchmarks only.
+
+It follows the goal (User) and the database lookup (SupportBot) with fixed
+templates, so a pipeline test can predict what is stored. Every dialogue it
+makes carries the model name ``scripted`` — never mistake its output for
+generation quality.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from goalconvo.agents import prompts
+from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
+from goalconvo.agents.tracker import SLOT_WORDS, Knowledge
+from goalconvo.streams.schemas import DialogueState, Goal
+
+
+def _user_plan(goal: Goal) -> list[str]:
+    """What the scripted user says, in order: constraints, requests, bookings, goodbye."""
+    lines = []
+    for domain in goal.domain_names:
+        g = goal.domains[domain]
+        if g.fail_info:
+            lines.append(f"I am looking for a {domain} with " + ", ".join(f"{k} {v}" for k, v in g.fail_info.items()) + ".")
+        cons = ", ".join(f"{k} {v}" if k not in ("departure", "destination") else f"{k.replace('departure', 'from').replace('destination', 'to')} {v}" for k, v in g.info.items())
+        lines.append(f"I need a {domain}" + (f" with {cons}." if cons else "."))
+        if g.reqt:
+            lines.append("Could you tell me the " + " and the ".join(SLOT_WORDS.get(r, r) for r in g.reqt) + "?")
+        if g.book:
+            lines.append("Please book it for " + ", ".join(f"{k} {v}" for k, v in g.book.items()) + ".")
+    lines.append(f"Thank you, that is all I need. Goodbye. {prompts.END_TAG}")
+    return lines
+
+
+def _bot_reply(state: DialogueState, k: Knowledge) -> str:
+    last = next((t.text.lower() for t in reversed(state.turns) if t.speaker == "user"), "")
+    if state.user_done or "goodbye" in last:
+        return "You are welcome. Goodbye!"
+    if k.booking_refs:
+        d, ref = next(iter(k.booking_refs.items()))
+        name = (k.venues.get(d) or [{}])[0].get("name") or (k.venues.get(d) or [{}])[0].get("trainID", d)
+        return f"I have booked {name} for you. Your reference number is {ref}."
+    asked = [slot for slot, word in SLOT_WORDS.items() if word in last] if "?" in last else []
+    domain = next((d for d in reversed(k.domains)), None)
+    if domain == "taxi" and k.taxi:
+        return f"I have booked a {k.taxi['car type']} for you; the contact number is {k.taxi['phone']}."
+    rows = k.venues.get(domain or "", [])
+    if domain is None:
+        return "How can I help you today?"
+    if not rows:
+        return f"I am sorry, there is no {domain} matching that. Could you change a constraint?"
+    top = rows[0]
+    label = top.get("name") or top.get("trainID") or top.get("department") or domain
+    if asked:
+        facts = [f"the {SLOT_WORDS[s]} is {top[s]}" for s in asked if s in top]
+        if facts:
+            return f"For {label}, " + " and ".join(facts) + "."
+    return f"I found {label}. Would you like more information or a booking?"
+
+
+class ScriptedBackend(LLMBackend):
+    model_name = "scripted"
+
+    def __init__(self, delay_s: float = 0.0):
+        self.delay_s = delay_s
+        self.calls = 0
+
+    async def complete(
+        self, messages: list[ChatMessage], params: GenerationParams, context: CallContext | None = None
+    ) -> Completion:
+        self.calls += 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if context is None:
+            return Completion("scripted reply", 1, 2, self.model_name)
+        if context.task == "experience":
+            text = _user_plan(context.data["goal"])[0]
+        elif context.task == "user":
+            state: DialogueState = context.data["state"]
+            plan = _user_plan(state.goal)
+            n_user = sum(1 for t in state.turns if t.speaker == "user")
+            text = plan[min(n_user, len(plan) - 1)]
+        elif context.task == "bot":
+            text = _bot_reply(context.data["state"], context.data["knowledge"])
+        else:
+            text = '{"goal_relevance": 5, "coherence": 5, "fluency": 5, "task_completion": 5, "rationale": "scripted"}'
+        prompt_tokens = sum(len(m.content.split()) for m in messages)
+        return Completion(text, prompt_tokens, len(text.split()), self.model_name)

@@ -1,0 +1,118 @@
+"""A cheap belief tracker: which domains and slot values the user has mentioned.
+
+The SupportBot sees the database only through this: constraints are read from
+what the user said (not from the hidden goal), then looked up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from goalconvo.agents.venues import SEARCHABLE, VenueDB, booking_reference
+from goalconvo.streams.schemas import DialogueState
+
+DOMAIN_WORDS: dict[str, tuple[str, ...]] = {
+    "hotel": ("hotel", "guesthouse", "guest house", "place to stay", "room", "stay", "lodging"),
+    "restaurant": ("restaurant", "food", "eat", "dinner", "lunch", "table"),
+    "attraction": ("attraction", "museum", "college", "park", "theatre", "pool", "visit", "see", "entertainment"),
+    "train": ("train", "depart", "leaving from", "travel to", "railway"),
+    "taxi": ("taxi", "cab", "car"),
+    "hospital": ("hospital", "department", "clinic"),
+    "police": ("police",),
+}
+
+#: Natural names of requestable attributes, for parsing requests and writing them.
+SLOT_WORDS: dict[str, str] = {
+    "phone": "phone number",
+    "address": "address",
+    "postcode": "postcode",
+    "entrance fee": "entrance fee",
+    "price": "price",
+    "duration": "travel time",
+    "trainID": "train id",
+    "leaveAt": "departure time",
+    "arriveBy": "arrival time",
+    "car type": "car type",
+    "stars": "star rating",
+    "parking": "parking",
+    "internet": "internet",
+    "area": "area",
+    "pricerange": "price range",
+    "food": "type of food",
+    "type": "type",
+}
+
+_BOOK = re.compile(r"\b(book|reserve|reservation)\b")
+
+
+@dataclass
+class Knowledge:
+    domains: list[str]
+    constraints: dict[str, dict[str, str]]
+    venues: dict[str, list[dict]]
+    booking_refs: dict[str, str] = field(default_factory=dict)
+    taxi: dict[str, str] = field(default_factory=dict)
+    wants_booking: bool = False
+
+    def render(self) -> str:
+        lines = []
+        for d in self.domains:
+            if d == "taxi":
+                lines.append(f"taxi: a {self.taxi.get('car type')} is available, contact number {self.taxi.get('phone')}")
+                continue
+            rows = self.venues.get(d, [])
+            if not rows:
+                lines.append(f"{d}: no match for {self.constraints.get(d) or 'the request so far'}")
+            for r in rows[:3]:
+                facts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("id", "location", "introduction", "openhours", "takesbookings", "price") or k == "price" and isinstance(v, str))
+                lines.append(f"{d}: {facts}")
+        for d, ref in self.booking_refs.items():
+            lines.append(f"booking for {d}: confirmed, reference number {ref}")
+        return "\n".join(lines) or "nothing asked yet"
+
+
+def _user_text(state: DialogueState) -> str:
+    return " ".join(t.text.lower() for t in state.turns if t.speaker == "user")
+
+
+def track(state: DialogueState, db: VenueDB) -> Knowledge:
+    """Domains, constraints, matching venues and booking references for the next bot turn."""
+    text = _user_text(state)
+    last = next((t.text.lower() for t in reversed(state.turns) if t.speaker == "user"), "")
+    domains = [d for d, words in DOMAIN_WORDS.items() if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)]
+    constraints: dict[str, dict[str, str]] = {}
+    venues: dict[str, list[dict]] = {}
+    for d in domains:
+        cons: dict[str, str] = {}
+        for slot in SEARCHABLE.get(d, ()):
+            # The longest value mentioned wins ("london kings cross" over "cross").
+            found = [v for v in db.all_values(d, slot) if v and re.search(rf"\b{re.escape(v)}\b", text)]
+            if slot in ("departure", "destination"):
+                continue
+            if slot == "stars":
+                m = re.search(r"\b([0-5])[ -]stars?\b|\bstars? (?:of )?([0-5])\b", text)
+                found = [m.group(1) or m.group(2)] if m else []
+            if found:
+                cons[slot] = max(found, key=len)
+        if d == "train":
+            for slot, pat in (("departure", r"from ([a-z ]+?)(?: to | on |[.,?]|$)"), ("destination", r"to ([a-z ]+?)(?: on | from |[.,?]|$)")):
+                stations = db.all_values(d, slot)
+                for m in re.finditer(pat, text):
+                    cand = m.group(1).strip()
+                    if cand in stations:
+                        cons[slot] = cand
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"):
+                if day in text:
+                    cons["day"] = day
+        constraints[d] = cons
+        if d != "taxi":
+            venues[d] = db.search(d, cons)
+    wants_booking = bool(_BOOK.search(last))
+    refs = {}
+    if wants_booking:
+        for d in domains:
+            if d in ("hotel", "restaurant", "train") and venues.get(d):
+                refs[d] = booking_reference(state.dialogue_id, d)
+    taxi = db.taxi_for(state.dialogue_id) if "taxi" in domains else {}
+    return Knowledge(domains, constraints, venues, refs, taxi, wants_booking)

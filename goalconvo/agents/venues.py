@@ -1,0 +1,114 @@
+"""The SupportBot's knowledge: MultiWOZ-style venue databases.
+
+Loaded from a folder of ``<domain>_db.json`` files the user gives (MultiWOZ's
+``db/``), else from a small built-in set. The bot can only offer what a lookup
+returns; bookings get a deterministic reference so replays agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: Slots a lookup may filter on, per domain (MultiWOZ's informable slots).
+SEARCHABLE: dict[str, tuple[str, ...]] = {
+    "hotel": ("name", "type", "area", "pricerange", "stars", "internet", "parking"),
+    "restaurant": ("name", "food", "area", "pricerange"),
+    "attraction": ("name", "type", "area"),
+    "train": ("departure", "destination", "day"),
+    "hospital": ("department",),
+    "police": ("name",),
+}
+#: Domains whose goals can ask for a booking.
+BOOKABLE = ("hotel", "restaurant", "train", "taxi")
+
+
+def _norm(v: Any) -> str:
+    return str(v).strip().lower()
+
+
+def _time_ok(slot: str, want: str, have: str) -> bool:
+    """Train times: leave at or after ``leaveAt``, arrive by ``arriveBy``."""
+    if not (want[:2].isdigit() and have[:2].isdigit()):
+        return True
+    return have >= want if slot == "leaveAt" else have <= want
+
+
+@dataclass
+class VenueDB:
+    tables: dict[str, list[dict[str, Any]]]
+    taxi: dict[str, list[str]] = field(default_factory=dict)
+    source: str = "builtin"
+
+    @classmethod
+    def load(cls, folder: Path | None = None) -> "VenueDB":
+        if folder is None:
+            raw = json.loads(
+                importlib.resources.files("goalconvo.data").joinpath("venues_builtin.json").read_text()
+            )
+            return cls({d: raw[d] for d in SEARCHABLE}, raw["taxi"], "builtin")
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"venue database folder {folder} does not exist")
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for domain in SEARCHABLE:
+            path = folder / f"{domain}_db.json"
+            tables[domain] = json.loads(path.read_text()) if path.exists() else []
+        taxi_path = folder / "taxi_db.json"
+        taxi = json.loads(taxi_path.read_text()) if taxi_path.exists() else {}
+        if not any(tables.values()):
+            raise FileNotFoundError(f"no <domain>_db.json files in {folder}")
+        return cls(tables, taxi, str(folder))
+
+    def search(self, domain: str, constraints: dict[str, str], limit: int = 5) -> list[dict[str, Any]]:
+        """Venues of ``domain`` matching every known constraint (unknown slots ignored)."""
+        rows = self.tables.get(domain, [])
+        out = []
+        for row in rows:
+            ok = True
+            for slot, want in constraints.items():
+                want_n = _norm(want)
+                if want_n in ("", "dontcare", "?", "not mentioned"):
+                    continue
+                if slot in ("leaveAt", "arriveBy") and slot in row:
+                    ok = _time_ok(slot, want_n, _norm(row[slot]))
+                elif slot in row and slot in SEARCHABLE.get(domain, ()):
+                    ok = _norm(row[slot]) == want_n
+                if not ok:
+                    break
+            if ok:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def all_values(self, domain: str, slot: str) -> set[str]:
+        return {_norm(r[slot]) for r in self.tables.get(domain, []) if slot in r}
+
+    def known_facts(self) -> set[str]:
+        """Every phone number, postcode, train id and reference-like value the bot may state."""
+        facts: set[str] = set()
+        for rows in self.tables.values():
+            for r in rows:
+                for slot in ("phone", "postcode", "trainID"):
+                    if slot in r:
+                        facts.add(_norm(r[slot]))
+        return facts
+
+    def taxi_for(self, key: str) -> dict[str, str]:
+        h = int(hashlib.sha1(key.encode()).hexdigest(), 16)
+        colors = self.taxi.get("taxi_colors") or ["black"]
+        types = self.taxi.get("taxi_types") or ["toyota"]
+        return {
+            "car type": f"{colors[h % len(colors)]} {types[(h // 7) % len(types)]}",
+            "phone": "07" + str(h % 10**9).zfill(9),
+        }
+
+
+def booking_reference(dialogue_id: str, domain: str) -> str:
+    """Deterministic 8-character reference: a replayed turn books the same thing."""
+    return hashlib.sha1(f"{dialogue_id}:{domain}".encode()).hexdigest()[:8].upper()

@@ -1,0 +1,1 @@
+"""Post-processing and the quality judge: rule filters, then the goal check (any failure rejects)."""

@@ -1,0 +1,111 @@
+"""Goal completion, checked against the goal's slots rather than keywords alone.
+
+For every domain of the goal: each requested attribute (``reqt``) was answered,
+each booking asked for got a reference, and the venue the bot settled on does
+not contradict a constraint (``info``) in the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from goalconvo.agents.tracker import SLOT_WORDS
+from goalconvo.agents.venues import SEARCHABLE, VenueDB
+from goalconvo.streams.schemas import CheckResult, Dialogue
+
+_REF = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,40}?\b([A-Z0-9]{8})\b", re.I)
+#: Value shapes that answer a request even when the venue is not identifiable.
+_SHAPES: dict[str, re.Pattern[str]] = {
+    "phone": re.compile(r"\b0\d{9,10}\b"),
+    "postcode": re.compile(r"\bc\.?b\.?\s?\d{1,2}\s?\d?[a-z]{0,2}\b", re.I),
+    "trainID": re.compile(r"\btr\s?\d{3,4}\b", re.I),
+    "price": re.compile(r"\d+(\.\d+)?\s*(pounds|gbp|£)|£\s*\d", re.I),
+    "entrance fee": re.compile(r"\bfree\b|\d+(\.\d+)?\s*(pounds|gbp)|£\s*\d", re.I),
+    "duration": re.compile(r"\d+\s*(minutes|mins|hours?)", re.I),
+    "leaveAt": re.compile(r"\b\d{1,2}:\d{2}\b"),
+    "arriveBy": re.compile(r"\b\d{1,2}:\d{2}\b"),
+    "stars": re.compile(r"\b[0-5][ -]star|\bstars?\b", re.I),
+}
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "phone": ("phone", "number", "telephone", "contact"),
+    "address": ("address", "located", "street", "road", "lane"),
+    "car type": ("car", "toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla"),
+    "pricerange": ("cheap", "moderate", "expensive", "price"),
+    "internet": ("internet", "wifi", "wi-fi"),
+    "parking": ("parking",),
+    "area": ("north", "south", "east", "west", "centre", "center", "area"),
+    "food": ("food", "serve", "cuisine"),
+    "type": ("hotel", "guesthouse", "guest house", "museum", "college", "park", "theatre", "pool", "church", "type", "architecture", "nightclub", "cinema", "boat", "entertainment"),
+}
+
+
+@dataclass
+class DomainOutcome:
+    domain: str
+    missing_reqt: list[str] = field(default_factory=list)
+    missing_booking: bool = False
+    contradicted: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing_reqt or self.missing_booking or self.contradicted)
+
+
+def _named_venue(domain: str, bot_text: str, db: VenueDB) -> dict | None:
+    """The last venue of ``domain`` the bot named (by name or train id)."""
+    key = "trainID" if domain == "train" else "name"
+    best, pos = None, -1
+    for row in db.tables.get(domain, []):
+        name = str(row.get(key, "")).lower()
+        if len(name) < 3:
+            continue
+        i = bot_text.rfind(name)
+        if i > pos:
+            best, pos = row, i
+    return best
+
+
+def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
+    if venue is not None and slot in venue and str(venue[slot]).lower() in bot_text:
+        return True
+    shape = _SHAPES.get(slot)
+    if shape is not None and shape.search(bot_text):
+        return True
+    words = _ALIASES.get(slot, ()) + (SLOT_WORDS.get(slot, slot).lower(), slot.lower())
+    return any(w in bot_text for w in words)
+
+
+def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcome]]:
+    bot_text = " ".join(t.text for t in d.turns if t.speaker == "bot")
+    bot_lower = bot_text.lower()
+    meta_refs = {dom for t in d.turns for dom in t.meta.get("booking_refs", {})}
+    outcomes = []
+    for domain in d.goal.domain_names:
+        g = d.goal.domains[domain]
+        out = DomainOutcome(domain)
+        venue = _named_venue(domain, bot_lower, db) if domain in SEARCHABLE else None
+        out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower)]
+        if g.book and domain != "taxi":
+            out.missing_booking = not (domain in meta_refs or _REF.search(bot_text))
+        if venue is not None:
+            for slot, want in g.info.items():
+                have = venue.get(slot)
+                if slot in SEARCHABLE.get(domain, ()) and slot != "name" and have is not None:
+                    if str(have).lower() != str(want).lower() and str(want).lower() not in ("dontcare", "?"):
+                        out.contradicted[slot] = (str(want), str(have))
+        outcomes.append(out)
+    done = sum(o.complete for o in outcomes)
+    problems = []
+    for o in outcomes:
+        if o.missing_reqt:
+            problems.append(f"{o.domain}: {', '.join(o.missing_reqt)} not answered")
+        if o.missing_booking:
+            problems.append(f"{o.domain}: booking without a reference")
+        for slot, (want, have) in o.contradicted.items():
+            problems.append(f"{o.domain}: {slot} is {have}, goal wants {want}")
+    score = done / max(1, len(outcomes))
+    return (
+        CheckResult(name="goal_completion", passed=not problems, reason="; ".join(problems), score=score),
+        outcomes,
+    )

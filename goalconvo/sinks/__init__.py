@@ -1,0 +1,1 @@
+"""The corpus: DuckDB storage, the query endpoint of a running sink, and metrics."""

@@ -1,0 +1,249 @@
+"""The DuckDB corpus: schema, migrations and idempotent batch writes.
+
+One process writes a DuckDB file (DuckDB's lock forbids a second, even a
+read-only one), so the running sink also answers queries for other processes
+(see ``query_server.py``). Writes insert by primary key and ignore duplicates:
+Kafka's at-least-once delivery can replay, the corpus keeps one row a dialogue.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from goalconvo.streams.schemas import DeadLetter, JudgedDialogue
+
+#: Each entry migrates the schema from version i to i+1; applied in order, once.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    create table dialogues (
+        dialogue_id varchar primary key,
+        run_id varchar not null,
+        set_name varchar not null,
+        goal_id varchar not null,
+        domains varchar[] not null,
+        domain_set varchar not null,
+        goal json not null,
+        scenario json,
+        model varchar not null,
+        prompt_version varchar,
+        stop_reason varchar,
+        exchanges integer not null,
+        llm_calls integer,
+        prompt_tokens integer,
+        completion_tokens integer,
+        started_at double,
+        ended_at double,
+        stored_at double not null
+    );
+    create table turns (
+        dialogue_id varchar not null,
+        idx integer not null,
+        speaker varchar not null,
+        text varchar not null,
+        meta json,
+        primary key (dialogue_id, idx)
+    );
+    create table verdicts (
+        dialogue_id varchar not null,
+        judge_version varchar not null,
+        accepted boolean not null,
+        scores json,
+        judge_model varchar,
+        judged_at double,
+        primary key (dialogue_id, judge_version)
+    );
+    create table verdict_checks (
+        dialogue_id varchar not null,
+        judge_version varchar not null,
+        name varchar not null,
+        passed boolean not null,
+        reason varchar,
+        score double,
+        primary key (dialogue_id, judge_version, name)
+    );
+    create table dead_letters (
+        dead_letter_id varchar primary key,
+        source_topic varchar,
+        stage varchar,
+        reason varchar,
+        error_type varchar,
+        key varchar,
+        payload varchar,
+        run_id varchar,
+        goal_id varchar,
+        dialogue_id varchar,
+        dead_at double
+    );
+    create table runs (
+        run_id varchar primary key,
+        started_at double,
+        goals integer,
+        llm varchar,
+        model varchar,
+        settings json
+    );
+    """,
+)
+
+READ_ONLY_TYPES = {"SELECT", "EXPLAIN"}
+
+
+class QueryRefused(ValueError):
+    """A statement that would write, sent where writes are not allowed."""
+
+
+def check_read_only(sql: str) -> None:
+    """Refuse anything but SELECT / EXPLAIN (and refuse SQL that does not parse)."""
+    try:
+        stmts = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryRefused(f"cannot parse the query: {exc}") from None
+    if not stmts:
+        raise QueryRefused("no statement given")
+    for st in stmts:
+        kind = st.type.name
+        if kind not in READ_ONLY_TYPES:
+            raise QueryRefused(f"{kind} statements change the corpus; pass --write to allow them")
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return str(v)
+
+
+class CorpusStore:
+    """A DuckDB corpus file opened for writing by this process (thread-safe)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(self.path))
+        self._lock = threading.Lock()
+        self.migrate()
+
+    # -- schema ------------------------------------------------------------
+    def migrate(self) -> None:
+        with self._lock:
+            self._con.execute("create table if not exists schema_version (version integer)")
+            row = self._con.execute("select max(version) from schema_version").fetchone()
+            current = row[0] or 0
+            for i, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._con.execute("begin")
+                self._con.execute(sql)
+                self._con.execute("insert into schema_version values (?)", [i])
+                self._con.execute("commit")
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # -- writes ------------------------------------------------------------
+    def write_batch(self, judged: Sequence[JudgedDialogue], dead: Sequence[tuple[str, DeadLetter]] = ()) -> int:
+        """Store a batch in one transaction; returns how many dialogues were new."""
+        now = time.time()
+        with self._lock:
+            con = self._con
+            con.execute("begin")
+            try:
+                before = con.execute("select count(*) from dialogues").fetchone()[0]
+                for jd in judged:
+                    self._insert_judged(con, jd, now)
+                for dl_id, dl in dead:
+                    con.execute(
+                        "insert into dead_letters values (?,?,?,?,?,?,?,?,?,?,?) on conflict do nothing",
+                        [dl_id, dl.source_topic, dl.stage, dl.reason, dl.error_type, dl.key, dl.payload,
+                         dl.run_id, dl.goal_id, dl.dialogue_id, dl.at],
+                    )
+                after = con.execute("select count(*) from dialogues").fetchone()[0]
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+        return after - before
+
+    @staticmethod
+    def _insert_judged(con: duckdb.DuckDBPyConnection, jd: JudgedDialogue, now: float, set_name: str | None = None) -> None:
+        d, v = jd.dialogue, jd.verdict
+        domains = d.goal.domain_names
+        con.execute(
+            "insert into dialogues values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) on conflict do nothing",
+            [d.dialogue_id, d.run_id, set_name or d.run_id, d.goal.goal_id, domains, "+".join(domains),
+             d.goal.model_dump_json(), d.scenario.model_dump_json(), d.model, d.prompt_version, d.stop_reason,
+             d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at, now],
+        )
+        con.executemany(
+            "insert into turns values (?,?,?,?,?) on conflict do nothing",
+            [[d.dialogue_id, t.index, t.speaker, t.text, json.dumps(t.meta)] for t in d.turns],
+        )
+        CorpusStore._insert_verdict(con, jd)
+
+    @staticmethod
+    def _insert_verdict(con: duckdb.DuckDBPyConnection, jd: JudgedDialogue) -> None:
+        v = jd.verdict
+        con.execute(
+            "insert into verdicts values (?,?,?,?,?,?) on conflict do nothing",
+            [v.dialogue_id, v.judge_version, v.accepted, json.dumps(v.scores), v.judge_model, v.judged_at],
+        )
+        con.executemany(
+            "insert into verdict_checks values (?,?,?,?,?,?) on conflict do nothing",
+            [[v.dialogue_id, v.judge_version, c.name, c.passed, c.reason, c.score] for c in v.checks],
+        )
+
+    def record_run(self, run_id: str, goals: int, llm: str, model: str, settings: dict[str, Any]) -> None:
+        with self._lock:
+            self._con.execute(
+                "insert into runs values (?,?,?,?,?,?) on conflict do nothing",
+                [run_id, time.time(), goals, llm, model, json.dumps(settings, default=str)],
+            )
+
+    # -- reads -------------------------------------------------------------
+    def query(self, sql: str, params: Iterable[Any] | None = None, *, allow_write: bool = False) -> QueryResult:
+        if not allow_write:
+            check_read_only(sql)
+        cur = self._con.cursor()
+        try:
+            cur.execute(sql, list(params) if params is not None else None)
+            if cur.description is None:
+                return QueryResult([], [])
+            cols = [c[0] for c in cur.description]
+            return QueryResult(cols, [[_jsonable(v) for v in row] for row in cur.fetchall()])
+        finally:
+            cur.close()
+
+    def run_progress(self, run_id: str) -> dict[str, int]:
+        """Dialogues stored (accepted / rejected) and goals dead-lettered for a run."""
+        r = self.query(
+            """select
+                 count(*) filter (where v.accepted),
+                 count(*) filter (where not v.accepted),
+                 (select count(distinct coalesce(goal_id, dead_letter_id)) from dead_letters where run_id = ?)
+               from dialogues d join verdicts v using (dialogue_id)
+               where d.run_id = ? and v.judge_version = (
+                   select min(judge_version) from verdicts v2 where v2.dialogue_id = d.dialogue_id)""",
+            [run_id, run_id],
+        ).rows[0]
+        return {"accepted": r[0], "rejected": r[1], "dead_lettered": r[2]}
+
+
+def open_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, or duckdb.IOException if a writer holds the file."""
+    return duckdb.connect(str(path), read_only=True)

@@ -1,0 +1,50 @@
+"""Every topic name GoalConvo uses, in one place.
+
+Names are a prefix (``Settings.topic_prefix``) plus a fixed suffix, so two
+deployments can share one Kafka cluster without colliding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The concrete topic names for one prefix."""
+
+    goals: str
+    turns_user: str
+    turns_bot: str
+    dialogues_completed: str
+    dialogues_judged: str
+    goals_dead_letter: str
+    dialogues_dead_letter: str
+
+    @classmethod
+    def for_prefix(cls, prefix: str = "goalconvo.") -> "Topics":
+        return cls(
+            goals=f"{prefix}goals",
+            turns_user=f"{prefix}turns.user",
+            turns_bot=f"{prefix}turns.bot",
+            dialogues_completed=f"{prefix}dialogues.completed",
+            dialogues_judged=f"{prefix}dialogues.judged",
+            goals_dead_letter=f"{prefix}goals.dead-letter",
+            dialogues_dead_letter=f"{prefix}dialogues.dead-letter",
+        )
+
+    def all(self) -> list[str]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def dead_letters(self) -> list[str]:
+        return [self.goals_dead_letter, self.dialogues_dead_letter]
+
+
+def changelog_topic(app_id: str, table_name: str) -> str:
+    """The changelog topic Faust derives for a table (created up front, see broker.py)."""
+    return f"{app_id}-{table_name}-changelog"
+
+
+def assignor_topic(app_id: str) -> str:
+    """Faust's leader-assignor topic (one partition)."""
+    return f"{app_id}-__assignor-__leader"
