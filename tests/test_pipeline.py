@@ -1,0 +1,163 @@
+"""The whole pipeline on the real embedded broker, with the scripted stand-in for the model."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from goalconvo.settings import Settings
+from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
+from goalconvo.sinks.store import QueryRefused
+from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish, run_goals
+from goalconvo.streams.schemas import DeadLetter, decode
+from goalconvo.streams.topics import Topics
+
+from kafka_helpers import read_topic, wait_for
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        return run_query(db, sql).rows[0][0]
+    except (CorpusUnavailable, Exception):
+        return -1
+
+
+def test_run_stores_each_dialogue_exactly_once(settings: Settings):
+    summary = asyncio.run(run_goals(settings, 5, timeout_s=120))
+    assert summary.finished and summary.accepted + summary.rejected == 5
+    rows = run_query(settings.db, "select count(*), count(distinct dialogue_id), count(distinct goal_id) from dialogues").rows
+    assert rows == [[5, 5, 5]]
+    turns = run_query(settings.db, "select count(*), count(distinct (dialogue_id, idx)) from turns").rows[0]
+    assert turns[0] == turns[1] > 10
+    # Each stored dialogue alternates user/bot from index 0 with no gap.
+    gaps = run_query(
+        settings.db,
+        "select dialogue_id from turns group by dialogue_id having max(idx) + 1 != count(*) "
+        "or bool_or((idx % 2 = 0) != (speaker = 'user'))",
+    ).rows
+    assert gaps == []
+    assert run_query(settings.db, "select distinct model from dialogues").rows == [["scripted"]]
+
+
+def test_malformed_goals_are_dead_lettered_and_the_rest_complete(settings: Settings, bus: str):
+    topics = Topics.for_prefix(settings.topic_prefix)
+    good = goals_for_run(4, "run-bad", None)
+    bad = [
+        (b"bad-json", b"{this is not json"),
+        (b"missing", orjson.dumps({"domains": {"hotel": {}}, "run_id": "run-bad"})),
+        (b"unknown", orjson.dumps({"goal_id": "x1", "run_id": "run-bad", "domains": {"spaceship": {"info": {}}}})),
+    ]
+    events = list(goal_events(good[:2])) + bad + list(goal_events(good[2:]))
+
+    async def scenario():
+        async with Worker(settings, bus) as w:
+            await publish(bus, topics.goals, events)
+            dead = await read_topic(bus, topics.goals_dead_letter, expect=3, timeout_s=60)
+            for _ in range(240):
+                if w.store.run_progress("run-bad")["accepted"] + w.store.run_progress("run-bad")["rejected"] >= 4:
+                    break
+                await asyncio.sleep(0.25)
+            return dead, w.store.run_progress("run-bad"), w.store.query(
+                "select key, reason from dead_letters order by key").rows
+
+    dead, progress, stored_dead = asyncio.run(scenario())
+    records = {d.key: d for d in (decode(DeadLetter, raw) for raw in dead)}
+    assert set(records) == {"bad-json", "missing", "unknown"}
+    assert "not valid JSON" in records["bad-json"].reason
+    assert "goal_id" in records["missing"].reason and "Field required" in records["missing"].reason
+    assert "unknown domain" in records["unknown"].reason and "spaceship" in records["unknown"].reason
+    assert all(r.stage == "experience" and r.source_topic == topics.goals for r in records.values())
+    assert records["bad-json"].payload == "{this is not json"
+    assert progress["accepted"] + progress["rejected"] == 4
+    assert [k for k, _ in stored_dead] == ["bad-json", "missing", "unknown"]
+
+
+def _worker_proc(settings: Settings, bus: str, delay: float) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "GOALCONVO_APP_ID": settings.app_id,
+        "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
+        "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
+        "GOALCONVO_LLM_DELAY_S": str(delay),
+        "GOALCONVO_CONCURRENCY": "4",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "goalconvo.cli", "worker", "--bootstrap-servers", bus, "--db", str(settings.db), "--llm", "scripted"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_worker_killed_mid_batch_resumes_and_stores_each_dialogue_once(settings: Settings, bus: str):
+    topics = Topics.for_prefix(settings.topic_prefix)
+    n = 12
+    goals = goals_for_run(n, "run-kill", None)
+    asyncio.run(publish(bus, topics.goals, goal_events(goals)))
+    stored = "select count(*) from dialogues where run_id = 'run-kill'"
+
+    first = _worker_proc(settings, bus, delay=0.15)
+    try:
+        got = wait_for(lambda: _count(settings.db, stored) >= 2, timeout_s=90)
+        assert got, f"worker stored nothing: {first.stderr.read1().decode() if first.poll() is not None else ''}"
+        before_kill = _count(settings.db, stored)
+        assert before_kill < n, "the batch finished before the kill; slow the stand-in down"
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    # A hard kill leaves its endpoint file behind; the next sink replaces it.
+    second = _worker_proc(settings, bus, delay=0.0)
+    try:
+        assert wait_for(lambda: _count(settings.db, stored) >= n, timeout_s=120), "not every dialogue arrived"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=30)
+    rows = run_query(settings.db, "select count(*), count(distinct dialogue_id), count(distinct goal_id) from dialogues").rows
+    assert rows == [[n, n, n]]
+    dup_turns = run_query(settings.db, "select count(*) - count(distinct (dialogue_id, idx)) from turns").rows[0][0]
+    assert dup_turns == 0
+    assert not endpoint_file(settings.db).exists(), "a clean stop removes the endpoint file"
+
+
+def test_query_answers_while_run_writes_the_same_file(settings: Settings, tmp_path: Path):
+    env = {
+        **os.environ,
+        "GOALCONVO_APP_ID": settings.app_id,
+        "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
+        "GOALCONVO_SESSION_TIMEOUT_S": "4",
+        "GOALCONVO_LLM_DELAY_S": "0.1",
+    }
+    run = subprocess.Popen(
+        [sys.executable, "-m", "goalconvo.cli", "run", "--goals", "20", "--llm", "scripted", "--db", str(settings.db)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        assert wait_for(lambda: endpoint_file(settings.db).exists(), timeout_s=60)
+        cli = [sys.executable, "-m", "goalconvo.cli", "query", "--db", str(settings.db), "--json"]
+        out = subprocess.run(cli + ["select count(*) as n from dialogues"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert orjson.loads(out.stdout)[0]["n"] >= 0
+        assert run.poll() is None, "the query must answer while the run is still writing"
+        refused = subprocess.run(cli + ["delete from dialogues"], capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 2 and "DELETE" in refused.stderr
+        stdout, stderr = run.communicate(timeout=180)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 0, stderr.decode()
+    assert b"20 goals" in stdout
+    assert run_query(settings.db, "select count(*) from dialogues").rows == [[20]]
+
+
+def test_direct_query_refuses_writes(settings: Settings):
+    asyncio.run(run_goals(settings, 1, timeout_s=60))
+    with pytest.raises(QueryRefused):
+        run_query(settings.db, "drop table dialogues")
+    assert run_query(settings.db, "select count(*) from dialogues", allow_write=True).rows == [[1]]
