@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     )
 
     # --- generation --------------------------------------------------------
-    llm: LLMKind = Field("scripted", description="LLM backend.")
+    llm: LLMKind = Field(
+        "local", description="LLM backend: local (offline CPU model), vllm, vllm-inprocess, scripted (tests only)."
+    )
     model: str | None = Field(None, description="Model name or path for the chosen backend.")
     llm_urls: str = Field(
         "http://127.0.0.1:8000/v1",

@@ -37,6 +37,14 @@ def _normal(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
 
 
+def _similar(a: str, b: str, threshold: float = 0.8) -> bool:
+    """Word-set Jaccard similarity: small models loop with slight variations."""
+    wa, wb = set(_normal(a).split()), set(_normal(b).split())
+    if not wa or not wb:
+        return wa == wb
+    return len(wa & wb) / len(wa | wb) >= threshold
+
+
 @dataclass
 class StepResult:
     state: DialogueState
@@ -154,13 +162,13 @@ class DialogueEngine:
 
     @staticmethod
     def _looping(state: DialogueState) -> bool:
-        """The last user and bot utterances both repeat earlier ones."""
+        """The last user and bot utterances both (nearly) repeat earlier ones of the same speaker."""
         if len(state.turns) < 4:
             return False
-        last_u, last_b = _normal(state.turns[-2].text), _normal(state.turns[-1].text)
         earlier = state.turns[:-2]
-        return any(_normal(t.text) == last_u for t in earlier if t.speaker == "user") and any(
-            _normal(t.text) == last_b for t in earlier if t.speaker == "bot"
+        return all(
+            any(_similar(last.text, t.text) for t in earlier if t.speaker == last.speaker)
+            for last in state.turns[-2:]
         )
 
     @staticmethod

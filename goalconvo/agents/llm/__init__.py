@@ -21,4 +21,8 @@ def create_backend(settings: Settings) -> LLMBackend:
         from goalconvo.agents.llm.scripted import ScriptedBackend
 
         return ScriptedBackend(delay_s=settings.llm_delay_s)
+    if settings.llm == "local":
+        from goalconvo.agents.llm.local import LocalLlamaBackend
+
+        return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s)
     raise LLMError(f"LLM backend {settings.llm!r} is not available in this build")

