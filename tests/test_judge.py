@@ -1,0 +1,74 @@
+"""Rule filters and the goal check on hand-made dialogues."""
+
+import asyncio
+
+from goalconvo.agents.venues import VenueDB
+from goalconvo.judges.judge import Judge
+from goalconvo.settings import Settings
+from goalconvo.streams.schemas import Dialogue, Goal, Persona, Scenario, Turn
+
+GOAL = Goal.model_validate(
+    {"goal_id": "g", "domains": {"restaurant": {"info": {"food": "italian", "area": "centre"}, "reqt": ["phone"], "book": {"people": "2"}}}}
+)
+
+
+def _dialogue(lines, stop="goal_done"):
+    turns = [Turn(index=i, speaker="user" if i % 2 == 0 else "bot", text=t) for i, t in enumerate(lines)]
+    return Dialogue(
+        dialogue_id="d", run_id="r", goal=GOAL,
+        scenario=Scenario(persona=Persona(name="A", style="s", patience="p", verbosity="v"), objective="o", first_utterance=lines[0]),
+        turns=turns, model="hand", prompt_version="p1", stop_reason=stop,
+    )
+
+
+GOOD = [
+    "I want an italian restaurant in the centre.",
+    "La piazza is an italian place in the centre. Shall I book it?",
+    "Yes, please book it for 2 people, and what is the phone number?",
+    "Booked! The reference number is AB12CD34 and the phone is 01223200001.",
+    "Thank you, that is all. Goodbye.",
+    "You are welcome, goodbye!",
+]
+
+
+def _verdict(lines, stop="goal_done"):
+    return asyncio.run(Judge(Settings(llm="scripted"), VenueDB.load()).judge(_dialogue(lines, stop))).verdict
+
+
+def _failed(v):
+    return {c.name: c.reason for c in v.checks if not c.passed}
+
+
+def test_good_dialogue_is_accepted():
+    v = _verdict(GOOD)
+    assert v.accepted, _failed(v)
+    assert v.scores["goal_completion"] == 1.0
+
+
+def test_invented_phone_number_is_rejected():
+    lines = GOOD[:3] + ["Booked! The reference number is AB12CD34 and the phone is 01223999999."] + GOOD[4:]
+    assert "01223999999" in _failed(_verdict(lines))["grounded_facts"]
+
+
+def test_missing_reference_and_unanswered_request_fail_the_goal_check():
+    lines = GOOD[:3] + ["Sure, it is a lovely place."] + GOOD[4:]
+    reason = _failed(_verdict(lines))["goal_completion"]
+    assert "phone not answered" in reason and "booking without a reference" in reason
+
+
+def test_contradicted_constraint_fails_the_goal_check():
+    lines = ["I want an italian restaurant in the centre.", "Golden dragon is great. Its phone is 01223200002, reference number ZZ12CD34."] + GOOD[4:]
+    assert "food is chinese, goal wants italian" in _failed(_verdict(lines))["goal_completion"]
+
+
+def test_prompt_leak_repetition_and_early_stop_are_rejected():
+    leak = GOOD[:2] + ["User: yes book it [END]"] + GOOD[3:]
+    assert "role_confusion" in _failed(_verdict(leak))
+    rep = [GOOD[0], GOOD[1]] * 3
+    assert "repetition" in _failed(_verdict(rep, stop="loop"))
+    assert "ended_properly" in _failed(_verdict(rep, stop="loop"))
+
+
+def test_non_english_dialogue_is_rejected():
+    lines = ["Je voudrais un restaurant italien au centre.", "La piazza est au centre, téléphone 01223200001.", "Merci, au revoir.", "Au revoir!"]
+    assert "language" in _failed(_verdict(lines))

@@ -1,0 +1,78 @@
+"""The DuckDB corpus: migrations, idempotent writes, read-only queries."""
+
+import asyncio
+
+import duckdb
+import pytest
+
+from goalconvo.agents.dialogue import DialogueEngine
+from goalconvo.agents.llm.scripted import ScriptedBackend
+from goalconvo.agents.venues import VenueDB
+from goalconvo.judges.judge import Judge
+from goalconvo.settings import Settings
+from goalconvo.sinks.store import CorpusStore, QueryRefused
+from goalconvo.streams.goals import builtin_goals
+from goalconvo.streams.schemas import DeadLetter
+
+
+def _judged(goal_index=0, run_id="r1"):
+    s = Settings(llm="scripted")
+    db = VenueDB.load()
+    eng = DialogueEngine(ScriptedBackend(), db, s)
+
+    async def go():
+        st = await eng.start(builtin_goals()[goal_index], run_id)
+        while True:
+            st = await eng.user_turn(st)
+            step = await eng.bot_turn(st)
+            st = step.state
+            if step.finished:
+                return await Judge(s, db).judge(step.finished)
+
+    return asyncio.run(go())
+
+
+def test_replayed_records_leave_one_row_each(tmp_path):
+    store = CorpusStore(tmp_path / "c.duckdb")
+    jd = _judged()
+    dl = DeadLetter(source_topic="t", source_partition=0, source_offset=7, stage="experience", reason="bad", error_type="DecodeError")
+    assert store.write_batch([jd], [(dl.dead_letter_id, dl)]) == 1
+    assert store.write_batch([jd, jd], [(dl.dead_letter_id, dl)]) == 0
+    counts = store.query(
+        "select (select count(*) from dialogues), (select count(*) from turns), "
+        "(select count(*) from verdicts), (select count(*) from dead_letters)"
+    ).rows[0]
+    assert counts == [1, len(jd.dialogue.turns), 1, 1]
+    store.close()
+
+
+def test_migrations_run_once_and_reopen_keeps_data(tmp_path):
+    path = tmp_path / "c.duckdb"
+    store = CorpusStore(path)
+    store.write_batch([_judged()])
+    store.close()
+    store = CorpusStore(path)
+    assert store.query("select count(*) from schema_version").rows == [[1]]
+    assert store.query("select count(*) from dialogues").rows == [[1]]
+    store.close()
+
+
+@pytest.mark.parametrize("sql", ["delete from dialogues", "drop table turns", "insert into runs values (1)", "select 1; delete from turns", "update dialogues set model = 'x'"])
+def test_query_refuses_writes(tmp_path, sql):
+    store = CorpusStore(tmp_path / "c.duckdb")
+    with pytest.raises(QueryRefused):
+        store.query(sql)
+    store.close()
+
+
+def test_second_writer_process_cannot_open_the_file(tmp_path):
+    """The fact the query endpoint exists for (DESIGN.md): DuckDB's lock is per process."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.duckdb"
+    store = CorpusStore(path)
+    probe = f"import duckdb; duckdb.connect({str(path)!r}, read_only=True)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode != 0 and "lock" in out.stderr.lower()
+    store.close()
