@@ -161,3 +161,35 @@ def test_direct_query_refuses_writes(settings: Settings):
     with pytest.raises(QueryRefused):
         run_query(settings.db, "drop table dialogues")
     assert run_query(settings.db, "select count(*) from dialogues", allow_write=True).rows == [[1]]
+
+
+def test_goals_produce_cli_publishes_jsonl_and_bad_lines_are_dead_lettered(settings: Settings, bus: str, tmp_path: Path):
+    topics = Topics.for_prefix(settings.topic_prefix)
+    p = tmp_path / "goals.jsonl"
+    p.write_text(
+        '{"domains": {"police": {"reqt": ["phone"]}}}\n'
+        "this line is not json\n"
+        '{"goal_id": "t-2", "domains": {"taxi": {"info": {"leaveAt": "17:15"}, "reqt": ["car type"]}}}\n'
+    )
+    env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix}
+    out = subprocess.run(
+        [sys.executable, "-m", "goalconvo.cli", "goals", "produce", "--source", "jsonl", str(p),
+         "--run-id", "run-cli", "--bootstrap-servers", bus],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "published 3 goals" in out.stdout
+
+    async def scenario():
+        async with Worker(settings, bus) as w:
+            dead = await read_topic(bus, topics.goals_dead_letter, expect=1, timeout_s=60)
+            for _ in range(240):
+                c = w.store.run_progress("run-cli")
+                if c["accepted"] + c["rejected"] >= 2:
+                    break
+                await asyncio.sleep(0.25)
+            return dead, w.store.query("select goal_id from dialogues where run_id = 'run-cli' order by goal_id").rows
+
+    dead, stored = asyncio.run(scenario())
+    assert len(dead) == 1 and "not valid JSON" in decode(DeadLetter, dead[0]).reason
+    assert len(stored) == 2 and stored[1] == ["t-2"] and stored[0][0].startswith("jsonl:")

@@ -18,7 +18,7 @@ import aiohttp
 import duckdb
 from aiohttp import web
 
-from goalconvo.sinks.store import CorpusStore, QueryRefused, QueryResult, check_read_only, open_read_only
+from goalconvo.sinks.store import CorpusStore, QueryRefused, QueryResult, check_read_only, fetch, open_read_only
 
 
 def endpoint_file(db: Path) -> Path:
@@ -89,13 +89,7 @@ def _direct(db: Path, sql: str, allow_write: bool) -> QueryResult:
         check_read_only(sql)
         con = open_read_only(db)
     try:
-        cur = con.execute(sql)
-        if cur.description is None:
-            return QueryResult([], [])
-        cols = [c[0] for c in cur.description]
-        from goalconvo.sinks.store import _jsonable
-
-        return QueryResult(cols, [[_jsonable(v) for v in r] for r in cur.fetchall()])
+        return fetch(con, sql)
     finally:
         con.close()
 

@@ -130,6 +130,14 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Iterable[Any] | None = None) -> QueryResult:
+    """Run ``sql`` on a connection or cursor and return JSON-safe rows."""
+    cur = con.execute(sql, list(params) if params is not None else None)
+    if cur.description is None:
+        return QueryResult([], [])
+    return QueryResult([c[0] for c in cur.description], [[_jsonable(v) for v in row] for row in cur.fetchall()])
+
+
 class CorpusStore:
     """A DuckDB corpus file opened for writing by this process (thread-safe)."""
 
@@ -221,11 +229,7 @@ class CorpusStore:
             check_read_only(sql)
         cur = self._con.cursor()
         try:
-            cur.execute(sql, list(params) if params is not None else None)
-            if cur.description is None:
-                return QueryResult([], [])
-            cols = [c[0] for c in cur.description]
-            return QueryResult(cols, [[_jsonable(v) for v in row] for row in cur.fetchall()])
+            return fetch(cur, sql, params)
         finally:
             cur.close()
 
