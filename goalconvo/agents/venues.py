@@ -7,6 +7,7 @@ returns; bookings get a deterministic reference so replays agree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -43,6 +44,7 @@ class VenueDB:
     tables: dict[str, list[dict[str, Any]]]
     taxi: dict[str, list[str]] = field(default_factory=dict)
     source: str = "builtin"
+    _values: dict[tuple[str, str], set[str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, folder: Path | None = None) -> "VenueDB":
@@ -87,17 +89,22 @@ class VenueDB:
         return out
 
     def all_values(self, domain: str, slot: str) -> set[str]:
-        return {_norm(r[slot]) for r in self.tables.get(domain, []) if slot in r}
+        """Distinct values of a slot (cached: the tracker asks on every bot turn)."""
+        key = (domain, slot)
+        if key not in self._values:
+            self._values[key] = {_norm(r[slot]) for r in self.tables.get(domain, []) if slot in r}
+        return self._values[key]
 
-    def known_facts(self) -> set[str]:
-        """Every phone number, postcode, train id and reference-like value the bot may state."""
+    @functools.cached_property
+    def known_facts(self) -> frozenset[str]:
+        """Every phone number, postcode and train id the bot may state (computed once)."""
         facts: set[str] = set()
         for rows in self.tables.values():
             for r in rows:
                 for slot in ("phone", "postcode", "trainID"):
                     if slot in r:
                         facts.add(_norm(r[slot]))
-        return facts
+        return frozenset(facts)
 
     def taxi_for(self, key: str) -> dict[str, str]:
         h = int(hashlib.sha1(key.encode()).hexdigest(), 16)

@@ -85,7 +85,7 @@ def language(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
 
 def grounded_facts(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     """Phone numbers the bot states must exist in the venue database (or be its taxi's)."""
-    known = db.known_facts()
+    known = db.known_facts
     taxi_phones = {str(t.meta.get("taxi", {}).get("phone", "")) for t in d.turns}
     bad = sorted(
         {p for t in d.turns if t.speaker == "bot" for p in _PHONE.findall(t.text) if p not in known and p not in taxi_phones}
