@@ -61,7 +61,8 @@ def test_malformed_goals_are_dead_lettered_and_the_rest_complete(settings: Setti
             await publish(bus, topics.goals, events)
             dead = await read_topic(bus, topics.goals_dead_letter, expect=3, timeout_s=60)
             for _ in range(240):
-                if w.store.run_progress("run-bad")["accepted"] + w.store.run_progress("run-bad")["rejected"] >= 4:
+                c = w.store.run_progress("run-bad")
+                if c["accepted"] + c["rejected"] >= 4:
                     break
                 await asyncio.sleep(0.25)
             return dead, w.store.run_progress("run-bad"), w.store.query(

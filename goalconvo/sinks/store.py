@@ -189,12 +189,12 @@ class CorpusStore:
         return after - before
 
     @staticmethod
-    def _insert_judged(con: duckdb.DuckDBPyConnection, jd: JudgedDialogue, now: float, set_name: str | None = None) -> None:
+    def _insert_judged(con: duckdb.DuckDBPyConnection, jd: JudgedDialogue, now: float) -> None:
         d, v = jd.dialogue, jd.verdict
         domains = d.goal.domain_names
         con.execute(
             "insert into dialogues values (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) on conflict do nothing",
-            [d.dialogue_id, d.run_id, set_name or d.run_id, d.goal.goal_id, domains, "+".join(domains),
+            [d.dialogue_id, d.run_id, d.run_id, d.goal.goal_id, domains, "+".join(domains),
              d.goal.model_dump_json(), d.scenario.model_dump_json(), d.model, d.prompt_version, d.stop_reason,
              d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at, now],
         )
