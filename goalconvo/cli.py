@@ -87,6 +87,16 @@ def run(
     max_turns: Optional[int] = typer.Option(None, "--max-turns", help="Most exchanges per dialogue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for personas and sampling."),
     multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Folder of MultiWOZ *_db.json venue files."),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers, comma-separated."),
+    max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature."),
+    goal_source: Optional[Path] = typer.Option(None, "--goal-source", help="Goals from a MultiWOZ zip/json or a .jsonl file."),
+    domain_mix: Optional[str] = typer.Option(None, "--domain-mix", help="Domain weights, e.g. 'restaurant=3,hotel=1'."),
+    min_domains: Optional[int] = typer.Option(None, "--min-domains", help="Complexity: fewest domains per goal."),
+    max_domains: Optional[int] = typer.Option(None, "--max-domains", help="Complexity: most domains per goal."),
+    fail_first_rate: Optional[float] = typer.Option(None, "--fail-first-rate", help="Share of goals whose first request cannot be met."),
+    persona_variety: Optional[int] = typer.Option(None, "--persona-variety", help="Persona styles drawn from, 1..5."),
+    judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Give up after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the broker and stages do."),
@@ -103,7 +113,9 @@ def run(
     _setup_logging(verbose)
     s = _settings(
         db=db, llm=llm, bootstrap_servers=bootstrap_servers, model=model, concurrency=concurrency,
-        max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db,
+        max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db, llm_urls=llm_urls, max_in_flight=max_in_flight,
+        temperature=temperature, goal_source=goal_source, domain_mix=domain_mix, min_domains=min_domains,
+        max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
     )
     with Progress(
         TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
@@ -117,7 +129,7 @@ def run(
 
         try:
             summary = _run_async(run_goals(s, goals, progress=progress, timeout_s=timeout))
-        except (BrokerError, OSError, RuntimeError) as exc:
+        except (BrokerError, OSError, RuntimeError, ValueError) as exc:
             _fail(exc)
     out = {
         "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
@@ -143,6 +155,8 @@ def worker(
     db: Optional[Path] = DbOpt,
     llm: Optional[str] = LlmOpt,
     model: Optional[str] = typer.Option(None, "--model"),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers."),
+    max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
     sink: bool = typer.Option(True, "--sink/--no-sink", help="Also run the DuckDB sink (one per corpus file)."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -155,7 +169,10 @@ def worker(
     from goalconvo.streams.runner import serve_worker
 
     _setup_logging(verbose)
-    s = _settings(bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency)
+    s = _settings(
+        bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
+        llm_urls=llm_urls, max_in_flight=max_in_flight,
+    )
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
     try:

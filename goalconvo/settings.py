@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     )
     llm_delay_s: float = Field(0.0, ge=0.0, description="Scripted backend: delay per call.")
     llm_timeout_s: float = Field(120.0, gt=0.0, description="Timeout of one LLM call.")
-    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call.")
+    llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (429, 5xx, timeout, garbage).")
+    llm_backoff_s: float = Field(0.5, ge=0.0, description="First retry delay; doubles per retry (with jitter).")
+    llm_api_key: str | None = Field(None, description="Bearer token for the OpenAI-compatible server, if it wants one.")
     max_in_flight: int = Field(16, ge=1, description="LLM requests in flight per worker.")
     concurrency: int = Field(8, ge=1, description="Dialogues a stage works on at once.")
     max_turns: int = Field(10, ge=1, description="Most user-system exchanges per dialogue.")
@@ -56,6 +58,22 @@ class Settings(BaseSettings):
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_tokens: int = Field(96, ge=8, description="Most tokens in one utterance.")
     seed: int = Field(0, description="Seed for sampling goals, personas and few-shot examples.")
+    persona_variety: int = Field(5, ge=1, le=5, description="How many persona styles users are drawn from (1..5).")
+    few_shot_k: int = Field(2, ge=0, le=8, description="Example openings shown to the Experience Generator.")
+    few_shot_pool_size: int = Field(12, ge=1, description="Most examples kept per domain in the few-shot pool.")
+    # Goal selection knobs (paper: complexity, domain mix, failing first requests).
+    goal_source: Path | None = Field(
+        None, description="Goals for `run`: a MultiWOZ file (zip/json) or .jsonl; unset: the built-in goals."
+    )
+    domain_mix: str | None = Field(
+        None,
+        description="Domain weights for sampling goals, e.g. 'restaurant=3,hotel=1' (goals touching other domains are left out).",
+    )
+    min_domains: int = Field(1, ge=1, le=7, description="Complexity: fewest domains in a goal.")
+    max_domains: int = Field(7, ge=1, le=7, description="Complexity: most domains in a goal.")
+    fail_first_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="Complexity: share of goals given a first request that cannot be met."
+    )
     multiwoz_db: Path | None = Field(
         None, description="Folder of MultiWOZ venue databases (*_db.json); built-in fallback if unset."
     )
@@ -73,6 +91,12 @@ class Settings(BaseSettings):
     max_repeat_ratio: float = Field(
         0.5, ge=0.0, le=1.0, description="Rule: most share of repeated utterances per speaker."
     )
+    max_ngram_overlap: float = Field(
+        0.8, gt=0.0, le=1.0, description="Rule: trigram overlap at which one utterance repeats or echoes another."
+    )
+    judge_llm: bool = Field(True, description="Ask the LLM judge when every rule and the goal check pass.")
+    judge_min_score: int = Field(3, ge=1, le=5, description="LLM judge: lowest acceptable score (1-5) of each mark.")
+    judge_retries: int = Field(2, ge=0, description="LLM judge: retries of a malformed reply before judge_error.")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from goalconvo.agents import prompts
@@ -17,7 +18,16 @@ from goalconvo.agents.tracker import track
 from goalconvo.agents.venues import VenueDB
 from goalconvo.settings import Settings
 from goalconvo.streams.goals import describe_goal
-from goalconvo.streams.schemas import Dialogue, DialogueState, Goal, Persona, Scenario, Turn, dialogue_id_for
+from goalconvo.streams.schemas import (
+    Dialogue,
+    DialogueState,
+    FewShotExample,
+    Goal,
+    Persona,
+    Scenario,
+    Turn,
+    dialogue_id_for,
+)
 
 _CLOSING = re.compile(
     r"(that'?s all|that is all|nothing else|no,? thank(s| you)|good ?bye|bye\b|have a (nice|good|great) (day|evening))"
@@ -67,24 +77,29 @@ class DialogueEngine:
         return GenerationParams(**base)  # type: ignore[arg-type]
 
     def persona_for(self, goal: Goal, run_id: str) -> Persona:
+        """A seeded persona; ``persona_variety`` narrows the styles drawn from (1 = everyone alike)."""
         rng = random.Random(f"{self.settings.seed}:{run_id}:{goal.goal_id}")
+        v = self.settings.persona_variety
         return Persona(
             name=rng.choice(prompts.PERSONA_NAMES),
-            style=rng.choice(prompts.PERSONA_STYLES),
-            patience=rng.choice(prompts.PERSONA_PATIENCE),
-            verbosity=rng.choice(prompts.PERSONA_VERBOSITY),
+            style=rng.choice(prompts.PERSONA_STYLES[:v]),
+            patience=rng.choice(prompts.PERSONA_PATIENCE[: max(1, v * len(prompts.PERSONA_PATIENCE) // 5)]),
+            verbosity=rng.choice(prompts.PERSONA_VERBOSITY[: max(1, v * len(prompts.PERSONA_VERBOSITY) // 5)]),
         )
 
     @staticmethod
     def _persona_text(p: Persona) -> str:
         return f"{p.name}, {p.style}, {p.patience}, {p.verbosity}"
 
-    async def start(self, goal: Goal, run_id: str) -> DialogueState:
-        """Experience Generator: persona, objective and the first user utterance."""
+    async def start(self, goal: Goal, run_id: str, examples: Sequence[FewShotExample] = ()) -> DialogueState:
+        """Experience Generator: persona, objective, few-shot openings and the first user utterance."""
         persona = self.persona_for(goal, run_id)
         objective = describe_goal(goal)
         dialogue_id = dialogue_id_for(run_id, goal.goal_id)
-        system = prompts.EXPERIENCE_SYSTEM.format(persona=self._persona_text(persona), objective=objective)
+        shots = ""
+        if examples:
+            shots = prompts.EXPERIENCE_EXAMPLES.format(lines="\n".join(f'- "{e.opening}"' for e in examples))
+        system = prompts.EXPERIENCE_SYSTEM.format(persona=self._persona_text(persona), objective=objective, examples=shots)
         comp = await self.llm.complete(
             [ChatMessage("system", system), ChatMessage("user", "Customer's first sentence:")],
             self._params(dialogue_id + ":x", stop=("\n",)),
@@ -93,7 +108,9 @@ class DialogueEngine:
         first = clean_utterance(comp.text).replace(prompts.END_TAG, "").strip()
         if not first:
             first = "Hello, I need some help planning my trip."
-        scenario = Scenario(persona=persona, objective=objective, first_utterance=first)
+        scenario = Scenario(
+            persona=persona, objective=objective, first_utterance=first, few_shot_ids=[e.example_id for e in examples]
+        )
         return DialogueState(
             dialogue_id=dialogue_id,
             run_id=run_id,

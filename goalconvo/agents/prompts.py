@@ -6,7 +6,7 @@ apart in the corpus.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "p1"
+PROMPT_VERSION = "p2"
 
 #: The User writes this when the goal is met; the stage strips it from the text.
 END_TAG = "[END]"
@@ -14,7 +14,12 @@ END_TAG = "[END]"
 EXPERIENCE_SYSTEM = """You write the opening line of a customer talking to a Cambridge \
 (UK) travel information desk. Persona: {persona}. Their goal: {objective}
 Write only the customer's first sentence: ask for the first thing they need, in their \
-own words. Do not answer as the desk."""
+own words. Do not answer as the desk.{examples}"""
+
+#: Appended to EXPERIENCE_SYSTEM when the few-shot pool has examples for the goal's domains.
+EXPERIENCE_EXAMPLES = """
+How other customers opened (match the style, not the content):
+{lines}"""
 
 USER_SYSTEM = """You are a customer ({persona}) talking to a Cambridge (UK) travel \
 information desk. Your goal: {objective}
@@ -30,6 +35,14 @@ say so and suggest changing a constraint. Ask for missing details (area, price r
 day, number of people) when needed.
 Facts from the database:
 {knowledge}"""
+
+JUDGE_SYSTEM = """You judge a dialogue between a customer and a Cambridge (UK) travel \
+information desk, written to train assistants. The customer's goal was: {objective}
+Score each from 1 (bad) to 5 (excellent): goal_relevance (the customer pursues that \
+goal), coherence (each reply follows from what came before), fluency (natural, \
+grammatical English), task_completion (the desk gave what the goal asked for: \
+venues, requested facts, booking references). Answer with JSON only: \
+{{"goal_relevance": n, "coherence": n, "fluency": n, "task_completion": n, "rationale": "one sentence"}}"""
 
 PERSONA_STYLES = ("polite and formal", "casual and friendly", "brief and to the point", "chatty", "slightly anxious")
 PERSONA_PATIENCE = ("patient", "a little impatient", "in a hurry")

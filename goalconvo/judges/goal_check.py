@@ -14,6 +14,9 @@ from goalconvo.agents.tracker import SLOT_WORDS
 from goalconvo.agents.venues import SEARCHABLE, VenueDB
 from goalconvo.streams.schemas import CheckResult, Dialogue
 
+_NO_MATCH = re.compile(
+    r"\b(no|not|none|nothing|unfortunately|sorry|unable|cannot|can't|don't|doesn't|isn't|aren't|unavailable)\b"
+)
 _REF = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,40}?\b([A-Z0-9]{8})\b", re.I)
 #: Value shapes that answer a request even when the venue is not identifiable.
 _SHAPES: dict[str, re.Pattern[str]] = {
@@ -46,10 +49,12 @@ class DomainOutcome:
     missing_reqt: list[str] = field(default_factory=list)
     missing_booking: bool = False
     contradicted: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The goal's first request could not be met (fail_info) and the bot never said so.
+    unhandled_failure: bool = False
 
     @property
     def complete(self) -> bool:
-        return not (self.missing_reqt or self.missing_booking or self.contradicted)
+        return not (self.missing_reqt or self.missing_booking or self.contradicted or self.unhandled_failure)
 
 
 def _named_venue(domain: str, bot_text: str, db: VenueDB) -> dict | None:
@@ -88,6 +93,8 @@ def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcom
         out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower)]
         if g.book and domain != "taxi":
             out.missing_booking = not (domain in meta_refs or _REF.search(bot_text))
+        if g.fail_info and not _NO_MATCH.search(bot_lower):
+            out.unhandled_failure = True
         if venue is not None:
             for slot, want in g.info.items():
                 have = venue.get(slot)
@@ -102,6 +109,8 @@ def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcom
             problems.append(f"{o.domain}: {', '.join(o.missing_reqt)} not answered")
         if o.missing_booking:
             problems.append(f"{o.domain}: booking without a reference")
+        if o.unhandled_failure:
+            problems.append(f"{o.domain}: the first request cannot be met and the bot never said so")
         for slot, (want, have) in o.contradicted.items():
             problems.append(f"{o.domain}: {slot} is {have}, goal wants {want}")
     score = done / max(1, len(outcomes))

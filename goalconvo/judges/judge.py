@@ -1,32 +1,57 @@
-"""The judge: rule filters, then the goal check; any failed mark rejects."""
+"""The judge: rule filters, the goal check, then the LLM judge; any failed mark rejects.
+
+The LLM call is the expensive part, so it is made only when every cheap check
+passed. The judge version names what judged (rules version, and ``+llm`` when
+the LLM judge is on), so verdicts of a changed judge live beside the old ones.
+"""
 
 from __future__ import annotations
 
+from goalconvo.agents.llm import LLMBackend
 from goalconvo.agents.venues import VenueDB
 from goalconvo.judges.goal_check import check_goal
+from goalconvo.judges.llm_judge import LLMJudge
 from goalconvo.judges.rules import run_rules
 from goalconvo.settings import Settings
 from goalconvo.streams.schemas import Dialogue, JudgedDialogue, Verdict
 
-JUDGE_VERSION = "rules-1"
+RULES_VERSION = "rules-2"
+
+
+def default_version(settings: Settings) -> str:
+    return RULES_VERSION + ("+llm" if settings.judge_llm else "")
 
 
 class Judge:
-    def __init__(self, settings: Settings, venues: VenueDB, version: str = JUDGE_VERSION):
+    def __init__(self, settings: Settings, venues: VenueDB, llm: LLMBackend | None = None, version: str | None = None):
         self.settings = settings
         self.venues = venues
-        self.version = version
+        self.llm_judge = (
+            LLMJudge(llm, min_score=settings.judge_min_score, retries=settings.judge_retries)
+            if llm is not None and settings.judge_llm
+            else None
+        )
+        self.judge_model = llm.model_name if self.llm_judge and llm else "rules"
+        self.version = version or default_version(settings)
 
     async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
         checks = run_rules(dialogue, self.settings, self.venues)
         goal, _ = check_goal(dialogue, self.venues)
         checks.append(goal)
+        scores = {"goal_completion": goal.score or 0.0}
+        judge_error = False
+        if self.llm_judge is not None and all(c.passed for c in checks):
+            result = await self.llm_judge.judge(dialogue)
+            checks.append(result.check)
+            scores.update(result.scores)
+            judge_error = result.error
         verdict = Verdict(
             dialogue_id=dialogue.dialogue_id,
             accepted=all(c.passed for c in checks),
             checks=checks,
-            scores={"goal_completion": goal.score or 0.0},
-            judge_model="rules",
+            scores=scores,
+            judge_model=self.judge_model,
             judge_version=self.version,
+            judge_error=judge_error,
         )
         return JudgedDialogue(dialogue=dialogue, verdict=verdict)

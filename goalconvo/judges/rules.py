@@ -39,33 +39,87 @@ def exchange_count(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     )
 
 
+_TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
+
+
 def empty_utterance(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
+    """No words at all, or cut off mid-sentence (ends on a comma or a function word)."""
     empty = [t.index for t in d.turns if not _WORD.search(t.text.lower())]
-    return CheckResult(name="empty_utterance", passed=not empty, reason=f"turns {empty} have no words" if empty else "")
+    cut = [t.index for t in d.turns if t.index not in empty and _TRUNCATED_END.search(t.text.strip())]
+    reasons = []
+    if empty:
+        reasons.append(f"turns {empty} have no words")
+    if cut:
+        reasons.append(f"turns {cut} stop mid-sentence")
+    return CheckResult(name="empty_utterance", passed=not reasons, reason="; ".join(reasons))
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    w = _WORD.findall(text.lower())
+    return {tuple(w[i : i + 3]) for i in range(len(w) - 2)}
+
+
+def _overlap(a: set, b: set) -> float:
+    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
 def repetition(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
-    """Share of a speaker's utterances that repeat an earlier one, and user-bot echoes."""
+    """Repeats within a speaker (an utterance whose trigrams mostly occurred in one of
+    the speaker's earlier ones) and echoes across speakers (one side parroting the other)."""
+    grams = [(t, _trigrams(t.text)) for t in d.turns]
     worst, who = 0.0, ""
     for speaker in ("user", "bot"):
-        texts = [_norm(t.text) for t in d.turns if t.speaker == speaker]
-        if len(texts) >= 2:
-            share = 1 - len(set(texts)) / len(texts)
-            if share > worst:
-                worst, who = share, speaker
-    echoes = sum(1 for a, b in zip(d.turns, d.turns[1:]) if len(_norm(a.text)) > 10 and _norm(a.text) == _norm(b.text))
-    ok = worst <= s.max_repeat_ratio and echoes == 0
+        mine = [(t, g) for t, g in grams if t.speaker == speaker]
+        if len(mine) < 2:
+            continue
+        repeats = sum(
+            1
+            for i, (t, g) in enumerate(mine)
+            if any(
+                (_norm(t.text) == _norm(u.text)) or (len(g) >= 3 and _overlap(g, h) >= s.max_ngram_overlap)
+                for u, h in mine[:i]
+            )
+        )
+        share = repeats / len(mine)
+        if share > worst:
+            worst, who = share, speaker
+    echoes = [
+        b.index for (a, ga), (b, gb) in zip(grams, grams[1:])
+        if len(ga) >= 3 and len(gb) >= 3 and _overlap(ga, gb) >= s.max_ngram_overlap
+    ]
+    ok = worst <= s.max_repeat_ratio and not echoes
     reason = ""
-    if not ok:
-        reason = f"{who} repeats {worst:.0%} of utterances" if worst > s.max_repeat_ratio else f"{echoes} utterances echo the other speaker"
+    if worst > s.max_repeat_ratio:
+        reason = f"{who} repeats {worst:.0%} of utterances"
+    elif echoes:
+        reason = f"turns {echoes} echo the other speaker"
     return CheckResult(name="repetition", passed=ok, reason=reason, score=worst)
 
 
+_BOT_LINES = re.compile(
+    r"(how (can|may) i (help|assist) you|your reference (number )?is|i have (booked|reserved) (it|that|a|your)"
+    r"|is there anything else i can (help|do))",
+    re.I,
+)
+_USER_LINES = re.compile(
+    r"(^|[.!?]\s)(i am|i'm) looking for (a|an) (hotel|restaurant|train|taxi|guesthouse|place to)|can you help me find",
+    re.I,
+)
+
+
 def role_confusion(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
+    """Tags or prompt text in an utterance, or one side speaking the other's lines."""
     leaks = [t.index for t in d.turns if _LEAK.search(t.text)]
-    return CheckResult(
-        name="role_confusion", passed=not leaks, reason=f"speaker tags or prompt text in turns {leaks}" if leaks else ""
-    )
+    swapped = [
+        t.index for t in d.turns
+        if (t.speaker == "user" and _BOT_LINES.search(t.text)) or (t.speaker == "bot" and _USER_LINES.search(t.text))
+    ]
+    reasons = []
+    if leaks:
+        reasons.append(f"speaker tags or prompt text in turns {leaks}")
+    if swapped:
+        reasons.append(f"turns {swapped} speak the other role's lines")
+    return CheckResult(name="role_confusion", passed=not reasons, reason="; ".join(reasons))
 
 
 def language(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:

@@ -19,18 +19,30 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.llm import LLMBackend
 from goalconvo.agents.venues import VenueDB
 from goalconvo.judges.judge import Judge
 from goalconvo.settings import Settings
 from goalconvo.streams import schemas
-from goalconvo.streams.schemas import DeadLetter, DecodeError, Dialogue, DialogueState, Goal, encode
+from goalconvo.streams.schemas import (
+    KNOWN_DOMAINS,
+    DeadLetter,
+    DecodeError,
+    Dialogue,
+    DialogueState,
+    FewShotExample,
+    Goal,
+    dialogue_id_for,
+    encode,
+)
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)
 
 PROGRESS_TABLE = "progress"
+FEWSHOT_TABLE = "fewshot"
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
@@ -38,6 +50,7 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     topics = Topics.for_prefix(settings.topic_prefix)
     wanted = {name: settings.partitions for name in topics.all()}
     wanted[changelog_topic(settings.app_id, PROGRESS_TABLE)] = settings.partitions
+    wanted[changelog_topic(settings.app_id, FEWSHOT_TABLE)] = settings.partitions
     wanted[assignor_topic(settings.app_id)] = 1
     return wanted
 
@@ -57,7 +70,10 @@ class Pipeline:
         self.topics = Topics.for_prefix(settings.topic_prefix)
         self.venues = venues or VenueDB.load(settings.multiwoz_db)
         self.engine = DialogueEngine(llm, self.venues, settings)
-        self.judge = Judge(settings, self.venues)
+        self.judge = Judge(settings, self.venues, llm)
+        self._builtin_shots: dict[str, list[dict]] = {}
+        for ex in fewshot.builtin_examples():
+            self._builtin_shots.setdefault(ex.domain, []).append(ex.model_dump(mode="json"))
         session = settings.session_timeout_s
         self.app = faust.App(
             settings.app_id,
@@ -87,6 +103,8 @@ class Pipeline:
             for name in self.topics.all()
         }
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)
+        # Accepted openings per domain; global so every worker samples from all of it.
+        self.fewshot = self.app.GlobalTable(FEWSHOT_TABLE, default=list, partitions=settings.partitions)
         self._define_agents()
 
     # -- helpers -------------------------------------------------------------
@@ -142,8 +160,17 @@ class Pipeline:
         self.progress[state.dialogue_id] = len(state.turns)
 
     # -- stages --------------------------------------------------------------
+    def few_shot_pool(self) -> dict[str, list[dict]]:
+        """Built-in examples plus the accepted ones in the table, per domain."""
+        return {d: self._builtin_shots.get(d, []) + list(self.fewshot.get(d) or []) for d in KNOWN_DOMAINS}
+
     async def on_goal(self, goal: Goal) -> None:
-        state = await self.engine.start(goal, goal.run_id or "adhoc")
+        run_id = goal.run_id or "adhoc"
+        examples = fewshot.sample(
+            self.few_shot_pool(), goal.domain_names, self.settings.few_shot_k,
+            f"{self.settings.seed}:{dialogue_id_for(run_id, goal.goal_id)}",
+        )
+        state = await self.engine.start(goal, run_id, examples)
         await self.send(self.topics.turns_user, state.dialogue_id, state)
 
     async def on_user_turn(self, state: DialogueState) -> None:
@@ -166,23 +193,39 @@ class Pipeline:
     async def on_completed(self, dialogue: Dialogue) -> None:
         judged = await self.judge.judge(dialogue)
         await self.send(self.topics.dialogues_judged, dialogue.dialogue_id, judged)
+        if judged.verdict.accepted:
+            for ex in fewshot.examples_from(dialogue):
+                await self.send(self.topics.fewshot, ex.domain, ex)
+
+    async def on_fewshot(self, example: FewShotExample) -> None:
+        """Keep the newest accepted openings of a domain (no await between read and write)."""
+        entries = list(self.fewshot.get(example.domain) or [])
+        self.fewshot[example.domain] = fewshot.add_example(entries, example, self.settings.few_shot_pool_size)
 
     def _define_agents(self) -> None:
         t, conc = self.topics, self.settings.concurrency
 
-        def stage(name: str, source: str, dl_topic: str, record_type: type[schemas.Record], handle: Callable[[Any], Awaitable[None]]) -> None:
+        def stage(
+            name: str,
+            source: str,
+            dl_topic: str,
+            record_type: type[schemas.Record],
+            handle: Callable[[Any], Awaitable[None]],
+            concurrency: int = conc,
+        ) -> None:
             async def agent(stream: faust.StreamT) -> None:
                 async for event in stream.events():
                     await self._guarded(event, name, dl_topic, record_type, handle)
 
             agent.__name__ = name
             agent.__qualname__ = f"goalconvo.{name}"
-            self.app.agent(self._topic[source], name=f"goalconvo.{name}", concurrency=conc)(agent)
+            self.app.agent(self._topic[source], name=f"goalconvo.{name}", concurrency=concurrency)(agent)
 
         stage("experience", t.goals, t.goals_dead_letter, Goal, self.on_goal)
         stage("user", t.turns_user, t.dialogues_dead_letter, DialogueState, self.on_user_turn)
         stage("supportbot", t.turns_bot, t.dialogues_dead_letter, DialogueState, self.on_bot_turn)
         stage("judge", t.dialogues_completed, t.dialogues_dead_letter, Dialogue, self.on_completed)
+        stage("fewshot", t.fewshot, t.dialogues_dead_letter, FewShotExample, self.on_fewshot, concurrency=1)
 
     async def start(self) -> None:
         await self.llm.start()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import json
+import random
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,106 @@ def describe_goal(goal: Goal) -> str:
             s += " Find out its " + ", ".join(g.reqt) + "."
         parts.append(s)
     return " ".join(parts)
+
+
+def load_goal_source(path: Path | None) -> list[Goal]:
+    """Goals from a MultiWOZ file (zip/json), a .jsonl file, or the built-in set when ``path`` is None."""
+    if path is None:
+        return builtin_goals()
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        goals = []
+        for n, raw in enumerate(iter_jsonl(path), start=1):
+            try:
+                goals.append(Goal.model_validate_json(raw))
+            except ValueError as exc:
+                raise ValueError(f"{path}, goal {n}: {exc}") from None
+        return goals
+    return multiwoz_goals(path)
+
+
+def parse_domain_mix(spec: str | None) -> dict[str, float] | None:
+    """``"restaurant=3,hotel=1"`` -> weights; a bare domain name weighs 1."""
+    if not spec:
+        return None
+    weights: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, w = part.strip().partition("=")
+        if name not in KNOWN_DOMAINS:
+            raise ValueError(f"domain mix names unknown domain {name!r}; known: {list(KNOWN_DOMAINS)}")
+        try:
+            weights[name] = float(w) if w else 1.0
+        except ValueError:
+            raise ValueError(f"domain mix weight {w!r} for {name} is not a number") from None
+        if weights[name] < 0:
+            raise ValueError(f"domain mix weight for {name} is negative")
+    return weights
+
+
+#: Constraint values that no venue has: a user who asks for them first must change a constraint.
+_FAILING_VALUES: dict[str, tuple[str, ...]] = {
+    "food": ("jamaican", "venetian", "basque", "scandinavian", "australasian", "bistro"),
+    "area": ("airport",),
+    "type": ("spa", "zoo", "aquarium"),
+}
+
+
+def with_failing_request(goal: Goal, rng: random.Random) -> Goal:
+    """A copy of ``goal`` whose first request in one searchable domain cannot be met (MultiWOZ's fail_info)."""
+    g = goal.model_copy(deep=True)
+    options = [
+        (d, slot) for d in g.domain_names for slot in _FAILING_VALUES
+        if d in ("restaurant", "hotel", "attraction") and slot in g.domains[d].info and not g.domains[d].fail_info
+    ]
+    if not options:
+        return g
+    domain, slot = rng.choice(options)
+    dg = g.domains[domain]
+    dg.fail_info = {**dg.info, slot: rng.choice(_FAILING_VALUES[slot])}
+    return g
+
+
+def sample_goals(
+    n: int,
+    run_id: str,
+    pool: Sequence[Goal],
+    *,
+    seed: int = 0,
+    domain_mix: dict[str, float] | None = None,
+    min_domains: int = 1,
+    max_domains: int = 7,
+    fail_first_rate: float = 0.0,
+) -> list[Goal]:
+    """N goals for a run, drawn reproducibly from ``pool`` under the complexity and mix knobs.
+
+    Without weights the pool is shuffled and cycled (every goal once before any
+    repeats); with ``domain_mix`` each goal weighs the mean of its domains'
+    weights. Repeats get a ``#k`` suffix so each is its own dialogue.
+    """
+    eligible = [g for g in pool if min_domains <= len(g.domains) <= max_domains]
+    if domain_mix is not None:
+        eligible = [g for g in eligible if all(domain_mix.get(d, 0) > 0 for d in g.domains)]
+    if not eligible:
+        raise ValueError(
+            f"no goal fits {min_domains}..{max_domains} domains"
+            + (f" and the domain mix {domain_mix}" if domain_mix else "")
+        )
+    rng = random.Random(f"{seed}:{run_id}")
+    if domain_mix is None:
+        order = eligible[:]
+        rng.shuffle(order)
+        picks = [order[i % len(order)] for i in range(n)]
+    else:
+        weights = [sum(domain_mix[d] for d in g.domains) / len(g.domains) for g in eligible]
+        picks = rng.choices(eligible, weights=weights, k=n)
+    seen: dict[str, int] = {}
+    out = []
+    for g in picks:
+        g = with_failing_request(g, rng) if rng.random() < fail_first_rate else g.model_copy(deep=True)
+        k = seen.get(g.goal_id, 0)
+        seen[g.goal_id] = k + 1
+        if k:
+            g.goal_id = f"{g.goal_id}#{k}"
+        g.run_id = run_id
+        out.append(g)
+    return out

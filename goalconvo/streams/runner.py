@@ -22,7 +22,7 @@ from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
 from goalconvo.streams.broker import BrokerError, EmbeddedBroker, ensure_topics
-from goalconvo.streams.goals import builtin_goals
+from goalconvo.streams.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
 from goalconvo.streams.schemas import Goal, encode
 from goalconvo.streams.topics import Topics
 
@@ -75,6 +75,20 @@ def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> 
         g.run_id = run_id
         out.append(g)
     return out
+
+
+def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
+    """A run's goals under the user's knobs: source, domain mix, complexity, failing first requests."""
+    return sample_goals(
+        n,
+        run_id,
+        load_goal_source(settings.goal_source),
+        seed=settings.seed,
+        domain_mix=parse_domain_mix(settings.domain_mix),
+        min_domains=settings.min_domains,
+        max_domains=settings.max_domains,
+        fail_first_rate=settings.fail_first_rate,
+    )
 
 
 def goal_events(goals: Iterable[Goal]) -> Iterable[tuple[bytes, bytes]]:
@@ -153,12 +167,12 @@ async def run_goals(
     """The one command: bus, worker, N goals in, wait until all are stored or dead-lettered."""
     run_id = time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     t0 = time.monotonic()
+    batch = goals_for_run(n_goals, run_id, goals) if goals is not None else goals_from_settings(settings, n_goals, run_id)
     async with message_bus(settings) as bootstrap:
         async with Worker(settings, bootstrap, llm=llm) as worker:
             assert worker.store is not None
             backend = worker.pipeline.llm
             worker.store.record_run(run_id, n_goals, settings.llm, backend.model_name, settings.model_dump(mode="json"))
-            batch = goals_for_run(n_goals, run_id, goals)
             await publish(bootstrap, Topics.for_prefix(settings.topic_prefix).goals, goal_events(batch))
             counts = {"accepted": 0, "rejected": 0, "dead_lettered": 0}
             loop = asyncio.get_running_loop()

@@ -108,6 +108,16 @@ class Scenario(Record):
     few_shot_ids: list[str] = Field(default_factory=list)
 
 
+class FewShotExample(Record):
+    """One example opening in the Experience Generator's pool (keyed by domain on the wire)."""
+
+    example_id: str
+    domain: str
+    opening: str
+    reply: str = ""
+    source: Literal["builtin", "accepted"] = "accepted"
+
+
 class Turn(BaseModel):
     index: int
     speaker: Speaker
@@ -161,6 +171,8 @@ class Verdict(Record):
     scores: dict[str, float] = Field(default_factory=dict)
     judge_model: str
     judge_version: str
+    #: The LLM judge could not give a valid verdict (after retries): rejected, not accepted silently.
+    judge_error: bool = False
     judged_at: float = Field(default_factory=time.time)
 
     @property

@@ -20,6 +20,7 @@ class Topics:
     dialogues_judged: str
     goals_dead_letter: str
     dialogues_dead_letter: str
+    fewshot: str
 
     @classmethod
     def for_prefix(cls, prefix: str = "goalconvo.") -> "Topics":
@@ -31,6 +32,7 @@ class Topics:
             dialogues_judged=f"{prefix}dialogues.judged",
             goals_dead_letter=f"{prefix}goals.dead-letter",
             dialogues_dead_letter=f"{prefix}dialogues.dead-letter",
+            fewshot=f"{prefix}fewshot.examples",
         )
 
     def all(self) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from goalconvo.agents.llm.base import (
     CallContext,
     ChatMessage,
@@ -15,6 +17,15 @@ from goalconvo.settings import Settings
 __all__ = ["CallContext", "ChatMessage", "Completion", "GenerationParams", "LLMBackend", "LLMError", "create_backend"]
 
 
+def _is_gguf(spec: str | None) -> bool:
+    """The bundled default, a .gguf file, or ``REPO:FILE.gguf`` on the hub: llama.cpp."""
+    if spec is None:
+        return True
+    if spec.lower().endswith(".gguf") or ":" in spec:
+        return True
+    return Path(spec).is_file()
+
+
 def create_backend(settings: Settings) -> LLMBackend:
     """The backend ``settings.llm`` names; heavy imports happen only for the chosen one."""
     if settings.llm == "scripted":
@@ -22,7 +33,27 @@ def create_backend(settings: Settings) -> LLMBackend:
 
         return ScriptedBackend(delay_s=settings.llm_delay_s)
     if settings.llm == "local":
-        from goalconvo.agents.llm.local import LocalLlamaBackend
+        if _is_gguf(settings.model):
+            from goalconvo.agents.llm.local import LocalLlamaBackend
 
-        return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s)
-    raise LLMError(f"LLM backend {settings.llm!r} is not available in this build")
+            return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s)
+        from goalconvo.agents.llm.transformers_local import TransformersBackend
+
+        return TransformersBackend(settings.model or "", timeout_s=settings.llm_timeout_s)
+    if settings.llm == "vllm":
+        from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+
+        return VLLMServerBackend(
+            [u.strip() for u in settings.llm_urls.split(",") if u.strip()],
+            settings.model,
+            max_in_flight=settings.max_in_flight,
+            timeout_s=settings.llm_timeout_s,
+            retries=settings.llm_retries,
+            backoff_s=settings.llm_backoff_s,
+            api_key=settings.llm_api_key,
+        )
+    if settings.llm == "vllm-inprocess":
+        from goalconvo.agents.llm.vllm_inprocess import VLLMInProcessBackend
+
+        return VLLMInProcessBackend(settings.model, max_in_flight=settings.max_in_flight, timeout_s=settings.llm_timeout_s)
+    raise LLMError(f"unknown LLM backend {settings.llm!r}")

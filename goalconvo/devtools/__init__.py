@@ -1,0 +1,1 @@
+"""Tools for trying GoalConvo without a GPU: a loopback OpenAI-compatible stub server."""

@@ -1,0 +1,129 @@
+"""Generation through the vLLM-server path: the real pipeline, a real broker, a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+
+from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
+from goalconvo.settings import Settings
+from goalconvo.sinks.query_server import run_query
+from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
+from goalconvo.streams.topics import Topics
+
+from kafka_helpers import wait_for
+from stub_thread import StubThread
+
+
+def _police_user_turns_fail(body: dict) -> str | None:
+    """Every user turn of a police goal gets a 500: those dialogues must end as dead letters."""
+    system = str(body["messages"][0]["content"])
+    return "500" if "You are a customer" in system and "police" in system else None
+
+
+def test_64_dialogues_with_many_requests_in_flight_and_faults_retried_or_dead_lettered(settings: Settings, bus: str):
+    n = 64
+    s = settings.model_copy(update={"concurrency": 16, "max_in_flight": 32, "llm_timeout_s": 1.0})
+    goals = goals_for_run(n, "run-http", None)
+    doomed = {g.goal_id for g in goals if "police" in g.domains}
+    assert 0 < len(doomed) < n
+
+    async def scenario():
+        async with OpenAIStubServer(delay_s=0.05, hang_s=3.0, fault_for=_police_user_turns_fail) as srv:
+            # One-off faults at fixed request numbers: each must be retried, not lost.
+            srv.fault_at = {7: "500", 40: "timeout", 90: "garbage", 140: "429", 200: "drop"}
+            llm = VLLMServerBackend([srv.base_url], "stub-7b", max_in_flight=s.max_in_flight, timeout_s=1.0,
+                                    retries=2, backoff_s=0.05)
+            async with Worker(s, bus, llm=llm) as w:
+                await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals))
+                for _ in range(600):
+                    c = w.store.run_progress("run-http")
+                    if sum(c.values()) >= n:
+                        break
+                    await asyncio.sleep(0.25)
+                await asyncio.sleep(1.0)  # let late duplicates (if any) arrive before counting
+                rows = w.store.query("select goal_id, model from dialogues where run_id = 'run-http'").rows
+                dead = w.store.query("select goal_id, stage, reason from dead_letters where run_id = 'run-http'").rows
+                return rows, dead, srv.stats, llm.stats
+
+    rows, dead, srv_stats, llm_stats = asyncio.run(scenario())
+    stored = {g for g, _ in rows}
+    assert len(rows) == len(stored), "one row per dialogue"
+    assert {m for _, m in rows} == {"vllm:stub-7b"}
+    dead_goals = {g for g, _, _ in dead}
+    assert dead_goals == doomed, "exactly the police goals are dead-lettered"
+    assert stored | dead_goals == {g.goal_id for g in goals} and not stored & dead_goals, "nothing lost"
+    assert all(stage == "user" and "after 3 attempts" in reason and "HTTP 500" in reason for _, stage, reason in dead)
+    # The one-off faults were served and retried.
+    assert {k: srv_stats.faults[k] for k in ("timeout", "garbage", "429", "drop")} == dict.fromkeys(
+        ("timeout", "garbage", "429", "drop"), 1)
+    assert llm_stats.retries >= 5
+    assert srv_stats.peak_in_flight >= 8, f"requests were not concurrent (peak {srv_stats.peak_in_flight})"
+    assert llm_stats.peak_in_flight <= s.max_in_flight
+
+
+def _worker(settings: Settings, bus: str, url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "GOALCONVO_APP_ID": settings.app_id,
+        "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
+        "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
+        "GOALCONVO_LLM_URLS": url,
+        "GOALCONVO_MODEL": "stub-7b",
+        "GOALCONVO_JUDGE_LLM": "false",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "goalconvo.cli", "worker", "--bootstrap-servers", bus, "--db", str(settings.db),
+         "--llm", "vllm"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def _stored(settings: Settings) -> int:
+    try:
+        return run_query(settings.db, "select count(*) from dialogues").rows[0][0]
+    except Exception:  # the worker holds the file and has not announced its endpoint yet
+        return -1
+
+
+def test_worker_killed_mid_turn_resumes_that_turn_not_the_dialogue(settings: Settings, bus: str):
+    goal = goals_for_run(1, "run-resume", None)
+    asyncio.run(publish(bus, Topics.for_prefix(settings.topic_prefix).goals, goal_events(goal)))
+    reply = functools.partial(canned_reply, user_turns=5)
+    with StubThread(delay_s=0.8, reply=reply) as srv:
+        first = _worker(settings, bus, srv.base_url)
+        try:
+            # experience, bot, user, bot, user: kill while the sixth call (a bot turn) is in flight.
+            assert wait_for(lambda: srv.stats.requests >= 6, timeout_s=90), first.stderr.read1().decode()
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        before = list(srv.stats.log)
+        killed_at = before[-1][1]
+        time.sleep(1.0)
+        second = _worker(settings, bus, srv.base_url)
+        try:
+            done = wait_for(lambda: _stored(settings) == 1, timeout_s=120)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        after = srv.stats.log[len(before):]
+    assert done, "the dialogue was not finished by the second worker"
+    assert after, "the second worker made no call"
+    first_after = after[0]
+    assert "opening line" not in first_after[2], "the dialogue restarted from the experience generator"
+    assert first_after[1] == killed_at, "the second worker redoes the turn in flight, with the same history"
+    assert sum("opening line" in e[2] for e in srv.stats.log) == 1
+    turns = run_query(settings.db, "select idx, speaker from turns order by idx").rows
+    assert [i for i, _ in turns] == list(range(len(turns))), "no repeated or missing turn"
+    assert [sp for _, sp in turns] == ["user", "bot"] * (len(turns) // 2)
+    stop = run_query(settings.db, "select stop_reason, exchanges from dialogues").rows
+    assert stop == [["goal_done", 6]]
