@@ -10,7 +10,7 @@ from goalconvo.agents.llm.scripted import ScriptedBackend
 from goalconvo.agents.venues import VenueDB
 from goalconvo.judges.judge import Judge
 from goalconvo.settings import Settings
-from goalconvo.sinks.store import CorpusStore, QueryRefused
+from goalconvo.sinks.store import MIGRATIONS, CorpusStore, QueryRefused
 from goalconvo.streams.goals import builtin_goals
 from goalconvo.streams.schemas import DeadLetter
 
@@ -52,7 +52,7 @@ def test_migrations_run_once_and_reopen_keeps_data(tmp_path):
     store.write_batch([_judged()])
     store.close()
     store = CorpusStore(path)
-    assert store.query("select count(*) from schema_version").rows == [[1]]
+    assert store.query("select count(*), max(version) from schema_version").rows == [[len(MIGRATIONS), len(MIGRATIONS)]]
     assert store.query("select count(*) from dialogues").rows == [[1]]
     store.close()
 

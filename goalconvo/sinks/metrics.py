@@ -52,8 +52,8 @@ def corpus_metrics(db: Path) -> list[dict[str, Any]]:
                   avg(case when v.accepted then 1 else 0 end) as acceptance,
                   avg(d.exchanges) as exchanges,
                   avg(cast(json_extract(v.scores, '$.goal_completion') as double)) as goal_completion
-           from dialogues d join verdicts v using (dialogue_id)
-           where v.judge_version = (select min(judge_version) from verdicts v2 where v2.dialogue_id = d.dialogue_id)
+           from dialogues d join current_verdicts v using (dialogue_id)
+           
            group by d.set_name order by d.set_name""",
     )
     turns = run_query(db, "select d.set_name, t.dialogue_id, t.text from turns t join dialogues d using (dialogue_id) order by t.dialogue_id, t.idx")
