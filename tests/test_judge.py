@@ -7,6 +7,8 @@ from goalconvo.judges.judge import Judge
 from goalconvo.settings import Settings
 from goalconvo.streams.schemas import Dialogue, Goal, Persona, Scenario, Turn
 
+from conftest import MULTIWOZ, needs_multiwoz
+
 GOAL = Goal.model_validate(
     {"goal_id": "g", "domains": {"restaurant": {"info": {"food": "italian", "area": "centre"}, "reqt": ["phone"], "book": {"people": "2"}}}}
 )
@@ -72,3 +74,23 @@ def test_prompt_leak_repetition_and_early_stop_are_rejected():
 def test_non_english_dialogue_is_rejected():
     lines = ["Je voudrais un restaurant italien au centre.", "La piazza est au centre, téléphone 01223200001.", "Merci, au revoir.", "Au revoir!"]
     assert "language" in _failed(_verdict(lines))
+
+
+@needs_multiwoz()
+def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
+    """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 889/999)."""
+    from collections import Counter
+
+    from goalconvo.streams.multiwoz import iter_multiwoz_dialogues
+
+    judge = Judge(Settings(judge_llm=False), VenueDB.load(MULTIWOZ / "db"))
+    reasons: Counter = Counter()
+    accepted = total = 0
+    for d in iter_multiwoz_dialogues(MULTIWOZ / "val.json.zip", "mwoz"):
+        v = asyncio.run(judge.judge(d)).verdict
+        total += 1
+        accepted += v.accepted
+        reasons.update(c.name for c in v.checks if not c.passed)
+    assert total == 999
+    assert accepted / total >= 0.85, (accepted, reasons.most_common())
+    assert reasons["ended_properly"] == 0 and reasons["language"] == 0

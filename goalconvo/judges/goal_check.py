@@ -7,6 +7,7 @@ not contradict a constraint (``info``) in the database.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -57,18 +58,34 @@ class DomainOutcome:
         return not (self.missing_reqt or self.missing_booking or self.contradicted or self.unhandled_failure)
 
 
-def _named_venue(domain: str, bot_text: str, db: VenueDB) -> dict | None:
-    """The last venue of ``domain`` the bot named (by name or train id)."""
+def _named_venues(domain: str, bot_text: str, db: VenueDB) -> list[dict]:
+    """Every venue of ``domain`` the bot named (by name or train id), in the order of last mention."""
     key = "trainID" if domain == "train" else "name"
-    best, pos = None, -1
+    found = []
     for row in db.tables.get(domain, []):
         name = str(row.get(key, "")).lower()
         if len(name) < 3:
             continue
         i = bot_text.rfind(name)
-        if i > pos:
-            best, pos = row, i
-    return best
+        if i >= 0:
+            found.append((i, row))
+    return [row for _, row in sorted(found, key=lambda x: x[0])]
+
+
+def _same(want: str, have: str) -> bool:
+    """Slot values equal up to case, spacing and small typos (MultiWOZ goals have 'mutliple sports')."""
+    a, b = re.sub(r"[^a-z0-9]", "", want.lower()), re.sub(r"[^a-z0-9]", "", have.lower())
+    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
+def _conflicts(domain: str, info: dict[str, str], venue: dict) -> dict[str, tuple[str, str]]:
+    out = {}
+    for slot, want in info.items():
+        have = venue.get(slot)
+        if slot in SEARCHABLE.get(domain, ()) and slot != "name" and have is not None:
+            if want.lower() not in ("dontcare", "?", "") and not _same(str(want), str(have)):
+                out[slot] = (str(want), str(have))
+    return out
 
 
 def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
@@ -84,23 +101,29 @@ def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
 def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcome]]:
     bot_text = " ".join(t.text for t in d.turns if t.speaker == "bot")
     bot_lower = bot_text.lower()
+    user_lower = " ".join(t.text for t in d.turns if t.speaker == "user").lower()
     meta_refs = {dom for t in d.turns for dom in t.meta.get("booking_refs", {})}
     outcomes = []
     for domain in d.goal.domain_names:
         g = d.goal.domains[domain]
         out = DomainOutcome(domain)
-        venue = _named_venue(domain, bot_lower, db) if domain in SEARCHABLE else None
+        named = _named_venues(domain, bot_lower, db) if domain in SEARCHABLE else []
+        venue = named[-1] if named else None
         out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower)]
         if g.book and domain != "taxi":
             out.missing_booking = not (domain in meta_refs or _REF.search(bot_text))
-        if g.fail_info and not _NO_MATCH.search(bot_lower):
+        # A failing first request is handled when the user made it and the bot said it cannot be met.
+        failing = {
+            v.lower() for k, v in g.fail_info.items()
+            if g.info.get(k, "").lower() != v.lower() and len(v) >= 3 and v.lower() not in ("yes", "dontcare")
+        }
+        asked = any(re.search(rf"\b{re.escape(v)}\b", user_lower) for v in failing)
+        if asked and not _NO_MATCH.search(bot_lower):
             out.unhandled_failure = True
-        if venue is not None:
-            for slot, want in g.info.items():
-                have = venue.get(slot)
-                if slot in SEARCHABLE.get(domain, ()) and slot != "name" and have is not None:
-                    if str(have).lower() != str(want).lower() and str(want).lower() not in ("dontcare", "?"):
-                        out.contradicted[slot] = (str(want), str(have))
+        # A constraint is contradicted when no venue the bot named satisfies the goal
+        # (humans name alternatives before settling; any one that fits will do).
+        if named and not any(not _conflicts(domain, g.info, row) for row in named):
+            out.contradicted = _conflicts(domain, g.info, named[-1])
         outcomes.append(out)
     done = sum(o.complete for o in outcomes)
     problems = []

@@ -138,11 +138,20 @@ def language(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
 
 
 def grounded_facts(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
-    """Phone numbers the bot states must exist in the venue database (or be its taxi's)."""
+    """Phone numbers the bot states must exist in the venue database, or be a taxi's.
+
+    Taxi contact numbers are made up per booking (MultiWOZ's wizards and our
+    ``VenueDB.taxi_for`` alike), so a mobile number (07...) passes in a dialogue
+    whose goal has a taxi.
+    """
     known = db.known_facts
     taxi_phones = {str(t.meta.get("taxi", {}).get("phone", "")) for t in d.turns}
+    has_taxi = "taxi" in d.goal.domains
     bad = sorted(
-        {p for t in d.turns if t.speaker == "bot" for p in _PHONE.findall(t.text) if p not in known and p not in taxi_phones}
+        {
+            p for t in d.turns if t.speaker == "bot" for p in _PHONE.findall(t.text)
+            if p not in known and p not in taxi_phones and not (has_taxi and p.startswith("07"))
+        }
     )
     return CheckResult(name="grounded_facts", passed=not bad, reason=f"phone numbers not in the database: {bad}" if bad else "")
 
