@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 goals_app = typer.Typer(help="Publish user goals to the goals topic.", no_args_is_help=True)
 app.add_typer(goals_app, name="goals")
+import_app = typer.Typer(help="Import real dialogue corpora as dialogue sets.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 DbOpt = typer.Option(None, "--db", help="DuckDB corpus file [env GOALCONVO_DB; default goalconvo.duckdb].")
@@ -277,16 +279,24 @@ def query(
 @app.command()
 def metrics(
     db: Optional[Path] = DbOpt,
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
+    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version."),
+    accepted_only: bool = typer.Option(False, "--accepted-only", help="Measure accepted dialogues only."),
     as_json: bool = typer.Option(False, "--json", help="Figures as JSON."),
 ) -> None:
-    """Corpus figures per dialogue set (run), side by side."""
+    """The paper's figures per dialogue set, side by side (Table 6.1), also while a pipeline writes.
+
+    distinct-1/2 (corpus and per-dialogue mean; lower-cased [a-z0-9']+ words),
+    exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
+    dialogue (after `goalconvo similarity`), tokens and seconds per dialogue.
+    """
     from goalconvo.sinks.metrics import corpus_metrics
     from goalconvo.sinks.query_server import CorpusUnavailable
 
     s = _settings(db=db)
     try:
-        rows = corpus_metrics(s.db)
-    except CorpusUnavailable as exc:
+        rows = corpus_metrics(s.db, by=by, sets=sets, accepted_only=accepted_only)
+    except (CorpusUnavailable, ValueError) as exc:
         _fail(exc)
     if as_json:
         print(json.dumps(rows))
@@ -294,8 +304,151 @@ def metrics(
     if not rows:
         print("no dialogues stored yet")
         return
-    cols = list(rows[0])
-    _print_result(cols, [[r[c] for c in cols] for r in rows], False)
+    # Sets side by side: one column per set (and group), one row per figure.
+    keys = [k for k in rows[0] if k not in ("set_name", by)]
+    heads = [r["set_name"] + (f" / {r[by]}" if by != "set" else "") for r in rows]
+    _print_result(["figure", *heads], [[k, *[r.get(k) for r in rows]] for k in keys], False)
+
+
+def _bar(label: str, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=quiet or not console.is_terminal,
+    )
+
+
+def _open_store(db: Path):
+    from goalconvo.sinks.corpus_ops import CorpusBusy, open_store
+
+    try:
+        return open_store(db)
+    except CorpusBusy as exc:
+        _fail(exc)
+
+
+@import_app.command("multiwoz")
+def import_multiwoz(
+    path: Path = typer.Argument(..., help="MultiWOZ dialogues: a .json or .json.zip keyed by dialogue id."),
+    set_name: str = typer.Option("multiwoz", "--set", help="Name of the dialogue set to store them as."),
+    db: Optional[Path] = DbOpt,
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the goal check."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import real MultiWOZ dialogues (with their goals) as a dialogue set, judged by the rules.
+
+    Importing the same file into the same set again changes nothing.
+    """
+    from goalconvo.sinks.corpus_ops import import_multiwoz as do_import
+
+    s = _settings(db=db, multiwoz_db=multiwoz_db)
+    store = _open_store(s.db)
+    try:
+        with _bar("importing", as_json) as bar:
+            task = bar.add_task("import", total=None)
+            out = _run_async(do_import(store, path, set_name, s, lambda d, n: bar.update(task, completed=d, total=n)))
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new")
+
+
+@app.command()
+def rejudge(
+    where: Optional[str] = typer.Option(None, "--where", help="SQL condition on the dialogues table, e.g. \"set_name = 'run-1'\"."),
+    judge_version: Optional[str] = typer.Option(None, "--judge-version", help="Version of the new verdicts (default: the current judge's)."),
+    db: Optional[Path] = DbOpt,
+    llm: Optional[str] = LlmOpt,
+    model: Optional[str] = typer.Option(None, "--model", help="Model of the LLM judge."),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="OpenAI-compatible servers for the LLM judge."),
+    judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the checks."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Judge stored dialogues again without regenerating them; old verdicts stay, new ones are added."""
+    from goalconvo.agents.llm import LLMError, create_backend
+    from goalconvo.sinks.corpus_ops import rejudge as do_rejudge
+    from goalconvo.sinks.store import QueryRefused
+
+    s = _settings(db=db, llm=llm, model=model, llm_urls=llm_urls, judge_llm=judge_llm, multiwoz_db=multiwoz_db)
+    store = _open_store(s.db)
+    try:
+        backend = create_backend(s) if s.judge_llm else None
+        with _bar("judging", as_json) as bar:
+            task = bar.add_task("judge", total=None)
+            out = _run_async(do_rejudge(store, s, where=where, version=judge_version, llm=backend,
+                                        progress=lambda d, n: bar.update(task, completed=d, total=n)))
+        if backend is not None:
+            _run_async(backend.close())
+    except QueryRefused as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except (LLMError, duckdb_error(), ValueError) as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else f"judged {out['judged']} dialogues under {out['judge_version']}: {out['accepted']} accepted")
+
+
+def duckdb_error() -> type[Exception]:
+    import duckdb
+
+    return duckdb.Error
+
+
+@app.command()
+def similarity(
+    reference: Path = typer.Option(..., "--reference", help="Real dialogues to compare with: a MultiWOZ .json or .json.zip."),
+    db: Optional[Path] = DbOpt,
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Retrieved candidates scored per dialogue."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many dialogues."),
+    include_imported: bool = typer.Option(
+        False, "--include-imported", help="Also score imported real dialogues (vs their nearest other one): the human reference."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """BERTScore each generated dialogue against its nearest reference dialogue with the same domain set.
+
+    Offline: the encoder (all-MiniLM-L6-v2, layer 4, not rescaled) ships in a pip
+    package. Dialogues already scored against this reference are skipped.
+    """
+    from goalconvo.sinks.corpus_ops import score_similarity
+
+    s = _settings(db=db)
+    store = _open_store(s.db)
+    try:
+        with _bar("scoring", as_json) as bar:
+            task = bar.add_task("score", total=None)
+            out = score_similarity(store, reference, top_k=top_k, limit=limit, include_imported=include_imported,
+                                   progress=lambda d, n: bar.update(task, completed=d, total=n))
+    except (OSError, ValueError, RuntimeError) as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else
+          f"scored {out['scored']} dialogues against {out['reference_set']} ({out['model']}, layer {out['layer']}) in {out['seconds']}s")
+
+
+@app.command()
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl | parquet"),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
+    include_rejected: bool = typer.Option(False, "--include-rejected", help="Also rejected dialogues (verdict says why)."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write the accepted corpus in a MultiWOZ-like layout (goal, log, domains, verdict), ready for training."""
+    from goalconvo.sinks.corpus_ops import export_corpus
+
+    s = _settings(db=db)
+    store = _open_store(s.db)
+    try:
+        n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected)
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    finally:
+        store.close()
+    print(json.dumps({"written": n, "out": str(out), "format": fmt}) if as_json else f"wrote {n} dialogues to {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

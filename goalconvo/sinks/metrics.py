@@ -6,11 +6,12 @@ Tokenizer: lower-cased ``[a-z0-9']+`` words, the one MultiWOZ's README figures u
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from goalconvo.sinks.query_server import run_query
+from goalconvo.sinks.store import QueryResult
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 
@@ -44,25 +45,64 @@ def distinct_report(dialogues: Sequence[Sequence[str]]) -> dict[str, float]:
     }
 
 
-def corpus_metrics(db: Path) -> list[dict[str, Any]]:
-    """One row of figures per dialogue set, from the corpus (direct or via the running sink)."""
-    sets = run_query(
-        db,
-        """select d.set_name, any_value(d.model) as model, count(*) as dialogues,
-                  avg(case when v.accepted then 1 else 0 end) as acceptance,
+GROUPS = {
+    "set": "'all'",
+    "domain_set": "d.domain_set",
+    "model": "d.model",
+    "prompt_version": "coalesce(d.prompt_version, '')",
+}
+
+QueryFn = Callable[[str], QueryResult]
+
+
+def compute_metrics(query: QueryFn, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False) -> list[dict[str, Any]]:
+    """The paper's figures per dialogue set (and per ``by`` group inside each set).
+
+    Distinct-n over every stored dialogue of the group (``accepted_only`` keeps
+    the accepted ones), acceptance and goal completion from each dialogue's
+    latest verdict, BERTScore from the similarity table (its model, layer and
+    rescaling reported beside it).
+    """
+    if by not in GROUPS:
+        raise ValueError(f"--by must be one of {sorted(GROUPS)}")
+    group = GROUPS[by]
+    conds = []
+    if sets:
+        conds.append("d.set_name in (" + ", ".join("'" + x.replace("'", "''") + "'" for x in sets) + ")")
+    if accepted_only:
+        conds.append("v.accepted")
+    where = ("where " + " and ".join(conds)) if conds else ""
+    joins = "from dialogues d join current_verdicts v using (dialogue_id)"
+    figures = query(
+        f"""select d.set_name, {group} as grp, any_value(d.model) as model, count(*) as dialogues,
+                  avg(case when v.accepted then 1.0 else 0.0 end) as acceptance,
+                  avg(case when v.judge_error then 1.0 else 0.0 end) as judge_errors,
+                  avg(coalesce(cast(json_extract(v.scores, '$.goal_completion') as double), 0)) as goal_completion,
                   avg(d.exchanges) as exchanges,
-                  avg(cast(json_extract(v.scores, '$.goal_completion') as double)) as goal_completion
-           from dialogues d join current_verdicts v using (dialogue_id)
-           
-           group by d.set_name order by d.set_name""",
+                  avg(nullif(d.prompt_tokens + d.completion_tokens, 0)) as tokens_per_dialogue,
+                  avg(nullif(d.ended_at - d.started_at, 0)) as seconds_per_dialogue,
+                  avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
+                  any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
+                  any_value(s.rescaled) as bertscore_rescaled
+           {joins} left join similarity s using (dialogue_id) {where}
+           group by all order by 1, 2"""
     )
-    turns = run_query(db, "select d.set_name, t.dialogue_id, t.text from turns t join dialogues d using (dialogue_id) order by t.dialogue_id, t.idx")
-    by_set: dict[str, dict[str, list[str]]] = {}
-    for set_name, did, text in turns.rows:
-        by_set.setdefault(set_name, {}).setdefault(did, []).append(text)
+    texts = query(f"select d.set_name, {group}, t.dialogue_id, t.text {joins} join turns t on t.dialogue_id = d.dialogue_id {where} order by t.dialogue_id, t.idx")
+    by_group: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for set_name, grp, did, text in texts.rows:
+        by_group.setdefault((set_name, grp), {}).setdefault(did, []).append(text)
     out = []
-    for row in sets.rows:
-        rec = dict(zip(sets.columns, row))
-        rec.update(distinct_report(list(by_set.get(rec["set_name"], {}).values())))
+    for row in figures.rows:
+        rec = dict(zip(figures.columns, row))
+        if by == "set":
+            rec.pop("grp")
+        else:
+            rec[by] = rec.pop("grp")
+        rec.update(distinct_report(list(by_group.get((row[0], row[1]), {}).values())))
         out.append({k: round(v, 4) if isinstance(v, float) else v for k, v in rec.items()})
     return out
+
+
+def corpus_metrics(db: Path, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False) -> list[dict[str, Any]]:
+    """``compute_metrics`` over a corpus file (opened directly, or through the running sink)."""
+    return compute_metrics(lambda sql: run_query(db, sql), by=by, sets=sets, accepted_only=accepted_only)

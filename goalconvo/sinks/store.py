@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from goalconvo.streams.schemas import DeadLetter, Goal, JudgedDialogue, Verdict
+from goalconvo.streams.schemas import DeadLetter, Dialogue, Goal, JudgedDialogue, Scenario, Turn, Verdict
 
 #: Each entry migrates the schema from version i to i+1; applied in order, once.
 MIGRATIONS: tuple[str, ...] = (
@@ -292,6 +292,83 @@ class CorpusStore:
                 "insert into dialogue_sets values (?, 'run', ?, ?, ?) on conflict do nothing",
                 [run_id, f"{goals} goals, {llm} {model}", llm, time.time()],
             )
+
+    def import_set(self, judged: Sequence[JudgedDialogue], set_name: str, source: str, description: str = "") -> int:
+        """Store an imported corpus (e.g. MultiWOZ) as a dialogue set; returns how many dialogues were new."""
+        now = time.time()
+        with self._lock:
+            con = self._con
+            con.execute("begin")
+            try:
+                before = con.execute("select count(*) from dialogues").fetchone()[0]
+                con.execute(
+                    "insert into dialogue_sets values (?, 'import', ?, ?, ?) on conflict do nothing",
+                    [set_name, description, source, now],
+                )
+                self._insert_dialogues(con, judged, now, set_name=set_name)
+                self._insert_verdicts(con, [jd.verdict for jd in judged])
+                after = con.execute("select count(*) from dialogues").fetchone()[0]
+                con.execute("commit")
+            except Exception:
+                con.execute("rollback")
+                raise
+        return after - before
+
+    def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
+        """New verdicts beside the old ones (a verdict of the same version is kept as it was)."""
+        with self._lock:
+            self._con.execute("begin")
+            self._insert_verdicts(self._con, verdicts)
+            self._con.execute("commit")
+
+    def load_dialogues(self, where: str | None = None, limit: int | None = None) -> list[Dialogue]:
+        """Stored dialogues rebuilt as records; ``where`` is an SQL condition on the dialogues table."""
+        cond = f"where {where}" if where else ""
+        check_read_only(f"select dialogue_id from dialogues {cond}")
+        lim = f"limit {int(limit)}" if limit else ""
+        rows = self.query(
+            f"""select d.dialogue_id, d.run_id, d.goal, d.scenario, d.model, d.prompt_version, d.stop_reason,
+                       d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at,
+                       list(struct_pack(i := t.idx, s := t.speaker, x := t.text, m := t.meta) order by t.idx)
+                from (select * from dialogues {cond} order by dialogue_id {lim}) d
+                join turns t using (dialogue_id)
+                group by all order by d.dialogue_id"""
+        ).rows
+        out = []
+        for r in rows:
+            out.append(Dialogue(
+                dialogue_id=r[0], run_id=r[1], goal=Goal.model_validate_json(r[2]),
+                scenario=Scenario.model_validate_json(r[3]), model=r[4], prompt_version=r[5] or "",
+                stop_reason=r[6] or "", llm_calls=r[7] or 0, prompt_tokens=r[8] or 0, completion_tokens=r[9] or 0,
+                started_at=r[10] or 0.0, ended_at=r[11] or 0.0,
+                turns=[Turn(index=t["i"], speaker=t["s"], text=t["x"], meta=json.loads(t["m"] or "{}")) for t in r[12]],
+            ))
+        return out
+
+    def unscored(
+        self, reference_set: str, model: str, layer: int, limit: int, include_human: bool = False
+    ) -> list[tuple[str, tuple[str, ...], str]]:
+        """Dialogues with no similarity figure for this reference set and encoder yet: (id, domains, text)."""
+        rows = self.query(
+            """select d.dialogue_id, d.domains, string_agg(t.text, ' ' order by t.idx)
+               from dialogues d join turns t using (dialogue_id)
+               where (? or d.model not like 'human:%') and not exists (
+                   select 1 from similarity s where s.dialogue_id = d.dialogue_id
+                   and s.reference_set = ? and s.model = ? and s.layer = ?)
+               group by all order by any_value(d.stored_at) limit ?""",
+            [include_human, reference_set, model, layer, limit],
+        ).rows
+        return [(r[0], tuple(r[1]), r[2]) for r in rows]
+
+    def write_similarity(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows of (dialogue_id, reference_id, reference_set, f1, precision, recall, model, layer, rescaled, candidates, scored_at)."""
+        with self._lock:
+            _insert_columns(self._con, "similarity", rows)
+
+    def snapshot(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows of (computed_at, set_name, group_kind, group_value, metrics json)."""
+        with self._lock:
+            self._con.executemany("insert into metric_snapshots values (?,?,?,?,?)", rows)
 
     # -- reads -------------------------------------------------------------
     def query(self, sql: str, params: Iterable[Any] | None = None, *, allow_write: bool = False) -> QueryResult:
