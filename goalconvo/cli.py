@@ -26,6 +26,8 @@ goals_app = typer.Typer(help="Publish user goals to the goals topic.", no_args_i
 app.add_typer(goals_app, name="goals")
 import_app = typer.Typer(help="Import real dialogue corpora as dialogue sets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+backfill_app = typer.Typer(help="Fill the stream from a file, or the corpus from the stream.", no_args_is_help=True)
+app.add_typer(backfill_app, name="backfill")
 console = Console(stderr=True)
 
 DbOpt = typer.Option(None, "--db", help="DuckDB corpus file [env GOALCONVO_DB; default goalconvo.duckdb].")
@@ -449,6 +451,116 @@ def export(
     finally:
         store.close()
     print(json.dumps({"written": n, "out": str(out), "format": fmt}) if as_json else f"wrote {n} dialogues to {out}")
+
+
+def _need_bus(s: Settings) -> str:
+    if not s.bootstrap_servers:
+        _fail(ValueError("this command works on a running Kafka: give --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS); "
+                         "the embedded broker lives only as long as the process that started it"))
+    return s.bootstrap_servers  # type: ignore[return-value]
+
+
+@app.command()
+def replay(
+    topic: str = typer.Option(..., "--topic", help="Topic to replay, full name or a suffix such as 'goals' or 'turns.user'."),
+    from_offset: Optional[int] = typer.Option(None, "--from-offset", min=0, help="Start at this offset in every partition."),
+    from_time: Optional[str] = typer.Option(None, "--from-time", help="Start at this ISO time (UTC unless it says)."),
+    to_time: Optional[str] = typer.Option(None, "--to-time", help="Skip events newer than this ISO time."),
+    to_topic: Optional[str] = typer.Option(None, "--to-topic", help="Publish there instead of back into the topic."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be replayed; publish nothing."),
+    bootstrap_servers: Optional[str] = BootstrapOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Re-publish a slice of a topic (all partitions). Replaying into the pipeline never duplicates a stored dialogue."""
+    from goalconvo.streams.broker import BrokerError
+    from goalconvo.streams.replay import replay as do_replay
+    from goalconvo.streams.topics import Topics
+
+    s = _settings(bootstrap_servers=bootstrap_servers)
+    bus = _need_bus(s)
+    names = Topics.for_prefix(s.topic_prefix).all()
+    full = lambda t: t if t in names or t.startswith(s.topic_prefix) else s.topic_prefix + t  # noqa: E731
+    try:
+        with _bar("replaying", as_json) as bar:
+            task = bar.add_task("replay", total=None)
+            r = _run_async(do_replay(bus, full(topic), from_offset=from_offset, from_time=from_time, to_time=to_time,
+                                     to_topic=full(to_topic) if to_topic else None, dry_run=dry_run,
+                                     progress=lambda d, n: bar.update(task, completed=d, total=n)))
+    except (BrokerError, ValueError) as exc:
+        _fail(exc)
+    out = {"topic": r.topic, "to_topic": r.to_topic, "partitions": r.partitions, "read": r.read,
+           "published": r.published, "dry_run": r.dry_run}
+    print(json.dumps(out) if as_json else
+          f"{'would replay' if dry_run else 'replayed'} {r.published} of {r.read} events from {r.topic} "
+          f"({r.partitions} partitions) to {r.to_topic}")
+
+
+@backfill_app.command("goals")
+def backfill_goals(
+    source: str = typer.Option(..., "--source", help="multiwoz | jsonl"),
+    path: Path = typer.Argument(..., help="MultiWOZ zip/json, or a .jsonl file of goals."),
+    domains: Optional[list[str]] = typer.Option(None, "--domains", help="Only goals within these domains (repeat)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Publish at most this many."),
+    rate: Optional[float] = typer.Option(None, "--rate", min=0.001, help="Most goals per second."),
+    force: bool = typer.Option(False, "--force", help="Publish goals already on the topic again."),
+    run_id: str = typer.Option("backfill", "--run-id", help="Run the dialogues are stored under."),
+    bootstrap_servers: Optional[str] = BootstrapOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Publish goals from a file at a bounded rate, skipping those already published (same goal id and run)."""
+    from goalconvo.streams import goals as goal_sources
+    from goalconvo.streams.broker import BrokerError
+    from goalconvo.streams.replay import backfill_goals as do_backfill, filter_goals
+    from goalconvo.streams.topics import Topics
+
+    s = _settings(bootstrap_servers=bootstrap_servers)
+    bus = _need_bus(s)
+    try:
+        if source == "multiwoz":
+            gs = goal_sources.multiwoz_goals(path)
+        elif source == "jsonl":
+            gs = goal_sources.load_goal_source(path) if path.suffix == ".jsonl" else []
+            if path.suffix != ".jsonl":
+                raise ValueError("--source jsonl needs a .jsonl file")
+        else:
+            raise ValueError(f"unknown source {source!r}; use multiwoz or jsonl")
+        for d in domains or []:
+            if d not in goal_sources.KNOWN_DOMAINS:
+                raise ValueError(f"unknown domain {d!r}; known: {list(goal_sources.KNOWN_DOMAINS)}")
+        gs = filter_goals(gs, domains, limit)
+        for g in gs:
+            g.run_id = run_id
+        with _bar("publishing", as_json) as bar:
+            task = bar.add_task("goals", total=len(gs))
+            out = _run_async(do_backfill(bus, Topics.for_prefix(s.topic_prefix).goals, gs, rate=rate, force=force,
+                                         progress=lambda d, n: bar.update(task, completed=d, total=n)))
+    except (BrokerError, OSError, ValueError) as exc:
+        _fail(exc)
+    print(json.dumps(out) if as_json else f"published {out['published']} goals, skipped {out['skipped']} already published")
+
+
+@backfill_app.command("sink")
+def backfill_sink(
+    from_beginning: bool = typer.Option(False, "--from-beginning", help="Read the topics from offset 0 (rebuild)."),
+    db: Optional[Path] = DbOpt,
+    bootstrap_servers: Optional[str] = BootstrapOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rebuild or catch up the DuckDB corpus from dialogues.judged (and the dead letters), then exit. Idempotent."""
+    from goalconvo.sinks.consumer import backfill_sink as do_backfill
+
+    s = _settings(db=db, bootstrap_servers=bootstrap_servers)
+    bus = _need_bus(s)
+    store = _open_store(s.db)
+    try:
+        with console.status("reading dialogues.judged", spinner="dots"):
+            out = _run_async(do_backfill(s, bus, store, from_beginning=from_beginning))
+    except Exception as exc:  # noqa: BLE001 - broker errors come in many types
+        _fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else
+          f"stored {out['new_dialogues']} new dialogues and {out['dead_letters']} dead letters in {s.db}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     db: Path = Field(Path("goalconvo.duckdb"), description="DuckDB corpus file.")
     sink_batch_size: int = Field(64, ge=1, description="Most records in one DuckDB write.")
     sink_batch_window_s: float = Field(0.5, gt=0.0, description="Longest wait to fill a batch.")
+    snapshot_interval_s: float = Field(
+        10.0, gt=0.0, description="Sink: recompute the metrics at most this often while dialogues arrive."
+    )
     query_host: str = Field("127.0.0.1", description="Where the running sink answers queries.")
     query_port: int = Field(0, ge=0, description="Port of the query endpoint; 0 picks a free one.")
 

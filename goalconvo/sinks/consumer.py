@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaConsumer
 
 from goalconvo.settings import Settings
+from goalconvo.sinks.metrics import snapshot_metrics
+from goalconvo.streams.broker import end_offsets
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams import schemas
-from goalconvo.streams.schemas import DeadLetter, DecodeError, JudgedDialogue
+from goalconvo.streams.schemas import DeadLetter, DecodeError, Goal, JudgedDialogue
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -26,12 +29,14 @@ log = logging.getLogger(__name__)
 class DuckDBSink:
     def __init__(self, settings: Settings, bootstrap_servers: str, store: CorpusStore):
         self.settings = settings
+        self.bootstrap_servers = bootstrap_servers
         self.store = store
         self.topics = Topics.for_prefix(settings.topic_prefix)
         session_ms = int(settings.session_timeout_s * 1000)
         self.consumer = AIOKafkaConsumer(
             self.topics.dialogues_judged,
             *self.topics.dead_letters(),
+            self.topics.goals,
             bootstrap_servers=bootstrap_servers,
             group_id=f"{settings.app_id}-sink",
             enable_auto_commit=False,
@@ -46,6 +51,8 @@ class DuckDBSink:
         self._task: asyncio.Task[None] | None = None
         self.stored = 0
         self.dead_lettered = 0
+        self._dirty = False
+        self._last_snapshot = 0.0
 
     async def start(self) -> None:
         await self.consumer.start()
@@ -63,6 +70,8 @@ class DuckDBSink:
         self._writer.shutdown(wait=True)
 
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
+        if msg.topic == self.topics.goals:
+            return None, None  # goals are read in _run; a bad one is the experience stage's to dead-letter
         if msg.topic == self.topics.dialogues_judged:
             try:
                 return schemas.decode(JudgedDialogue, msg.value), None
@@ -80,28 +89,90 @@ class DuckDBSink:
         )
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         window_ms = int(self.settings.sink_batch_window_s * 1000)
         while True:
             batches = await self.consumer.getmany(timeout_ms=window_ms, max_records=self.settings.sink_batch_size)
             messages = [m for msgs in batches.values() for m in msgs]
-            if not messages:
-                continue
-            judged: list[JudgedDialogue] = []
-            dead: list[tuple[str, DeadLetter]] = []
-            for m in messages:
-                jd, dl = self._decode(m)
-                if jd is not None:
-                    judged.append(jd)
-                elif dl is not None:
-                    dead.append((dl.dead_letter_id, dl))
-            while True:
+            if messages:
+                await self._store(messages)
+                await self.consumer.commit()
+            await self._maybe_snapshot()
+
+    async def _store(self, messages: list) -> None:
+        loop = asyncio.get_running_loop()
+        judged: list[JudgedDialogue] = []
+        dead: list[tuple[str, DeadLetter]] = []
+        goals: list[Goal] = []
+        for m in messages:
+            if m.topic == self.topics.goals:
                 try:
-                    new = await loop.run_in_executor(self._writer, self.store.write_batch, judged, dead)
+                    goals.append(schemas.decode(Goal, m.value))
+                except DecodeError:
+                    pass
+                continue
+            jd, dl = self._decode(m)
+            if jd is not None:
+                judged.append(jd)
+            elif dl is not None:
+                dead.append((dl.dead_letter_id, dl))
+        while True:
+            try:
+                new = await loop.run_in_executor(self._writer, self.store.write_batch, judged, dead, goals)
+                break
+            except Exception:  # noqa: BLE001 - keep the offsets; retry the same batch
+                log.exception("writing a batch of %d records failed; retrying", len(messages))
+                await asyncio.sleep(1.0)
+        self.stored += new
+        self.dead_lettered += len(dead)
+        self._dirty = self._dirty or bool(judged)
+
+    async def _maybe_snapshot(self) -> None:
+        """Metrics as records arrive: at most every ``snapshot_interval_s``, when something new was stored."""
+        now = time.monotonic()
+        if not self._dirty or now - self._last_snapshot < self.settings.snapshot_interval_s:
+            return
+        self._dirty = False
+        self._last_snapshot = now
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer, snapshot_metrics, self.store)
+        except Exception:  # noqa: BLE001 - a metrics failure must not stop storing
+            log.exception("metrics snapshot failed")
+
+    async def catch_up(self, *, from_beginning: bool = False, idle_s: float = 2.0) -> int:
+        """Backfill: store everything on the topics now (optionally from offset 0), then return."""
+        await self.consumer.start()
+        try:
+            while not self.consumer.assignment():
+                early = await self.consumer.getmany(timeout_ms=200)
+                if any(early.values()):
+                    await self._store([m for msgs in early.values() for m in msgs])
+            parts = list(self.consumer.assignment())
+            if from_beginning:
+                await self.consumer.seek_to_beginning(*parts)
+            ends = await end_offsets(self.bootstrap_servers, parts)
+            quiet_since = time.monotonic()
+            while True:
+                batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.sink_batch_size)
+                messages = [m for msgs in batches.values() for m in msgs]
+                if messages:
+                    await self._store(messages)
+                    await self.consumer.commit()
+                    quiet_since = time.monotonic()
+                positions = {tp: await self.consumer.position(tp) for tp in parts}
+                if all(positions[tp] >= ends[tp] for tp in parts) or time.monotonic() - quiet_since > idle_s * 5:
                     break
-                except Exception:  # noqa: BLE001 - keep the offsets; retry the same batch
-                    log.exception("writing a batch of %d records failed; retrying", len(messages))
-                    await asyncio.sleep(1.0)
-            self.stored += new
-            self.dead_lettered += len(dead)
-            await self.consumer.commit()
+            self._dirty = True
+            self._last_snapshot = 0.0
+            await self._maybe_snapshot()
+            return self.stored
+        finally:
+            await self.consumer.stop()
+            self._writer.shutdown(wait=True)
+
+
+async def backfill_sink(settings: Settings, bootstrap_servers: str, store: CorpusStore, *, from_beginning: bool) -> dict:
+    """``goalconvo backfill sink``: catch the corpus up with the topics (or rebuild it), then return."""
+    sink = DuckDBSink(settings, bootstrap_servers, store)
+    stored = await sink.catch_up(from_beginning=from_beginning)
+    return {"new_dialogues": stored, "dead_letters": sink.dead_lettered, "db": str(settings.db)}

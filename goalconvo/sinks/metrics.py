@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from goalconvo.sinks.query_server import run_query
-from goalconvo.sinks.store import QueryResult
+from goalconvo.sinks.store import CorpusStore, QueryResult
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 
@@ -106,3 +106,18 @@ def compute_metrics(query: QueryFn, *, by: str = "set", sets: Sequence[str] | No
 def corpus_metrics(db: Path, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False) -> list[dict[str, Any]]:
     """``compute_metrics`` over a corpus file (opened directly, or through the running sink)."""
     return compute_metrics(lambda sql: run_query(db, sql), by=by, sets=sets, accepted_only=accepted_only)
+
+
+def snapshot_metrics(store: "CorpusStore", kinds: Sequence[str] = ("set", "domain_set")) -> int:
+    """Compute the figures now and append them to ``metric_snapshots`` (the dashboard's trend lines)."""
+    import json
+    import time
+
+    now = time.time()
+    rows = []
+    for by in kinds:
+        for rec in compute_metrics(store.query, by=by):
+            group = "all" if by == "set" else str(rec.get(by))
+            rows.append([now, rec["set_name"], by, group, json.dumps(rec, default=str)])
+    store.snapshot(rows)
+    return len(rows)

@@ -1,0 +1,196 @@
+"""Operating the stream: replay a slice of a topic, backfill goals from a file at a bounded rate.
+
+Replaying into the pipeline is safe by construction: a replayed goal maps to
+the same dialogue id, a replayed turn is a no-op (the ``progress`` table), and
+the sink inserts by primary key, so no dialogue gets a second row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from goalconvo.streams.broker import BrokerError, end_offsets
+from goalconvo.streams.schemas import Goal, encode
+
+Progress = Callable[[int, int], None]
+
+
+def parse_time(text: str) -> int:
+    """ISO 8601 (``2026-11-24T10:00``, ``...Z``, with an offset) to Kafka milliseconds; naive means UTC."""
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2026-11-24T10:00:00Z)") from None
+    if dt.tzinfo is None:
+        from datetime import timezone
+
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1000)
+
+
+@dataclass
+class ReplayResult:
+    topic: str
+    to_topic: str
+    partitions: int
+    read: int
+    published: int
+    dry_run: bool
+
+
+async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        await c.start()
+    except Exception as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    return c
+
+
+async def replay(
+    bootstrap: str,
+    topic: str,
+    *,
+    from_offset: int | None = None,
+    from_time: str | None = None,
+    to_time: str | None = None,
+    to_topic: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ReplayResult:
+    """Re-publish the slice of every partition of ``topic`` from an offset or a time, up to its end now."""
+    if (from_offset is None) == (from_time is None):
+        raise ValueError("give exactly one of --from-offset and --from-time")
+    start_ms = parse_time(from_time) if from_time else None
+    end_ms = parse_time(to_time) if to_time else None
+    consumer = await _consumer(bootstrap)
+    producer = None
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            await consumer._client.force_metadata_update()  # a topic created since start-up
+            parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            raise ValueError(f"topic {topic!r} does not exist on {bootstrap}")
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        # The end is fixed now: replaying a topic into itself does not chase its own output.
+        ends = await end_offsets(bootstrap, tps)
+        begins = await consumer.beginning_offsets(tps)
+        if start_ms is not None:
+            found = await consumer.offsets_for_times({tp: start_ms for tp in tps})
+            # Tansu answers a time past the last record with an earlier offset: trust only a matching timestamp.
+            starts = {
+                tp: (found[tp].offset if found.get(tp) and found[tp].timestamp >= start_ms else ends[tp]) for tp in tps
+            }
+        else:
+            starts = {tp: max(begins[tp], min(int(from_offset or 0), ends[tp])) for tp in tps}
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
+        total = sum(ends[tp] - starts[tp] for tp in tps)
+        if not dry_run:
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+            await producer.start()
+        read = published = 0
+        pending = {tp for tp in tps if starts[tp] < ends[tp]}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=500)
+            futures = []
+            for tp, msgs in batches.items():
+                for m in msgs:
+                    if m.offset >= ends[tp]:
+                        pending.discard(tp)
+                        break
+                    if start_ms is not None and m.timestamp < start_ms:
+                        continue
+                    read += 1
+                    if end_ms is not None and m.timestamp > end_ms:
+                        continue
+                    if producer is not None:
+                        futures.append(await producer.send(to_topic or topic, key=m.key, value=m.value))
+                    published += 1
+                if msgs and msgs[-1].offset >= ends[tp] - 1:
+                    pending.discard(tp)
+            if futures:
+                await asyncio.gather(*futures)
+            if progress:
+                progress(read, total)
+        return ReplayResult(topic, to_topic or topic, len(tps), read, published, dry_run)
+    finally:
+        await consumer.stop()
+        if producer is not None:
+            await producer.stop()
+
+
+async def published_goal_ids(bootstrap: str, topic: str) -> set[tuple[str, str]]:
+    """(goal_id, run_id) of every goal on the topic now: what a backfill skips."""
+    consumer = await _consumer(bootstrap)
+    seen: set[tuple[str, str]] = set()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        if not tps:
+            return seen
+        consumer.assign(tps)
+        ends = await end_offsets(bootstrap, tps)
+        await consumer.seek_to_beginning(*tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=1000)
+            for tp, msgs in batches.items():
+                for m in msgs:
+                    try:
+                        g = Goal.model_validate_json(m.value)
+                        seen.add((g.goal_id, g.run_id or ""))
+                    except ValueError:
+                        pass
+                if msgs and msgs[-1].offset >= ends[tp] - 1:
+                    pending.discard(tp)
+        return seen
+    finally:
+        await consumer.stop()
+
+
+async def backfill_goals(
+    bootstrap: str,
+    topic: str,
+    goals: Sequence[Goal],
+    *,
+    rate: float | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Publish ``goals`` at most ``rate`` per second, skipping those already on the topic unless ``force``."""
+    skip = set() if force else await published_goal_ids(bootstrap, topic)
+    todo = [g for g in goals if (g.goal_id, g.run_id or "") not in skip]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    try:
+        await producer.start()
+    except Exception as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+    t0 = time.monotonic()
+    try:
+        for i, g in enumerate(todo, start=1):
+            if rate:
+                wait = t0 + (i - 1) / rate - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            await producer.send(topic, key=g.goal_id.encode(), value=encode(g))
+            if progress and (i % 50 == 0 or i == len(todo)):
+                progress(i, len(todo))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return {"published": len(todo), "skipped": len(goals) - len(todo)}
+
+
+def filter_goals(goals: Iterable[Goal], domains: Sequence[str] | None, limit: int | None) -> list[Goal]:
+    """Goals whose domains are all among ``domains`` (when given), at most ``limit``."""
+    out = [g for g in goals if not domains or set(g.domains) <= set(domains)]
+    return out[:limit] if limit else out
