@@ -453,6 +453,38 @@ def export(
     print(json.dumps({"written": n, "out": str(out), "format": fmt}) if as_json else f"wrote {n} dialogues to {out}")
 
 
+@app.command()
+def dashboard(
+    db: Optional[Path] = DbOpt,
+    port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1 (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+) -> None:
+    """A live web page over the corpus: figures per set side by side, trends, domains, rejection reasons, dialogues.
+
+    Works beside a running pipeline (it reads through the sink's query endpoint) and refreshes every 3 s.
+    """
+    from goalconvo.sinks.dashboard.server import Dashboard
+
+    s = _settings(db=db)
+
+    async def serve() -> None:
+        dash = Dashboard(s.db, host, port)
+        try:
+            await dash.start()
+        except OSError as exc:
+            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        console.print(f"dashboard on [bold]{dash.url}[/bold] for {s.db} (Ctrl-C to stop)")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await dash.stop()
+
+    try:
+        _run_async(serve())
+    except OSError as exc:
+        _fail(exc)
+
+
 def _need_bus(s: Settings) -> str:
     if not s.bootstrap_servers:
         _fail(ValueError("this command works on a running Kafka: give --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS); "

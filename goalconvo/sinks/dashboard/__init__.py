@@ -1,0 +1,1 @@
+"""The live dashboard: a loopback web page over the corpus (``goalconvo dashboard``)."""

@@ -1,0 +1,83 @@
+"""What the dashboard shows, as JSON-ready dicts, read from the corpus (directly or via the running sink)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from goalconvo.sinks.metrics import compute_metrics
+from goalconvo.sinks.query_server import run_query
+from goalconvo.sinks.store import QueryResult
+
+
+def _rows(res: QueryResult) -> list[dict[str, Any]]:
+    return [dict(zip(res.columns, r)) for r in res.rows]
+
+
+def _q(db: Path, sql: str, params: list[Any] | None = None) -> QueryResult:
+    if params:
+        # The query endpoint takes plain SQL; inline the (already validated) literals.
+        for p in params:
+            lit = "NULL" if p is None else (str(p) if isinstance(p, (int, float)) else "'" + str(p).replace("'", "''") + "'")
+            sql = sql.replace("?", lit, 1)
+    return run_query(db, sql)
+
+
+def summary(db: Path) -> dict[str, Any]:
+    """Figures per set and per domain set, rejection reasons, throughput and the metric trend."""
+    query = lambda sql: _q(db, sql)  # noqa: E731
+    sets = compute_metrics(query)
+    domains = compute_metrics(query, by="domain_set")
+    reasons = _rows(_q(db, """
+        select d.set_name, c.name as check_name, count(*) as n
+        from verdict_checks c join current_verdicts v using (dialogue_id, judge_version)
+        join dialogues d using (dialogue_id) where not c.passed group by all order by n desc, 1, 2"""))
+    throughput = _rows(_q(db, """
+        select set_name, cast(floor(stored_at / 60) * 60 as bigint) as minute, count(*) as n
+        from dialogues where model not like 'human:%' group by all order by 1, 2"""))
+    trend_rows = _rows(_q(db, """
+        select set_name, computed_at, metrics from metric_snapshots where group_kind = 'set' order by computed_at"""))
+    trend = [{"set_name": r["set_name"], "t": r["computed_at"], **_pick(json.loads(r["metrics"]))} for r in trend_rows]
+    dead = _rows(_q(db, "select stage, count(*) as n from dead_letters group by all order by n desc"))
+    return {"sets": sets, "domains": domains, "reasons": reasons, "throughput": throughput, "trend": trend,
+            "dead_letters": dead}
+
+
+def _pick(m: dict[str, Any]) -> dict[str, Any]:
+    keys = ("dialogues", "acceptance", "goal_completion", "exchanges", "distinct1_mean", "distinct2_corpus", "bertscore_f1")
+    return {k: m.get(k) for k in keys}
+
+
+def dialogues(db: Path, set_name: str | None, accepted: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    conds = []
+    params: list[Any] = []
+    if set_name:
+        conds.append("d.set_name = ?")
+        params.append(set_name)
+    if accepted in ("true", "false"):
+        conds.append("v.accepted = " + accepted)
+    where = ("where " + " and ".join(conds)) if conds else ""
+    return _rows(_q(db, f"""
+        select d.dialogue_id, d.set_name, d.domain_set, d.model, d.exchanges, d.stop_reason, v.accepted,
+               (select string_agg(c.name || ': ' || c.reason, '; ') from verdict_checks c
+                 where c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version and not c.passed) as reasons
+        from dialogues d join current_verdicts v using (dialogue_id) {where}
+        order by d.stored_at desc, d.dialogue_id limit {int(limit)} offset {int(offset)}""", params))
+
+
+def dialogue(db: Path, dialogue_id: str) -> dict[str, Any] | None:
+    head = _rows(_q(db, """select d.dialogue_id, d.set_name, d.domain_set, d.model, d.prompt_version, d.stop_reason,
+                                  d.goal, d.scenario, v.accepted, v.judge_version, v.judge_model, v.scores
+                           from dialogues d join current_verdicts v using (dialogue_id) where d.dialogue_id = ?""",
+                    [dialogue_id]))
+    if not head:
+        return None
+    out = head[0]
+    for k in ("goal", "scenario", "scores"):
+        out[k] = json.loads(out[k]) if out[k] else None
+    out["turns"] = _rows(_q(db, "select idx, speaker, text from turns where dialogue_id = ? order by idx", [dialogue_id]))
+    out["checks"] = _rows(_q(db, """select name, passed, reason, score from verdict_checks
+                                   where dialogue_id = ? and judge_version = ? order by name""",
+                             [dialogue_id, out["judge_version"]]))
+    return out

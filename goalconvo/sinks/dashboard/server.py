@@ -1,0 +1,91 @@
+"""``goalconvo dashboard``: the page and its JSON API on loopback. Everything it needs is bundled (no CDN)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from goalconvo.sinks.dashboard import data
+from goalconvo.sinks.query_server import CorpusUnavailable
+
+STATIC = importlib.resources.files("goalconvo.sinks.dashboard") / "static"
+TYPES = {".html": "text/html", ".js": "application/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+
+
+class Dashboard:
+    def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 8765):
+        self.db = Path(db)
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/", self._index)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/summary", self._summary)
+        app.router.add_get("/api/dialogues", self._dialogues)
+        app.router.add_get("/api/dialogues/{dialogue_id}", self._dialogue)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.Response(text=(STATIC / "index.html").read_text(), content_type="text/html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        f = STATIC / name
+        suffix = Path(name).suffix
+        if "/" in name or name.startswith(".") or suffix not in TYPES or not f.is_file():
+            raise web.HTTPNotFound()
+        return web.Response(body=f.read_bytes(), content_type=TYPES[suffix])
+
+    async def _json(self, fn: Any) -> web.Response:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(None, fn)
+        except CorpusUnavailable as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        if result is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response(result, dumps=_dumps)
+
+    async def _summary(self, request: web.Request) -> web.Response:
+        return await self._json(partial(data.summary, self.db))
+
+    async def _dialogues(self, request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            limit, offset = min(200, int(q.get("limit", "50"))), max(0, int(q.get("offset", "0")))
+        except ValueError:
+            raise web.HTTPBadRequest(text="limit and offset are integers") from None
+        return await self._json(partial(data.dialogues, self.db, q.get("set") or None, q.get("accepted"), limit, offset))
+
+    async def _dialogue(self, request: web.Request) -> web.Response:
+        return await self._json(partial(data.dialogue, self.db, request.match_info["dialogue_id"]))
+
+
+def _dumps(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, default=str)
