@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(120.0, gt=0.0, description="Timeout of one LLM call.")
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (429, 5xx, timeout, garbage).")
     llm_backoff_s: float = Field(0.5, ge=0.0, description="First retry delay; doubles per retry (with jitter).")
+    llm_outage_s: float = Field(
+        60.0, ge=0.0, description="How long to keep retrying an LLM server that cannot be reached at all."
+    )
     llm_api_key: str | None = Field(None, description="Bearer token for the OpenAI-compatible server, if it wants one.")
     max_in_flight: int = Field(16, ge=1, description="LLM requests in flight per worker.")
     concurrency: int = Field(8, ge=1, description="Dialogues a stage works on at once.")

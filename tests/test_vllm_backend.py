@@ -150,3 +150,30 @@ def test_create_backend_builds_the_vllm_backend_from_settings():
     b = create_backend(s)
     assert isinstance(b, VLLMServerBackend)
     assert b.urls == ["http://a:1/v1", "http://b:2/v1"] and b.max_in_flight == 7 and b.retries == 1
+
+
+def test_an_unreachable_server_is_waited_for_within_the_outage_window():
+    async def go():
+        srv = OpenAIStubServer()
+        await srv.start()
+        port = srv.port
+        await srv.stop()  # gone: connections refused
+        b = VLLMServerBackend([srv.base_url], model="m", retries=1, backoff_s=0.05, backoff_max_s=0.2, outage_s=30)
+        call = asyncio.create_task(b.complete(MSGS, GenerationParams()))
+        await asyncio.sleep(1.0)
+        back = OpenAIStubServer(port=port)
+        await back.start()  # back on the same port
+        try:
+            c = await asyncio.wait_for(call, 10)
+        finally:
+            await back.stop()
+        impatient = VLLMServerBackend([srv.base_url], model="m", retries=1, backoff_s=0.01, outage_s=0)
+        with pytest.raises(LLMError) as err:
+            await impatient.complete(MSGS, GenerationParams())
+        await b.close()
+        await impatient.close()
+        return c, b.stats, str(err.value)
+
+    c, stats, msg = asyncio.run(go())
+    assert c.text and stats.retries >= 3 and stats.failures == 0
+    assert "after 2 attempts" in msg and "connection failed" in msg

@@ -51,6 +51,7 @@ def create_backend(settings: Settings) -> LLMBackend:
             retries=settings.llm_retries,
             backoff_s=settings.llm_backoff_s,
             api_key=settings.llm_api_key,
+            outage_s=settings.llm_outage_s,
         )
     if settings.llm == "vllm-inprocess":
         from goalconvo.agents.llm.vllm_inprocess import VLLMInProcessBackend

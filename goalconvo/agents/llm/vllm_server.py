@@ -69,6 +69,7 @@ class VLLMServerBackend(LLMBackend):
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
         api_key: str | None = None,
+        outage_s: float = 60.0,
     ):
         if not urls:
             raise LLMError("the vllm backend needs at least one base URL (--llm-urls)")
@@ -80,6 +81,7 @@ class VLLMServerBackend(LLMBackend):
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
         self.api_key = api_key
+        self.outage_s = outage_s
         self.stats = CallStats()
         self._next_url = itertools.count()
         #: A replica that refused a connection is skipped for a while, while others answer.
@@ -167,8 +169,11 @@ class VLLMServerBackend(LLMBackend):
         self.stats.calls += 1
         last = "no attempt made"
         start = next(self._next_url)
-        for attempt in range(self.retries + 1):
-            url = self._pick_url(start + attempt)
+        outage_until = time.monotonic() + self.outage_s
+        attempt = turn = 0
+        while True:
+            url = self._pick_url(start + turn)
+            turn += 1
             try:
                 async with self._slots:
                     self.stats.in_flight += 1
@@ -179,17 +184,22 @@ class VLLMServerBackend(LLMBackend):
                         self.stats.in_flight -= 1
             except _Retryable as exc:
                 last = f"{url}: {exc}"
+                # A server that cannot be reached at all is waited for (up to outage_s), not
+                # counted against the retries: a restarting vLLM must not kill every dialogue.
+                waiting_out = exc.unreachable and time.monotonic() < outage_until
                 if exc.unreachable:
                     self._down_until[url] = time.monotonic() + DOWN_COOLDOWN_S
-                if attempt == self.retries:
-                    break
+                if not waiting_out:
+                    if attempt == self.retries:
+                        break
+                    attempt += 1
                 self.stats.retries += 1
                 delay = exc.retry_after
                 if delay is None:
-                    delay = min(self.backoff_max_s, self.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
+                    delay = min(self.backoff_max_s, self.backoff_s * 2 ** (turn - 1)) * random.uniform(0.5, 1.0)
                 await asyncio.sleep(delay)
         self.stats.failures += 1
-        raise LLMError(f"LLM call failed after {self.retries + 1} attempts; last: {last}")
+        raise LLMError(f"LLM call failed after {turn} attempts; last: {last}")
 
     async def _attempt(self, url: str, body: bytes) -> Completion:
         assert self._session is not None

@@ -1,0 +1,89 @@
+"""Faults against the real embedded broker and a real HTTP LLM server: after recovery every goal
+is a stored dialogue or a dead letter with a reason, and none is stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+from goalconvo.devtools.openai_stub import OpenAIStubServer
+from goalconvo.settings import Settings
+from goalconvo.streams.broker import EmbeddedBroker
+from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
+from goalconvo.streams.topics import Topics
+
+
+async def _settle(w: Worker, run_id: str, n: int, timeout_s: float) -> dict:
+    """Wait until every goal of the run is accounted for; then the counts, and duplicates found."""
+    loop = asyncio.get_running_loop()
+    for _ in range(int(timeout_s / 0.5)):
+        c = await loop.run_in_executor(None, w.store.run_progress, run_id)
+        if sum(c.values()) >= n:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(1.0)
+    c = await loop.run_in_executor(None, w.store.run_progress, run_id)
+    stored = set(r[0] for r in w.store.query("select goal_id from dialogues where run_id = ?", [run_id]).rows)
+    dead = w.store.query(
+        "select goal_id, reason from dead_letters where run_id = ? and goal_id is not null", [run_id]).rows
+    c["rows"] = w.store.query("select count(*) from dialogues where run_id = ?", [run_id]).rows[0][0]
+    c["stored_goals"] = stored
+    c["dead_goals"] = {g for g, _ in dead}
+    c["reasons"] = [r for _, r in dead]
+    return c
+
+
+def test_llm_server_slow_failing_and_gone_for_a_while(settings: Settings, bus: str):
+    n = 24
+    s = settings.model_copy(update={"concurrency": 8, "llm_timeout_s": 0.6})
+    goals = goals_for_run(n, "run-llm-faults", None)
+
+    async def scenario():
+        async with OpenAIStubServer(delay_s=0.05, hang_s=2.0) as srv:
+            llm = VLLMServerBackend([srv.base_url], "stub", max_in_flight=8, timeout_s=0.6, retries=2, backoff_s=0.2)
+            async with Worker(s, bus, llm=llm) as w:
+                await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals))
+                await asyncio.sleep(1.0)
+                srv.delay_s = 0.4                       # slow
+                await asyncio.sleep(1.0)
+                srv.fault_queue = ["500", "429", "timeout"] * 4   # failing
+                await asyncio.sleep(1.0)
+                srv.down = True                         # gone: connections dropped
+                await asyncio.sleep(2.0)
+                srv.down = False
+                srv.delay_s = 0.05
+                result = await _settle(w, "run-llm-faults", n, timeout_s=120)
+                return result, srv.stats
+
+    c, stats = asyncio.run(scenario())
+    all_goals = {g.goal_id for g in goals}
+    assert c["stored_goals"] | c["dead_goals"] == all_goals, "a goal was lost"
+    assert not c["stored_goals"] & c["dead_goals"]
+    assert c["rows"] == len(c["stored_goals"]), "a dialogue was stored twice"
+    assert stats.faults["drop"] > 0 and stats.faults["500"] > 0
+    assert all("LLM call failed after 3 attempts" in r for r in c["reasons"]), c["reasons"]
+    assert len(c["stored_goals"]) > 0
+
+
+def test_broker_frozen_then_thawed(settings: Settings, broker: EmbeddedBroker, bus: str):
+    """SIGSTOP the broker mid-run (clients time out, groups rebalance), SIGCONT it: the run completes."""
+    n = 12
+    s = settings.model_copy(update={"llm_delay_s": 0.1})
+    goals = goals_for_run(n, "run-freeze", None)
+
+    async def scenario():
+        async with Worker(s, bus) as w:
+            await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals))
+            await asyncio.sleep(2.0)
+            os.kill(broker.pid, signal.SIGSTOP)
+            try:
+                await asyncio.sleep(6.0)
+            finally:
+                os.kill(broker.pid, signal.SIGCONT)
+            return await _settle(w, "run-freeze", n, timeout_s=150)
+
+    c = asyncio.run(scenario())
+    assert c["stored_goals"] | c["dead_goals"] == {g.goal_id for g in goals}, (c["accepted"], c["rejected"], c["reasons"])
+    assert c["rows"] == len(c["stored_goals"])
