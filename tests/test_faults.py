@@ -87,3 +87,42 @@ def test_broker_frozen_then_thawed(settings: Settings, broker: EmbeddedBroker, b
     c = asyncio.run(scenario())
     assert c["stored_goals"] | c["dead_goals"] == {g.goal_id for g in goals}, (c["accepted"], c["rejected"], c["reasons"])
     assert c["rows"] == len(c["stored_goals"])
+
+
+def test_back_pressure_events_wait_in_kafka_and_in_flight_stays_under_the_limit(settings: Settings, bus: str):
+    """A slow LLM and a fast producer: the worker takes goals as it can serve them, never all at once."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from goalconvo.streams.broker import end_offsets
+
+    n, limit = 400, 4
+    s = settings.model_copy(update={"concurrency": 4, "max_in_flight": limit})
+    topic = Topics.for_prefix(s.topic_prefix).goals
+
+    async def lag() -> int:
+        """Goals on the topic that the pipeline's consumer group has not committed yet."""
+        c = AIOKafkaConsumer(bootstrap_servers=bus, group_id=s.app_id, enable_auto_commit=False)
+        await c.start()
+        try:
+            tps = [TopicPartition(topic, p) for p in range(s.partitions)]
+            ends = await end_offsets(bus, tps)
+            committed = [await c.committed(tp) or 0 for tp in tps]
+            return sum(ends[tp] - off for tp, off in zip(tps, committed))
+        finally:
+            await c.stop()
+
+    async def scenario():
+        async with OpenAIStubServer(delay_s=0.5) as srv:
+            llm = VLLMServerBackend([srv.base_url], "stub", max_in_flight=limit, timeout_s=10)
+            async with Worker(s, bus, llm=llm):
+                await publish(bus, topic, goal_events(goals_for_run(n, "run-bp", None)))
+                await asyncio.sleep(8.0)
+                started = sum("opening line" in e[2] for e in srv.stats.log)
+                waiting = await lag()
+                return started, waiting, srv.stats.peak_in_flight, llm.stats.peak_in_flight
+
+    started, waiting, server_peak, client_peak = asyncio.run(scenario())
+    assert server_peak <= limit and client_peak <= limit
+    # In 8 s at most ~64 calls fit through 4 slots of 0.5 s: the rest of the 400 goals wait in Kafka.
+    assert started <= 70, started
+    assert waiting >= n - 100, f"only {waiting} goals still wait in Kafka"
