@@ -188,3 +188,28 @@ class OpenAIStubServer:
             )
         finally:
             st.in_flight -= 1
+
+
+def main() -> None:
+    """``python -m goalconvo.devtools.openai_stub --port 8000 --delay 0.2``: try ``--llm vllm`` without a GPU."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="A loopback OpenAI-compatible stub server (canned replies).")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds per reply")
+    args = ap.parse_args()
+
+    async def serve() -> None:
+        async with OpenAIStubServer(delay_s=args.delay, host=args.host, port=args.port) as srv:
+            print(f"OpenAI-compatible stub on {srv.base_url} (model {srv.model}); Ctrl-C to stop", flush=True)
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
