@@ -101,6 +101,8 @@ def run(
     fail_first_rate: Optional[float] = typer.Option(None, "--fail-first-rate", help="Share of goals whose first request cannot be met."),
     persona_variety: Optional[int] = typer.Option(None, "--persona-variety", help="Persona styles drawn from, 1..5."),
     judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
+    similarity_reference: Optional[Path] = typer.Option(
+        None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Give up after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the broker and stages do."),
@@ -120,6 +122,7 @@ def run(
         max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db, llm_urls=llm_urls, max_in_flight=max_in_flight,
         temperature=temperature, goal_source=goal_source, domain_mix=domain_mix, min_domains=min_domains,
         max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
+        similarity_reference=similarity_reference,
     )
     with Progress(
         TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
@@ -163,6 +166,8 @@ def worker(
     max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
     sink: bool = typer.Option(True, "--sink/--no-sink", help="Also run the DuckDB sink (one per corpus file)."),
+    similarity_reference: Optional[Path] = typer.Option(
+        None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
     """Run the stages (and the sink) until Ctrl-C, against the given broker.
@@ -175,7 +180,7 @@ def worker(
     _setup_logging(verbose)
     s = _settings(
         bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
-        llm_urls=llm_urls, max_in_flight=max_in_flight,
+        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference,
     )
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
@@ -192,6 +197,7 @@ def goals_produce(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Publish at most this many goals."),
     run_id: str = typer.Option("adhoc", "--run-id", help="Run the dialogues are stored under."),
     bootstrap_servers: Optional[str] = BootstrapOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the count as JSON."),
 ) -> None:
     """Publish goals to the goals topic of a running Kafka (a worker turns them into dialogues)."""
     from goalconvo.streams import goals as goal_sources
@@ -227,7 +233,8 @@ def goals_produce(
     else:
         events = [(None, _with_run_id(r, run_id)) for _, r in events]
     n = _run_async(publish(s.bootstrap_servers, Topics.for_prefix(s.topic_prefix).goals, events))
-    print(f"published {n} goals to {Topics.for_prefix(s.topic_prefix).goals}")
+    topic = Topics.for_prefix(s.topic_prefix).goals
+    print(json.dumps({"published": n, "topic": topic}) if as_json else f"published {n} goals to {topic}")
 
 
 def _with_run_id(raw: bytes, run_id: str) -> bytes:

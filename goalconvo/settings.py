@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     db: Path = Field(Path("goalconvo.duckdb"), description="DuckDB corpus file.")
     sink_batch_size: int = Field(64, ge=1, description="Most records in one DuckDB write.")
     sink_batch_window_s: float = Field(0.5, gt=0.0, description="Longest wait to fill a batch.")
+    similarity_reference: Path | None = Field(
+        None,
+        description="Real dialogues (MultiWOZ zip/json) the sink BERTScores each new dialogue against; unset: no scoring.",
+    )
     snapshot_interval_s: float = Field(
         10.0, gt=0.0, description="Sink: recompute the metrics at most this often while dialogues arrive."
     )

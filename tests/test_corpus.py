@@ -149,3 +149,40 @@ def test_bertscore_is_one_for_itself_and_retrieval_picks_the_same_domain_set(tmp
     assert f_other < 0.9
     best = scorer.nearest(index, [("g1", ("hotel",), "i need a hotel in the north")], top_k=2)
     assert best[0].reference_id == "R1" and best[0].candidates == 2 and best[0].f1 > f_other
+
+
+def test_the_sink_scores_similarity_and_snapshots_metrics_as_dialogues_arrive(settings, bus, tmp_path: Path):
+    from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
+    from goalconvo.streams.topics import Topics
+
+    ref = {
+        f"R{i}": {"goal": {d: {"info": {"area": "centre"}}}, "log": [{"text": f"i need a {d} in the centre"},
+                                                                     {"text": f"there is a {d} in the centre"}]}
+        for i, d in enumerate(["hotel", "restaurant", "train", "attraction", "taxi", "police", "hospital"])
+    }
+    path = tmp_path / "ref.json"
+    path.write_text(json.dumps(ref))
+    s = settings.model_copy(update={"similarity_reference": path, "snapshot_interval_s": 1.0})
+    n = 3
+
+    async def scenario():
+        async with Worker(s, bus) as w:
+            await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals_for_run(n, "run-sim", None)))
+            for _ in range(480):
+                scored = w.store.query("select count(*) from similarity").rows[0][0]
+                if scored >= n:
+                    break
+                await asyncio.sleep(0.25)
+            await asyncio.sleep(2.5)  # one more snapshot after the scores
+            sim = w.store.query("select model, layer, rescaled, reference_set, min(f1), max(f1), count(*) from similarity group by all").rows
+            snaps = w.store.query(
+                "select count(*), max(cast(json_extract(metrics, '$.bertscore_n') as int)) from metric_snapshots "
+                "where group_kind = 'set' and set_name = 'run-sim'").rows[0]
+            return sim, snaps
+
+    sim, snaps = asyncio.run(scenario())
+    assert len(sim) == 1
+    model, layer, rescaled, ref_set, lo, hi, count = sim[0]
+    assert (model, layer, rescaled, ref_set, count) == ("all-MiniLM-L6-v2", 4, False, "ref.json", n)
+    assert 0.3 < lo <= hi < 1.0
+    assert snaps[0] >= 2 and snaps[1] == n, "snapshots are taken as records arrive and include the scores"

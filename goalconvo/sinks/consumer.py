@@ -9,6 +9,7 @@ the store's insert-or-ignore keeps one row per dialogue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,12 +54,42 @@ class DuckDBSink:
         self.dead_lettered = 0
         self._dirty = False
         self._last_snapshot = 0.0
+        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bertscore")
+        self._scorer_task: asyncio.Task[None] | None = None
+        self._scorer_cache: dict = {}
+        self.scored = 0
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name="duckdb-sink")
+        if self.settings.similarity_reference is not None:
+            self._scorer_task = asyncio.create_task(self._score_loop(), name="bertscore")
+
+    async def _score_loop(self) -> None:
+        """BERTScore new dialogues as they arrive, in its own thread (it is slow: ~7 pairs/s on 2 cores)."""
+        from goalconvo.sinks.corpus_ops import score_similarity
+
+        loop = asyncio.get_running_loop()
+        ref = self.settings.similarity_reference
+        while True:
+            try:
+                out = await loop.run_in_executor(
+                    self._scoring, lambda: score_similarity(self.store, ref, limit=16, cache=self._scorer_cache)
+                )
+                self.scored += out["scored"]
+                if out["scored"]:
+                    self._dirty = True
+                    continue
+            except Exception:  # noqa: BLE001 - similarity must never stop storing
+                log.exception("BERTScore of new dialogues failed")
+            await asyncio.sleep(self.settings.snapshot_interval_s / 2)
 
     async def stop(self) -> None:
+        if self._scorer_task is not None:
+            self._scorer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scorer_task
+            self._scoring.shutdown(wait=True, cancel_futures=True)
         if self._task is not None:
             self._task.cancel()
             try:

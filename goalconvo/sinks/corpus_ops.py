@@ -94,13 +94,18 @@ async def rejudge(
 
 def score_similarity(
     store: CorpusStore, reference: Path, *, top_k: int = 3, limit: int | None = None, progress: Progress | None = None,
-    chunk: int = 16, include_imported: bool = False,
+    chunk: int = 16, include_imported: bool = False, cache: dict | None = None,
 ) -> dict[str, Any]:
-    """BERTScore every generated dialogue not yet scored against ``reference`` (blocking; run in a thread)."""
+    """BERTScore every generated dialogue not yet scored against ``reference`` (blocking; run in a thread).
+
+    ``cache`` keeps the reference index and the encoder between calls (the sink scores as records arrive).
+    """
     from goalconvo.sinks.similarity import BertScorer, ReferenceIndex
 
-    index = ReferenceIndex(reference)
-    scorer = BertScorer()
+    cache = cache if cache is not None else {}
+    if cache.get("path") != str(reference):
+        cache.update(path=str(reference), index=ReferenceIndex(reference), scorer=BertScorer())
+    index, scorer = cache["index"], cache["scorer"]
     todo = store.unscored(index.name, scorer.model_label, scorer.layer, limit or 1_000_000, include_human=include_imported)
     t0 = time.monotonic()
     done = 0
