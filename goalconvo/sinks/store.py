@@ -8,10 +8,11 @@ Kafka's at-least-once delivery can replay, the corpus keeps one row a dialogue.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,31 +232,38 @@ class CorpusStore:
         """
         now = time.time()
         judged = list({jd.dialogue.dialogue_id: jd for jd in judged}.values())
+        with self._transaction() as (con, new):
+            if judged:
+                self._insert_dialogues(con, judged, now)
+                self._insert_verdicts(con, [jd.verdict for jd in judged])
+            if dead:
+                _insert_columns(con, "dead_letters", [
+                    [dl_id, dl.source_topic, dl.stage, dl.reason, dl.error_type, dl.key, dl.payload,
+                     dl.run_id, dl.goal_id, dl.dialogue_id, dl.at]
+                    for dl_id, dl in dict(dead).items()
+                ])
+            if goals:
+                rows = {(g.goal_id, g.run_id or ""): g for g in goals}
+                _insert_columns(con, "goals", [
+                    [gid, rid, g.source, g.domain_names, g.model_dump_json(), now] for (gid, rid), g in rows.items()
+                ])
+        return new[0]
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[int]]]:
+        """One transaction under the lock; ``new[0]`` holds how many dialogues it added, after commit."""
         with self._lock:
             con = self._con
             con.execute("begin")
+            new = [0]
             try:
                 before = con.execute("select count(*) from dialogues").fetchone()[0]
-                if judged:
-                    self._insert_dialogues(con, judged, now)
-                    self._insert_verdicts(con, [jd.verdict for jd in judged])
-                if dead:
-                    _insert_columns(con, "dead_letters", [
-                        [dl_id, dl.source_topic, dl.stage, dl.reason, dl.error_type, dl.key, dl.payload,
-                         dl.run_id, dl.goal_id, dl.dialogue_id, dl.at]
-                        for dl_id, dl in dict(dead).items()
-                    ])
-                if goals:
-                    rows = {(g.goal_id, g.run_id or ""): g for g in goals}
-                    _insert_columns(con, "goals", [
-                        [gid, rid, g.source, g.domain_names, g.model_dump_json(), now] for (gid, rid), g in rows.items()
-                    ])
-                after = con.execute("select count(*) from dialogues").fetchone()[0]
+                yield con, new
+                new[0] = con.execute("select count(*) from dialogues").fetchone()[0] - before
                 con.execute("commit")
             except Exception:
                 con.execute("rollback")
                 raise
-        return after - before
 
     @staticmethod
     def _insert_dialogues(con: duckdb.DuckDBPyConnection, judged: Sequence[JudgedDialogue], now: float, set_name: str | None = None) -> None:
@@ -296,23 +304,14 @@ class CorpusStore:
     def import_set(self, judged: Sequence[JudgedDialogue], set_name: str, source: str, description: str = "") -> int:
         """Store an imported corpus (e.g. MultiWOZ) as a dialogue set; returns how many dialogues were new."""
         now = time.time()
-        with self._lock:
-            con = self._con
-            con.execute("begin")
-            try:
-                before = con.execute("select count(*) from dialogues").fetchone()[0]
-                con.execute(
-                    "insert into dialogue_sets values (?, 'import', ?, ?, ?) on conflict do nothing",
-                    [set_name, description, source, now],
-                )
-                self._insert_dialogues(con, judged, now, set_name=set_name)
-                self._insert_verdicts(con, [jd.verdict for jd in judged])
-                after = con.execute("select count(*) from dialogues").fetchone()[0]
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-        return after - before
+        with self._transaction() as (con, new):
+            con.execute(
+                "insert into dialogue_sets values (?, 'import', ?, ?, ?) on conflict do nothing",
+                [set_name, description, source, now],
+            )
+            self._insert_dialogues(con, judged, now, set_name=set_name)
+            self._insert_verdicts(con, [jd.verdict for jd in judged])
+        return new[0]
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         """New verdicts beside the old ones (a verdict of the same version is kept as it was)."""

@@ -67,3 +67,43 @@ class LLMBackend(abc.ABC):
         self, messages: list[ChatMessage], params: GenerationParams, context: CallContext | None = None
     ) -> Completion:
         """Generate one reply to ``messages``."""
+
+
+class CPUBackend(LLMBackend):
+    """A model on this machine's CPU: loaded once, called from one dedicated thread.
+
+    The event loop never waits on the CPU; the thread also serialises calls, as
+    llama.cpp contexts and transformers models are not safe to share between threads.
+    """
+
+    timeout_s: float = 120.0
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=type(self).__name__)
+
+    @abc.abstractmethod
+    def _call(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
+        """Generate, blocking (runs in the dedicated thread)."""
+
+    async def run_in_thread(self, fn: Any, *args: Any) -> Any:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    async def complete(
+        self, messages: list[ChatMessage], params: GenerationParams, context: CallContext | None = None
+    ) -> Completion:
+        import asyncio
+
+        await self.start()
+        try:
+            return await asyncio.wait_for(self.run_in_thread(self._call, messages, params), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise LLMError(f"{self.model_name} did not answer within {self.timeout_s}s") from None
+        except ValueError as exc:  # llama.cpp: a prompt longer than the context
+            raise LLMError(f"{self.model_name} refused the prompt: {exc}") from exc

