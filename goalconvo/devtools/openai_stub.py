@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from goalconvo.httpd import LoopbackServer
+
 Reply = Callable[[list[dict[str, Any]], dict[str, Any]], str]
 FaultFor = Callable[[dict[str, Any]], "str | None"]
 FAULTS = ("500", "429", "garbage", "timeout", "drop")
@@ -72,7 +74,7 @@ class StubStats:
     log: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-class OpenAIStubServer:
+class OpenAIStubServer(LoopbackServer):
     """``async with OpenAIStubServer(delay_s=0.2) as srv: srv.base_url``."""
 
     def __init__(
@@ -86,11 +88,10 @@ class OpenAIStubServer:
         hang_s: float = 3600.0,
         fault_for: FaultFor | None = None,
     ):
+        super().__init__(host, port)
         self.delay_s = delay_s
         self.model = model
         self.reply = reply
-        self.host = host
-        self.port = port
         self.hang_s = hang_s
         self.stats = StubStats()
         #: Faults served to the next requests, in order (e.g. ["500", "garbage"]).
@@ -102,7 +103,6 @@ class OpenAIStubServer:
         #: Set when a request arrives (tests wait on it).
         self.arrived = asyncio.Event()
         self.down = False
-        self._runner: web.AppRunner | None = None
         self._ids = itertools.count(1)
 
     @property
@@ -116,17 +116,7 @@ class OpenAIStubServer:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
-        await site.start()
-        if self.port == 0:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.serve(self._app(), shutdown_timeout=0.1)
 
     async def __aenter__(self) -> "OpenAIStubServer":
         await self.start()

@@ -18,6 +18,8 @@ import aiohttp
 import duckdb
 from aiohttp import web
 
+from goalconvo.httpd import LoopbackServer
+
 from goalconvo.sinks.store import CorpusStore, QueryRefused, QueryResult, check_read_only, fetch, open_read_only
 
 
@@ -25,14 +27,12 @@ def endpoint_file(db: Path) -> Path:
     return Path(str(db) + ".endpoint")
 
 
-class QueryServer:
+class QueryServer(LoopbackServer):
     """Serves ``POST /query`` ({"sql", "allow_write"}) from the sink's own connection."""
 
     def __init__(self, store: CorpusStore, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host, port)
         self.store = store
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.router.add_post("/query", self._handle_query)
         self.app.router.add_get("/health", self._health)
@@ -61,11 +61,7 @@ class QueryServer:
         return web.json_response({"columns": res.columns, "rows": res.rows})
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await self.serve(self.app)
         endpoint_file(self.store.path).write_text(json.dumps({"url": self.url, "pid": os.getpid()}))
 
     async def stop(self) -> None:
@@ -73,9 +69,7 @@ class QueryServer:
             endpoint_file(self.store.path).unlink()
         except FileNotFoundError:
             pass
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().stop()
 
 
 class CorpusUnavailable(RuntimeError):

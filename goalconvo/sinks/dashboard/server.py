@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from goalconvo.httpd import LoopbackServer
 from goalconvo.sinks.dashboard import data
 from goalconvo.sinks.query_server import CorpusUnavailable
 
@@ -17,12 +18,10 @@ STATIC = importlib.resources.files("goalconvo.sinks.dashboard") / "static"
 TYPES = {".html": "text/html", ".js": "application/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
-class Dashboard:
+class Dashboard(LoopbackServer):
     def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 8765):
+        super().__init__(host, port)
         self.db = Path(db)
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -34,16 +33,7 @@ class Dashboard:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.serve(self.app())
 
     @property
     def url(self) -> str:
