@@ -107,11 +107,13 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the broker and stages do."),
 ) -> None:
-    """Generate dialogues for N built-in goals end to end and store them in DuckDB.
+    """Generate dialogues for N goals end to end and store them in DuckDB.
 
-    Starts an embedded broker (unless --bootstrap-servers is given) and a worker,
-    feeds the goals, waits until every goal is judged and stored (or
-    dead-lettered), prints a summary and exits.
+    Samples N goals (the 43 built-in ones, or --goal-source) under the complexity
+    and domain-mix knobs, starts an embedded broker (unless --bootstrap-servers is
+    given) and a worker, feeds the goals, waits until every goal is judged and
+    stored (or dead-lettered), prints a summary and exits. Default model: the
+    offline SmolLM2-135M on this CPU; --llm vllm --llm-urls ... for a vLLM server.
     """
     from goalconvo.streams.broker import BrokerError
     from goalconvo.streams.runner import run_goals
