@@ -351,7 +351,13 @@ def import_multiwoz(
     """
     from goalconvo.sinks.corpus_ops import import_multiwoz as do_import
 
+    if multiwoz_db is None and (path.parent / "db").is_dir():
+        # MultiWOZ's own layout: the venue databases beside the dialogues. Judging real dialogues
+        # against the small built-in set would flag every real phone number as invented.
+        multiwoz_db = path.parent / "db"
     s = _settings(db=db, multiwoz_db=multiwoz_db)
+    if s.multiwoz_db is None:
+        console.print("[yellow]no venue databases (--multiwoz-db): judging against the small built-in set[/yellow]")
     store = _open_store(s.db)
     try:
         with _bar("importing", as_json) as bar:
@@ -361,7 +367,9 @@ def import_multiwoz(
         _fail(exc)
     finally:
         store.close()
-    print(json.dumps(out) if as_json else f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new")
+    out["venue_db"] = str(s.multiwoz_db) if s.multiwoz_db else "builtin"
+    print(json.dumps(out) if as_json else
+          f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new (judged against {out['venue_db']})")
 
 
 @app.command()
