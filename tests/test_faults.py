@@ -63,7 +63,7 @@ def test_llm_server_slow_failing_and_gone_for_a_while(settings: Settings, bus: s
     assert not c["stored_goals"] & c["dead_goals"]
     assert c["rows"] == len(c["stored_goals"]), "a dialogue was stored twice"
     assert stats.faults["drop"] > 0 and stats.faults["500"] > 0
-    assert all("LLM call failed after 3 attempts" in r for r in c["reasons"]), c["reasons"]
+    assert all("LLM call failed after" in r for r in c["reasons"]), c["reasons"]
     assert len(c["stored_goals"]) > 0
 
 
