@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from goalconvo.streams.broker import BrokerError, end_offsets
 from goalconvo.streams.schemas import Goal, encode
@@ -53,6 +53,32 @@ async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
     return c
 
 
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic`` (refreshing metadata once for a topic created since start-up)."""
+    parts = consumer.partitions_for_topic(topic)
+    if not parts:
+        await consumer._client.force_metadata_update()
+        parts = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(parts or ())]
+
+
+async def _read_slice(
+    consumer: AIOKafkaConsumer, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int], max_records: int
+) -> AsyncIterator[list[ConsumerRecord]]:
+    """The records of each assigned partition from ``starts`` up to (not including) ``ends``, batch by batch."""
+    for tp, offset in starts.items():
+        consumer.seek(tp, offset)
+    pending = {tp for tp in starts if starts[tp] < ends[tp]}
+    while pending:
+        batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=max_records)
+        out = []
+        for tp, msgs in batches.items():
+            out.extend(m for m in msgs if m.offset < ends[tp])
+            if msgs and msgs[-1].offset >= ends[tp] - 1:
+                pending.discard(tp)
+        yield out
+
+
 async def replay(
     bootstrap: str,
     topic: str,
@@ -72,13 +98,9 @@ async def replay(
     consumer = await _consumer(bootstrap)
     producer = None
     try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            await consumer._client.force_metadata_update()  # a topic created since start-up
-            parts = consumer.partitions_for_topic(topic)
-        if not parts:
+        tps = await _partitions(consumer, topic)
+        if not tps:
             raise ValueError(f"topic {topic!r} does not exist on {bootstrap}")
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
         # The end is fixed now: replaying a topic into itself does not chase its own output.
         ends = await end_offsets(bootstrap, tps)
@@ -91,32 +113,22 @@ async def replay(
             }
         else:
             starts = {tp: max(begins[tp], min(int(from_offset or 0), ends[tp])) for tp in tps}
-        for tp in tps:
-            consumer.seek(tp, starts[tp])
         total = sum(ends[tp] - starts[tp] for tp in tps)
         if not dry_run:
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
             await producer.start()
         read = published = 0
-        pending = {tp for tp in tps if starts[tp] < ends[tp]}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=500)
+        async for batch in _read_slice(consumer, starts, ends, max_records=500):
             futures = []
-            for tp, msgs in batches.items():
-                for m in msgs:
-                    if m.offset >= ends[tp]:
-                        pending.discard(tp)
-                        break
-                    if start_ms is not None and m.timestamp < start_ms:
-                        continue
-                    read += 1
-                    if end_ms is not None and m.timestamp > end_ms:
-                        continue
-                    if producer is not None:
-                        futures.append(await producer.send(to_topic or topic, key=m.key, value=m.value))
-                    published += 1
-                if msgs and msgs[-1].offset >= ends[tp] - 1:
-                    pending.discard(tp)
+            for m in batch:
+                if start_ms is not None and m.timestamp < start_ms:
+                    continue
+                read += 1
+                if end_ms is not None and m.timestamp > end_ms:
+                    continue
+                if producer is not None:
+                    futures.append(await producer.send(to_topic or topic, key=m.key, value=m.value))
+                published += 1
             if futures:
                 await asyncio.gather(*futures)
             if progress:
@@ -133,25 +145,19 @@ async def published_goal_ids(bootstrap: str, topic: str) -> set[tuple[str, str]]
     consumer = await _consumer(bootstrap)
     seen: set[tuple[str, str]] = set()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
+        tps = await _partitions(consumer, topic)
         if not tps:
             return seen
         consumer.assign(tps)
         ends = await end_offsets(bootstrap, tps)
-        await consumer.seek_to_beginning(*tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=1000)
-            for tp, msgs in batches.items():
-                for m in msgs:
-                    try:
-                        g = Goal.model_validate_json(m.value)
-                        seen.add((g.goal_id, g.run_id or ""))
-                    except ValueError:
-                        pass
-                if msgs and msgs[-1].offset >= ends[tp] - 1:
-                    pending.discard(tp)
+        begins = await consumer.beginning_offsets(tps)
+        async for batch in _read_slice(consumer, begins, ends, max_records=1000):
+            for m in batch:
+                try:
+                    g = Goal.model_validate_json(m.value)
+                except ValueError:
+                    continue
+                seen.add((g.goal_id, g.run_id or ""))
         return seen
     finally:
         await consumer.stop()
