@@ -385,6 +385,8 @@ def rejudge(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Judge stored dialogues again without regenerating them; old verdicts stay, new ones are added."""
+    import duckdb
+
     from goalconvo.agents.llm import LLMError, create_backend
     from goalconvo.sinks.corpus_ops import rejudge as do_rejudge
     from goalconvo.sinks.store import QueryRefused
@@ -402,17 +404,11 @@ def rejudge(
     except QueryRefused as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(2) from None
-    except (LLMError, duckdb_error(), ValueError) as exc:
+    except (LLMError, duckdb.Error, ValueError) as exc:
         _fail(exc)
     finally:
         store.close()
     print(json.dumps(out) if as_json else f"judged {out['judged']} dialogues under {out['judge_version']}: {out['accepted']} accepted")
-
-
-def duckdb_error() -> type[Exception]:
-    import duckdb
-
-    return duckdb.Error
 
 
 @app.command()

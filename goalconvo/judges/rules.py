@@ -28,6 +28,12 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+def _turn_check(name: str, *findings: tuple[list[int], str]) -> CheckResult:
+    """A check that fails when any finding lists turns; each non-empty finding adds its message."""
+    reasons = [message.format(turns) for turns, message in findings if turns]
+    return CheckResult(name=name, passed=not reasons, reason="; ".join(reasons))
+
+
 def exchange_count(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     n = d.exchanges
     ok = s.min_exchanges <= n <= s.max_exchanges
@@ -46,12 +52,7 @@ def empty_utterance(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     """No words at all, or cut off mid-sentence (ends on a comma or a function word)."""
     empty = [t.index for t in d.turns if not _WORD.search(t.text.lower())]
     cut = [t.index for t in d.turns if t.index not in empty and _TRUNCATED_END.search(t.text.strip())]
-    reasons = []
-    if empty:
-        reasons.append(f"turns {empty} have no words")
-    if cut:
-        reasons.append(f"turns {cut} stop mid-sentence")
-    return CheckResult(name="empty_utterance", passed=not reasons, reason="; ".join(reasons))
+    return _turn_check("empty_utterance", (empty, "turns {} have no words"), (cut, "turns {} stop mid-sentence"))
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
@@ -114,12 +115,9 @@ def role_confusion(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
         t.index for t in d.turns
         if (t.speaker == "user" and _BOT_LINES.search(t.text)) or (t.speaker == "bot" and _USER_LINES.search(t.text))
     ]
-    reasons = []
-    if leaks:
-        reasons.append(f"speaker tags or prompt text in turns {leaks}")
-    if swapped:
-        reasons.append(f"turns {swapped} speak the other role's lines")
-    return CheckResult(name="role_confusion", passed=not reasons, reason="; ".join(reasons))
+    return _turn_check(
+        "role_confusion", (leaks, "speaker tags or prompt text in turns {}"), (swapped, "turns {} speak the other role's lines")
+    )
 
 
 def language(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:

@@ -101,8 +101,6 @@ class DuckDBSink:
         self._writer.shutdown(wait=True)
 
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
-        if msg.topic == self.topics.goals:
-            return None, None  # goals are read in _run; a bad one is the experience stage's to dead-letter
         if msg.topic == self.topics.dialogues_judged:
             try:
                 return schemas.decode(JudgedDialogue, msg.value), None
@@ -139,7 +137,7 @@ class DuckDBSink:
                 try:
                     goals.append(schemas.decode(Goal, m.value))
                 except DecodeError:
-                    pass
+                    pass  # the experience stage dead-letters a bad goal; the sink only records good ones
                 continue
             jd, dl = self._decode(m)
             if jd is not None:

@@ -315,10 +315,8 @@ class CorpusStore:
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         """New verdicts beside the old ones (a verdict of the same version is kept as it was)."""
-        with self._lock:
-            self._con.execute("begin")
-            self._insert_verdicts(self._con, verdicts)
-            self._con.execute("commit")
+        with self._transaction() as (con, _):
+            self._insert_verdicts(con, verdicts)
 
     def load_dialogues(self, where: str | None = None, limit: int | None = None) -> list[Dialogue]:
         """Stored dialogues rebuilt as records; ``where`` is an SQL condition on the dialogues table."""

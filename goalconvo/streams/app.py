@@ -13,7 +13,7 @@ a dead-letter topic with the reason; nothing else stops.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -160,14 +160,14 @@ class Pipeline:
         self.progress[state.dialogue_id] = len(state.turns)
 
     # -- stages --------------------------------------------------------------
-    def few_shot_pool(self) -> dict[str, list[dict]]:
-        """Built-in examples plus the accepted ones in the table, per domain."""
-        return {d: self._builtin_shots.get(d, []) + list(self.fewshot.get(d) or []) for d in KNOWN_DOMAINS}
+    def few_shot_pool(self, domains: Sequence[str] = KNOWN_DOMAINS) -> dict[str, list[dict]]:
+        """Built-in examples plus the accepted ones in the table, for ``domains``."""
+        return {d: self._builtin_shots.get(d, []) + list(self.fewshot.get(d) or []) for d in domains}
 
     async def on_goal(self, goal: Goal) -> None:
         run_id = goal.run_id or "adhoc"
         examples = fewshot.sample(
-            self.few_shot_pool(), goal.domain_names, self.settings.few_shot_k,
+            self.few_shot_pool(goal.domain_names), goal.domain_names, self.settings.few_shot_k,
             f"{self.settings.seed}:{dialogue_id_for(run_id, goal.goal_id)}",
         )
         state = await self.engine.start(goal, run_id, examples)
