@@ -27,10 +27,10 @@ from pathlib import Path
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.llm.scripted import ScriptedBackend
 from goalconvo.agents.llm.vllm_server import VLLMServerBackend
-from goalconvo.agents.venues import VenueDB
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
 from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, message_bus, publish
 from goalconvo.streams.topics import Topics
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from goalconvo.settings import Settings, load_settings
+from goalconvo.core.settings import Settings, load_settings
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -202,7 +202,7 @@ def goals_produce(
     as_json: bool = typer.Option(False, "--json", help="Print the count as JSON."),
 ) -> None:
     """Publish goals to the goals topic of a running Kafka (a worker turns them into dialogues)."""
-    from goalconvo.streams import goals as goal_sources
+    from goalconvo.core import goals as goal_sources
     from goalconvo.streams.runner import goal_events, publish
     from goalconvo.streams.topics import Topics
 
@@ -553,7 +553,7 @@ def backfill_goals(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Publish goals from a file at a bounded rate, skipping those already published (same goal id and run)."""
-    from goalconvo.streams import goals as goal_sources
+    from goalconvo.core import goals as goal_sources
     from goalconvo.streams.broker import BrokerError
     from goalconvo.streams.replay import backfill_goals as do_backfill, filter_goals
     from goalconvo.streams.topics import Topics

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from goalconvo.settings import Settings
+from goalconvo.core.settings import Settings
 from goalconvo.streams.app import topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics
 

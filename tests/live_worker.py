@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from goalconvo.settings import Settings
+from goalconvo.core.settings import Settings
 from goalconvo.streams.app import topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics
 from goalconvo.streams.runner import Worker

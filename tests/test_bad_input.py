@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from goalconvo.core.records import Goal, encode
 from goalconvo.sinks.store import QueryRefused, check_read_only
 from goalconvo.streams.runner import publish
-from goalconvo.streams.schemas import Goal, encode
 from goalconvo.streams.topics import Topics
 
 from live_worker import LiveWorker

@@ -12,13 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from goalconvo.agents.venues import VenueDB
+from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
 from goalconvo.sinks.corpus_ops import export_corpus, rejudge
 from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.store import CorpusStore
-from goalconvo.streams.schemas import Dialogue, Goal, Persona, Scenario, Turn
 
 from conftest import MULTIWOZ, needs_multiwoz
 

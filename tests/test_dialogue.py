@@ -4,10 +4,10 @@ import asyncio
 
 from goalconvo.agents.dialogue import DialogueEngine, clean_utterance
 from goalconvo.agents.llm.scripted import ScriptedBackend
-from goalconvo.agents.venues import VenueDB
-from goalconvo.settings import Settings
-from goalconvo.streams.goals import builtin_goals
-from goalconvo.streams.schemas import Turn
+from goalconvo.core.goals import builtin_goals
+from goalconvo.core.records import Turn
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 
 
 def _engine(**kw) -> DialogueEngine:

@@ -8,10 +8,10 @@ import random
 import pytest
 
 from goalconvo.agents import fewshot
-from goalconvo.settings import Settings
-from goalconvo.streams.goals import builtin_goals, parse_domain_mix, sample_goals, with_failing_request
+from goalconvo.core.goals import builtin_goals, parse_domain_mix, sample_goals, with_failing_request
+from goalconvo.core.records import FewShotExample
+from goalconvo.core.settings import Settings
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
-from goalconvo.streams.schemas import FewShotExample
 from goalconvo.streams.topics import Topics
 
 
@@ -101,7 +101,7 @@ def test_sample_goals_knobs():
 
 
 def test_a_failing_first_request_asks_for_a_value_no_venue_has():
-    from goalconvo.agents.venues import VenueDB
+    from goalconvo.core.venues import VenueDB
 
     db = VenueDB.load()
     goal = next(g for g in builtin_goals() if "restaurant" in g.domains and "food" in g.domains["restaurant"].info)

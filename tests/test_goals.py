@@ -1,5 +1,5 @@
-from goalconvo.streams.goals import builtin_goals, describe_goal, iter_jsonl, multiwoz_goals
-from goalconvo.streams.schemas import KNOWN_DOMAINS
+from goalconvo.core.goals import builtin_goals, describe_goal, iter_jsonl, multiwoz_goals
+from goalconvo.core.records import KNOWN_DOMAINS
 
 from conftest import MULTIWOZ, needs_multiwoz
 

@@ -2,10 +2,10 @@
 
 import asyncio
 
-from goalconvo.agents.venues import VenueDB
+from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
-from goalconvo.streams.schemas import Dialogue, Goal, Persona, Scenario, Turn
 
 from conftest import MULTIWOZ, needs_multiwoz
 
@@ -81,7 +81,7 @@ def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
     """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 889/999)."""
     from collections import Counter
 
-    from goalconvo.streams.multiwoz import iter_multiwoz_dialogues
+    from goalconvo.core.multiwoz import iter_multiwoz_dialogues
 
     judge = Judge(Settings(judge_llm=False), VenueDB.load(MULTIWOZ / "db"))
     reasons: Counter = Counter()

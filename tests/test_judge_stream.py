@@ -12,10 +12,10 @@ import asyncio
 import orjson
 
 from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+from goalconvo.core.records import JudgedDialogue, decode, encode
+from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
-from goalconvo.settings import Settings
 from goalconvo.streams.runner import Worker, publish
-from goalconvo.streams.schemas import JudgedDialogue, decode, encode
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import read_topic

@@ -4,9 +4,9 @@ import asyncio
 
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.llm import ChatMessage, GenerationParams, create_backend
-from goalconvo.agents.venues import VenueDB
-from goalconvo.settings import Settings
-from goalconvo.streams.goals import builtin_goals
+from goalconvo.core.goals import builtin_goals
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 
 
 def test_local_backend_loads_the_bundled_model_and_answers():

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from goalconvo.settings import Settings
+from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.replay import backfill_goals, replay
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish

@@ -12,11 +12,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from goalconvo.settings import Settings
+from goalconvo.core.records import DeadLetter, decode
+from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
 from goalconvo.sinks.store import QueryRefused
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish, run_goals
-from goalconvo.streams.schemas import DeadLetter, decode
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import read_topic, wait_for

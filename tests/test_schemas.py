@@ -1,7 +1,7 @@
 import orjson
 import pytest
 
-from goalconvo.streams.schemas import (
+from goalconvo.core.records import (
     SCHEMA_VERSION,
     DecodeError,
     Goal,

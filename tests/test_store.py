@@ -7,12 +7,12 @@ import pytest
 
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.llm.scripted import ScriptedBackend
-from goalconvo.agents.venues import VenueDB
+from goalconvo.core.goals import builtin_goals
+from goalconvo.core.records import DeadLetter
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
 from goalconvo.sinks.store import MIGRATIONS, CorpusStore, QueryRefused
-from goalconvo.streams.goals import builtin_goals
-from goalconvo.streams.schemas import DeadLetter
 
 
 def _judged(goal_index=0, run_id="r1"):

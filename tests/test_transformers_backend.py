@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from goalconvo.agents.llm import ChatMessage, GenerationParams, LLMError, create_backend
-from goalconvo.settings import Settings
+from goalconvo.core.settings import Settings
 
 transformers = pytest.importorskip("transformers")
 

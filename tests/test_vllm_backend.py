@@ -9,8 +9,8 @@ import pytest
 
 from goalconvo.agents.llm import ChatMessage, GenerationParams, LLMError, create_backend
 from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
-from goalconvo.settings import Settings
 
 MSGS = [ChatMessage("system", "You are a customer"), ChatMessage("user", "hello")]
 

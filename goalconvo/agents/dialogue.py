@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from goalconvo.agents import prompts
 from goalconvo.agents.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 from goalconvo.agents.tracker import track
-from goalconvo.agents.venues import VenueDB
-from goalconvo.settings import Settings
-from goalconvo.streams.goals import describe_goal
-from goalconvo.streams.schemas import (
+from goalconvo.core.goals import describe_goal
+from goalconvo.core.records import (
     Dialogue,
     DialogueState,
     FewShotExample,
@@ -28,6 +26,8 @@ from goalconvo.streams.schemas import (
     Turn,
     dialogue_id_for,
 )
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 
 _CLOSING = re.compile(
     r"(that'?s all|that is all|nothing else|no,? thank(s| you)|good ?bye|bye\b|have a (nice|good|great) (day|evening))"

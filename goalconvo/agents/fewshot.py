@@ -15,7 +15,7 @@ import json
 import random
 from collections.abc import Iterable, Mapping
 
-from goalconvo.streams.schemas import Dialogue, FewShotExample
+from goalconvo.core.records import Dialogue, FewShotExample
 
 
 def builtin_examples() -> list[FewShotExample]:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from goalconvo.httpd import LoopbackServer
+from goalconvo.core.httpd import LoopbackServer
 
 Reply = Callable[[list[dict[str, Any]], dict[str, Any]], str]
 FaultFor = Callable[[dict[str, Any]], "str | None"]

@@ -11,9 +11,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from goalconvo.agents.tracker import SLOT_WORDS
-from goalconvo.agents.venues import SEARCHABLE, VenueDB
-from goalconvo.streams.schemas import CheckResult, Dialogue
+from goalconvo.core.records import CheckResult, Dialogue
+from goalconvo.core.venues import SEARCHABLE, VenueDB
+from goalconvo.core.vocab import SLOT_WORDS
 
 _NO_MATCH = re.compile(
     r"\b(no|not|none|nothing|unfortunately|sorry|unable|cannot|can't|don't|doesn't|isn't|aren't|unavailable)\b"

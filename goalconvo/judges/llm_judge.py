@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from goalconvo.agents import prompts
 from goalconvo.agents.llm import CallContext, ChatMessage, GenerationParams, LLMBackend, LLMError
-from goalconvo.streams.schemas import CheckResult, Dialogue
+from goalconvo.core.records import CheckResult, Dialogue
 
 SCORE_NAMES = ("goal_relevance", "coherence", "fluency", "task_completion")
 

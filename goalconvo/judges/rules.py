@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from goalconvo.agents.venues import VenueDB
-from goalconvo.settings import Settings
-from goalconvo.streams.schemas import CheckResult, Dialogue
+from goalconvo.core.records import CheckResult, Dialogue
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 
 Rule = Callable[[Dialogue, Settings, VenueDB], CheckResult]
 

@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaConsumer
 
-from goalconvo.settings import Settings
+from goalconvo.core import records
+from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue
+from goalconvo.core.settings import Settings
 from goalconvo.sinks.metrics import snapshot_metrics
-from goalconvo.streams.broker import end_offsets
 from goalconvo.sinks.store import CorpusStore
-from goalconvo.streams import schemas
-from goalconvo.streams.schemas import DeadLetter, DecodeError, Goal, JudgedDialogue
+from goalconvo.streams.broker import end_offsets
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -103,18 +103,18 @@ class DuckDBSink:
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
         if msg.topic == self.topics.dialogues_judged:
             try:
-                return schemas.decode(JudgedDialogue, msg.value), None
+                return records.decode(JudgedDialogue, msg.value), None
             except DecodeError as exc:
                 reason = str(exc)
         else:
             try:
-                return None, schemas.decode(DeadLetter, msg.value)
+                return None, records.decode(DeadLetter, msg.value)
             except DecodeError as exc:
                 reason = f"unreadable dead letter: {exc}"
         key = msg.key.decode("utf-8", "replace") if msg.key else None
         return None, DeadLetter(
             source_topic=msg.topic, source_partition=msg.partition, source_offset=msg.offset,
-            stage="sink", reason=reason, error_type="DecodeError", key=key, payload=schemas.payload_text(msg.value),
+            stage="sink", reason=reason, error_type="DecodeError", key=key, payload=records.payload_text(msg.value),
         )
 
     async def _run(self) -> None:
@@ -135,7 +135,7 @@ class DuckDBSink:
         for m in messages:
             if m.topic == self.topics.goals:
                 try:
-                    goals.append(schemas.decode(Goal, m.value))
+                    goals.append(records.decode(Goal, m.value))
                 except DecodeError:
                     pass  # the experience stage dead-letters a bad goal; the sink only records good ones
                 continue

@@ -17,13 +17,13 @@ from typing import Any
 import duckdb
 
 from goalconvo.agents.llm import LLMBackend
-from goalconvo.agents.venues import VenueDB
+from goalconvo.core.multiwoz import iter_multiwoz_dialogues
+from goalconvo.core.records import JudgedDialogue
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
 from goalconvo.sinks.query_server import endpoint_file
 from goalconvo.sinks.store import CorpusStore
-from goalconvo.streams.multiwoz import iter_multiwoz_dialogues
-from goalconvo.streams.schemas import JudgedDialogue
 
 Progress = Callable[[int, int], None]
 

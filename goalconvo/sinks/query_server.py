@@ -18,7 +18,7 @@ import aiohttp
 import duckdb
 from aiohttp import web
 
-from goalconvo.httpd import LoopbackServer
+from goalconvo.core.httpd import LoopbackServer
 
 from goalconvo.sinks.store import CorpusStore, QueryRefused, QueryResult, check_read_only, fetch, open_read_only
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from goalconvo.core.goals import load_multiwoz_dialogues, multiwoz_goal
 from goalconvo.sinks.metrics import tokens
-from goalconvo.streams.goals import load_multiwoz_dialogues, multiwoz_goal
 
 DEFAULT_LAYER = 4
 MODEL_LABEL = "all-MiniLM-L6-v2"

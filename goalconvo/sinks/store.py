@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from goalconvo.streams.schemas import DeadLetter, Dialogue, Goal, JudgedDialogue, Scenario, Turn, Verdict
+from goalconvo.core.records import DeadLetter, Dialogue, Goal, JudgedDialogue, Scenario, Turn, Verdict
 
 #: Each entry migrates the schema from version i to i+1; applied in order, once.
 MIGRATIONS: tuple[str, ...] = (

@@ -1,1 +1,1 @@
-"""The stream layer: topics, the records that travel on them, the broker and the Faust app."""
+"""The stream layer: the bus (topic names, the embedded broker, replay and backfill producers) and the topology (the Faust app)."""

@@ -22,11 +22,8 @@ from faust.types import EventT
 from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.llm import LLMBackend
-from goalconvo.agents.venues import VenueDB
-from goalconvo.judges.judge import Judge
-from goalconvo.settings import Settings
-from goalconvo.streams import schemas
-from goalconvo.streams.schemas import (
+from goalconvo.core import records
+from goalconvo.core.records import (
     KNOWN_DOMAINS,
     DeadLetter,
     DecodeError,
@@ -37,6 +34,9 @@ from goalconvo.streams.schemas import (
     dialogue_id_for,
     encode,
 )
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
+from goalconvo.judges.judge import Judge
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Pipeline:
         self._define_agents()
 
     # -- helpers -------------------------------------------------------------
-    async def send(self, topic: str, key: str, record: schemas.Record) -> None:
+    async def send(self, topic: str, key: str, record: records.Record) -> None:
         await self._topic[topic].send(key=key.encode(), value=encode(record))
 
     async def dead_letter(self, dl_topic: str, event: EventT, stage: str, reason: str, exc: BaseException | None, **ids: Any) -> None:
@@ -122,7 +122,7 @@ class Pipeline:
             reason=reason,
             error_type=type(exc).__name__ if exc else "Rejected",
             key=_key_text(event.key),
-            payload=schemas.payload_text(raw),
+            payload=records.payload_text(raw),
             **ids,
         )
         log.warning("dead-letter from %s at %s: %s", msg.topic, stage, reason)
@@ -133,12 +133,12 @@ class Pipeline:
         event: EventT,
         stage: str,
         dl_topic: str,
-        record_type: type[schemas.Record],
+        record_type: type[records.Record],
         handle: Callable[[Any], Awaitable[None]],
     ) -> None:
         """Decode, handle, and dead-letter anything that fails; never raise."""
         try:
-            record = schemas.decode(record_type, event.value)
+            record = records.decode(record_type, event.value)
         except DecodeError as exc:
             await self.dead_letter(dl_topic, event, stage, str(exc), exc)
             return
@@ -209,7 +209,7 @@ class Pipeline:
             name: str,
             source: str,
             dl_topic: str,
-            record_type: type[schemas.Record],
+            record_type: type[records.Record],
             handle: Callable[[Any], Awaitable[None]],
             concurrency: int = conc,
         ) -> None:

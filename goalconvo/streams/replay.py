@@ -15,8 +15,8 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
+from goalconvo.core.records import Goal, encode
 from goalconvo.streams.broker import BrokerError, end_offsets
-from goalconvo.streams.schemas import Goal, encode
 
 Progress = Callable[[int, int], None]
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 
 from goalconvo.agents.llm import LLMBackend, create_backend
-from goalconvo.settings import Settings
+from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
+from goalconvo.core.records import Goal, encode
+from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink
 from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
 from goalconvo.streams.broker import BrokerError, EmbeddedBroker, ensure_topics
-from goalconvo.streams.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
-from goalconvo.streams.schemas import Goal, encode
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from goalconvo.agents.llm.base import (
     LLMBackend,
     LLMError,
 )
-from goalconvo.settings import Settings
+from goalconvo.core.settings import Settings
 
 __all__ = ["CallContext", "ChatMessage", "Completion", "GenerationParams", "LLMBackend", "LLMError", "create_backend"]
 

@@ -12,8 +12,9 @@ import asyncio
 
 from goalconvo.agents import prompts
 from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
-from goalconvo.agents.tracker import SLOT_WORDS, Knowledge
-from goalconvo.streams.schemas import DialogueState, Goal
+from goalconvo.agents.tracker import Knowledge
+from goalconvo.core.records import DialogueState, Goal
+from goalconvo.core.vocab import SLOT_WORDS
 
 
 def _user_plan(goal: Goal) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from goalconvo.httpd import LoopbackServer
+from goalconvo.core.httpd import LoopbackServer
 from goalconvo.sinks.dashboard import data
 from goalconvo.sinks.query_server import CorpusUnavailable
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from goalconvo.streams.goals import describe_goal, load_multiwoz_dialogues, multiwoz_goal
-from goalconvo.streams.schemas import Dialogue, Persona, Scenario, Turn
+from goalconvo.core.goals import describe_goal, load_multiwoz_dialogues, multiwoz_goal
+from goalconvo.core.records import Dialogue, Persona, Scenario, Turn
 
 HUMAN_MODEL = "human:multiwoz"
 HUMAN_PERSONA = Persona(name="crowd worker", style="human", patience="human", verbosity="human")

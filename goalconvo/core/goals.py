@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from goalconvo.streams.schemas import KNOWN_DOMAINS, Goal
+from goalconvo.core.records import KNOWN_DOMAINS, Goal
 
 _TAG = re.compile(r"<[^>]+>")
 
