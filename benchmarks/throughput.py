@@ -25,12 +25,12 @@ import uuid
 from pathlib import Path
 
 from goalconvo.agents.dialogue import DialogueEngine
-from goalconvo.agents.llm.scripted import ScriptedBackend
-from goalconvo.agents.llm.vllm_server import VLLMServerBackend
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
 from goalconvo.judges.judge import Judge
+from goalconvo.llm.scripted import ScriptedBackend
+from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, message_bus, publish
 from goalconvo.streams.topics import Topics
 

@@ -387,7 +387,7 @@ def rejudge(
     """Judge stored dialogues again without regenerating them; old verdicts stay, new ones are added."""
     import duckdb
 
-    from goalconvo.agents.llm import LLMError, create_backend
+    from goalconvo.llm import LLMError, create_backend
     from goalconvo.sinks.corpus_ops import rejudge as do_rejudge
     from goalconvo.sinks.store import QueryRefused
 

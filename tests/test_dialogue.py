@@ -3,11 +3,11 @@
 import asyncio
 
 from goalconvo.agents.dialogue import DialogueEngine, clean_utterance
-from goalconvo.agents.llm.scripted import ScriptedBackend
 from goalconvo.core.goals import builtin_goals
 from goalconvo.core.records import Turn
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
+from goalconvo.llm.scripted import ScriptedBackend
 
 
 def _engine(**kw) -> DialogueEngine:

@@ -12,9 +12,9 @@ import time
 
 import orjson
 
-from goalconvo.agents.llm.vllm_server import VLLMServerBackend
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
+from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.streams.topics import Topics

@@ -3,10 +3,10 @@
 import asyncio
 
 from goalconvo.agents.dialogue import DialogueEngine
-from goalconvo.agents.llm import ChatMessage, GenerationParams, create_backend
 from goalconvo.core.goals import builtin_goals
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
+from goalconvo.llm import ChatMessage, GenerationParams, create_backend
 
 
 def test_local_backend_loads_the_bundled_model_and_answers():

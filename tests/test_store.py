@@ -6,12 +6,12 @@ import duckdb
 import pytest
 
 from goalconvo.agents.dialogue import DialogueEngine
-from goalconvo.agents.llm.scripted import ScriptedBackend
 from goalconvo.core.goals import builtin_goals
 from goalconvo.core.records import DeadLetter
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
+from goalconvo.llm.scripted import ScriptedBackend
 from goalconvo.sinks.store import MIGRATIONS, CorpusStore, QueryRefused
 
 

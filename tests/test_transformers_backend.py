@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from goalconvo.agents.llm import ChatMessage, GenerationParams, LLMError, create_backend
 from goalconvo.core.settings import Settings
+from goalconvo.llm import ChatMessage, GenerationParams, LLMError, create_backend
 
 transformers = pytest.importorskip("transformers")
 

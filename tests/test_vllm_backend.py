@@ -7,10 +7,10 @@ import socket
 
 import pytest
 
-from goalconvo.agents.llm import ChatMessage, GenerationParams, LLMError, create_backend
-from goalconvo.agents.llm.vllm_server import VLLMServerBackend
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
+from goalconvo.llm import ChatMessage, GenerationParams, LLMError, create_backend
+from goalconvo.llm.vllm_server import VLLMServerBackend
 
 MSGS = [ChatMessage("system", "You are a customer"), ChatMessage("user", "hello")]
 

@@ -1,1 +1,1 @@
-"""Generation: the experience generator, the User and SupportBot roles, prompts, LLM backends."""
+"""Generation: the experience generator, the User and SupportBot roles, prompts, few-shot pool, belief tracker."""

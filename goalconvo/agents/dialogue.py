@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from goalconvo.agents import prompts
-from goalconvo.agents.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 from goalconvo.agents.tracker import track
 from goalconvo.core.goals import describe_goal
 from goalconvo.core.records import (
@@ -28,6 +27,7 @@ from goalconvo.core.records import (
 )
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
+from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 
 _CLOSING = re.compile(
     r"(that'?s all|that is all|nothing else|no,? thank(s| you)|good ?bye|bye\b|have a (nice|good|great) (day|evening))"
@@ -103,7 +103,7 @@ class DialogueEngine:
         comp = await self.llm.complete(
             [ChatMessage("system", system), ChatMessage("user", "Customer's first sentence:")],
             self._params(dialogue_id + ":x", stop=("\n",)),
-            CallContext("experience", {"goal": goal}),
+            CallContext("experience", {"goal": goal, "end_tag": prompts.END_TAG}),
         )
         first = clean_utterance(comp.text).replace(prompts.END_TAG, "").strip()
         if not first:
@@ -139,7 +139,9 @@ class DialogueEngine:
         )
         msgs = [ChatMessage("system", system), *self._history(state, "user")]
         comp = await self.llm.complete(
-            msgs, self._params(f"{state.dialogue_id}:{len(state.turns)}"), CallContext("user", {"state": state})
+            msgs,
+            self._params(f"{state.dialogue_id}:{len(state.turns)}"),
+            CallContext("user", {"state": state, "end_tag": prompts.END_TAG}),
         )
         text = clean_utterance(comp.text)
         done = prompts.END_TAG in text or bool(_CLOSING.search(text.lower()))

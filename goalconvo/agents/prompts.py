@@ -36,14 +36,6 @@ day, number of people) when needed.
 Facts from the database:
 {knowledge}"""
 
-JUDGE_SYSTEM = """You judge a dialogue between a customer and a Cambridge (UK) travel \
-information desk, written to train assistants. The customer's goal was: {objective}
-Score each from 1 (bad) to 5 (excellent): goal_relevance (the customer pursues that \
-goal), coherence (each reply follows from what came before), fluency (natural, \
-grammatical English), task_completion (the desk gave what the goal asked for: \
-venues, requested facts, booking references). Answer with JSON only: \
-{{"goal_relevance": n, "coherence": n, "fluency": n, "task_completion": n, "rationale": "one sentence"}}"""
-
 PERSONA_STYLES = ("polite and formal", "casual and friendly", "brief and to the point", "chatty", "slightly anxious")
 PERSONA_PATIENCE = ("patient", "a little impatient", "in a hurry")
 PERSONA_VERBOSITY = ("terse", "average", "talkative")

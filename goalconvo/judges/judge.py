@@ -7,13 +7,13 @@ the LLM judge is on), so verdicts of a changed judge live beside the old ones.
 
 from __future__ import annotations
 
-from goalconvo.agents.llm import LLMBackend
 from goalconvo.core.records import Dialogue, JudgedDialogue, Verdict
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.goal_check import check_goal
 from goalconvo.judges.llm_judge import LLMJudge
 from goalconvo.judges.rules import run_rules
+from goalconvo.llm import LLMBackend
 
 RULES_VERSION = "rules-2"
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from goalconvo.agents import prompts
-from goalconvo.agents.llm import CallContext, ChatMessage, GenerationParams, LLMBackend, LLMError
 from goalconvo.core.records import CheckResult, Dialogue
+from goalconvo.judges import prompts
+from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend, LLMError
 
 SCORE_NAMES = ("goal_relevance", "coherence", "fluency", "task_completion")
 

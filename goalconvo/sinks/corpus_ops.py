@@ -16,12 +16,12 @@ from typing import Any
 
 import duckdb
 
-from goalconvo.agents.llm import LLMBackend
 from goalconvo.core.multiwoz import iter_multiwoz_dialogues
 from goalconvo.core.records import JudgedDialogue
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
+from goalconvo.llm import LLMBackend
 from goalconvo.sinks.query_server import endpoint_file
 from goalconvo.sinks.store import CorpusStore
 

@@ -21,7 +21,6 @@ from faust.types import EventT
 
 from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
-from goalconvo.agents.llm import LLMBackend
 from goalconvo.core import records
 from goalconvo.core.records import (
     KNOWN_DOMAINS,
@@ -37,6 +36,7 @@ from goalconvo.core.records import (
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
+from goalconvo.llm import LLMBackend
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)

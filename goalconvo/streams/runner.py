@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
-from goalconvo.agents.llm import LLMBackend, create_backend
 from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
 from goalconvo.core.records import Goal, encode
 from goalconvo.core.settings import Settings
+from goalconvo.llm import LLMBackend, create_backend
 from goalconvo.sinks.consumer import DuckDBSink
 from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.store import CorpusStore

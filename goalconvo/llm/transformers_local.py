@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from goalconvo.agents.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
+from goalconvo.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
 
 
 class TransformersBackend(CPUBackend):

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
+from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
 
 DOWN_COOLDOWN_S = 5.0
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})

@@ -4,20 +4,24 @@ It follows the goal (User) and the database lookup (SupportBot) with fixed
 templates, so a pipeline test can predict what is stored. Every dialogue it
 makes carries the model name ``scripted`` — never mistake its output for
 generation quality.
+
+What it needs about the call comes in the call context the stages pass: the
+goal or the dialogue state, the User's end tag (``end_tag``) and, for the
+SupportBot, the tracker's knowledge (read by attribute: domains, venues,
+booking_refs, taxi).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from goalconvo.agents import prompts
-from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
-from goalconvo.agents.tracker import Knowledge
 from goalconvo.core.records import DialogueState, Goal
 from goalconvo.core.vocab import SLOT_WORDS
+from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
 
 
-def _user_plan(goal: Goal) -> list[str]:
+def _user_plan(goal: Goal, end_tag: str = "") -> list[str]:
     """What the scripted user says, in order: constraints, requests, bookings, goodbye."""
     lines = []
     for domain in goal.domain_names:
@@ -30,11 +34,12 @@ def _user_plan(goal: Goal) -> list[str]:
             lines.append("Could you tell me the " + " and the ".join(SLOT_WORDS.get(r, r) for r in g.reqt) + "?")
         if g.book:
             lines.append("Please book it for " + ", ".join(f"{k} {v}" for k, v in g.book.items()) + ".")
-    lines.append(f"Thank you, that is all I need. Goodbye. {prompts.END_TAG}")
+    lines.append(f"Thank you, that is all I need. Goodbye. {end_tag}".rstrip())
     return lines
 
 
-def _bot_reply(state: DialogueState, k: Knowledge) -> str:
+def _bot_reply(state: DialogueState, k: Any) -> str:
+    """``k`` is the tracker's Knowledge, as the bot stage passes it."""
     last = next((t.text.lower() for t in reversed(state.turns) if t.speaker == "user"), "")
     if state.user_done or "goodbye" in last:
         return "You are welcome. Goodbye!"
@@ -76,10 +81,10 @@ class ScriptedBackend(LLMBackend):
         if context is None:
             return Completion("scripted reply", 1, 2, self.model_name)
         if context.task == "experience":
-            text = _user_plan(context.data["goal"])[0]
+            text = _user_plan(context.data["goal"], context.data.get("end_tag", ""))[0]
         elif context.task == "user":
             state: DialogueState = context.data["state"]
-            plan = _user_plan(state.goal)
+            plan = _user_plan(state.goal, context.data.get("end_tag", ""))
             n_user = sum(1 for t in state.turns if t.speaker == "user")
             text = plan[min(n_user, len(plan) - 1)]
         elif context.task == "bot":

