@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from goalconvo.commands.corpus_ops import import_multiwoz
 from goalconvo.core.settings import Settings
-from goalconvo.sinks.corpus_ops import import_multiwoz
 from goalconvo.sinks.similarity import BertScorer, ReferenceIndex
 from goalconvo.sinks.store import CorpusStore
 

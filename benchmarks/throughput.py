@@ -25,13 +25,13 @@ import uuid
 from pathlib import Path
 
 from goalconvo.agents.dialogue import DialogueEngine
+from goalconvo.commands.runner import Worker, goal_events, goals_for_run, message_bus, publish
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
 from goalconvo.judges.judge import Judge
 from goalconvo.llm.scripted import ScriptedBackend
 from goalconvo.llm.vllm_server import VLLMServerBackend
-from goalconvo.streams.runner import Worker, goal_events, goals_for_run, message_bus, publish
 from goalconvo.streams.topics import Topics
 
 

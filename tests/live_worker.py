@@ -8,10 +8,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from goalconvo.commands.runner import Worker
 from goalconvo.core.settings import Settings
 from goalconvo.streams.app import topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics
-from goalconvo.streams.runner import Worker
 
 
 class LiveWorker:

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from goalconvo.commands.runner import publish
 from goalconvo.core.records import Goal, encode
 from goalconvo.sinks.store import QueryRefused, check_read_only
-from goalconvo.streams.runner import publish
 from goalconvo.streams.topics import Topics
 
 from live_worker import LiveWorker
@@ -117,7 +117,7 @@ def test_query_cli_refuses_writes_unless_asked(tmp_path: Path):
 
     db = tmp_path / "c.duckdb"
     CorpusStore(db).close()
-    cli = [sys.executable, "-m", "goalconvo.cli", "query", "--db", str(db)]
+    cli = [sys.executable, "-m", "goalconvo.commands", "query", "--db", str(db)]
     for sql in ["delete from dialogues", "select 1; drop table turns", "copy dialogues to '/tmp/x.csv'", "not sql at all"]:
         out = subprocess.run(cli + [sql], capture_output=True, text=True, timeout=60)
         assert out.returncode == 2 and "refused" in out.stderr, (sql, out.stderr)

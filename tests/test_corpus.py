@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from goalconvo.commands.corpus_ops import export_corpus, rejudge
 from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
-from goalconvo.sinks.corpus_ops import export_corpus, rejudge
 from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.store import CorpusStore
 
@@ -109,7 +109,7 @@ def test_export_writes_the_accepted_corpus_as_jsonl_and_parquet(tmp_path: Path):
 @needs_multiwoz()
 def test_import_multiwoz_cli_reproduces_the_reference_figures(tmp_path: Path):
     db = tmp_path / "m.duckdb"
-    cli = [sys.executable, "-m", "goalconvo.cli"]
+    cli = [sys.executable, "-m", "goalconvo.commands"]
     imp = subprocess.run(cli + ["import", "multiwoz", str(MULTIWOZ / "val.json.zip"), "--set", "mwoz", "--db", str(db),
                                 "--multiwoz-db", str(MULTIWOZ / "db"), "--json"], capture_output=True, text=True, timeout=300)
     assert imp.returncode == 0, imp.stderr
@@ -152,7 +152,7 @@ def test_bertscore_is_one_for_itself_and_retrieval_picks_the_same_domain_set(tmp
 
 
 def test_the_sink_scores_similarity_and_snapshots_metrics_as_dialogues_arrive(settings, bus, tmp_path: Path):
-    from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
+    from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
     from goalconvo.streams.topics import Topics
 
     ref = {

@@ -7,11 +7,11 @@ import asyncio
 import os
 import signal
 
+from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
 from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.streams.broker import EmbeddedBroker
-from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.streams.topics import Topics
 
 

@@ -12,11 +12,11 @@ import time
 
 import orjson
 
+from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
 from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.sinks.query_server import run_query
-from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import wait_for
@@ -83,7 +83,7 @@ def _worker(settings: Settings, bus: str, url: str) -> subprocess.Popen:
         "GOALCONVO_JUDGE_LLM": "false",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "goalconvo.cli", "worker", "--bootstrap-servers", bus, "--db", str(settings.db),
+        [sys.executable, "-m", "goalconvo.commands", "worker", "--bootstrap-servers", bus, "--db", str(settings.db),
          "--llm", "vllm"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )

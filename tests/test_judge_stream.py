@@ -11,11 +11,11 @@ import asyncio
 
 import orjson
 
+from goalconvo.commands.runner import Worker, publish
 from goalconvo.core.records import JudgedDialogue, decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
 from goalconvo.llm.vllm_server import VLLMServerBackend
-from goalconvo.streams.runner import Worker, publish
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import read_topic

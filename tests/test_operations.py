@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.replay import backfill_goals, replay
-from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.streams.topics import Topics
 
-CLI = [sys.executable, "-m", "goalconvo.cli"]
+CLI = [sys.executable, "-m", "goalconvo.commands"]
 
 
 async def _until(pred, timeout_s: float = 90.0) -> bool:

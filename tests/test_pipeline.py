@@ -12,11 +12,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish, run_goals
 from goalconvo.core.records import DeadLetter, decode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
 from goalconvo.sinks.store import QueryRefused
-from goalconvo.streams.runner import Worker, goal_events, goals_for_run, publish, run_goals
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import read_topic, wait_for
@@ -90,7 +90,7 @@ def _worker_proc(settings: Settings, bus: str, delay: float) -> subprocess.Popen
         "GOALCONVO_CONCURRENCY": "4",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "goalconvo.cli", "worker", "--bootstrap-servers", bus, "--db", str(settings.db), "--llm", "scripted"],
+        [sys.executable, "-m", "goalconvo.commands", "worker", "--bootstrap-servers", bus, "--db", str(settings.db), "--llm", "scripted"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -136,12 +136,12 @@ def test_query_answers_while_run_writes_the_same_file(settings: Settings, tmp_pa
         "GOALCONVO_LLM_DELAY_S": "0.1",
     }
     run = subprocess.Popen(
-        [sys.executable, "-m", "goalconvo.cli", "run", "--goals", "20", "--llm", "scripted", "--db", str(settings.db)],
+        [sys.executable, "-m", "goalconvo.commands", "run", "--goals", "20", "--llm", "scripted", "--db", str(settings.db)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
         assert wait_for(lambda: endpoint_file(settings.db).exists(), timeout_s=60)
-        cli = [sys.executable, "-m", "goalconvo.cli", "query", "--db", str(settings.db), "--json"]
+        cli = [sys.executable, "-m", "goalconvo.commands", "query", "--db", str(settings.db), "--json"]
         out = subprocess.run(cli + ["select count(*) as n from dialogues"], capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert orjson.loads(out.stdout)[0]["n"] >= 0
@@ -174,7 +174,7 @@ def test_goals_produce_cli_publishes_jsonl_and_bad_lines_are_dead_lettered(setti
     )
     env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix}
     out = subprocess.run(
-        [sys.executable, "-m", "goalconvo.cli", "goals", "produce", "--source", "jsonl", str(p),
+        [sys.executable, "-m", "goalconvo.commands", "goals", "produce", "--source", "jsonl", str(p),
          "--run-id", "run-cli", "--bootstrap-servers", bus],
         env=env, capture_output=True, text=True, timeout=60,
     )

@@ -67,7 +67,7 @@ class DuckDBSink:
 
     async def _score_loop(self) -> None:
         """BERTScore new dialogues as they arrive, in its own thread (it is slow: ~7 pairs/s on 2 cores)."""
-        from goalconvo.sinks.corpus_ops import score_similarity
+        from goalconvo.commands.corpus_ops import score_similarity
 
         loop = asyncio.get_running_loop()
         ref = self.settings.similarity_reference

@@ -1,0 +1,41 @@
+"""The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
+
+The command tree is assembled here; each command lives in a small module
+(``run``, ``goals``, ``corpus``, ``assess``, ``ops``), shared options and helpers
+in ``common``. ``runner`` starts broker, worker and sink together;
+``corpus_ops`` holds the corpus operations that need a judge.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from goalconvo.commands import assess, corpus, goals, ops, run
+
+app = typer.Typer(
+    help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+goals_app = typer.Typer(help="Publish user goals to the goals topic.", no_args_is_help=True)
+app.add_typer(goals_app, name="goals")
+import_app = typer.Typer(help="Import real dialogue corpora as dialogue sets.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+backfill_app = typer.Typer(help="Fill the stream from a file, or the corpus from the stream.", no_args_is_help=True)
+app.add_typer(backfill_app, name="backfill")
+
+app.command()(run.run)
+app.command()(run.worker)
+goals_app.command("produce")(goals.goals_produce)
+app.command()(corpus.query)
+app.command()(corpus.metrics)
+import_app.command("multiwoz")(assess.import_multiwoz)
+app.command()(assess.rejudge)
+app.command()(assess.similarity)
+app.command()(corpus.export)
+app.command()(corpus.dashboard)
+app.command()(ops.replay)
+backfill_app.command("goals")(goals.backfill_goals)
+backfill_app.command("sink")(ops.backfill_sink)
+
+__all__ = ["app"]

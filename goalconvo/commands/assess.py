@@ -1,0 +1,114 @@
+"""Judging and scoring stored dialogues: ``import multiwoz`` (judged by the rules), ``rejudge``, ``similarity``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from goalconvo.commands.common import DbOpt, LlmOpt, console, fail, make_settings, open_corpus, progress_bar, run_async
+
+
+def import_multiwoz(
+    path: Path = typer.Argument(..., help="MultiWOZ dialogues: a .json or .json.zip keyed by dialogue id."),
+    set_name: str = typer.Option("multiwoz", "--set", help="Name of the dialogue set to store them as."),
+    db: Optional[Path] = DbOpt,
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the goal check."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import real MultiWOZ dialogues (with their goals) as a dialogue set, judged by the rules.
+
+    Importing the same file into the same set again changes nothing.
+    """
+    from goalconvo.commands.corpus_ops import import_multiwoz as do_import
+
+    if multiwoz_db is None and (path.parent / "db").is_dir():
+        # MultiWOZ's own layout: the venue databases beside the dialogues. Judging real dialogues
+        # against the small built-in set would flag every real phone number as invented.
+        multiwoz_db = path.parent / "db"
+    s = make_settings(db=db, multiwoz_db=multiwoz_db)
+    if s.multiwoz_db is None:
+        console.print("[yellow]no venue databases (--multiwoz-db): judging against the small built-in set[/yellow]")
+    store = open_corpus(s.db)
+    try:
+        with progress_bar("importing", as_json) as bar:
+            task = bar.add_task("import", total=None)
+            out = run_async(do_import(store, path, set_name, s, lambda d, n: bar.update(task, completed=d, total=n)))
+    except (OSError, ValueError, KeyError) as exc:
+        fail(exc)
+    finally:
+        store.close()
+    out["venue_db"] = str(s.multiwoz_db) if s.multiwoz_db else "builtin"
+    print(json.dumps(out) if as_json else
+          f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new (judged against {out['venue_db']})")
+
+
+def rejudge(
+    where: Optional[str] = typer.Option(None, "--where", help="SQL condition on the dialogues table, e.g. \"set_name = 'run-1'\"."),
+    judge_version: Optional[str] = typer.Option(None, "--judge-version", help="Version of the new verdicts (default: the current judge's)."),
+    db: Optional[Path] = DbOpt,
+    llm: Optional[str] = LlmOpt,
+    model: Optional[str] = typer.Option(None, "--model", help="Model of the LLM judge."),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="OpenAI-compatible servers for the LLM judge."),
+    judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the checks."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Judge stored dialogues again without regenerating them; old verdicts stay, new ones are added."""
+    import duckdb
+
+    from goalconvo.commands.corpus_ops import rejudge as do_rejudge
+    from goalconvo.llm import LLMError, create_backend
+    from goalconvo.sinks.store import QueryRefused
+
+    s = make_settings(db=db, llm=llm, model=model, llm_urls=llm_urls, judge_llm=judge_llm, multiwoz_db=multiwoz_db)
+    store = open_corpus(s.db)
+    try:
+        backend = create_backend(s) if s.judge_llm else None
+        with progress_bar("judging", as_json) as bar:
+            task = bar.add_task("judge", total=None)
+            out = run_async(do_rejudge(store, s, where=where, version=judge_version, llm=backend,
+                                       progress=lambda d, n: bar.update(task, completed=d, total=n)))
+        if backend is not None:
+            run_async(backend.close())
+    except QueryRefused as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except (LLMError, duckdb.Error, ValueError) as exc:
+        fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else f"judged {out['judged']} dialogues under {out['judge_version']}: {out['accepted']} accepted")
+
+
+def similarity(
+    reference: Path = typer.Option(..., "--reference", help="Real dialogues to compare with: a MultiWOZ .json or .json.zip."),
+    db: Optional[Path] = DbOpt,
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Retrieved candidates scored per dialogue."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many dialogues."),
+    include_imported: bool = typer.Option(
+        False, "--include-imported", help="Also score imported real dialogues (vs their nearest other one): the human reference."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """BERTScore each generated dialogue against its nearest reference dialogue with the same domain set.
+
+    Offline: the encoder (all-MiniLM-L6-v2, layer 4, not rescaled) ships in a pip
+    package. Dialogues already scored against this reference are skipped.
+    """
+    from goalconvo.commands.corpus_ops import score_similarity
+
+    s = make_settings(db=db)
+    store = open_corpus(s.db)
+    try:
+        with progress_bar("scoring", as_json) as bar:
+            task = bar.add_task("score", total=None)
+            out = score_similarity(store, reference, top_k=top_k, limit=limit, include_imported=include_imported,
+                                   progress=lambda d, n: bar.update(task, completed=d, total=n))
+    except (OSError, ValueError, RuntimeError) as exc:
+        fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else
+          f"scored {out['scored']} dialogues against {out['reference_set']} ({out['model']}, layer {out['layer']}) in {out['seconds']}s")

@@ -1,0 +1,124 @@
+"""Reading the corpus: ``query``, ``metrics``, ``export`` and the live ``dashboard``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from goalconvo.commands.common import DbOpt, console, fail, make_settings, open_corpus, print_result, run_async
+
+
+def query(
+    sql: str = typer.Argument(..., help="SQL to run against the corpus (read-only unless --write)."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = typer.Option(False, "--json", help="Rows as a JSON list of objects."),
+    write: bool = typer.Option(False, "--write", help="Allow statements that change the corpus."),
+) -> None:
+    """Query the corpus with SQL, also while a pipeline is writing it.
+
+    Tables: dialogues, turns, verdicts, verdict_checks, dead_letters, runs.
+    """
+    from goalconvo.sinks.query_server import CorpusUnavailable, run_query
+    from goalconvo.sinks.store import QueryRefused
+
+    s = make_settings(db=db)
+    try:
+        res = run_query(s.db, sql, allow_write=write)
+    except QueryRefused as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except CorpusUnavailable as exc:
+        fail(exc)
+    except Exception as exc:  # duckdb errors: a bad query is the user's to fix
+        fail(exc)
+    print_result(res.columns, res.rows, as_json)
+
+
+def metrics(
+    db: Optional[Path] = DbOpt,
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
+    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version."),
+    accepted_only: bool = typer.Option(False, "--accepted-only", help="Measure accepted dialogues only."),
+    as_json: bool = typer.Option(False, "--json", help="Figures as JSON."),
+) -> None:
+    """The paper's figures per dialogue set, side by side (Table 6.1), also while a pipeline writes.
+
+    distinct-1/2 (corpus and per-dialogue mean; lower-cased [a-z0-9']+ words),
+    exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
+    dialogue (after `goalconvo similarity`), tokens and seconds per dialogue.
+    """
+    from goalconvo.sinks.metrics import corpus_metrics
+    from goalconvo.sinks.query_server import CorpusUnavailable
+
+    s = make_settings(db=db)
+    try:
+        rows = corpus_metrics(s.db, by=by, sets=sets, accepted_only=accepted_only)
+    except (CorpusUnavailable, ValueError) as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    if not rows:
+        print("no dialogues stored yet")
+        return
+    # Sets side by side: one column per set (and group), one row per figure.
+    keys = [k for k in rows[0] if k not in ("set_name", by)]
+    heads = [r["set_name"] + (f" / {r[by]}" if by != "set" else "") for r in rows]
+    print_result(["figure", *heads], [[k, *[r.get(k) for r in rows]] for k in keys], False)
+
+
+def export(
+    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl | parquet"),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
+    include_rejected: bool = typer.Option(False, "--include-rejected", help="Also rejected dialogues (verdict says why)."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write the accepted corpus in a MultiWOZ-like layout (goal, log, domains, verdict), ready for training."""
+    from goalconvo.commands.corpus_ops import export_corpus
+
+    s = make_settings(db=db)
+    store = open_corpus(s.db)
+    try:
+        n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected)
+    except (OSError, ValueError) as exc:
+        fail(exc)
+    finally:
+        store.close()
+    print(json.dumps({"written": n, "out": str(out), "format": fmt}) if as_json else f"wrote {n} dialogues to {out}")
+
+
+def dashboard(
+    db: Optional[Path] = DbOpt,
+    port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1 (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (loopback by default)."),
+) -> None:
+    """A live web page over the corpus: figures per set side by side, trends, domains, rejection reasons, dialogues.
+
+    Works beside a running pipeline (it reads through the sink's query endpoint) and refreshes every 3 s.
+    """
+    from goalconvo.sinks.dashboard.server import Dashboard
+
+    s = make_settings(db=db)
+
+    async def serve() -> None:
+        dash = Dashboard(s.db, host, port)
+        try:
+            await dash.start()
+        except OSError as exc:
+            raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        console.print(f"dashboard on [bold]{dash.url}[/bold] for {s.db} (Ctrl-C to stop)")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await dash.stop()
+
+    try:
+        run_async(serve())
+    except OSError as exc:
+        fail(exc)

@@ -1,0 +1,122 @@
+"""``run`` (N goals end to end, then exit) and ``worker`` (the stages and the sink until Ctrl-C)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, console, fail, make_settings, run_async, setup_logging
+
+
+def run(
+    goals: int = typer.Option(5, "--goals", "-n", min=1, help="How many goals to turn into dialogues."),
+    db: Optional[Path] = DbOpt,
+    llm: Optional[str] = LlmOpt,
+    bootstrap_servers: Optional[str] = BootstrapOpt,
+    model: Optional[str] = typer.Option(None, "--model", help="Model name or path for the backend."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Dialogues in flight per stage."),
+    max_turns: Optional[int] = typer.Option(None, "--max-turns", help="Most exchanges per dialogue."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for personas and sampling."),
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Folder of MultiWOZ *_db.json venue files."),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers, comma-separated."),
+    max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature."),
+    goal_source: Optional[Path] = typer.Option(None, "--goal-source", help="Goals from a MultiWOZ zip/json or a .jsonl file."),
+    domain_mix: Optional[str] = typer.Option(None, "--domain-mix", help="Domain weights, e.g. 'restaurant=3,hotel=1'."),
+    min_domains: Optional[int] = typer.Option(None, "--min-domains", help="Complexity: fewest domains per goal."),
+    max_domains: Optional[int] = typer.Option(None, "--max-domains", help="Complexity: most domains per goal."),
+    fail_first_rate: Optional[float] = typer.Option(None, "--fail-first-rate", help="Share of goals whose first request cannot be met."),
+    persona_variety: Optional[int] = typer.Option(None, "--persona-variety", help="Persona styles drawn from, 1..5."),
+    judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
+    similarity_reference: Optional[Path] = typer.Option(
+        None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Give up after this many seconds."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the broker and stages do."),
+) -> None:
+    """Generate dialogues for N goals end to end and store them in DuckDB.
+
+    Samples N goals (the 43 built-in ones, or --goal-source) under the complexity
+    and domain-mix knobs, starts an embedded broker (unless --bootstrap-servers is
+    given) and a worker, feeds the goals, waits until every goal is judged and
+    stored (or dead-lettered), prints a summary and exits. Default model: the
+    offline SmolLM2-135M on this CPU; --llm vllm --llm-urls ... for a vLLM server.
+    """
+    from goalconvo.commands.runner import run_goals
+    from goalconvo.streams.broker import BrokerError
+
+    setup_logging(verbose)
+    s = make_settings(
+        db=db, llm=llm, bootstrap_servers=bootstrap_servers, model=model, concurrency=concurrency,
+        max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db, llm_urls=llm_urls, max_in_flight=max_in_flight,
+        temperature=temperature, goal_source=goal_source, domain_mix=domain_mix, min_domains=min_domains,
+        max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
+        similarity_reference=similarity_reference,
+    )
+    with Progress(
+        TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(), console=console, disable=as_json or not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("run", total=goals, detail="starting broker and worker")
+
+        def progress(c: dict[str, int]) -> None:
+            bar.update(task, completed=sum(c.values()),
+                       detail=f"accepted {c['accepted']} rejected {c['rejected']} dead-lettered {c['dead_lettered']}")
+
+        try:
+            summary = run_async(run_goals(s, goals, progress=progress, timeout_s=timeout))
+        except (BrokerError, OSError, RuntimeError, ValueError) as exc:
+            fail(exc)
+    out = {
+        "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
+        "rejected": summary.rejected, "dead_lettered": summary.dead_lettered,
+        "seconds": round(summary.seconds, 2), "db": summary.db, "model": summary.model,
+    }
+    if as_json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"run {summary.run_id}: {summary.goals} goals -> accepted {summary.accepted}, "
+            f"rejected {summary.rejected}, dead-lettered {summary.dead_lettered} "
+            f"in {summary.seconds:.1f}s (model {summary.model}); corpus: {summary.db}"
+        )
+    if not summary.finished:
+        console.print("[red]the run ended before every goal was accounted for[/red]")
+        raise typer.Exit(1)
+
+
+def worker(
+    bootstrap_servers: Optional[str] = BootstrapOpt,
+    db: Optional[Path] = DbOpt,
+    llm: Optional[str] = LlmOpt,
+    model: Optional[str] = typer.Option(None, "--model"),
+    llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers."),
+    max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency"),
+    sink: bool = typer.Option(True, "--sink/--no-sink", help="Also run the DuckDB sink (one per corpus file)."),
+    similarity_reference: Optional[Path] = typer.Option(
+        None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the stages (and the sink) until Ctrl-C, against the given broker.
+
+    Several workers may share one consumer group; only one of them may run the
+    sink for a given DuckDB file (start the others with --no-sink).
+    """
+    from goalconvo.commands.runner import serve_worker
+
+    setup_logging(verbose)
+    s = make_settings(
+        bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
+        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference,
+    )
+    if not s.bootstrap_servers:
+        console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
+    try:
+        run_async(serve_worker(s, sink=sink))
+    except (OSError, RuntimeError) as exc:
+        fail(exc)
