@@ -20,6 +20,7 @@ from pathlib import Path
 
 from goalconvo.commands.corpus_ops import import_multiwoz
 from goalconvo.core.settings import Settings
+from goalconvo.sinks.scoring import unscored
 from goalconvo.sinks.similarity import BertScorer, ReferenceIndex
 from goalconvo.sinks.store import CorpusStore
 
@@ -41,7 +42,7 @@ def main() -> None:
     t0 = time.monotonic()
     scorer.score_pairs(["warm up"], ["warm up"])
     t_load = time.monotonic() - t0
-    items = store.unscored(index.name, scorer.model_label, scorer.layer, args.dialogues, include_human=True)
+    items = unscored(store, index.name, scorer.model_label, scorer.layer, args.dialogues, include_human=True)
     t0 = time.monotonic()
     scores = scorer.nearest(index, items, top_k=args.top_k, exclude_self=True)
     t_score = time.monotonic() - t0

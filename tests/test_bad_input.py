@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from goalconvo.commands.runner import publish
 from goalconvo.core.records import Goal, encode
-from goalconvo.sinks.store import QueryRefused, check_read_only
+from goalconvo.sinks.sql import QueryRefused, check_read_only
 from goalconvo.streams.topics import Topics
 
 from live_worker import LiveWorker

@@ -12,11 +12,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from goalconvo.commands.corpus_ops import export_corpus, rejudge
+from goalconvo.commands.corpus_ops import rejudge
 from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
+from goalconvo.sinks.export import export_corpus
 from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.store import CorpusStore
 

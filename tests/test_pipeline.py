@@ -16,7 +16,7 @@ from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publis
 from goalconvo.core.records import DeadLetter, decode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
-from goalconvo.sinks.store import QueryRefused
+from goalconvo.sinks.sql import QueryRefused
 from goalconvo.streams.topics import Topics
 
 from kafka_helpers import read_topic, wait_for

@@ -12,7 +12,9 @@ from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
 from goalconvo.llm.scripted import ScriptedBackend
-from goalconvo.sinks.store import MIGRATIONS, CorpusStore, QueryRefused
+from goalconvo.sinks.schema import MIGRATIONS
+from goalconvo.sinks.sql import QueryRefused
+from goalconvo.sinks.store import CorpusStore
 
 
 def _judged(goal_index=0, run_id="r1"):

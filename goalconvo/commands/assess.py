@@ -61,7 +61,7 @@ def rejudge(
 
     from goalconvo.commands.corpus_ops import rejudge as do_rejudge
     from goalconvo.llm import LLMError, create_backend
-    from goalconvo.sinks.store import QueryRefused
+    from goalconvo.sinks.sql import QueryRefused
 
     s = make_settings(db=db, llm=llm, model=model, llm_urls=llm_urls, judge_llm=judge_llm, multiwoz_db=multiwoz_db)
     store = open_corpus(s.db)
@@ -97,7 +97,7 @@ def similarity(
     Offline: the encoder (all-MiniLM-L6-v2, layer 4, not rescaled) ships in a pip
     package. Dialogues already scored against this reference are skipped.
     """
-    from goalconvo.commands.corpus_ops import score_similarity
+    from goalconvo.sinks.scoring import score_similarity
 
     s = make_settings(db=db)
     store = open_corpus(s.db)

@@ -90,7 +90,7 @@ def progress_bar(label: str, quiet: bool) -> Progress:
 
 
 def open_corpus(db: Path):
-    from goalconvo.commands.corpus_ops import CorpusBusy, open_store
+    from goalconvo.sinks.opening import CorpusBusy, open_store
 
     try:
         return open_store(db)

@@ -23,7 +23,7 @@ def query(
     Tables: dialogues, turns, verdicts, verdict_checks, dead_letters, runs.
     """
     from goalconvo.sinks.query_server import CorpusUnavailable, run_query
-    from goalconvo.sinks.store import QueryRefused
+    from goalconvo.sinks.sql import QueryRefused
 
     s = make_settings(db=db)
     try:
@@ -51,12 +51,13 @@ def metrics(
     exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
     dialogue (after `goalconvo similarity`), tokens and seconds per dialogue.
     """
-    from goalconvo.sinks.metrics import corpus_metrics
-    from goalconvo.sinks.query_server import CorpusUnavailable
+    from goalconvo.sinks.metrics import compute_metrics
+    from goalconvo.sinks.query_server import CorpusUnavailable, run_query
 
     s = make_settings(db=db)
     try:
-        rows = corpus_metrics(s.db, by=by, sets=sets, accepted_only=accepted_only)
+        # Opened directly, or through the running sink.
+        rows = compute_metrics(lambda sql: run_query(s.db, sql), by=by, sets=sets, accepted_only=accepted_only)
     except (CorpusUnavailable, ValueError) as exc:
         fail(exc)
     if as_json:
@@ -80,7 +81,7 @@ def export(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Write the accepted corpus in a MultiWOZ-like layout (goal, log, domains, verdict), ready for training."""
-    from goalconvo.commands.corpus_ops import export_corpus
+    from goalconvo.sinks.export import export_corpus
 
     s = make_settings(db=db)
     store = open_corpus(s.db)

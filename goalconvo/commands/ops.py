@@ -52,7 +52,7 @@ def backfill_sink(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Rebuild or catch up the DuckDB corpus from dialogues.judged (and the dead letters), then exit. Idempotent."""
-    from goalconvo.sinks.consumer import backfill_sink as do_backfill
+    from goalconvo.sinks.backfill import backfill_sink as do_backfill
 
     s = make_settings(db=db, bootstrap_servers=bootstrap_servers)
     bus = need_bus(s)

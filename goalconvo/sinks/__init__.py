@@ -1,1 +1,1 @@
-"""The corpus: DuckDB storage, the query endpoint of a running sink, and metrics."""
+"""The corpus: DuckDB storage, the sink consumer, metrics, similarity, export, the query endpoint of a running sink, the dashboard."""

@@ -3,15 +3,15 @@
 A plain aiokafka consumer group (``<app_id>-sink``) rather than a Faust agent,
 because the corpus has exactly one writer and offsets must be committed only
 after the batch is in DuckDB: a crash between the two replays the batch, and
-the store's insert-or-ignore keeps one row per dialogue.
+the store's insert-or-ignore keeps one row per dialogue. Beside it: metric
+snapshots (``snapshots.py``), BERTScore as dialogues arrive (``score_loop.py``)
+and the one-shot catch-up of ``goalconvo backfill sink`` (``backfill.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from aiokafka import AIOKafkaConsumer
@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer
 from goalconvo.core import records
 from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue
 from goalconvo.core.settings import Settings
-from goalconvo.sinks.metrics import snapshot_metrics
+from goalconvo.sinks.score_loop import ScoreLoop
+from goalconvo.sinks.snapshots import Snapshots
 from goalconvo.sinks.store import CorpusStore
-from goalconvo.streams.broker import end_offsets
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -48,48 +48,26 @@ class DuckDBSink:
             max_poll_records=settings.sink_batch_size,
         )
         # One thread owns every DuckDB write: the event loop never blocks on disk.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         self._task: asyncio.Task[None] | None = None
         self.stored = 0
         self.dead_lettered = 0
-        self._dirty = False
-        self._last_snapshot = 0.0
-        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bertscore")
-        self._scorer_task: asyncio.Task[None] | None = None
-        self._scorer_cache: dict = {}
-        self.scored = 0
+        self.snapshots = Snapshots(store, self.writer, settings.snapshot_interval_s)
+        self.scoring: ScoreLoop | None = None
+        if settings.similarity_reference is not None:
+            self.scoring = ScoreLoop(
+                store, settings.similarity_reference, settings.snapshot_interval_s / 2, on_scored=self.snapshots.mark
+            )
 
     async def start(self) -> None:
         await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name="duckdb-sink")
-        if self.settings.similarity_reference is not None:
-            self._scorer_task = asyncio.create_task(self._score_loop(), name="bertscore")
-
-    async def _score_loop(self) -> None:
-        """BERTScore new dialogues as they arrive, in its own thread (it is slow: ~7 pairs/s on 2 cores)."""
-        from goalconvo.commands.corpus_ops import score_similarity
-
-        loop = asyncio.get_running_loop()
-        ref = self.settings.similarity_reference
-        while True:
-            try:
-                out = await loop.run_in_executor(
-                    self._scoring, lambda: score_similarity(self.store, ref, limit=16, cache=self._scorer_cache)
-                )
-                self.scored += out["scored"]
-                if out["scored"]:
-                    self._dirty = True
-                    continue
-            except Exception:  # noqa: BLE001 - similarity must never stop storing
-                log.exception("BERTScore of new dialogues failed")
-            await asyncio.sleep(self.settings.snapshot_interval_s / 2)
+        if self.scoring is not None:
+            self.scoring.start()
 
     async def stop(self) -> None:
-        if self._scorer_task is not None:
-            self._scorer_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scorer_task
-            self._scoring.shutdown(wait=True, cancel_futures=True)
+        if self.scoring is not None:
+            await self.scoring.stop()
         if self._task is not None:
             self._task.cancel()
             try:
@@ -98,7 +76,7 @@ class DuckDBSink:
                 pass
             self._task = None
         await self.consumer.stop()
-        self._writer.shutdown(wait=True)
+        self.writer.shutdown(wait=True)
 
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
         if msg.topic == self.topics.dialogues_judged:
@@ -123,11 +101,12 @@ class DuckDBSink:
             batches = await self.consumer.getmany(timeout_ms=window_ms, max_records=self.settings.sink_batch_size)
             messages = [m for msgs in batches.values() for m in msgs]
             if messages:
-                await self._store(messages)
+                await self.store_messages(messages)
                 await self.consumer.commit()
-            await self._maybe_snapshot()
+            await self.snapshots.maybe_snapshot()
 
-    async def _store(self, messages: list) -> None:
+    async def store_messages(self, messages: list) -> None:
+        """Decode a batch and write it in one transaction (retried until it is in; offsets wait)."""
         loop = asyncio.get_running_loop()
         judged: list[JudgedDialogue] = []
         dead: list[tuple[str, DeadLetter]] = []
@@ -146,62 +125,12 @@ class DuckDBSink:
                 dead.append((dl.dead_letter_id, dl))
         while True:
             try:
-                new = await loop.run_in_executor(self._writer, self.store.write_batch, judged, dead, goals)
+                new = await loop.run_in_executor(self.writer, self.store.write_batch, judged, dead, goals)
                 break
             except Exception:  # noqa: BLE001 - keep the offsets; retry the same batch
                 log.exception("writing a batch of %d records failed; retrying", len(messages))
                 await asyncio.sleep(1.0)
         self.stored += new
         self.dead_lettered += len(dead)
-        self._dirty = self._dirty or bool(judged)
-
-    async def _maybe_snapshot(self) -> None:
-        """Metrics as records arrive: at most every ``snapshot_interval_s``, when something new was stored."""
-        now = time.monotonic()
-        if not self._dirty or now - self._last_snapshot < self.settings.snapshot_interval_s:
-            return
-        self._dirty = False
-        self._last_snapshot = now
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._writer, snapshot_metrics, self.store)
-        except Exception:  # noqa: BLE001 - a metrics failure must not stop storing
-            log.exception("metrics snapshot failed")
-
-    async def catch_up(self, *, from_beginning: bool = False, idle_s: float = 2.0) -> int:
-        """Backfill: store everything on the topics now (optionally from offset 0), then return."""
-        await self.consumer.start()
-        try:
-            while not self.consumer.assignment():
-                early = await self.consumer.getmany(timeout_ms=200)
-                if any(early.values()):
-                    await self._store([m for msgs in early.values() for m in msgs])
-            parts = list(self.consumer.assignment())
-            if from_beginning:
-                await self.consumer.seek_to_beginning(*parts)
-            ends = await end_offsets(self.bootstrap_servers, parts)
-            quiet_since = time.monotonic()
-            while True:
-                batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.sink_batch_size)
-                messages = [m for msgs in batches.values() for m in msgs]
-                if messages:
-                    await self._store(messages)
-                    await self.consumer.commit()
-                    quiet_since = time.monotonic()
-                positions = {tp: await self.consumer.position(tp) for tp in parts}
-                if all(positions[tp] >= ends[tp] for tp in parts) or time.monotonic() - quiet_since > idle_s * 5:
-                    break
-            self._dirty = True
-            self._last_snapshot = 0.0
-            await self._maybe_snapshot()
-            return self.stored
-        finally:
-            await self.consumer.stop()
-            self._writer.shutdown(wait=True)
-
-
-async def backfill_sink(settings: Settings, bootstrap_servers: str, store: CorpusStore, *, from_beginning: bool) -> dict:
-    """``goalconvo backfill sink``: catch the corpus up with the topics (or rebuild it), then return."""
-    sink = DuckDBSink(settings, bootstrap_servers, store)
-    stored = await sink.catch_up(from_beginning=from_beginning)
-    return {"new_dialogues": stored, "dead_letters": sink.dead_lettered, "db": str(settings.db)}
+        if judged:
+            self.snapshots.mark()

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
-from goalconvo.sinks.query_server import run_query
-from goalconvo.sinks.store import CorpusStore, QueryResult
+from goalconvo.sinks.sql import QueryResult
+from goalconvo.sinks.store import CorpusStore
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 
@@ -101,11 +100,6 @@ def compute_metrics(query: QueryFn, *, by: str = "set", sets: Sequence[str] | No
         rec.update(distinct_report(list(by_group.get((row[0], row[1]), {}).values())))
         out.append({k: round(v, 4) if isinstance(v, float) else v for k, v in rec.items()})
     return out
-
-
-def corpus_metrics(db: Path, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False) -> list[dict[str, Any]]:
-    """``compute_metrics`` over a corpus file (opened directly, or through the running sink)."""
-    return compute_metrics(lambda sql: run_query(db, sql), by=by, sets=sets, accepted_only=accepted_only)
 
 
 def snapshot_metrics(store: "CorpusStore", kinds: Sequence[str] = ("set", "domain_set")) -> int:

@@ -19,8 +19,8 @@ import duckdb
 from aiohttp import web
 
 from goalconvo.core.httpd import LoopbackServer
-
-from goalconvo.sinks.store import CorpusStore, QueryRefused, QueryResult, check_read_only, fetch, open_read_only
+from goalconvo.sinks.sql import QueryRefused, QueryResult, check_read_only, fetch, open_read_only
+from goalconvo.sinks.store import CorpusStore
 
 
 def endpoint_file(db: Path) -> Path:

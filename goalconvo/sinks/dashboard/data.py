@@ -8,7 +8,7 @@ from typing import Any
 
 from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.query_server import run_query
-from goalconvo.sinks.store import QueryResult
+from goalconvo.sinks.sql import QueryResult
 
 
 def _rows(res: QueryResult) -> list[dict[str, Any]]:

@@ -1,0 +1,65 @@
+"""The corpus written out in a MultiWOZ-like layout, ready for training."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from goalconvo.sinks.store import CorpusStore
+
+
+def export_corpus(store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | None, include_rejected: bool) -> int:
+    """The corpus in a MultiWOZ-like layout (goal, log, domains, verdict), as JSON Lines or Parquet."""
+    if fmt not in ("jsonl", "parquet"):
+        raise ValueError("--format must be jsonl or parquet")
+    conds = [] if include_rejected else ["v.accepted"]
+    params: list[Any] = []
+    if sets:
+        conds.append("d.set_name in (select unnest(?))")
+        params.append(sets)
+    where = ("where " + " and ".join(conds)) if conds else ""
+    rows = store.query(
+        f"""select d.dialogue_id, d.set_name, d.model, d.prompt_version, d.domains, d.goal, d.stop_reason,
+                   v.accepted, v.judge_version, v.scores,
+                   (select list(struct_pack(speaker := t.speaker, text := t.text) order by t.idx)
+                      from turns t where t.dialogue_id = d.dialogue_id),
+                   (select list(struct_pack(name := c.name, reason := c.reason)) from verdict_checks c
+                      where c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version and not c.passed)
+            from dialogues d join current_verdicts v using (dialogue_id) {where} order by d.dialogue_id""",
+        params,
+    ).rows
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    records = [
+        {
+            "dialogue_id": r[0], "set": r[1], "model": r[2], "prompt_version": r[3], "domains": r[4],
+            "goal": json.loads(r[5]), "stop_reason": r[6],
+            "verdict": {"accepted": r[7], "judge_version": r[8], "scores": json.loads(r[9] or "{}"), "failed": r[11] or []},
+            "log": r[10] or [],
+        }
+        for r in rows
+    ]
+    if fmt == "jsonl":
+        with out.open("w") as fh:
+            for rec in records:
+                fh.write(json.dumps(rec) + "\n")
+        return len(records)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as tmp:
+        for rec in records:
+            tmp.write(json.dumps({**rec, "goal": json.dumps(rec["goal"]), "verdict": json.dumps(rec["verdict"])}) + "\n")
+    con = duckdb.connect()
+    try:
+        if records:
+            con.execute(
+                f"copy (select * from read_json('{tmp.name}', format='newline_delimited')) to '{out}' (format parquet)"
+            )
+        else:
+            con.execute(f"copy (select null::varchar as dialogue_id where false) to '{out}' (format parquet)")
+    finally:
+        con.close()
+        Path(tmp.name).unlink(missing_ok=True)
+    return len(records)

@@ -1,0 +1,132 @@
+"""The corpus schema: tables and views, as numbered migrations applied once each, in order."""
+
+from __future__ import annotations
+
+import duckdb
+
+#: Each entry migrates the schema from version i to i+1; applied in order, once.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    create table dialogues (
+        dialogue_id varchar primary key,
+        run_id varchar not null,
+        set_name varchar not null,
+        goal_id varchar not null,
+        domains varchar[] not null,
+        domain_set varchar not null,
+        goal json not null,
+        scenario json,
+        model varchar not null,
+        prompt_version varchar,
+        stop_reason varchar,
+        exchanges integer not null,
+        llm_calls integer,
+        prompt_tokens integer,
+        completion_tokens integer,
+        started_at double,
+        ended_at double,
+        stored_at double not null
+    );
+    create table turns (
+        dialogue_id varchar not null,
+        idx integer not null,
+        speaker varchar not null,
+        text varchar not null,
+        meta json,
+        primary key (dialogue_id, idx)
+    );
+    create table verdicts (
+        dialogue_id varchar not null,
+        judge_version varchar not null,
+        accepted boolean not null,
+        scores json,
+        judge_model varchar,
+        judged_at double,
+        primary key (dialogue_id, judge_version)
+    );
+    create table verdict_checks (
+        dialogue_id varchar not null,
+        judge_version varchar not null,
+        name varchar not null,
+        passed boolean not null,
+        reason varchar,
+        score double,
+        primary key (dialogue_id, judge_version, name)
+    );
+    create table dead_letters (
+        dead_letter_id varchar primary key,
+        source_topic varchar,
+        stage varchar,
+        reason varchar,
+        error_type varchar,
+        key varchar,
+        payload varchar,
+        run_id varchar,
+        goal_id varchar,
+        dialogue_id varchar,
+        dead_at double
+    );
+    create table runs (
+        run_id varchar primary key,
+        started_at double,
+        goals integer,
+        llm varchar,
+        model varchar,
+        settings json
+    );
+    """,
+    # 2: the judge's error mark, dialogue sets, goals, similarity scores, metric snapshots.
+    """
+    alter table verdicts add column judge_error boolean default false;
+    create table dialogue_sets (
+        set_name varchar primary key,
+        kind varchar not null,          -- run | import
+        description varchar,
+        source varchar,
+        created_at double
+    );
+    create table goals (
+        goal_id varchar not null,
+        run_id varchar not null,        -- '' for goals published outside a run
+        source varchar,
+        domains varchar[],
+        goal json,
+        seen_at double,
+        primary key (goal_id, run_id)
+    );
+    create table similarity (
+        dialogue_id varchar not null,
+        reference_id varchar,
+        reference_set varchar not null,
+        f1 double, precision double, recall double,
+        model varchar not null,
+        layer integer not null,
+        rescaled boolean not null,
+        candidates integer,
+        scored_at double,
+        primary key (dialogue_id, reference_set, model, layer)
+    );
+    create table metric_snapshots (
+        computed_at double not null,
+        set_name varchar not null,
+        group_kind varchar not null,    -- all | domain_set | model | prompt_version
+        group_value varchar not null,
+        metrics json not null
+    );
+    create view current_verdicts as
+        select * from verdicts
+        qualify row_number() over (partition by dialogue_id order by judged_at desc, judge_version desc) = 1;
+    """,
+)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring ``con``'s schema to the latest version; each migration in its own transaction."""
+    con.execute("create table if not exists schema_version (version integer)")
+    row = con.execute("select max(version) from schema_version").fetchone()
+    current = row[0] or 0
+    for i, sql in enumerate(MIGRATIONS[current:], start=current + 1):
+        con.execute("begin")
+        con.execute(sql)
+        con.execute("insert into schema_version values (?)", [i])
+        con.execute("commit")

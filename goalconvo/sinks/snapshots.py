@@ -1,0 +1,46 @@
+"""Metric snapshots as records arrive: the dashboard's trend lines, taken on the sink's writer thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Executor
+
+from goalconvo.sinks.metrics import snapshot_metrics
+from goalconvo.sinks.store import CorpusStore
+
+log = logging.getLogger(__name__)
+
+
+class Snapshots:
+    """At most one snapshot every ``interval_s``, and only when something new was stored (``mark``)."""
+
+    def __init__(self, store: CorpusStore, writer: Executor, interval_s: float):
+        self.store = store
+        self.writer = writer
+        self.interval_s = interval_s
+        self._dirty = False
+        self._last_snapshot = 0.0
+
+    def mark(self) -> None:
+        """Something new is stored: the next due snapshot is taken."""
+        self._dirty = True
+
+    def due_now(self) -> None:
+        """The next ``maybe_snapshot`` takes one whatever the interval (a catch-up ends with one)."""
+        self._dirty = True
+        self._last_snapshot = 0.0
+
+    async def maybe_snapshot(self) -> None:
+        """Metrics as records arrive: at most every ``interval_s``, when something new was stored."""
+        now = time.monotonic()
+        if not self._dirty or now - self._last_snapshot < self.interval_s:
+            return
+        self._dirty = False
+        self._last_snapshot = now
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.writer, snapshot_metrics, self.store)
+        except Exception:  # noqa: BLE001 - a metrics failure must not stop storing
+            log.exception("metrics snapshot failed")
