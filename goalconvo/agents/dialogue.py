@@ -7,6 +7,7 @@ so tests drive a dialogue with a backend and no broker.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections.abc import Sequence
@@ -61,6 +62,16 @@ class StepResult:
     finished: Dialogue | None = None
 
 
+def sampling_seed(base: int, key: str) -> int:
+    """A 31-bit sampling seed for ``key``: a stable hash (same in every process, unlike ``hash()``).
+
+    Summing character codes gave ~560 distinct seeds over 10,000 dialogue ids and
+    ignored order; blake2b spreads them over the whole range.
+    """
+    digest = hashlib.blake2b(f"{base}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % (2**31)
+
+
 class DialogueEngine:
     """Goal -> scenario -> alternating User / SupportBot turns -> a finished Dialogue."""
 
@@ -71,7 +82,7 @@ class DialogueEngine:
 
     def _params(self, seed_key: str, **kw: object) -> GenerationParams:
         s = self.settings
-        seed = (s.seed * 1_000_003 + sum(map(ord, seed_key))) % (2**31)
+        seed = sampling_seed(s.seed, seed_key)
         base = dict(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens, seed=seed)
         base.update(kw)
         return GenerationParams(**base)  # type: ignore[arg-type]
