@@ -44,6 +44,8 @@ def test_builtin_examples_cover_every_domain():
 
 
 def test_accepted_dialogues_feed_the_pool_table_which_survives_a_worker_restart(settings: Settings, bus: str):
+    """Free mode's opening pool (guided mode's phrasing pool: tests/test_guided.py)."""
+    settings = settings.model_copy(update={"mode": "free"})
     topics = Topics.for_prefix(settings.topic_prefix)
 
     async def first_worker():

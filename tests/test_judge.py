@@ -34,7 +34,7 @@ GOOD = [
 
 
 def _verdict(lines, stop="goal_done"):
-    return asyncio.run(Judge(Settings(llm="scripted"), VenueDB.load()).judge(_dialogue(lines, stop))).verdict
+    return asyncio.run(Judge(Settings(llm="scripted"), VenueDB.builtin()).judge(_dialogue(lines, stop))).verdict
 
 
 def _failed(v):

@@ -15,7 +15,12 @@ import json
 import random
 from collections.abc import Iterable, Mapping
 
+from goalconvo.agents.guided.acts import split_key
+from goalconvo.agents.guided.realizer import PhrasingExample
 from goalconvo.core.records import Dialogue, FewShotExample
+
+#: Accepted LLM phrasings a guided dialogue gives the pool (the first ones of each speaker).
+PHRASINGS_PER_DIALOGUE = 2
 
 
 def builtin_examples() -> list[FewShotExample]:
@@ -24,9 +29,12 @@ def builtin_examples() -> list[FewShotExample]:
 
 
 def examples_from(dialogue: Dialogue) -> list[FewShotExample]:
-    """An accepted dialogue's opening (and the bot's answer) as one example per domain."""
+    """An accepted dialogue's examples: its opening per domain (free mode), or its validated
+    LLM phrasings of acts, keyed by the acts' domain (guided mode: templates teach nothing)."""
     if not dialogue.turns:
         return []
+    if dialogue.mode == "guided":
+        return _phrasings_from(dialogue)
     first = dialogue.turns[0].text
     reply = dialogue.turns[1].text if len(dialogue.turns) > 1 else ""
     return [
@@ -55,3 +63,32 @@ def sample(pool: Mapping[str, list[dict]], domains: Iterable[str], k: int, seed_
     rng = random.Random(seed_key)
     chosen = rng.sample(keys, min(k, len(keys)))
     return [FewShotExample.model_validate(candidates[c]) for c in chosen]
+
+
+def _phrasings_from(dialogue: Dialogue) -> list[FewShotExample]:
+    out: list[FewShotExample] = []
+    for speaker in ("user", "bot"):
+        turns = [t for t in dialogue.turns if t.speaker == speaker and t.phrased_by == "llm" and t.acts]
+        for t in turns[: PHRASINGS_PER_DIALOGUE // 2 or 1]:
+            domains = [d for d in (split_key(k)[0] for k in t.acts) if d not in ("general", "booking")]
+            out.append(
+                FewShotExample(
+                    example_id=f"{dialogue.dialogue_id}:{t.index}", domain=(domains or dialogue.goal.domain_names)[0],
+                    opening=t.text, source="accepted", kind="phrasing", speaker=t.speaker, acts=t.acts,
+                )
+            )
+    return out
+
+
+def phrasing_examples(entries: Iterable[dict]) -> list[PhrasingExample]:
+    """The accepted phrasings among pool entries, in the realizer's form."""
+    return [
+        PhrasingExample(e["example_id"], e["speaker"], e["acts"], e["opening"], source="accepted")
+        for e in entries
+        if e.get("kind") == "phrasing" and e.get("speaker") and e.get("acts")
+    ]
+
+
+def openings(entries: Iterable[dict]) -> list[dict]:
+    """The opening examples among pool entries (free mode)."""
+    return [e for e in entries if e.get("kind", "opening") == "opening"]

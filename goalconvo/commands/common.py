@@ -29,6 +29,11 @@ BootstrapOpt = typer.Option(
     help="Kafka bootstrap servers; unset starts an embedded in-memory broker [env GOALCONVO_BOOTSTRAP_SERVERS].",
 )
 LlmOpt = typer.Option(None, "--llm", help="LLM backend: scripted | local | vllm | vllm-inprocess [env GOALCONVO_LLM].")
+ModeOpt = typer.Option(
+    None, "--mode",
+    help="guided (default): acts planned over the venue database, phrased by the LLM; free: the paper's role-play "
+    "(needs a 7B-class model) [env GOALCONVO_MODE].",
+)
 
 
 def setup_logging(verbose: bool) -> None:

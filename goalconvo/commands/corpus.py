@@ -41,7 +41,7 @@ def query(
 def metrics(
     db: Optional[Path] = DbOpt,
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
-    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version."),
+    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version | mode (guided or free)."),
     accepted_only: bool = typer.Option(False, "--accepted-only", help="Measure accepted dialogues only."),
     as_json: bool = typer.Option(False, "--json", help="Figures as JSON."),
 ) -> None:

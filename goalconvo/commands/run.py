@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, console, fail, make_settings, run_async, setup_logging
+from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, ModeOpt, console, fail, make_settings, run_async, setup_logging
 
 
 def run(
@@ -18,6 +18,9 @@ def run(
     llm: Optional[str] = LlmOpt,
     bootstrap_servers: Optional[str] = BootstrapOpt,
     model: Optional[str] = typer.Option(None, "--model", help="Model name or path for the backend."),
+    mode: Optional[str] = ModeOpt,
+    phrasing_tries: Optional[int] = typer.Option(
+        None, "--phrasing-tries", help="Guided mode: LLM phrasings tried per turn before the template (0: templates only)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Dialogues in flight per stage."),
     max_turns: Optional[int] = typer.Option(None, "--max-turns", help="Most exchanges per dialogue."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for personas and sampling."),
@@ -43,8 +46,10 @@ def run(
     Samples N goals (the 43 built-in ones, or --goal-source) under the complexity
     and domain-mix knobs, starts an embedded broker (unless --bootstrap-servers is
     given) and a worker, feeds the goals, waits until every goal is judged and
-    stored (or dead-lettered), prints a summary and exits. Default model: the
-    offline SmolLM2-135M on this CPU; --llm vllm --llm-urls ... for a vLLM server.
+    stored (or dead-lettered), prints a summary and exits. Default: guided mode
+    (dialogue acts planned over MultiWOZ's venue database, phrased by the offline
+    CPU model bundled in the install); --mode free for the paper's role-play;
+    --llm vllm --llm-urls ... for a vLLM server.
     """
     from goalconvo.commands.runner import run_goals
     from goalconvo.streams.broker import BrokerError
@@ -55,7 +60,7 @@ def run(
         max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db, llm_urls=llm_urls, max_in_flight=max_in_flight,
         temperature=temperature, goal_source=goal_source, domain_mix=domain_mix, min_domains=min_domains,
         max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
-        similarity_reference=similarity_reference,
+        similarity_reference=similarity_reference, mode=mode, phrasing_tries=phrasing_tries,
     )
     with Progress(
         TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
@@ -94,6 +99,7 @@ def worker(
     db: Optional[Path] = DbOpt,
     llm: Optional[str] = LlmOpt,
     model: Optional[str] = typer.Option(None, "--model"),
+    mode: Optional[str] = ModeOpt,
     llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers."),
     max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
@@ -112,7 +118,7 @@ def worker(
     setup_logging(verbose)
     s = make_settings(
         bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
-        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference,
+        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference, mode=mode,
     )
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")

@@ -8,6 +8,7 @@ put in a dead-letter record as it is.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 from typing import Any, Literal, TypeVar
@@ -15,7 +16,8 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SCHEMA_VERSION = 1
+#: 2: turns carry dialogue acts, belief state and who phrased them; dialogues a mode.
+SCHEMA_VERSION = 2
 
 #: The MultiWOZ domains a goal may name.
 KNOWN_DOMAINS: tuple[str, ...] = (
@@ -29,6 +31,12 @@ KNOWN_DOMAINS: tuple[str, ...] = (
 )
 
 Speaker = Literal["user", "bot"]
+#: guided: code plans dialogue acts, the LLM phrases them; free: the paper's role-play.
+Mode = Literal["guided", "free"]
+#: Who wrote a turn's text: the LLM phrasing acts, a template, or the LLM role-playing.
+PhrasedBy = Literal["llm", "template", "role-play"]
+#: MultiWOZ's ``dialog_act`` form: ``{"Restaurant-Inform": [["Food", "italian"]]}``.
+DialogueActs = dict[str, list[list[str]]]
 
 
 class Record(BaseModel):
@@ -109,13 +117,20 @@ class Scenario(Record):
 
 
 class FewShotExample(Record):
-    """One example opening in the Experience Generator's pool (keyed by domain on the wire)."""
+    """One example of the few-shot pool (keyed by domain on the wire).
+
+    ``opening``: a first utterance for the Experience Generator (free mode);
+    ``phrasing``: an accepted LLM phrasing of ``acts`` by ``speaker`` (guided mode).
+    """
 
     example_id: str
     domain: str
     opening: str
     reply: str = ""
     source: Literal["builtin", "accepted"] = "accepted"
+    kind: Literal["opening", "phrasing"] = "opening"
+    speaker: Speaker | None = None
+    acts: DialogueActs = Field(default_factory=dict)
 
 
 class Turn(BaseModel):
@@ -123,6 +138,13 @@ class Turn(BaseModel):
     speaker: Speaker
     text: str
     meta: dict[str, Any] = Field(default_factory=dict)
+    #: The turn's dialogue acts (guided mode; empty in free mode).
+    acts: DialogueActs = Field(default_factory=dict)
+    #: MultiWOZ ``metadata``: the belief state after a system turn (guided mode).
+    belief: dict[str, Any] | None = None
+    phrased_by: PhrasedBy = "role-play"
+    #: Why LLM phrasings of this turn were refused before the one kept.
+    refusals: list[str] = Field(default_factory=list)
 
 
 class DialogueState(Record):
@@ -135,6 +157,9 @@ class DialogueState(Record):
     turns: list[Turn] = Field(default_factory=list)
     model: str
     prompt_version: str
+    mode: Mode = "free"
+    #: Guided mode: the planner's state (``user``: the agenda, ``bot``: the policy's state).
+    plan: dict[str, Any] = Field(default_factory=dict)
     started_at: float = Field(default_factory=time.time)
     llm_calls: int = 0
     prompt_tokens: int = 0
@@ -195,11 +220,20 @@ class DeadLetter(Record):
     reason: str
     error_type: str
     key: str | None = None
+    #: The whole source event as text (never cut: ``replay --unwrap`` publishes it again).
     payload: str = ""
+    #: The source event's bytes in base64 when they are not UTF-8 (``payload`` then shows them with U+FFFD).
+    payload_base64: str | None = None
     run_id: str | None = None
     goal_id: str | None = None
     dialogue_id: str | None = None
     at: float = Field(default_factory=time.time)
+
+    def original_value(self) -> bytes:
+        """The source event's value, byte for byte."""
+        if self.payload_base64 is not None:
+            return base64.b64decode(self.payload_base64)
+        return self.payload.encode("utf-8")
 
     @property
     def dead_letter_id(self) -> str:
@@ -216,6 +250,9 @@ class DecodeError(ValueError):
 R = TypeVar("R", bound=Record)
 
 MAX_EVENT_BYTES = 1_000_000
+#: A dead letter wraps a whole event (JSON-escaped, or base64 beside its text): its topics
+#: (``max.message.bytes``) and the producers that write them allow this much.
+DEAD_LETTER_MAX_BYTES = 8 * 1024 * 1024
 
 
 def encode(record: Record) -> bytes:
@@ -226,8 +263,9 @@ def decode(cls: type[R], raw: bytes | str | None) -> R:
     """Parse and validate ``raw`` as ``cls``, or raise a readable DecodeError."""
     if raw is None:
         raise DecodeError("empty event (no value)")
-    if len(raw) > MAX_EVENT_BYTES:
-        raise DecodeError(f"event of {len(raw)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit")
+    limit = DEAD_LETTER_MAX_BYTES if issubclass(cls, DeadLetter) else MAX_EVENT_BYTES
+    if len(raw) > limit:
+        raise DecodeError(f"event of {len(raw)} bytes exceeds the {limit}-byte limit")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -244,12 +282,22 @@ def decode(cls: type[R], raw: bytes | str | None) -> R:
         raise DecodeError(f"invalid {cls.__name__}: " + "; ".join(parts)) from None
 
 
-def payload_text(raw: bytes | str | None, limit: int = 65_536) -> str:
-    """A dead-letter-safe rendering of raw bytes (never raises)."""
+def payload_text(raw: bytes | str | None) -> str:
+    """A dead-letter-safe rendering of raw bytes, whole (never raises)."""
     if raw is None:
         return ""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
-    return text[:limit]
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+def payload_fields(raw: bytes | str | None) -> dict[str, str | None]:
+    """``payload`` and ``payload_base64`` of a DeadLetter: the whole event, restorable byte for byte."""
+    exact = None
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            exact = base64.b64encode(raw).decode("ascii")
+    return {"payload": payload_text(raw), "payload_base64": exact}
 
 
 def dialogue_id_for(run_id: str, goal_id: str) -> str:

@@ -13,6 +13,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMKind = Literal["scripted", "local", "vllm", "vllm-inprocess"]
+#: Backends whose model is big enough that its judge scores mean something.
+JUDGING_BACKENDS = ("vllm", "vllm-inprocess")
 
 
 class Settings(BaseSettings):
@@ -38,6 +40,14 @@ class Settings(BaseSettings):
     )
 
     # --- generation --------------------------------------------------------
+    mode: Literal["guided", "free"] = Field(
+        "guided",
+        description="guided: code plans dialogue acts over the venue database and the LLM phrases them "
+        "(works with small CPU models); free: the paper's role-play (needs a capable model).",
+    )
+    phrasing_tries: int = Field(
+        3, ge=0, description="Guided mode: LLM phrasings tried per turn before the template is used (0: templates only)."
+    )
     llm: LLMKind = Field(
         "local", description="LLM backend: local (offline CPU model), vllm, vllm-inprocess, scripted (tests only)."
     )
@@ -104,9 +114,20 @@ class Settings(BaseSettings):
     max_ngram_overlap: float = Field(
         0.8, gt=0.0, le=1.0, description="Rule: trigram overlap at which one utterance repeats or echoes another."
     )
-    judge_llm: bool = Field(True, description="Ask the LLM judge when every rule and the goal check pass.")
+    judge_llm: bool | None = Field(
+        None,
+        description="Ask the LLM judge when every rule and the goal check pass. Unset: on for vllm backends "
+        "(and the scripted test stand-in), off for the bundled CPU model, whose scores would be noise.",
+    )
     judge_min_score: int = Field(3, ge=1, le=5, description="LLM judge: lowest acceptable score (1-5) of each mark.")
     judge_retries: int = Field(2, ge=0, description="LLM judge: retries of a malformed reply before judge_error.")
+
+
+def llm_judge_enabled(settings: Settings) -> bool:
+    """Whether an LLM judge runs: the explicit setting, else only where the model can judge."""
+    if settings.judge_llm is not None:
+        return settings.judge_llm
+    return settings.llm in JUDGING_BACKENDS or settings.llm == "scripted"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -48,11 +48,16 @@ class VenueDB:
 
     @classmethod
     def load(cls, folder: Path | None = None) -> "VenueDB":
+        """``folder``'s ``<domain>_db.json`` files; unset: MultiWOZ's databases shipped in the
+        package (MIT, see ``data/multiwoz_db/LICENSE``), else the small built-in set."""
         if folder is None:
-            raw = json.loads(
-                importlib.resources.files("goalconvo.data").joinpath("venues_builtin.json").read_text()
-            )
-            return cls({d: raw[d] for d in SEARCHABLE}, raw["taxi"], "builtin")
+            shipped = importlib.resources.files("goalconvo.data").joinpath("multiwoz_db")
+            if shipped.joinpath("restaurant_db.json").is_file():
+                with importlib.resources.as_file(shipped) as path:
+                    db = cls.load(Path(path))
+                db.source = "multiwoz (shipped)"
+                return db
+            return cls.builtin()
         folder = Path(folder)
         if not folder.is_dir():
             raise FileNotFoundError(f"venue database folder {folder} does not exist")
@@ -65,6 +70,12 @@ class VenueDB:
         if not any(tables.values()):
             raise FileNotFoundError(f"no <domain>_db.json files in {folder}")
         return cls(tables, taxi, str(folder))
+
+    @classmethod
+    def builtin(cls) -> "VenueDB":
+        """The small built-in set (6 restaurants, 5 hotels, ...): a fallback and for tests."""
+        raw = json.loads(importlib.resources.files("goalconvo.data").joinpath("venues_builtin.json").read_text())
+        return cls({d: raw[d] for d in SEARCHABLE}, raw["taxi"], "builtin")
 
     def search(self, domain: str, constraints: dict[str, str], limit: int = 5) -> list[dict[str, Any]]:
         """Venues of ``domain`` matching every known constraint (unknown slots ignored)."""

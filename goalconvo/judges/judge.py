@@ -7,8 +7,8 @@ the LLM judge is on), so verdicts of a changed judge live beside the old ones.
 
 from __future__ import annotations
 
-from goalconvo.core.records import Dialogue, JudgedDialogue, Verdict
-from goalconvo.core.settings import Settings
+from goalconvo.core.records import CheckResult, Dialogue, JudgedDialogue, Verdict
+from goalconvo.core.settings import Settings, llm_judge_enabled
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.goal_check import check_goal
 from goalconvo.judges.llm_judge import LLMJudge
@@ -19,7 +19,7 @@ RULES_VERSION = "rules-2"
 
 
 def default_version(settings: Settings) -> str:
-    return RULES_VERSION + ("+llm" if settings.judge_llm else "")
+    return RULES_VERSION + ("+llm" if llm_judge_enabled(settings) else "")
 
 
 class Judge:
@@ -28,11 +28,16 @@ class Judge:
         self.venues = venues
         self.llm_judge = (
             LLMJudge(llm, min_score=settings.judge_min_score, retries=settings.judge_retries)
-            if llm is not None and settings.judge_llm
+            if llm is not None and llm_judge_enabled(settings)
             else None
         )
         self.judge_model = llm.model_name if self.llm_judge and llm else "rules"
         self.version = version or default_version(settings)
+        self.skip_reason = (
+            "skipped: LLM judge off for this backend (--llm-judge turns it on)"
+            if llm is not None
+            else "skipped: no LLM judge configured"
+        )
 
     async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
         checks = run_rules(dialogue, self.settings, self.venues)
@@ -45,6 +50,9 @@ class Judge:
             checks.append(result.check)
             scores.update(result.scores)
             judge_error = result.error
+        elif self.llm_judge is None:
+            # Said, not invented: no score exists where no model judged.
+            checks.append(CheckResult(name="llm_judge", passed=True, reason=self.skip_reason))
         verdict = Verdict(
             dialogue_id=dialogue.dialogue_id,
             accepted=all(c.passed for c in checks),

@@ -46,7 +46,7 @@ class Completion:
 class CallContext:
     """What the call is for. Real backends ignore it; the scripted one reads it."""
 
-    task: Literal["experience", "user", "bot", "judge"]
+    task: Literal["experience", "user", "bot", "judge", "phrase"]
     data: dict[str, Any] = field(default_factory=dict)
 
 

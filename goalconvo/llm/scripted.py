@@ -89,6 +89,9 @@ class ScriptedBackend(LLMBackend):
             text = plan[min(n_user, len(plan) - 1)]
         elif context.task == "bot":
             text = _bot_reply(context.data["state"], context.data["knowledge"])
+        elif context.task == "phrase":
+            # Guided mode: echo the template draft; the realizer records a copied draft as a template.
+            text = context.data["template"]
         else:
             text = '{"goal_relevance": 5, "coherence": 5, "fluency": 5, "task_completion": 5, "rationale": "scripted"}'
         prompt_tokens = sum(len(m.content.split()) for m in messages)

@@ -6,6 +6,7 @@ Tokenizer: lower-cased ``[a-z0-9']+`` words, the one MultiWOZ's README figures u
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -49,6 +50,7 @@ GROUPS = {
     "domain_set": "d.domain_set",
     "model": "d.model",
     "prompt_version": "coalesce(d.prompt_version, '')",
+    "mode": "coalesce(d.mode, 'free')",
 }
 
 QueryFn = Callable[[str], QueryResult]
@@ -86,10 +88,16 @@ def compute_metrics(query: QueryFn, *, by: str = "set", sets: Sequence[str] | No
            {joins} left join similarity s using (dialogue_id) {where}
            group by all order by 1, 2"""
     )
-    texts = query(f"select d.set_name, {group}, t.dialogue_id, t.text {joins} join turns t on t.dialogue_id = d.dialogue_id {where} order by t.dialogue_id, t.idx")
+    texts = query(
+        f"select d.set_name, {group}, t.dialogue_id, t.text, t.phrased_by {joins} join turns t on t.dialogue_id = d.dialogue_id "
+        f"{where} order by t.dialogue_id, t.idx"
+    )
     by_group: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for set_name, grp, did, text in texts.rows:
+    phrased: dict[tuple[str, str], Counter[str]] = {}
+    for set_name, grp, did, text, phrased_by in texts.rows:
         by_group.setdefault((set_name, grp), {}).setdefault(did, []).append(text)
+        if phrased_by in ("llm", "template"):
+            phrased.setdefault((set_name, grp), Counter())[phrased_by] += 1
     out = []
     for row in figures.rows:
         rec = dict(zip(figures.columns, row))
@@ -98,6 +106,9 @@ def compute_metrics(query: QueryFn, *, by: str = "set", sets: Sequence[str] | No
         else:
             rec[by] = rec.pop("grp")
         rec.update(distinct_report(list(by_group.get((row[0], row[1]), {}).values())))
+        # Guided turns: the share the LLM phrased (the rest fell back to templates); None in free mode.
+        how = phrased.get((row[0], row[1]))
+        rec["llm_phrased"] = how["llm"] / (how["llm"] + how["template"]) if how else None
         out.append({k: round(v, 4) if isinstance(v, float) else v for k, v in rec.items()})
     return out
 

@@ -117,6 +117,35 @@ MIGRATIONS: tuple[str, ...] = (
         select * from verdicts
         qualify row_number() over (partition by dialogue_id order by judged_at desc, judge_version desc) = 1;
     """,
+    # 3: guided generation: the mode per dialogue; acts, belief state and who phrased each turn.
+    """
+    alter table dialogues add column mode varchar default 'free';
+    alter table turns add column acts json;
+    alter table turns add column belief json;
+    alter table turns add column phrased_by varchar;
+    alter table turns add column refusals json;
+    """,
+    # 4: the sink's bookkeeping. A dialogue id stored once keeps its first generation whole;
+    # later generations of it are listed here (ignored, counted). sink_state holds the
+    # file's identity (its consumer group is derived from it) and the sink's probe write.
+    """
+    create table ignored_generations (
+        dialogue_id varchar not null,
+        generation varchar not null,    -- fingerprint of the ignored generation's turns and start
+        run_id varchar,
+        goal_id varchar,
+        model varchar,
+        started_at double,
+        seen_at double not null,
+        primary key (dialogue_id, generation)
+    );
+    create table sink_state (
+        key varchar primary key,
+        value varchar,
+        at double
+    );
+    insert into sink_state values ('corpus_id', cast(uuid() as varchar), epoch(current_timestamp));
+    """,
 )
 
 

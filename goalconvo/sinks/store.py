@@ -62,16 +62,29 @@ class CorpusStore:
         dead: Sequence[tuple[str, DeadLetter]] = (),
         goals: Sequence[Goal] = (),
     ) -> int:
-        """Store a batch in one transaction, one insert per table; returns how many dialogues were new.
+        """Store a batch in one transaction (see ``write``); returns how many dialogues were new."""
+        return self.write(judged, dead, goals).new
 
-        Inserts ignore rows already there (by primary key), so a replayed batch changes nothing.
+    def write(
+        self,
+        judged: Sequence[JudgedDialogue],
+        dead: Sequence[tuple[str, DeadLetter]] = (),
+        goals: Sequence[Goal] = (),
+    ) -> WriteResult:
+        """Store a batch in one transaction, one insert per table; says what was new, replayed, regenerated.
+
+        First wins, whole: a dialogue id already stored keeps its row, turns and verdict.
+        A replay of the same generation changes nothing; a later generation of the id
+        (regenerated after lost progress) is ignored as a whole and listed in
+        ``ignored_generations``. Dead letters and goals insert by key and ignore duplicates.
         """
         now = time.time()
-        judged = list({jd.dialogue.dialogue_id: jd for jd in judged}.values())
+        result = WriteResult()
         with self._transaction() as (con, new):
             if judged:
-                self._insert_dialogues(con, judged, now)
-                self._insert_verdicts(con, [jd.verdict for jd in judged])
+                first = self._first_generations(con, judged, now, result)
+                self._insert_dialogues(con, first, now)
+                self._insert_verdicts(con, [jd.verdict for jd in first])
             if dead:
                 _insert_columns(con, "dead_letters", [
                     [dl_id, dl.source_topic, dl.stage, dl.reason, dl.error_type, dl.key, dl.payload,
@@ -83,7 +96,45 @@ class CorpusStore:
                 _insert_columns(con, "goals", [
                     [gid, rid, g.source, g.domain_names, g.model_dump_json(), now] for (gid, rid), g in rows.items()
                 ])
-        return new[0]
+        result.new = new[0]
+        return result
+
+    @staticmethod
+    def _first_generations(
+        con: duckdb.DuckDBPyConnection, judged: Sequence[JudgedDialogue], now: float, result: WriteResult
+    ) -> list[JudgedDialogue]:
+        """The judged dialogues whose id is not stored yet (the first of each id in the batch).
+
+        The rest is counted in ``result``: the same generation again is a replay; another
+        generation of a stored id is recorded in ``ignored_generations`` and not stored.
+        """
+        ids = list({jd.dialogue.dialogue_id for jd in judged})
+        stored = {
+            did: generation_of(started, [(t["s"], t["x"]) for t in turns])
+            for did, started, turns in con.execute(
+                """select d.dialogue_id, d.started_at,
+                          list(struct_pack(s := t.speaker, x := t.text) order by t.idx) filter (where t.idx is not null)
+                   from dialogues d left join turns t using (dialogue_id)
+                   where d.dialogue_id in (select unnest(?)) group by all""",
+                [ids],
+            ).fetchall()
+        }
+        first: list[JudgedDialogue] = []
+        later = []
+        for jd in judged:
+            d = jd.dialogue
+            gen = generation_of(d.started_at, [(t.speaker, t.text) for t in d.turns])
+            kept = stored.get(d.dialogue_id)
+            if kept is None:
+                stored[d.dialogue_id] = gen
+                first.append(jd)
+            elif kept == gen:
+                result.replayed += 1
+            else:
+                result.regenerated += 1
+                later.append([d.dialogue_id, gen, d.run_id, d.goal.goal_id, d.model, d.started_at, now])
+        _insert_columns(con, "ignored_generations", later)
+        return first
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[tuple[duckdb.DuckDBPyConnection, list[int]]]:
@@ -98,7 +149,9 @@ class CorpusStore:
                 new[0] = con.execute("select count(*) from dialogues").fetchone()[0] - before
                 con.execute("commit")
             except Exception:
-                con.execute("rollback")
+                # A failed commit has already ended the transaction: keep its error, not rollback's.
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("rollback")
                 raise
 
     @staticmethod
@@ -111,8 +164,13 @@ class CorpusStore:
                 d.dialogue_id, d.run_id, set_name or d.run_id, d.goal.goal_id, domains, "+".join(domains),
                 d.goal.model_dump_json(), d.scenario.model_dump_json(), d.model, d.prompt_version, d.stop_reason,
                 d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at, now,
+                d.mode,
             ])
-            turns.extend([d.dialogue_id, t.index, t.speaker, t.text, json.dumps(t.meta)] for t in d.turns)
+            turns.extend(
+                [d.dialogue_id, t.index, t.speaker, t.text, json.dumps(t.meta), json.dumps(t.acts) if t.acts else None,
+                 json.dumps(t.belief) if t.belief is not None else None, t.phrased_by, json.dumps(t.refusals)]
+                for t in d.turns
+            )
         _insert_columns(con, "dialogues", rows)
         _insert_columns(con, "turns", turns)
 

@@ -21,6 +21,9 @@ from faust.types import EventT
 
 from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
+from goalconvo.agents.guided.engine import GuidedEngine
+from goalconvo.agents.guided.realizer import PhrasingExample
+from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasings
 from goalconvo.core import records
 from goalconvo.core.records import (
     KNOWN_DOMAINS,
@@ -69,7 +72,11 @@ class Pipeline:
         self.llm = llm
         self.topics = Topics.for_prefix(settings.topic_prefix)
         self.venues = venues or VenueDB.load(settings.multiwoz_db)
-        self.engine = DialogueEngine(llm, self.venues, settings)
+        self.engine: DialogueEngine = (
+            GuidedEngine(llm, self.venues, settings, pool=self.phrasing_pool)
+            if settings.mode == "guided"
+            else DialogueEngine(llm, self.venues, settings)
+        )
         self.judge = Judge(settings, self.venues, llm)
         self._builtin_shots: dict[str, list[dict]] = {}
         for ex in fewshot.builtin_examples():
@@ -90,6 +97,8 @@ class Pipeline:
             consumer_auto_offset_reset="earliest",
             # Bounded buffers: events wait in Kafka, not in the worker's memory.
             stream_buffer_maxsize=max(8, settings.concurrency * 2),
+            # A dead letter carries its whole event, JSON-escaped: more than the event's own limit.
+            producer_max_request_size=records.DEAD_LETTER_MAX_BYTES,
         )
         self._topic = {
             name: self.app.topic(
@@ -122,7 +131,7 @@ class Pipeline:
             reason=reason,
             error_type=type(exc).__name__ if exc else "Rejected",
             key=_key_text(event.key),
-            payload=records.payload_text(raw),
+            **records.payload_fields(raw),
             **ids,
         )
         log.warning("dead-letter from %s at %s: %s", msg.topic, stage, reason)
@@ -162,7 +171,12 @@ class Pipeline:
     # -- stages --------------------------------------------------------------
     def few_shot_pool(self, domains: Sequence[str] = KNOWN_DOMAINS) -> dict[str, list[dict]]:
         """Built-in examples plus the accepted ones in the table, for ``domains``."""
-        return {d: self._builtin_shots.get(d, []) + list(self.fewshot.get(d) or []) for d in domains}
+        return {d: self._builtin_shots.get(d, []) + fewshot.openings(self.fewshot.get(d) or []) for d in domains}
+
+    def phrasing_pool(self, domains: Sequence[str]) -> list[PhrasingExample]:
+        """Guided mode: built-in act->utterance examples plus accepted LLM phrasings of ``domains``."""
+        accepted = [e for d in domains for e in fewshot.phrasing_examples(self.fewshot.get(d) or [])]
+        return builtin_phrasings() + accepted
 
     async def on_goal(self, goal: Goal) -> None:
         run_id = goal.run_id or "adhoc"

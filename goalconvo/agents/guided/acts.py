@@ -10,10 +10,9 @@ so an exported corpus reads like MultiWOZ.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from goalconvo.core.records import DialogueActs
 
-#: ``{"Hotel-Inform": [["Stars", "4"]], "general-thank": [["none", "none"]]}``
-DialogueActs: TypeAlias = dict[str, list[list[str]]]
+__all__ = ["DialogueActs", "ACT_SLOT", "GOAL_SLOT", "act_key", "split_key", "add_act", "act_values"]
 
 #: Goal / database slot names -> MultiWOZ act slot names.
 ACT_SLOT: dict[str, str] = {
