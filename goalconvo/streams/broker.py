@@ -18,6 +18,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from goalconvo.streams.topics import topic_config
+
 log = logging.getLogger(__name__)
 
 
@@ -108,11 +110,14 @@ class EmbeddedBroker:
 async def ensure_topics(
     bootstrap_servers: str, topics: dict[str, int], *, timeout_s: float = 30.0
 ) -> None:
-    """Create the named topics (name -> partitions) unless they exist.
+    """Create the named topics (name -> partitions) unless they exist, with their configs.
 
     Done before any consumer subscribes: Tansu auto-creates topics with its own
     partition count, and Faust stops with ``PartitionsMismatch`` when a table's
-    changelog and its source topic disagree.
+    changelog and its source topic disagree. Faust would create its changelogs
+    compacted, but only when they are missing, so they get ``topics.topic_config``
+    here (``cleanup.policy=compact``); an existing topic whose configs differ (made
+    by an older version) is named in a warning with the command that fixes it.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
     try:
@@ -121,15 +126,54 @@ async def ensure_topics(
         raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, n, 1) for name, n in topics.items() if name not in existing]
+        missing = [NewTopic(name, n, 1, topic_configs=topic_config(name)) for name, n in topics.items() if name not in existing]
         if missing:
             try:
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass
             log.info("created topics %s", [t.name for t in missing])
+        configured = [name for name in topics if name in existing and topic_config(name)]
+        if configured:
+            await _check_configs(admin, configured)
     finally:
         await admin.close()
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The current configs of ``names`` (only the keys ``topic_config`` sets)."""
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    wanted = {name: topic_config(name) for name in names}
+    # Every config, filtered here: Tansu drops the connection on a request that names keys.
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
+    out: dict[str, dict[str, str]] = {}
+    for response in await admin.describe_configs(resources):
+        for _code, _msg, _type, name, entries in response.resources:
+            out[name] = {e[0]: e[1] for e in entries if e[0] in wanted.get(name, {})}
+    return out
+
+
+async def _check_configs(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Warn about existing topics whose configs differ from ``topic_config``.
+
+    They are not altered here: AlterConfigs replaces every config of a topic, and
+    an operator's own settings (retention of a dead-letter topic) must survive.
+    """
+    try:
+        current = await topic_configs(admin, names)
+    except Exception as exc:  # noqa: BLE001 - a broker without DescribeConfigs
+        log.warning("cannot read the configs of existing topics %s: %s", names, exc)
+        return
+    for name in names:
+        for key, value in topic_config(name).items():
+            if current.get(name, {}).get(key) != value:
+                log.warning(
+                    "topic %s has %s=%s, it needs %s (created by an older version?); set it with "
+                    "kafka-configs.sh --bootstrap-server HOST:PORT --alter --entity-type topics --entity-name %s "
+                    "--add-config %s=%s",
+                    name, key, current.get(name, {}).get(key), value, name, key, value,
+                )
 
 
 async def end_offsets(bootstrap_servers: str, tps: list) -> dict:

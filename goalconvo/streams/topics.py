@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from goalconvo.core.records import DEAD_LETTER_MAX_BYTES
+
+CHANGELOG_SUFFIX = "-changelog"
+DEAD_LETTER_SUFFIX = ".dead-letter"
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -30,8 +35,8 @@ class Topics:
             turns_bot=f"{prefix}turns.bot",
             dialogues_completed=f"{prefix}dialogues.completed",
             dialogues_judged=f"{prefix}dialogues.judged",
-            goals_dead_letter=f"{prefix}goals.dead-letter",
-            dialogues_dead_letter=f"{prefix}dialogues.dead-letter",
+            goals_dead_letter=f"{prefix}goals{DEAD_LETTER_SUFFIX}",
+            dialogues_dead_letter=f"{prefix}dialogues{DEAD_LETTER_SUFFIX}",
             fewshot=f"{prefix}fewshot.examples",
         )
 
@@ -44,7 +49,22 @@ class Topics:
 
 def changelog_topic(app_id: str, table_name: str) -> str:
     """The changelog topic Faust derives for a table (created up front, see broker.py)."""
-    return f"{app_id}-{table_name}-changelog"
+    return f"{app_id}-{table_name}{CHANGELOG_SUFFIX}"
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """The topic-level Kafka configs a topic is created with (broker.ensure_topics).
+
+    A Faust table's changelog is compacted: the latest value per key is the table,
+    so time retention must not delete it and recovery reads one record per key, not
+    the whole history. A dead-letter topic takes records bigger than the events it
+    wraps. Every other topic keeps the broker's defaults.
+    """
+    if name.endswith(CHANGELOG_SUFFIX):
+        return {"cleanup.policy": "compact"}
+    if name.endswith(DEAD_LETTER_SUFFIX):
+        return {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
+    return {}
 
 
 def assignor_topic(app_id: str) -> str:
