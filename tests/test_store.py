@@ -78,3 +78,50 @@ def test_second_writer_process_cannot_open_the_file(tmp_path):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.returncode != 0 and "lock" in out.stderr.lower()
     store.close()
+
+
+def test_a_regenerated_dialogue_id_keeps_its_first_generation_whole(tmp_path):
+    """Issue 14.1: a second generation of a stored id (progress lost) is ignored as a whole and counted."""
+    store = CorpusStore(tmp_path / "c.duckdb")
+    first = _judged()
+    later = _judged()  # the same goal and run: the same dialogue id, generated again
+    assert later.dialogue.dialogue_id == first.dialogue.dialogue_id
+    # Make the later generation plainly different: more turns, other text, another judge's verdict.
+    d = later.dialogue
+    d.started_at = first.dialogue.started_at + 60
+    d.turns = [t.model_copy(update={"text": "REGENERATED " + t.text}) for t in d.turns] + [
+        t.model_copy(update={"index": t.index + len(d.turns), "text": "EXTRA"}) for t in d.turns[:2]
+    ]
+    later.verdict.judge_version = "another-judge"
+    later.verdict.accepted = not first.verdict.accepted
+
+    def snapshot():
+        return [
+            store.query("select dialogue_id, started_at, exchanges from dialogues").rows,
+            store.query("select idx, speaker, text from turns order by idx").rows,
+            store.query("select judge_version, accepted from verdicts").rows,
+            store.query("select judge_version, name from verdict_checks order by 1, 2").rows,
+        ]
+
+    assert store.write_batch([first]) == 1
+    kept = snapshot()
+    assert [r[2] for r in kept[1]] == [t.text for t in first.dialogue.turns]
+    r = store.write([later])
+    assert (r.new, r.replayed, r.regenerated) == (0, 0, 1)
+    assert snapshot() == kept, "the first generation keeps its row, turns and verdict"
+    assert store.write([first, later, later]).regenerated == 2 and store.write([first]).replayed == 1
+    assert snapshot() == kept
+    assert store.ignored_generations() == 1 and store.ignored_generations(first.dialogue.run_id) == 1
+    assert store.query("select started_at from ignored_generations").rows == [[d.started_at]]
+    store.close()
+
+
+def test_within_one_batch_the_first_generation_of_an_id_wins(tmp_path):
+    store = CorpusStore(tmp_path / "c.duckdb")
+    a, b = _judged(), _judged()
+    b.dialogue.started_at = a.dialogue.started_at + 1
+    b.dialogue.turns = b.dialogue.turns[:2]
+    r = store.write([a, b])
+    assert (r.new, r.regenerated) == (1, 1)
+    assert store.query("select count(*) from turns").rows == [[len(a.dialogue.turns)]]
+    store.close()

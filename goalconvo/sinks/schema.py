@@ -142,7 +142,7 @@ MIGRATIONS: tuple[str, ...] = (
     create table sink_state (
         key varchar primary key,
         value varchar,
-        at double
+        updated_at double
     );
     insert into sink_state values ('corpus_id', cast(uuid() as varchar), epoch(current_timestamp));
     """,

@@ -2,18 +2,23 @@
 
 One process writes a DuckDB file (DuckDB's lock forbids a second, even a
 read-only one), so the running sink also answers queries for other processes
-(see ``query_server.py``). Writes insert by primary key and ignore duplicates:
-Kafka's at-least-once delivery can replay, the corpus keeps one row a dialogue.
+(see ``query_server.py``). Kafka's at-least-once delivery can replay, and a
+dialogue id can be generated twice (progress lost): the first generation stored
+keeps its row, turns and verdict, whole; a later one is ignored and listed in
+``ignored_generations``. Other records insert by primary key and ignore duplicates.
 The tables are in ``schema.py``, the read-only guard in ``sql.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,20 @@ def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[S
     cols = [list(c) for c in zip(*rows)]
     select = ", ".join(f"unnest(${i + 1})" for i in range(len(cols)))
     con.execute(f"insert into {table} select {select} on conflict do nothing", cols)
+
+
+def generation_of(started_at: float | None, turns: Sequence[tuple[str, str]]) -> str:
+    """Fingerprint of one generation of a dialogue: its start time and its turns (a replay has the same)."""
+    return hashlib.sha1(json.dumps([started_at, [list(t) for t in turns]]).encode()).hexdigest()[:16]
+
+
+@dataclass
+class WriteResult:
+    """What one write did with the judged dialogues it was given."""
+
+    new: int = 0  #: dialogues stored for the first time
+    replayed: int = 0  #: the generation already stored, sent again: nothing changed
+    regenerated: int = 0  #: another generation of a stored id: ignored whole, listed in ignored_generations
 
 
 class CorpusStore:
@@ -203,9 +222,15 @@ class CorpusStore:
                 "insert into dialogue_sets values (?, 'import', ?, ?, ?) on conflict do nothing",
                 [set_name, description, source, now],
             )
-            self._insert_dialogues(con, judged, now, set_name=set_name)
-            self._insert_verdicts(con, [jd.verdict for jd in judged])
+            first = self._first_generations(con, judged, now, WriteResult())
+            self._insert_dialogues(con, first, now, set_name=set_name)
+            self._insert_verdicts(con, [jd.verdict for jd in first])
         return new[0]
+
+    def probe(self) -> None:
+        """One small committed write; raises when the file takes no writes at all (disk full, file gone)."""
+        with self._transaction() as (con, _):
+            con.execute("insert or replace into sink_state values ('probe', ?, ?)", [str(os.getpid()), time.time()])
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         """New verdicts beside the old ones (a verdict of the same version is kept as it was)."""
@@ -223,6 +248,17 @@ class CorpusStore:
             self._con.executemany("insert into metric_snapshots values (?,?,?,?,?)", rows)
 
     # -- reads -------------------------------------------------------------
+    @property
+    def corpus_id(self) -> str:
+        """A random id the file got when it was created (a copy keeps it; see ``consumer.sink_group``)."""
+        return self.query("select value from sink_state where key = 'corpus_id'").rows[0][0]
+
+    def ignored_generations(self, run_id: str | None = None) -> int:
+        """Later generations of stored dialogue ids that were ignored (of one run, or all)."""
+        return self.query(
+            "select count(*) from ignored_generations where ? is null or run_id = ?", [run_id, run_id]
+        ).rows[0][0]
+
     def query(self, sql: str, params: Iterable[Any] | None = None, *, allow_write: bool = False) -> QueryResult:
         if not allow_write:
             check_read_only(sql)
