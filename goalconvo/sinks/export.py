@@ -9,19 +9,24 @@ from typing import Any
 
 import duckdb
 
+from goalconvo.sinks.export_multiwoz import multiwoz_dialogues, write_multiwoz
 from goalconvo.sinks.store import CorpusStore
 
 
 def export_corpus(store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | None, include_rejected: bool) -> int:
     """The corpus in a MultiWOZ-like layout (goal, log, domains, verdict), as JSON Lines or Parquet."""
-    if fmt not in ("jsonl", "parquet"):
-        raise ValueError("--format must be jsonl or parquet")
+    if fmt not in ("jsonl", "parquet", "multiwoz"):
+        raise ValueError("--format must be jsonl, parquet or multiwoz")
     conds = [] if include_rejected else ["v.accepted"]
     params: list[Any] = []
     if sets:
         conds.append("d.set_name in (select unnest(?))")
         params.append(sets)
     where = ("where " + " and ".join(conds)) if conds else ""
+    if fmt == "multiwoz":
+        dialogues = multiwoz_dialogues(store, where, params)
+        write_multiwoz(dialogues, out)
+        return len(dialogues)
     rows = store.query(
         f"""select d.dialogue_id, d.set_name, d.model, d.prompt_version, d.domains, d.goal, d.stop_reason,
                    v.accepted, v.judge_version, v.scores,

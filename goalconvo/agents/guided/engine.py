@@ -27,7 +27,7 @@ from goalconvo.core.records import (
     Turn,
     dialogue_id_for,
 )
-from goalconvo.core.settings import Settings
+from goalconvo.core.settings import Settings, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import LLMBackend
 
@@ -109,7 +109,7 @@ class GuidedEngine(DialogueEngine):
         """The User said goodbye and the bot answered it, or the dialogue ran too long."""
         if state.user_done:
             return "goal_done"
-        if state.exchanges >= self.settings.max_turns:
+        if state.exchanges >= turn_cap(self.settings):
             return "max_turns"
         return None
 
