@@ -1,0 +1,315 @@
+"""Phrasing a planned turn: the LLM writes it from its acts, the validator checks, a template backs up.
+
+Input: the speaker, the turn's ``DialogueActs``, the persona (text), the previous
+utterance, a few-shot pool of act->utterance examples, a seed.
+Output: a :class:`Phrasing` — the text, who phrased it (``llm`` / ``template``),
+why each refused try was refused, and the calls and tokens it cost.
+
+The prompt is laid out for llama.cpp's prefix cache (one ``Llama`` object keeps
+the KV cache of the longest common prompt prefix): a system message identical for
+both speakers comes first, then the examples, then the variable part (speaker,
+persona, previous utterance, acts, draft) last. Outputs are short and stop at a
+newline or the next speaker tag. A refused phrasing is retried at a lower
+temperature; after ``tries`` refusals the template is used.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import random
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from goalconvo.agents.guided import templates
+from goalconvo.agents.guided.acts import DialogueActs, split_key
+from goalconvo.agents.guided.normalize import norm
+from goalconvo.agents.guided.validator import validate
+from goalconvo.llm.base import CallContext, ChatMessage, GenerationParams, LLMBackend, LLMError
+
+Speaker = Literal["user", "bot"]
+#: Bump when the prompt changes, so corpora phrased by different prompts stay apart.
+PHRASING_PROMPT_VERSION = "r1"
+SPEAKER_NAME: dict[str, str] = {"user": "User", "bot": "SupportBot"}
+
+#: The constant prefix: the same for User and SupportBot, so alternating calls share its KV cache.
+SYSTEM_PROMPT = """You write one line of a conversation between a customer (User) and the \
+Cambridge travel information desk (SupportBot). Each request gives the speaker, what the \
+line must say (the acts) and a plain draft. Rewrite the draft as that speaker would say it, \
+in your own words.
+Rules:
+- Keep every value exactly: names, numbers, days, times, phone numbers, postcodes, \
+reference numbers.
+- Add no other names, numbers, prices, times or facts.
+- "ask" means ask a question about it.
+- The User is the customer: asks and answers, never offers help or gives references. \
+The SupportBot is the desk: finds, informs and books.
+- Answer with the line only: one or two short sentences, no speaker name, no quotes."""
+
+_STOP = ("\n", "User:", "SupportBot:", "Speaker:", "Acts:", "Draft:")
+_INTENT_WORDS = {
+    "Inform": "say", "Request": "ask", "Recommend": "recommend", "Select": "offer a choice of",
+    "NoOffer": "say there is no match for", "OfferBook": "offer to book", "OfferBooked": "say it is booked",
+    "Book": "say it is booked", "NoBook": "say the booking failed for", "reqmore": "ask if they need anything else",
+    "welcome": "say you are welcome", "bye": "say goodbye", "greet": "greet", "thank": "thank them",
+}
+
+
+@dataclass(frozen=True)
+class PhrasingExample:
+    """One act->utterance example of the few-shot pool."""
+
+    example_id: str
+    speaker: str
+    acts: DialogueActs
+    text: str
+    source: str = "builtin"
+    #: Shown in every prompt right after the system message (part of the cached prefix).
+    in_prefix: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "PhrasingExample":
+        return cls(d["example_id"], d["speaker"], d["acts"], d["text"], d.get("source", "builtin"), bool(d.get("in_prefix")))
+
+
+@dataclass
+class Phrasing:
+    """A turn's text and how it came about (stored per turn)."""
+
+    text: str
+    phrased_by: Literal["llm", "template"]
+    refusals: list[str] = field(default_factory=list)
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class RealizerConfig:
+    """Knobs of the phrasing loop (defaults measured with SmolLM2-135M; see the README)."""
+
+    #: LLM tries before the template is used.
+    tries: int = 3
+    #: Temperature of the first try; each retry multiplies it by ``cooling``.
+    temperature: float = 0.7
+    cooling: float = 0.5
+    top_p: float = 0.9
+    #: Few-shot examples picked per turn (after the constant prefix examples).
+    k_examples: int = 1
+    #: Put the built-in ``in_prefix`` examples in every prompt (constant, so cached).
+    prefix_examples: bool = True
+    #: Give the template as a draft to rewrite (M2M's paraphrase step); else acts only.
+    draft: bool = True
+    max_words: int = 60
+    #: On LLMError use the template instead of raising (the stage normally waits out outages).
+    template_on_error: bool = False
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[PhrasingExample, ...]:
+    raw = json.loads(importlib.resources.files("goalconvo.data").joinpath("phrasing_examples.json").read_text())
+    return tuple(PhrasingExample.from_dict(e) for e in raw["examples"])
+
+
+def builtin_examples() -> list[PhrasingExample]:
+    """The built-in act->utterance examples that seed the few-shot pool."""
+    return list(_builtin())
+
+
+def prefix_examples() -> list[PhrasingExample]:
+    """The examples every prompt starts with (after the system message)."""
+    return [e for e in _builtin() if e.in_prefix]
+
+
+def _act_signature(acts: DialogueActs) -> tuple[set[str], set[tuple[str, str]]]:
+    keys = set(acts)
+    intent_slots = {(split_key(k)[1], slot) for k, pairs in acts.items() for slot, _ in pairs}
+    return keys, intent_slots
+
+
+def pick_examples(
+    pool: Iterable[PhrasingExample], speaker: str, acts: DialogueActs, k: int, seed: int | str
+) -> list[PhrasingExample]:
+    """``k`` examples of ``speaker`` most like ``acts`` (shared act keys, then shared intent+slot), ties by seed."""
+    keys, intent_slots = _act_signature(acts)
+    intents = {split_key(key)[1] for key in keys}
+    rng = random.Random(f"examples:{seed}")
+    scored = []
+    for ex in pool:
+        if ex.speaker != speaker or ex.in_prefix:
+            continue
+        ek, eis = _act_signature(ex.acts)
+        score = 3 * len(keys & ek) + len(intent_slots & eis) + len(intents & {split_key(x)[1] for x in ek})
+        scored.append((-score, rng.random(), ex))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    chosen = [ex for _, _, ex in scored[:k]]
+    return chosen[::-1]  # the most similar example last, nearest the request
+
+
+def render_acts(acts: DialogueActs) -> str:
+    """Acts in a compact, readable form: ``hotel: say choice=3, price=cheap; hotel: ask area``."""
+    parts = []
+    for key, pairs in acts.items():
+        domain, intent = split_key(key)
+        verb = "offer to book" if (domain, intent) == ("booking", "Inform") else _INTENT_WORDS.get(intent, intent.lower())
+        slots = [(s, v) for s, v in pairs if s.lower() != "none"]
+        if intent == "Request" or all(v == "?" for _, v in slots) and slots:
+            items = ", ".join(templates.SLOT_NOUN.get(s, s.lower()) for s, _ in slots)
+            parts.append(f"{domain}: ask {items}" if domain != "general" else f"ask {items}")
+            continue
+        items = ", ".join(f"{templates.SLOT_NOUN.get(s, s.lower())}={v}" for s, v in slots)
+        where = "" if domain == "general" else f"{domain}: "
+        parts.append(f"{where}{verb}" + (f" {items}" if items else ""))
+    return "; ".join(parts)
+
+
+def _request(speaker: str, acts: DialogueActs, draft: str | None, persona: str = "", previous: str = "") -> str:
+    lines = [f"Speaker: {SPEAKER_NAME.get(speaker, speaker)}"]
+    if persona:
+        lines.append(f"Style: {persona}")
+    if previous:
+        other = SPEAKER_NAME["bot" if speaker == "user" else "user"]
+        lines.append(f'Previous line ({other}): "{previous}"')
+    lines.append(f"Acts: {render_acts(acts)}")
+    if draft is not None:
+        lines.append(f"Draft: {draft}")
+    return "\n".join(lines)
+
+
+def build_messages(
+    speaker: str,
+    acts: DialogueActs,
+    persona: str,
+    previous_utterance: str,
+    examples: Sequence[PhrasingExample],
+    draft: str | None,
+    seed: int | str = 0,
+    prefix: Sequence[PhrasingExample] = (),
+) -> list[ChatMessage]:
+    """System prompt and ``prefix`` examples (constant), this turn's examples, then its request.
+
+    Examples are request/answer message pairs; an example's draft is its template
+    rendered with a fixed seed, so the prefix is byte-identical on every call.
+    """
+    msgs = [ChatMessage("system", SYSTEM_PROMPT)]
+    for ex in [*prefix, *examples]:
+        ex_draft = templates.render(ex.speaker, ex.acts, random.Random(ex.example_id)) if draft is not None else None
+        msgs.append(ChatMessage("user", _request(ex.speaker, ex.acts, ex_draft)))
+        msgs.append(ChatMessage("assistant", ex.text))
+    msgs.append(ChatMessage("user", _request(speaker, acts, draft, persona, previous_utterance)))
+    return msgs
+
+
+_TAG = re.compile(r"^\s*(user|supportbot|support bot|customer|desk|assistant|bot|line|answer|rewrite|output)\s*:\s*", re.I)
+
+
+def clean(text: str) -> str:
+    """The model's reply as one utterance: first non-empty line, tags and wrapping quotes removed."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    t = lines[0] if lines else ""
+    for _ in range(2):
+        t = _TAG.sub("", t).strip()
+        if len(t) >= 2 and t[0] in "\"'\u201c" and t[-1] in "\"'\u201d":
+            t = t[1:-1].strip()
+    return re.sub(r"\s+", " ", t)
+
+
+def _max_tokens(acts: DialogueActs, draft: str | None) -> int:
+    n_values = sum(len(p) for p in acts.values())
+    budget = 20 + 10 * n_values
+    if draft:
+        budget = max(budget, int(len(draft.split()) * 2.2) + 12)
+    return min(120, budget)
+
+
+def _seed_int(seed: int | str, i: int) -> int:
+    """A stable sampling seed per (turn seed, try): a replayed turn samples the same."""
+    return zlib.crc32(f"{seed}:{i}".encode()) % (2**31)
+
+
+async def realize(
+    llm: LLMBackend | None,
+    speaker: Speaker,
+    acts: DialogueActs,
+    persona: str = "",
+    previous_utterance: str = "",
+    examples: Sequence[PhrasingExample] | None = None,
+    seed: int | str = 0,
+    *,
+    known_values: Iterable[str] = frozenset(),
+    own_earlier: Sequence[str] = (),
+    config: RealizerConfig = RealizerConfig(),
+) -> Phrasing:
+    """Phrase ``acts`` as ``speaker``: LLM tries checked by the validator, then the template.
+
+    ``llm=None`` (or ``config.tries == 0``) phrases by template only. ``examples``
+    is the few-shot pool (``None``: the built-in examples); ``known_values`` the
+    venue names the validator must not see invented. The call context carries
+    ``task="phrase"`` and ``speaker``, ``acts``, ``template``, ``try`` in its data,
+    so a scripted backend can answer with the template.
+    """
+    known = known_values if isinstance(known_values, frozenset) else frozenset(known_values)
+    template = templates.render(speaker, acts, random.Random(f"template:{seed}"))
+    out = Phrasing(text=template, phrased_by="template")
+    if llm is None or config.tries <= 0:
+        return _template(out, speaker, acts, known, previous_utterance, own_earlier, config)
+    pool = builtin_examples() if examples is None else list(examples)
+    shots = pick_examples(pool, speaker, acts, config.k_examples, seed)
+    draft = template if config.draft else None
+    prefix = prefix_examples() if config.prefix_examples else ()
+    messages = build_messages(speaker, acts, persona, previous_utterance, shots, draft, seed, prefix)
+    for i in range(config.tries):
+        temperature = round(config.temperature * config.cooling**i, 3)
+        params = GenerationParams(
+            temperature=temperature,
+            top_p=config.top_p,
+            max_tokens=_max_tokens(acts, draft),
+            stop=_STOP,
+            seed=_seed_int(seed, i),
+        )
+        context = CallContext(
+            "phrase",  # type: ignore[arg-type]  # CallContext.task gains "phrase" in llm/base.py
+            {"speaker": speaker, "acts": acts, "template": template, "try": i},
+        )
+        try:
+            comp = await llm.complete(messages, params, context)
+        except LLMError as exc:
+            if not config.template_on_error:
+                raise
+            out.refusals.append(f"try {i + 1}: the model failed ({exc})")
+            break
+        out.llm_calls += 1
+        out.prompt_tokens += comp.prompt_tokens
+        out.completion_tokens += comp.completion_tokens
+        text = clean(comp.text)
+        problems = validate(
+            speaker, acts, text, known_values=known, previous_utterance=previous_utterance,
+            own_earlier=own_earlier, max_words=config.max_words,
+        )
+        if not problems:
+            out.text, out.phrased_by = text, "llm"
+            return out
+        out.refusals.append(f"try {i + 1} (temperature {temperature}): {'; '.join(problems)} [{text[:80]!r}]")
+    return _template(out, speaker, acts, known, previous_utterance, own_earlier, config)
+
+
+def _template(
+    out: Phrasing, speaker: str, acts: DialogueActs, known: frozenset[str], previous: str,
+    own_earlier: Sequence[str], config: RealizerConfig,
+) -> Phrasing:
+    """Use the template; a template the validator refuses is still used, and the reason kept."""
+    problems = validate(speaker, acts, out.text, known_values=known, previous_utterance=previous,
+                        own_earlier=own_earlier, max_words=max(config.max_words, 200))
+    if problems:
+        out.refusals.append(f"template: {'; '.join(problems)}")
+    out.phrased_by = "template"
+    return out
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two utterances are the same up to case and punctuation (a copied draft)."""
+    return norm(a) == norm(b)

@@ -1,0 +1,358 @@
+"""The phrasing check: does an utterance say its acts, invent nothing, and sound like its speaker?
+
+``validate`` returns human-readable problems (stored per turn when a phrasing is
+refused); an empty list means the phrasing may be used.
+
+Input: the speaker, the turn's ``DialogueActs``, the text; optionally the venue
+names of the database (``known_values``), the previous utterance and the
+speaker's own earlier ones.
+Checks:
+- every act value is said (case, punctuation, "3"/"three", "17:15"/"5:15 pm",
+  "£10"/"10 pounds", postcode spacing normalised; ``dontcare`` needs nothing;
+  ``Internet``/``Parking`` ``yes`` needs a mention of wifi/internet/parking);
+- every requested slot (``?``) is asked about; a no-offer / no-book says no,
+  thanks thank, goodbyes say bye;
+- nothing the acts don't carry: no other venue name, phone number, postcode,
+  train id, reference, price or clock time;
+- the right speaker: a User does not talk like the desk and the desk not like a
+  customer; no speaker tags, act notation or prompt text;
+- one utterance, not cut off, not too long, no echo of the previous utterance or
+  repeat of the speaker's own earlier one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from goalconvo.agents.guided.acts import DialogueActs, split_key
+from goalconvo.agents.guided.normalize import (
+    WORD_NUMBERS,
+    compact,
+    norm,
+    prices_in,
+    value_said,
+)
+
+#: Words that show a slot is being asked about (a request's value is ``?``).
+REQUEST_WORDS: dict[str, tuple[str, ...]] = {
+    "Addr": ("address", "where", "located", "location", "street"),
+    "Area": ("area", "part of town", "where", "side", "located", "location", "neighbourhood"),
+    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when"),
+    "Car": ("car", "vehicle", "kind of", "type", "model", "make"),
+    "Day": ("day", "when", "date"),
+    "Depart": ("from", "depart", "leaving", "pick you up", "pick up", "pickup", "start"),
+    "Dest": ("to", "destination", "going", "heading", "where"),
+    "Fee": ("fee", "cost", "price", "charge", "how much", "entrance", "admission", "entry"),
+    "Food": ("food", "cuisine", "serve", "kind", "type", "eat"),
+    "Id": ("id", "train number", "which train", "number"),
+    "Internet": ("internet", "wifi", "wi-fi", "wi fi"),
+    "Leave": ("leave", "depart", "departure", "when", "what time", "pick", "time"),
+    "Name": ("name", "which", "called", "what is it", "in mind"),
+    "Open": ("open", "hours", "close", "times"),
+    "Parking": ("parking", "park"),
+    "People": ("people", "how many", "persons", "guests", "party", "person"),
+    "Phone": ("phone", "number", "telephone", "contact", "call"),
+    "Post": ("postcode", "post code", "postal code", "zip"),
+    "Price": ("price", "cost", "budget", "expensive", "cheap", "how much", "range"),
+    "Ref": ("reference", "ref", "confirmation", "booking number"),
+    "Stars": ("star", "rating", "rated"),
+    "Stay": ("night", "how long", "stay", "days"),
+    "Ticket": ("price", "cost", "fare", "ticket", "how much", "pay"),
+    "Time": ("time", "how long", "duration", "minutes", "when", "travel time", "journey"),
+    "Type": ("type", "kind", "sort", "what is it", "category"),
+    "Department": ("department", "ward", "unit"),
+    "Choice": ("how many", "options", "choice"),
+}
+_NEGATION = re.compile(
+    r"\b(no|not|none|nothing|sorry|unfortunately|unable|cannot|can't|couldn't|don't|doesn't|isn't|aren't"
+    r"|unavailable|fully booked|failed|afraid)\b"
+)
+#: Words an act with no slot must show (intent -> pattern).
+_INTENT_MARKERS: dict[str, re.Pattern[str]] = {
+    "thank": re.compile(r"\b(thank|thanks|cheers|appreciate|grateful)\b"),
+    "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely)|see you|good night)\b"),
+    "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|anytime|not at all)\b"),
+    "reqmore": re.compile(r"\b(anything else|something else|else|more|further|other)\b"),
+    "OfferBook": re.compile(r"\b(book|reserve|reservation|booking|seats?|tickets?)\b"),
+    "greet": re.compile(r"\b(hello|hi|hey|good (morning|afternoon|evening|day)|greetings|welcome)\b"),
+}
+_BOOKED = re.compile(r"\b(booked|reserved|confirmed|booking|reservation|all set|done)\b")
+
+_DESK_LINES = re.compile(
+    r"(how (can|may) i (help|assist)|your reference( number)? is|i('ve| have) (booked|reserved)"
+    r"|(anything|something) else i can (help|do)|booking (was|is) (successful|confirmed)"
+    r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
+    r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
+    r"|would you like me to|can i help you)",
+    re.I,
+)
+_CUSTOMER_LINES = re.compile(
+    r"((^|[.!?]\s)(i am|i'm) looking for (a|an) |can you help me find|i need (a|an) (hotel|restaurant|train|taxi|place)"
+    r"|(i'd|i would) like to (book|reserve)|(could|can) you (please )?(book|reserve)|thanks? (you )?for your help"
+    r"|my (goal|budget) is)",
+    re.I,
+)
+_TAGS = re.compile(
+    r"(^|\n|[.!?]\s+)\s*(user|customer|assistant|desk|bot|support ?bot|system|agent|clerk|speaker|traveller)\s*:", re.I
+)
+_LEAKS = re.compile(
+    r"(\[end\]|dialogue acts?|\bacts?\s*:|\binform\s*\(|request\s*\(|\b(restaurant|hotel|attraction|train|taxi|hospital|police|booking|general)-(inform|request|recommend|nooffer|offerbook"
+    r"|offerbooked|book|nobook|select|reqmore|welcome|greet|bye|thank)\b|\{|\}|\[\[|=|persona|previous (line|utterance)"
+    r"|\bdraft\b|as an ai|language model)",
+    re.I,
+)
+_TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
+_PHONE = re.compile(r"(?<!\d)0\d{9,10}(?!\d)")
+_POSTCODE = re.compile(r"\b[a-z]{2}\d{1,2} ?\d[a-z]{2}\b")
+_TRAIN_ID = re.compile(r"\btr ?\d{4}\b")
+_REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b")
+_REF_AFTER_WORD = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,30}?\b([A-Za-z0-9]{8})\b", re.I)
+_CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
+_PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
+#: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
+_AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
+_WORD = re.compile(r"[a-z0-9']+")
+#: Informable values every database shares: said without an act carrying them, they are invented.
+CLOSED_VALUES: dict[str, str] = (
+    dict.fromkeys(("north", "south", "east", "west", "centre"), "Area")
+    | dict.fromkeys(("cheap", "moderate", "moderately", "expensive"), "Price")
+    | dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), "Day")
+)
+#: A phone number written in groups ("01223 351 241"); the phone rule checks it whole.
+_SPACED_PHONE = re.compile(r"(?<!\d)0\d{2,4}(?: \d{2,7}){1,3}(?!\d)")
+_BARE_CLOCK = re.compile(r"(?<![\d:.])(\d{1,2}) ?(am|pm|a m|p m)\b")
+_NUMBER = re.compile(r"(?<![a-z0-9.:])\d+(?:\.\d+)?(?![a-z0-9]|[.:]\d)")
+_ASKING = re.compile(
+    r"\?|\b(could you|can you|can i|may i|tell me|give me|send me|let me know|i need|i'd like|i would like|i want"
+    r"|i'll need|i will need|please|what|where|which|when|how|do they|does it|is there|are there)\b"
+)
+_SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
+
+
+def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[str]:
+    """Venue names of a venue database's tables (``VenueDB.tables``), for ``known_values``."""
+    return frozenset(
+        str(row["name"]) for rows in tables.values() for row in rows if isinstance(row, Mapping) and row.get("name")
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _name_pattern(known_values: frozenset[str]) -> re.Pattern[str] | None:
+    names = sorted({norm(n) for n in known_values if len(norm(n)) >= 4} - _AMBIGUOUS_NAMES, key=len, reverse=True)
+    if not names:
+        return None
+    return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![a-z0-9])")
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    w = _WORD.findall(text.lower())
+    return {tuple(w[i : i + 3]) for i in range(len(w) - 2)}
+
+
+def overlap(a: str, b: str) -> float:
+    """Shared trigrams over the smaller set (the judge's repetition/echo measure); 0 when either has < 3."""
+    ga, gb = _trigrams(a), _trigrams(b)
+    if len(ga) < 3 or len(gb) < 3:
+        return 0.0
+    return len(ga & gb) / min(len(ga), len(gb))
+
+
+def _clock_minutes(h: int, mi: int, ampm: str) -> set[int]:
+    """Minutes after midnight a said clock time may mean (both halves of the day without am/pm)."""
+    if h > 23 or mi > 59:
+        return set()
+    if ampm.startswith("p"):
+        return {(h % 12 + 12) * 60 + mi}
+    if ampm.startswith("a"):
+        return {(h % 12) * 60 + mi}
+    return {h * 60 + mi, ((h + 12) % 24) * 60 + mi}
+
+
+def _carried(acts: DialogueActs) -> list[tuple[str, str, str]]:
+    """``(intent, slot, value)`` of every act pair."""
+    return [(split_key(k)[1], slot, value) for k, pairs in acts.items() for slot, value in pairs]
+
+
+def _missing_values(acts: DialogueActs, ntext: str) -> list[str]:
+    out = []
+    for intent, slot, value in _carried(acts):
+        if slot.lower() == "none" or value == "?":
+            continue
+        v = norm(value)
+        if slot in ("Internet", "Parking") and v in ("yes", "no", "free", "none"):
+            if v != "none" and not any(w in ntext for w in REQUEST_WORDS[slot]):
+                out.append(f"does not mention {slot.lower()} ({slot}={value})")
+            continue
+        if not value_said(slot, value, ntext):
+            out.append(f"misses {slot}={value!r}")
+    return out
+
+
+def _unasked(acts: DialogueActs, ntext: str, raw: str) -> list[str]:
+    out = []
+    requested = [(slot, value) for intent, slot, value in _carried(acts) if intent == "Request" and value == "?"]
+    if requested and "?" not in raw and not _ASKING.search(ntext):
+        out.append("has a request but asks nothing")
+    for slot, value in requested:
+        if slot.lower() == "none":
+            continue
+        words = REQUEST_WORDS.get(slot, (slot.lower(),))
+        if not any(re.search(rf"(?<![a-z]){re.escape(w)}", ntext) for w in words):
+            out.append(f"does not ask for {slot}")
+    return out
+
+
+def _intents_unsaid(acts: DialogueActs, ntext: str, raw: str) -> list[str]:
+    out = []
+    intents = {split_key(k)[1] for k in acts}
+    for intent in ("thank", "bye", "welcome", "reqmore", "greet", "OfferBook"):
+        if intent in intents and not _INTENT_MARKERS[intent].search(ntext):
+            out.append(f"does not say the {intent} act")
+    if intents & {"NoOffer", "NoBook"} and not _NEGATION.search(ntext):
+        out.append("does not say that nothing matched / the booking failed")
+    if intents & {"Book", "OfferBooked"} and not _BOOKED.search(ntext):
+        out.append("does not say the booking was made")
+    return out
+
+
+def _values_of(acts: DialogueActs) -> list[str]:
+    return [v for _, slot, v in _carried(acts) if slot.lower() != "none" and v not in ("?", "none")]
+
+
+def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[str]) -> list[str]:
+    """Facts the text states that no act carries."""
+    values = _values_of(acts)
+    nvalues = " | ".join(norm(v) for v in values)
+    cvalues = {compact(v) for v in values}
+    out = []
+    digits_text = re.sub(r"(?<=\d)[ -](?=\d)", "", ntext)
+    for m in _PHONE.finditer(digits_text):
+        if m.group() not in cvalues:
+            out.append(f"invents phone number {m.group()}")
+    for m in _POSTCODE.finditer(ntext):
+        if compact(m.group()) not in cvalues and m.group() not in nvalues:
+            out.append(f"invents postcode {m.group()}")
+    for m in _TRAIN_ID.finditer(ntext):
+        if compact(m.group()) not in cvalues:
+            out.append(f"invents train id {m.group().upper()}")
+    refs = {m.group() for m in _REF_TOKEN.finditer(raw)} | {m.group(2) for m in _REF_AFTER_WORD.finditer(raw)}
+    for ref in sorted(refs):
+        c = compact(ref)
+        if c not in cvalues and not any(c in cv for cv in cvalues) and not c.isdigit() and c not in WORD_NUMBERS:
+            if _REF_TOKEN.fullmatch(ref) or any(ch.isdigit() for ch in ref):
+                out.append(f"invents reference {ref}")
+    amounts = set()
+    for v in values:
+        amounts |= prices_in(norm(v))
+        amounts |= {round(float(n), 2) for n in re.findall(r"\d+(?:\.\d+)?", v)}
+    for amount in sorted(prices_in(ntext) - amounts):
+        out.append(f"invents price {amount:g} pounds")
+    times: set[int] = set()
+    for v in values:
+        for m in _CLOCK.finditer(norm(v)):
+            times |= _clock_minutes(int(m.group(1)), int(m.group(2)), m.group(3) or "")
+        for m in _BARE_CLOCK.finditer(norm(v)):
+            times |= _clock_minutes(int(m.group(1)), 0, m.group(2))
+    for m in _CLOCK.finditer(_PRICE.sub(" ", ntext)):
+        said = _clock_minutes(int(m.group(1)), int(m.group(2)), m.group(3) or "")
+        if said and not said & times:
+            out.append(f"invents time {m.group(0).strip()}")
+    for m in _BARE_CLOCK.finditer(ntext):
+        said = _clock_minutes(int(m.group(1)), 0, m.group(2))
+        if said and not said & times:
+            out.append(f"invents time {m.group(0).strip()}")
+    carried_numbers = _numbers_of(values)
+    rest = _CLOCK.sub(" ", _PRICE.sub(" ", _SPACED_PHONE.sub(" ", ntext)))
+    for m in _NUMBER.finditer(rest):
+        if _num(m.group()) not in carried_numbers:
+            out.append(f"invents the number {m.group()}")
+    asked = {slot for intent, slot, v in _carried(acts) if intent == "Request" and v == "?"}
+    for word in sorted(set(_WORD.findall(ntext)) & CLOSED_VALUES.keys()):
+        if CLOSED_VALUES[word] in asked:
+            continue  # "cheap, moderate or expensive?" asks for a price range
+        if not re.search(rf"(?<![a-z]){word[:5]}", nvalues):
+            out.append(f"says {word!r}, which the acts do not carry")
+    pattern = _name_pattern(known_values)
+    if pattern is not None:
+        for m in pattern.finditer(ntext):
+            name = m.group(1)
+            if name not in nvalues:
+                out.append(f"names {name!r}, which the acts do not carry")
+    return list(dict.fromkeys(out))
+
+
+def _num(token: str) -> str:
+    """``"05"`` -> ``"5"``, ``"10.10"`` -> ``"10.1"``: numbers compared by value."""
+    try:
+        return f"{float(token):g}"
+    except ValueError:
+        return token
+
+
+def _numbers_of(values: list[str]) -> set[str]:
+    """Every number an act value says, as digits (``three`` -> ``3``; phone numbers whole)."""
+    out: set[str] = set()
+    for v in values:
+        nv = norm(v)
+        out |= {_num(n) for n in re.findall(r"\d+(?:\.\d+)?", nv)}
+        out |= {_num(compact(v))} if compact(v).isdigit() else set()
+        out |= {str(n) for w, n in WORD_NUMBERS.items() if re.search(rf"\b{w}\b", nv)}
+    return out
+
+
+def _wrong_speaker(speaker: str, text: str) -> list[str]:
+    if speaker == "user":
+        m = _DESK_LINES.search(text)
+        return [f"the User speaks like the desk ({m.group(0)!r})"] if m else []
+    m = _CUSTOMER_LINES.search(text)
+    return [f"the SupportBot speaks like a customer ({m.group(0).strip()!r})"] if m else []
+
+
+def validate(
+    speaker: str,
+    acts: DialogueActs,
+    text: str,
+    *,
+    known_values: Iterable[str] = frozenset(),
+    previous_utterance: str = "",
+    own_earlier: Sequence[str] = (),
+    max_words: int = 60,
+    max_overlap: float = 0.8,
+) -> list[str]:
+    """Problems of ``text`` as ``speaker``'s phrasing of ``acts``; ``[]`` means it may be used.
+
+    ``known_values``: venue names (and other facts) of the database; any one said
+    that no act carries is refused. ``previous_utterance`` / ``own_earlier``: the
+    judge refuses echoes and repeats, so the phrasing is held to the same
+    ``max_overlap``.
+    """
+    known = known_values if isinstance(known_values, frozenset) else frozenset(known_values)
+    raw = text.strip()
+    if not re.search(r"[a-z0-9]", raw.lower()):
+        return ["empty"]
+    problems: list[str] = []
+    if "\n" in raw:
+        problems.append("more than one line")
+    if _TAGS.search(raw):
+        problems.append("has a speaker tag")
+    if _LEAKS.search(raw):
+        problems.append(f"leaks prompt or act notation ({_LEAKS.search(raw).group(0)!r})")  # type: ignore[union-attr]
+    if _TRUNCATED_END.search(raw) or not _SENTENCE_END.search(raw):
+        problems.append("stops mid-sentence")
+    n_words = len(raw.split())
+    if n_words > max_words:
+        problems.append(f"too long ({n_words} words, at most {max_words})")
+    ntext = norm(raw)
+    problems += _missing_values(acts, ntext)
+    problems += _unasked(acts, ntext, raw)
+    problems += _intents_unsaid(acts, ntext, raw)
+    problems += _invented(acts, ntext, raw, known)
+    problems += _wrong_speaker(speaker, raw)
+    if previous_utterance and overlap(raw, previous_utterance) >= max_overlap:
+        problems.append("echoes the previous utterance")
+    if any(overlap(raw, earlier) >= max_overlap for earlier in own_earlier):
+        problems.append("repeats an earlier utterance of the same speaker")
+    return problems
