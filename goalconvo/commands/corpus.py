@@ -43,6 +43,8 @@ def metrics(
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
     by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version | mode (guided or free)."),
     accepted_only: bool = typer.Option(False, "--accepted-only", help="Measure accepted dialogues only."),
+    reference: Optional[str] = typer.Option(
+        None, "--reference", help="BERTScore against this reference set (its file name); needed when several were scored."),
     as_json: bool = typer.Option(False, "--json", help="Figures as JSON."),
 ) -> None:
     """The paper's figures per dialogue set, side by side (Table 6.1), also while a pipeline writes.
@@ -51,13 +53,16 @@ def metrics(
     exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
     dialogue (after `goalconvo similarity`), tokens and seconds per dialogue.
     """
-    from goalconvo.sinks.metrics import compute_metrics
+    from goalconvo.sinks.metrics import compute_metrics, reference_sets
     from goalconvo.sinks.query_server import CorpusUnavailable, run_query
 
     s = make_settings(db=db)
     try:
         # Opened directly, or through the running sink.
-        rows = compute_metrics(lambda sql: run_query(s.db, sql), by=by, sets=sets, accepted_only=accepted_only)
+        query = lambda sql, params=None: run_query(s.db, sql, params)  # noqa: E731
+        if reference is not None and reference not in (known := reference_sets(query)):
+            raise ValueError(f"no BERTScore against {reference!r}; scored against: {', '.join(known) or 'none yet'}")
+        rows = compute_metrics(query, by=by, sets=sets, accepted_only=accepted_only, reference=reference)
     except (CorpusUnavailable, ValueError) as exc:
         fail(exc)
     if as_json:

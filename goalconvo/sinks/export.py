@@ -58,12 +58,11 @@ def export_corpus(store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | 
             tmp.write(json.dumps({**rec, "goal": json.dumps(rec["goal"]), "verdict": json.dumps(rec["verdict"])}) + "\n")
     con = duckdb.connect()
     try:
+        # Paths go through the relation API, never spliced into SQL (a quote in a file name broke the COPY).
         if records:
-            con.execute(
-                f"copy (select * from read_json('{tmp.name}', format='newline_delimited')) to '{out}' (format parquet)"
-            )
+            con.read_json(tmp.name, format="newline_delimited").write_parquet(str(out))
         else:
-            con.execute(f"copy (select null::varchar as dialogue_id where false) to '{out}' (format parquet)")
+            con.sql("select null::varchar as dialogue_id where false").write_parquet(str(out))
     finally:
         con.close()
         Path(tmp.name).unlink(missing_ok=True)

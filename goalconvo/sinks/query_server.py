@@ -4,13 +4,21 @@ DuckDB lets one process open a file for writing and no other process open it
 at all meanwhile. So the sink answers SQL over HTTP on loopback and announces
 its address in ``<db>.endpoint``; ``goalconvo query`` opens the file directly
 when it is free and asks the running process when it is not.
+
+Values travel as bound parameters (``params``), never spliced into the SQL.
+Reads need nothing more; a write (``allow_write``) needs the random token the
+sink writes to ``<db>.endpoint.token`` (mode 0600, readable by the file's owner
+only), sent as ``Authorization: Bearer <token>``: another local user cannot write
+through the endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +35,26 @@ def endpoint_file(db: Path) -> Path:
     return Path(str(db) + ".endpoint")
 
 
+def token_file(db: Path) -> Path:
+    """Where the running sink keeps the token a write through its endpoint must show."""
+    return Path(str(db) + ".endpoint.token")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file only its owner can read (an old file is replaced, never reused)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 class QueryServer(LoopbackServer):
-    """Serves ``POST /query`` ({"sql", "allow_write"}) from the sink's own connection."""
+    """Serves ``POST /query`` ({"sql", "params", "allow_write"}) from the sink's own connection."""
 
     def __init__(self, store: CorpusStore, host: str = "127.0.0.1", port: int = 0):
         super().__init__(host, port)
         self.store = store
+        self.token = secrets.token_urlsafe(32)
         self.app = web.Application()
         self.app.router.add_post("/query", self._handle_query)
         self.app.router.add_get("/health", self._health)
@@ -48,11 +70,22 @@ class QueryServer(LoopbackServer):
         try:
             body = await request.json()
             sql = str(body["sql"])
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "body must be JSON with a 'sql' field"}, status=400)
+            params = body.get("params")
+            if params is not None and not isinstance(params, list):
+                raise TypeError("params must be a list")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.json_response(
+                {"error": "body must be JSON with a 'sql' field (and a 'params' list, if any)"}, status=400
+            )
+        allow_write = bool(body.get("allow_write"))
+        if allow_write and not self._authorized(request):
+            return web.json_response(
+                {"error": f"writes through the running sink need its token (in {token_file(self.store.path)})"},
+                status=403,
+            )
         try:
             res = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: self.store.query(sql, allow_write=bool(body.get("allow_write")))
+                None, lambda: self.store.query(sql, params, allow_write=allow_write)
             )
         except QueryRefused as exc:
             return web.json_response({"error": str(exc)}, status=403)
@@ -60,15 +93,18 @@ class QueryServer(LoopbackServer):
             return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
         return web.json_response({"columns": res.columns, "rows": res.rows})
 
+    def _authorized(self, request: web.Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+
     async def start(self) -> None:
         await self.serve(self.app)
+        _write_private(token_file(self.store.path), self.token)
         endpoint_file(self.store.path).write_text(json.dumps({"url": self.url, "pid": os.getpid()}))
 
     async def stop(self) -> None:
-        try:
-            endpoint_file(self.store.path).unlink()
-        except FileNotFoundError:
-            pass
+        for f in (endpoint_file(self.store.path), token_file(self.store.path)):
+            f.unlink(missing_ok=True)
         await super().stop()
 
 
@@ -76,19 +112,19 @@ class CorpusUnavailable(RuntimeError):
     pass
 
 
-def _direct(db: Path, sql: str, allow_write: bool) -> QueryResult:
+def _direct(db: Path, sql: str, allow_write: bool, params: list[Any] | None = None) -> QueryResult:
     if allow_write:
         con = duckdb.connect(str(db))
     else:
         check_read_only(sql)
         con = open_read_only(db)
     try:
-        return fetch(con, sql)
+        return fetch(con, sql, params)
     finally:
         con.close()
 
 
-async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float) -> QueryResult:
+async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float, params: list[Any] | None = None) -> QueryResult:
     ep = endpoint_file(db)
     if not ep.exists():
         raise CorpusUnavailable(
@@ -96,9 +132,16 @@ async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float) -> Qu
             "stop it or query through the process that runs the pipeline"
         )
     url = json.loads(ep.read_text())["url"]
+    headers = {}
+    if allow_write:
+        try:
+            headers["Authorization"] = f"Bearer {token_file(db).read_text().strip()}"
+        except OSError as exc:
+            raise QueryRefused(f"writing through the running sink needs its token: {exc}") from None
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
-            async with s.post(f"{url}/query", json={"sql": sql, "allow_write": allow_write}) as r:
+            payload = {"sql": sql, "params": params, "allow_write": allow_write}
+            async with s.post(f"{url}/query", json=payload, headers=headers) as r:
                 body: dict[str, Any] = await r.json()
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise CorpusUnavailable(f"{db} is locked and the running sink at {url} did not answer: {exc}") from None
@@ -109,14 +152,17 @@ async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float) -> Qu
     return QueryResult(body["columns"], body["rows"])
 
 
-def run_query(db: Path, sql: str, *, allow_write: bool = False, timeout_s: float = 30.0) -> QueryResult:
-    """Answer ``sql`` from the file if it is free, else through the running sink."""
+def run_query(
+    db: Path, sql: str, params: list[Any] | None = None, *, allow_write: bool = False, timeout_s: float = 30.0
+) -> QueryResult:
+    """Answer ``sql`` (with ``?`` bound to ``params``) from the file if it is free, else through the running sink."""
     db = Path(db)
     if not db.exists():
         raise CorpusUnavailable(f"no corpus at {db}; run `goalconvo run` first or pass --db")
+    params = list(params) if params is not None else None
     try:
-        return _direct(db, sql, allow_write)
+        return _direct(db, sql, allow_write, params)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise
-    return asyncio.run(_remote(db, sql, allow_write, timeout_s))
+    return asyncio.run(_remote(db, sql, allow_write, timeout_s, params))

@@ -16,10 +16,12 @@ log = logging.getLogger(__name__)
 class Snapshots:
     """At most one snapshot every ``interval_s``, and only when something new was stored (``mark``)."""
 
-    def __init__(self, store: CorpusStore, writer: Executor, interval_s: float):
+    def __init__(self, store: CorpusStore, writer: Executor, interval_s: float, reference: str | None = None):
         self.store = store
         self.writer = writer
         self.interval_s = interval_s
+        #: The reference set whose BERTScore the snapshots carry (the sink's own), else the one scored last.
+        self.reference = reference
         self._dirty = False
         self._last_snapshot = 0.0
 
@@ -41,6 +43,6 @@ class Snapshots:
         self._last_snapshot = now
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self.writer, snapshot_metrics, self.store)
+            await loop.run_in_executor(self.writer, lambda: snapshot_metrics(self.store, reference=self.reference))
         except Exception:  # noqa: BLE001 - a metrics failure must not stop storing
             log.exception("metrics snapshot failed")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from goalconvo.sinks.metrics import compute_metrics
+from goalconvo.sinks.metrics import compute_metrics, latest_reference
 from goalconvo.sinks.query_server import run_query
 from goalconvo.sinks.sql import QueryResult
 
@@ -16,19 +16,20 @@ def _rows(res: QueryResult) -> list[dict[str, Any]]:
 
 
 def _q(db: Path, sql: str, params: list[Any] | None = None) -> QueryResult:
-    if params:
-        # The query endpoint takes plain SQL; inline the (already validated) literals.
-        for p in params:
-            lit = "NULL" if p is None else (str(p) if isinstance(p, (int, float)) else "'" + str(p).replace("'", "''") + "'")
-            sql = sql.replace("?", lit, 1)
-    return run_query(db, sql)
+    """``sql`` with its ``?`` bound to ``params`` (through the running sink's endpoint when it holds the file)."""
+    return run_query(db, sql, params)
 
 
-def summary(db: Path) -> dict[str, Any]:
-    """Figures per set and per domain set, rejection reasons, throughput and the metric trend."""
-    query = lambda sql: _q(db, sql)  # noqa: E731
-    sets = compute_metrics(query)
-    domains = compute_metrics(query, by="domain_set")
+def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
+    """Figures per set and per domain set, rejection reasons, throughput and the metric trend.
+
+    BERTScore against ``reference`` (a reference set's name); unset: the only one scored,
+    or the one scored last when there are several (its name is in each figure).
+    """
+    query = lambda sql, params=None: _q(db, sql, params)  # noqa: E731
+    reference = reference or latest_reference(query)
+    sets = compute_metrics(query, reference=reference)
+    domains = compute_metrics(query, by="domain_set", reference=reference)
     reasons = _rows(_q(db, """
         select d.set_name, c.name as check_name, count(*) as n
         from verdict_checks c join current_verdicts v using (dialogue_id, judge_version)
@@ -56,7 +57,8 @@ def dialogues(db: Path, set_name: str | None, accepted: str | None, limit: int, 
         conds.append("d.set_name = ?")
         params.append(set_name)
     if accepted in ("true", "false"):
-        conds.append("v.accepted = " + accepted)
+        conds.append("v.accepted = ?")
+        params.append(accepted == "true")
     where = ("where " + " and ".join(conds)) if conds else ""
     return _rows(_q(db, f"""
         select d.dialogue_id, d.set_name, d.domain_set, d.model, d.exchanges, d.stop_reason, v.accepted,

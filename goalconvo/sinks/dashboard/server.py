@@ -61,7 +61,7 @@ class Dashboard(LoopbackServer):
         return web.json_response(result, dumps=_dumps)
 
     async def _summary(self, request: web.Request) -> web.Response:
-        return await self._json(partial(data.summary, self.db))
+        return await self._json(partial(data.summary, self.db, request.query.get("reference") or None))
 
     async def _dialogues(self, request: web.Request) -> web.Response:
         q = request.query
