@@ -51,7 +51,12 @@ def backfill_sink(
     bootstrap_servers: Optional[str] = BootstrapOpt,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Rebuild or catch up the DuckDB corpus from dialogues.judged (and the dead letters), then exit. Idempotent."""
+    """Rebuild or catch up the DuckDB corpus from dialogues.judged (and the dead letters), then exit. Idempotent.
+
+    Reads in the corpus file's own consumer group: into the file a (stopped) pipeline
+    wrote, it resumes where that sink stopped; into another file, from the beginning.
+    A file a running pipeline holds is refused.
+    """
     from goalconvo.sinks.backfill import backfill_sink as do_backfill
 
     s = make_settings(db=db, bootstrap_servers=bootstrap_servers)
@@ -65,4 +70,5 @@ def backfill_sink(
     finally:
         store.close()
     print(json.dumps(out) if as_json else
-          f"stored {out['new_dialogues']} new dialogues and {out['dead_letters']} dead letters in {s.db}")
+          f"stored {out['new_dialogues']} new dialogues and {out['dead_letters']} dead letters in {s.db} "
+          f"(ignored {out['regenerations_ignored']} later generations of stored dialogues; group {out['group']})")

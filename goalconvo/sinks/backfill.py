@@ -43,7 +43,13 @@ async def catch_up(sink: DuckDBSink, *, from_beginning: bool = False, idle_s: fl
 
 
 async def backfill_sink(settings: Settings, bootstrap_servers: str, store: CorpusStore, *, from_beginning: bool) -> dict:
-    """``goalconvo backfill sink``: catch the corpus up with the topics (or rebuild it), then return."""
+    """``goalconvo backfill sink``: catch the corpus up with the topics (or rebuild it), then return.
+
+    It reads in the consumer group of the corpus file (``sink_group``): into the file a
+    live sink writes, it resumes that sink's group (the file is free, else opening it was
+    refused); into another file, a group of that file's own, from the beginning. A live
+    sink on another file never loses partitions to it.
+    """
     sink = DuckDBSink(settings, bootstrap_servers, store)
-    stored = await catch_up(sink, from_beginning=from_beginning)
-    return {"new_dialogues": stored, "dead_letters": sink.dead_lettered, "db": str(settings.db)}
+    await catch_up(sink, from_beginning=from_beginning)
+    return {**sink.stats(), "group": sink.group_id, "db": str(settings.db)}

@@ -1,18 +1,26 @@
 """The DuckDB sink: judged dialogues and dead letters from Kafka into the corpus.
 
-A plain aiokafka consumer group (``<app_id>-sink``) rather than a Faust agent,
-because the corpus has exactly one writer and offsets must be committed only
-after the batch is in DuckDB: a crash between the two replays the batch, and
-the store's insert-or-ignore keeps one row per dialogue. Beside it: metric
-snapshots (``snapshots.py``), BERTScore as dialogues arrive (``score_loop.py``)
-and the one-shot catch-up of ``goalconvo backfill sink`` (``backfill.py``).
+A plain aiokafka consumer group rather than a Faust agent, because the corpus
+has exactly one writer and offsets must be committed only after the batch is in
+DuckDB: a crash between the two replays the batch, and the store keeps the first
+generation of each dialogue whole. The group belongs to the corpus file
+(``sink_group``): a second sink or a rebuild into another file never splits the
+partitions with this one. A batch that fails is tried record by record: a record
+that fails alone ``sink_record_tries`` times is dead-lettered with the reason and
+the rest stored; a file that takes no writes stops the sink (``SinkStoreFailed``)
+and dead-letters nothing. Beside it: metric snapshots (``snapshots.py``),
+BERTScore as dialogues arrive (``score_loop.py``) and the one-shot catch-up of
+``goalconvo backfill sink`` (``backfill.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
@@ -21,25 +29,53 @@ from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.score_loop import ScoreLoop
 from goalconvo.sinks.snapshots import Snapshots
-from goalconvo.sinks.store import CorpusStore
+from goalconvo.sinks.store import CorpusStore, WriteResult
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
 
+class SinkStoreFailed(RuntimeError):
+    """The corpus file takes no writes (disk full, file gone): the sink stops; nothing was dead-lettered."""
+
+
+def sink_group(app_id: str, store: CorpusStore) -> str:
+    """The consumer group that feeds one corpus file: ``<app_id>-sink-<12 hex>``.
+
+    Derived from the file's resolved path and the random id it got at creation, so
+    that the live sink and a ``backfill sink`` into the same file share offsets,
+    while another file (a rebuild elsewhere, a second ``run`` on the same broker, a
+    copy, a file deleted and made again) gets a group of its own and reads from the
+    beginning. A moved file is read again from the beginning (idempotent).
+    """
+    key = f"{store.path.resolve()}\0{store.corpus_id}"
+    return f"{app_id}-sink-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+@dataclass
+class _Item:
+    """One record of a batch, decoded, beside the message it came in."""
+
+    msg: Any
+    judged: JudgedDialogue | None = None
+    dead: DeadLetter | None = None
+    goal: Goal | None = None
+
+
 class DuckDBSink:
-    def __init__(self, settings: Settings, bootstrap_servers: str, store: CorpusStore):
+    def __init__(self, settings: Settings, bootstrap_servers: str, store: CorpusStore, *, group_id: str | None = None):
         self.settings = settings
         self.bootstrap_servers = bootstrap_servers
         self.store = store
         self.topics = Topics.for_prefix(settings.topic_prefix)
+        self.group_id = group_id or sink_group(settings.app_id, store)
         session_ms = int(settings.session_timeout_s * 1000)
         self.consumer = AIOKafkaConsumer(
             self.topics.dialogues_judged,
             *self.topics.dead_letters(),
             self.topics.goals,
             bootstrap_servers=bootstrap_servers,
-            group_id=f"{settings.app_id}-sink",
+            group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=session_ms,
@@ -50,9 +86,18 @@ class DuckDBSink:
         # One thread owns every DuckDB write: the event loop never blocks on disk.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         self._task: asyncio.Task[None] | None = None
+        #: Why the sink stopped on its own (a file that takes no writes), else None.
+        self.error: BaseException | None = None
         self.stored = 0
         self.dead_lettered = 0
-        self.snapshots = Snapshots(store, self.writer, settings.snapshot_interval_s)
+        #: Records the sink itself dead-lettered because they failed to store alone.
+        self.unstorable = 0
+        #: Judged records of a generation already stored (replays): nothing changed.
+        self.replays_ignored = 0
+        #: Later generations of a stored dialogue id: ignored whole (see ``ignored_generations``).
+        self.regenerations_ignored = 0
+        reference = settings.similarity_reference.name if settings.similarity_reference is not None else None
+        self.snapshots = Snapshots(store, self.writer, settings.snapshot_interval_s, reference)
         self.scoring: ScoreLoop | None = None
         if settings.similarity_reference is not None:
             self.scoring = ScoreLoop(
@@ -73,6 +118,8 @@ class DuckDBSink:
             try:
                 await self._task
             except asyncio.CancelledError:
+                pass
+            except Exception:  # noqa: BLE001 - already kept in self.error and logged; stop the rest in order
                 pass
             self._task = None
         await self.consumer.stop()
@@ -97,40 +144,135 @@ class DuckDBSink:
 
     async def _run(self) -> None:
         window_ms = int(self.settings.sink_batch_window_s * 1000)
-        while True:
-            batches = await self.consumer.getmany(timeout_ms=window_ms, max_records=self.settings.sink_batch_size)
-            messages = [m for msgs in batches.values() for m in msgs]
-            if messages:
-                await self.store_messages(messages)
-                await self.consumer.commit()
-            await self.snapshots.maybe_snapshot()
+        try:
+            while True:
+                batches = await self.consumer.getmany(timeout_ms=window_ms, max_records=self.settings.sink_batch_size)
+                messages = [m for msgs in batches.values() for m in msgs]
+                if messages:
+                    await self.store_messages(messages)
+                    await self.consumer.commit()
+                await self.snapshots.maybe_snapshot()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            log.error("the DuckDB sink stopped: %s", exc)
+            raise
 
-    async def store_messages(self, messages: list) -> None:
-        """Decode a batch and write it in one transaction (retried until it is in; offsets wait)."""
-        loop = asyncio.get_running_loop()
-        judged: list[JudgedDialogue] = []
-        dead: list[tuple[str, DeadLetter]] = []
-        goals: list[Goal] = []
+    def stats(self) -> dict[str, int]:
+        """What this sink did since it started (the figures it reports)."""
+        return {
+            "new_dialogues": self.stored, "dead_letters": self.dead_lettered, "unstorable": self.unstorable,
+            "replays_ignored": self.replays_ignored, "regenerations_ignored": self.regenerations_ignored,
+        }
+
+    def _items(self, messages: list) -> list[_Item]:
+        items = []
         for m in messages:
             if m.topic == self.topics.goals:
                 try:
-                    goals.append(records.decode(Goal, m.value))
+                    items.append(_Item(m, goal=records.decode(Goal, m.value)))
                 except DecodeError:
                     pass  # the experience stage dead-letters a bad goal; the sink only records good ones
                 continue
             jd, dl = self._decode(m)
-            if jd is not None:
-                judged.append(jd)
-            elif dl is not None:
-                dead.append((dl.dead_letter_id, dl))
-        while True:
-            try:
-                new = await loop.run_in_executor(self.writer, self.store.write_batch, judged, dead, goals)
-                break
-            except Exception:  # noqa: BLE001 - keep the offsets; retry the same batch
-                log.exception("writing a batch of %d records failed; retrying", len(messages))
-                await asyncio.sleep(1.0)
-        self.stored += new
-        self.dead_lettered += len(dead)
-        if judged:
+            items.append(_Item(m, judged=jd, dead=dl))
+        return items
+
+    async def _write(self, items: list[_Item]) -> WriteResult:
+        judged = [it.judged for it in items if it.judged is not None]
+        dead = [(it.dead.dead_letter_id, it.dead) for it in items if it.dead is not None]
+        goals = [it.goal for it in items if it.goal is not None]
+        return await asyncio.get_running_loop().run_in_executor(self.writer, self.store.write, judged, dead, goals)
+
+    async def store_messages(self, messages: list) -> None:
+        """Decode a batch and write it in one transaction; if that fails, record by record (offsets wait)."""
+        items = self._items(messages)
+        if not items:
+            return
+        try:
+            result = await self._write(items)
+        except Exception as exc:  # noqa: BLE001 - find the record that fails, or the store that does
+            log.warning("writing a batch of %d records failed (%s: %s); trying them one by one",
+                        len(items), type(exc).__name__, exc)
+            result = await self._one_by_one(items)
+        self.stored += result.new
+        self.replays_ignored += result.replayed
+        if result.regenerated:
+            self.regenerations_ignored += result.regenerated
+            log.warning("ignored %d later generation(s) of dialogue ids already stored (the first stays whole; "
+                        "see the ignored_generations table)", result.regenerated)
+        self.dead_lettered += sum(it.dead is not None for it in items)
+        if any(it.judged is not None for it in items):
             self.snapshots.mark()
+
+    async def _one_by_one(self, items: list[_Item]) -> WriteResult:
+        """Each record alone, each failing one up to ``sink_record_tries`` times; then dead-letter or stop.
+
+        Stops with ``SinkStoreFailed`` (dead-lettering nothing) when every record of the batch
+        failed alone, or when a small probe write fails too: then the file, not a record, is at fault.
+        """
+        total = WriteResult()
+        failing: list[tuple[_Item, BaseException]] = [(it, RuntimeError("not tried")) for it in items]
+        delay = self.settings.sink_retry_s
+        tries = self.settings.sink_record_tries
+        for attempt in range(1, tries + 1):
+            if attempt > 1:
+                await asyncio.sleep(delay)
+                delay *= 2
+            still = []
+            for it, _ in failing:
+                try:
+                    r = await self._write([it])
+                except Exception as exc:  # noqa: BLE001 - counted, retried, then dead-lettered
+                    still.append((it, exc))
+                    continue
+                total.new += r.new
+                total.replayed += r.replayed
+                total.regenerated += r.regenerated
+            failing = still
+            if not failing:
+                return total
+        last = failing[-1][1]
+        where = f"the corpus {self.store.path}"
+        if len(failing) == len(items) > 1:
+            raise SinkStoreFailed(
+                f"{where} took none of the {len(items)} records of a batch, each tried alone {tries} times; "
+                f"last error: {type(last).__name__}: {last}"
+            ) from last
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self.writer, self.store.probe)
+        except Exception as exc:
+            raise SinkStoreFailed(f"{where} takes no writes: {type(exc).__name__}: {exc}") from exc
+        letters = [(it, self._unstorable(it, exc, tries)) for it, exc in failing]
+        for it, dl in letters:
+            log.error("dead-lettering a record the corpus cannot store (%s:%s:%s): %s",
+                      it.msg.topic, it.msg.partition, it.msg.offset, dl.reason)
+        try:
+            await loop.run_in_executor(self.writer, self.store.write, [], [(dl.dead_letter_id, dl) for _, dl in letters])
+        except Exception as exc:
+            raise SinkStoreFailed(f"{where} cannot store the dead letters of records it refused: {exc}") from exc
+        self.unstorable += len(letters)
+        self.dead_lettered += len(letters)
+        for it, _ in letters:
+            it.dead = None  # counted above as the sink's own dead letter
+        return total
+
+    @staticmethod
+    def _unstorable(it: _Item, exc: BaseException, tries: int) -> DeadLetter:
+        m = it.msg
+        ids: dict[str, Any] = {}
+        if it.judged is not None:
+            d = it.judged.dialogue
+            ids = {"run_id": d.run_id, "goal_id": d.goal.goal_id, "dialogue_id": d.dialogue_id}
+        elif it.goal is not None:
+            ids = {"run_id": it.goal.run_id, "goal_id": it.goal.goal_id}
+        elif it.dead is not None:
+            ids = {"run_id": it.dead.run_id, "goal_id": it.dead.goal_id, "dialogue_id": it.dead.dialogue_id}
+        return DeadLetter(
+            source_topic=m.topic, source_partition=m.partition, source_offset=m.offset, stage="sink",
+            reason=f"the corpus refused this record ({tries} tries alone): {type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__, key=m.key.decode("utf-8", "replace") if m.key else None,
+            payload=records.payload_text(m.value), **ids,
+        )
