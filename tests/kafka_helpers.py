@@ -7,6 +7,8 @@ import time
 
 from aiokafka import AIOKafkaConsumer
 
+from polling import wait_for  # noqa: F401 - the one polling helper; imported here by older tests
+
 
 async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: float = 60.0) -> list[bytes]:
     """Values on ``topic`` from the beginning, once ``expect`` of them arrived (or the timeout)."""
@@ -24,11 +26,29 @@ async def read_topic(bootstrap: str, topic: str, *, expect: int, timeout_s: floa
     return out
 
 
-def wait_for(predicate, timeout_s: float, interval_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval_s)
-    return predicate()
+async def drained(bootstrap: str, groups: dict[str, list[str]]) -> bool:
+    """Whether each consumer group (name -> its topics) has committed every record now on its topics.
+
+    Check the producing stages' group before the sink's: once every group is
+    drained, no event is in flight, so a count taken then is final (a late
+    duplicate would already be there), where a fixed sleep only hopes so.
+    """
+    from aiokafka import TopicPartition
+
+    from goalconvo.streams.broker import end_offsets
+
+    for group, topics in groups.items():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            if not tps:
+                await consumer._client.force_metadata_update()
+                tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            ends = await end_offsets(bootstrap, tps)
+            for tp in tps:
+                if ends[tp] and (await consumer.committed(tp) or 0) < ends[tp]:
+                    return False
+        finally:
+            await consumer.stop()
+    return True
