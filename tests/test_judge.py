@@ -94,3 +94,43 @@ def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
     assert total == 999
     assert accepted / total >= 0.85, (accepted, reasons.most_common())
     assert reasons["ended_properly"] == 0 and reasons["language"] == 0
+
+
+class _JudgeBackend:
+    """A judge model that is down (``LLMError``), or answers ``reply``."""
+
+    model_name = "judge-under-test"
+
+    def __init__(self, reply: str | None = None):
+        self.reply = reply
+        self.calls = 0
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def complete(self, messages, params, context=None):
+        from goalconvo.llm import Completion, LLMError
+
+        self.calls += 1
+        if self.reply is None:
+            raise LLMError("LLM call failed after 4 attempts; last: connection refused")
+        return Completion(self.reply, 1, 1, self.model_name)
+
+
+def test_an_llm_outage_in_the_judge_is_raised_never_a_verdict():
+    """Issue 14, item 10: an LLMError used to become a judge_error rejection of a good dialogue."""
+    import pytest
+
+    from goalconvo.llm import LLMError
+
+    down = _JudgeBackend()
+    judge = Judge(Settings(llm="scripted", judge_llm=True, judge_retries=2), VenueDB.builtin(), down)
+    with pytest.raises(LLMError, match="connection refused"):
+        asyncio.run(judge.judge(_dialogue(GOOD)))
+    assert down.calls == 1, "the backend already retried and waited; the judge does not call a dead model again"
+    # A reply that is not a verdict still is one (the model's fault, not the dialogue's): judge_error, rejected.
+    garbled = _JudgeBackend("I'd give it a five.")
+    v = asyncio.run(Judge(Settings(llm="scripted", judge_llm=True, judge_retries=1), VenueDB.builtin(), garbled)
+                    .judge(_dialogue(GOOD))).verdict
+    assert not v.accepted and v.judge_error and garbled.calls == 2

@@ -18,10 +18,19 @@ def replay(
     to_time: Optional[str] = typer.Option(None, "--to-time", help="Skip events newer than this ISO time."),
     to_topic: Optional[str] = typer.Option(None, "--to-topic", help="Publish there instead of back into the topic."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be replayed; publish nothing."),
+    unwrap: bool = typer.Option(
+        False, "--unwrap", help="The topic holds dead letters: put each one's original event back onto its source topic."
+    ),
+    error_type: Optional[str] = typer.Option(
+        None, "--error-type", help="With --unwrap: only dead letters of this error, e.g. LLMError (an outage)."
+    ),
     bootstrap_servers: Optional[str] = BootstrapOpt,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Re-publish a slice of a topic (all partitions). Replaying into the pipeline never duplicates a stored dialogue."""
+    """Re-publish a slice of a topic (all partitions). Replaying into the pipeline never duplicates a stored dialogue.
+
+    After an LLM outage: replay --topic dialogues.dead-letter --from-offset 0 --unwrap --error-type LLMError
+    """
     from goalconvo.streams.broker import BrokerError
     from goalconvo.streams.replay import replay as do_replay
     from goalconvo.streams.topics import Topics
@@ -30,19 +39,22 @@ def replay(
     bus = need_bus(s)
     names = Topics.for_prefix(s.topic_prefix).all()
     full = lambda t: t if t in names or t.startswith(s.topic_prefix) else s.topic_prefix + t  # noqa: E731
+    if error_type and not unwrap:
+        fail(ValueError("--error-type filters dead letters: use it with --unwrap"))
     try:
         with progress_bar("replaying", as_json) as bar:
             task = bar.add_task("replay", total=None)
             r = run_async(do_replay(bus, full(topic), from_offset=from_offset, from_time=from_time, to_time=to_time,
                                     to_topic=full(to_topic) if to_topic else None, dry_run=dry_run,
+                                    unwrap=unwrap, error_type=error_type,
                                     progress=lambda d, n: bar.update(task, completed=d, total=n)))
     except (BrokerError, ValueError) as exc:
         fail(exc)
     out = {"topic": r.topic, "to_topic": r.to_topic, "partitions": r.partitions, "read": r.read,
-           "published": r.published, "dry_run": r.dry_run}
+           "published": r.published, "skipped": r.skipped, "dry_run": r.dry_run}
     print(json.dumps(out) if as_json else
           f"{'would replay' if dry_run else 'replayed'} {r.published} of {r.read} events from {r.topic} "
-          f"({r.partitions} partitions) to {r.to_topic}")
+          f"({r.partitions} partitions) to {r.to_topic}" + (f"; skipped {r.skipped}" if r.skipped else ""))
 
 
 def backfill_sink(

@@ -4,7 +4,10 @@ The reply must be an object with four scores (1-5) and a short rationale. On
 vLLM the schema is sent as structured output, so a well-behaved server cannot
 answer otherwise; any backend's reply is still validated here. A malformed reply
 is retried; after the retries the dialogue gets a ``judge_error`` mark, never a
-silent pass.
+silent pass. A call that fails (``LLMError``: the server is down, overloaded or
+timing out, after the backend's own retries and outage wait) says nothing about
+the dialogue, so it is raised, never turned into a verdict: the stage
+dead-letters the dialogue whole, and ``replay --unwrap`` judges it again later.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.judges import prompts
-from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend, LLMError
+from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 
 SCORE_NAMES = ("goal_relevance", "coherence", "fluency", "task_completion")
 
@@ -94,10 +97,11 @@ class LLMJudge:
                 seed=attempt,
                 json_schema=JUDGE_SCHEMA,
             )
+            # An LLMError (outage) propagates: only the model's answer is a judgement.
+            comp = await self.llm.complete(msgs, params, CallContext("judge", {"dialogue": dialogue}))
             try:
-                comp = await self.llm.complete(msgs, params, CallContext("judge", {"dialogue": dialogue}))
                 scores = parse_reply(comp.text)
-            except (JudgeReplyError, LLMError) as exc:
+            except JudgeReplyError as exc:
                 problem = str(exc)
                 continue
             values = {name: float(getattr(scores, name)) for name in SCORE_NAMES}

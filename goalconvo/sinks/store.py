@@ -269,12 +269,18 @@ class CorpusStore:
             cur.close()
 
     def run_progress(self, run_id: str) -> dict[str, int]:
-        """Dialogues stored (accepted / rejected) and goals dead-lettered for a run."""
+        """Dialogues stored (accepted / rejected) and goals dead-lettered for a run.
+
+        A dead-lettered goal whose dialogue was stored later (its event replayed after
+        an outage) counts once, as stored.
+        """
         r = self.query(
             """select
                  count(*) filter (where v.accepted),
                  count(*) filter (where not v.accepted),
-                 (select count(distinct coalesce(goal_id, dead_letter_id)) from dead_letters where run_id = ?)
+                 (select count(distinct coalesce(goal_id, dead_letter_id)) from dead_letters x
+                   where x.run_id = ? and (x.goal_id is null or x.goal_id not in
+                     (select goal_id from dialogues s where s.run_id = x.run_id)))
                from dialogues d join current_verdicts v using (dialogue_id)
                where d.run_id = ?""",
             [run_id, run_id],

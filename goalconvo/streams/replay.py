@@ -2,7 +2,10 @@
 
 Replaying into the pipeline is safe by construction: a replayed goal maps to
 the same dialogue id, a replayed turn is a no-op (the ``progress`` table), and
-the sink inserts by primary key, so no dialogue gets a second row.
+the sink inserts by primary key, so no dialogue gets a second row. Replaying a
+dead-letter topic ``unwrap``-ped puts the original events back where they failed
+(after an LLM outage, say). A read that stops short of its end raises
+``ReplayStalled`` instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
-from goalconvo.core.records import Goal, encode
+from goalconvo.core.records import DEAD_LETTER_MAX_BYTES, DeadLetter, DecodeError, Goal, decode, encode
 from goalconvo.streams.broker import BrokerError, end_offsets
 
 Progress = Callable[[int, int], None]
@@ -42,6 +45,8 @@ class ReplayResult:
     read: int
     published: int
     dry_run: bool
+    #: Unwrapping: dead letters left alone (another error type, or not a readable dead letter).
+    skipped: int = 0
 
 
 async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
@@ -62,20 +67,56 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
     return [TopicPartition(topic, p) for p in sorted(parts or ())]
 
 
+class ReplayStalled(BrokerError):
+    """A partition stopped giving records before the end offset measured when the read began."""
+
+
+#: How long a read may see no new record before it gives up (the broker answers a fetch as data lands).
+STALL_S = 30.0
+
+
 async def _read_slice(
-    consumer: AIOKafkaConsumer, starts: dict[TopicPartition, int], ends: dict[TopicPartition, int], max_records: int
+    consumer: AIOKafkaConsumer,
+    starts: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    max_records: int,
+    *,
+    stall_s: float = STALL_S,
 ) -> AsyncIterator[list[ConsumerRecord]]:
-    """The records of each assigned partition from ``starts`` up to (not including) ``ends``, batch by batch."""
+    """The records of each assigned partition from ``starts`` up to (not including) ``ends``, batch by batch.
+
+    A partition is done when its last record before the end arrived or its position
+    reached the end (a compacted or transactional log has gaps). When no partition
+    gives a record for ``stall_s`` seconds the read stops with ``ReplayStalled``,
+    naming where each partition stopped, instead of waiting forever.
+    """
+    loop = asyncio.get_running_loop()
     for tp, offset in starts.items():
         consumer.seek(tp, offset)
     pending = {tp for tp in starts if starts[tp] < ends[tp]}
+    last_record = loop.time()
     while pending:
-        batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=max_records)
+        wait_ms = int(max(0.05, min(1.0, stall_s)) * 1000)
+        batches = await consumer.getmany(*pending, timeout_ms=wait_ms, max_records=max_records)
         out = []
         for tp, msgs in batches.items():
             out.extend(m for m in msgs if m.offset < ends[tp])
+            if msgs:
+                last_record = loop.time()
             if msgs and msgs[-1].offset >= ends[tp] - 1:
                 pending.discard(tp)
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+        if pending and loop.time() - last_record > stall_s:
+            where = "; ".join(
+                [f"{tp.topic}[{tp.partition}] at offset {await consumer.position(tp)} of {ends[tp]}" for tp in sorted(pending)]
+            )
+            raise ReplayStalled(
+                f"no record for {stall_s:g}s before the end offsets measured at the start ({where}): records were "
+                "deleted (retention, compaction) or the broker stopped answering. Replaying is idempotent: "
+                "run it again, or from a later offset"
+            )
         yield out
 
 
@@ -89,8 +130,18 @@ async def replay(
     to_topic: str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
+    unwrap: bool = False,
+    error_type: str | None = None,
+    stall_s: float = STALL_S,
 ) -> ReplayResult:
-    """Re-publish the slice of every partition of ``topic`` from an offset or a time, up to its end now."""
+    """Re-publish the slice of every partition of ``topic`` from an offset or a time, up to its end now.
+
+    ``unwrap``: ``topic`` holds dead letters, and each one's original event goes back
+    onto its source topic (or ``to_topic``) as it was, byte for byte with its key, so
+    what an outage dead-lettered is processed once the outage is over. ``error_type``
+    keeps only the dead letters of that error (``LLMError``: the LLM failed, not the
+    event); the rest are counted as skipped.
+    """
     if (from_offset is None) == (from_time is None):
         raise ValueError("give exactly one of --from-offset and --from-time")
     start_ms = parse_time(from_time) if from_time else None
@@ -115,10 +166,13 @@ async def replay(
             starts = {tp: max(begins[tp], min(int(from_offset or 0), ends[tp])) for tp in tps}
         total = sum(ends[tp] - starts[tp] for tp in tps)
         if not dry_run:
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=bootstrap, linger_ms=5, max_request_size=DEAD_LETTER_MAX_BYTES
+            )
             await producer.start()
-        read = published = 0
-        async for batch in _read_slice(consumer, starts, ends, max_records=500):
+        read = published = skipped = 0
+        destinations: set[str] = set()
+        async for batch in _read_slice(consumer, starts, ends, max_records=500, stall_s=stall_s):
             futures = []
             for m in batch:
                 if start_ms is not None and m.timestamp < start_ms:
@@ -126,14 +180,29 @@ async def replay(
                 read += 1
                 if end_ms is not None and m.timestamp > end_ms:
                     continue
+                dest, key, value = to_topic or topic, m.key, m.value
+                if unwrap:
+                    try:
+                        dl = decode(DeadLetter, m.value)
+                    except DecodeError:
+                        skipped += 1
+                        continue
+                    if error_type is not None and dl.error_type != error_type:
+                        skipped += 1
+                        continue
+                    dest = to_topic or dl.source_topic
+                    key = dl.key.encode() if dl.key is not None else None
+                    value = dl.original_value()
+                destinations.add(dest)
                 if producer is not None:
-                    futures.append(await producer.send(to_topic or topic, key=m.key, value=m.value))
+                    futures.append(await producer.send(dest, key=key, value=value))
                 published += 1
             if futures:
                 await asyncio.gather(*futures)
             if progress:
                 progress(read, total)
-        return ReplayResult(topic, to_topic or topic, len(tps), read, published, dry_run)
+        where = ", ".join(sorted(destinations)) if unwrap else to_topic or topic
+        return ReplayResult(topic, where or "(none)", len(tps), read, published, dry_run, skipped)
     finally:
         await consumer.stop()
         if producer is not None:
