@@ -6,18 +6,24 @@
 Every event carries the whole dialogue state, keyed by dialogue id, so one
 dialogue's turns stay in one partition and a worker that dies mid-dialogue
 loses at most the turn in flight. A table of turns already processed makes a
-replayed turn event a no-op. Events that cannot be decoded or processed go to
-a dead-letter topic with the reason; nothing else stops.
+replayed turn event a no-op; a stage writes it only after the broker acknowledged
+the dialogue's next event, so a recovered table never skips a turn whose next
+event was lost. A watchdog in each worker dead-letters dialogues stranded anyway
+and purges finished ones from the table (``progress.py``). Events that cannot be
+decoded or processed go to a dead-letter topic with the reason; nothing else stops.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
-from faust.types import EventT
+import orjson
+from faust.types import TP, EventT
 
 from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
@@ -40,6 +46,7 @@ from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge
 from goalconvo.llm import LLMBackend
+from goalconvo.streams import progress as marks
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)
@@ -111,14 +118,28 @@ class Pipeline:
             )
             for name in self.topics.all()
         }
+        # Dialogue id -> progress entry (streams/progress.py): skips replayed turns, feeds the watchdog.
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)
+        self.progress.on_recover(self._on_progress_recovered)
+        self._held_since: dict[int, float] = {}
+        self._marks = 0
+        self._crash_at = marks.parse_fault(settings.fault_crash_at, "after_mark")
+        self._drop_at = marks.parse_fault(settings.fault_drop_at, "next_event")
+        self._next_events = 0
+        self.watchdog_stats = {"stranded": 0, "purged": 0, "waiting": 0}
         # Accepted openings per domain; global so every worker samples from all of it.
         self.fewshot = self.app.GlobalTable(FEWSHOT_TABLE, default=list, partitions=settings.partitions)
         self._define_agents()
 
     # -- helpers -------------------------------------------------------------
-    async def send(self, topic: str, key: str, record: records.Record) -> None:
-        await self._topic[topic].send(key=key.encode(), value=encode(record))
+    async def send(self, topic: str, key: str, record: records.Record) -> Any:
+        """Send, and return once the broker acknowledged it (its RecordMetadata: topic, partition, offset).
+
+        Faust's ``Topic.send`` only queues the event and hands back the delivery's future; a
+        progress mark written before that future resolves can outlive the event (issue 13).
+        """
+        delivery = await self._topic[topic].send(key=key.encode(), value=encode(record))
+        return await delivery
 
     async def dead_letter(self, dl_topic: str, event: EventT, stage: str, reason: str, exc: BaseException | None, **ids: Any) -> None:
         msg = event.message
@@ -160,13 +181,49 @@ class Pipeline:
             elif isinstance(record, DialogueState):
                 ids = {"goal_id": record.goal.goal_id, "run_id": record.run_id, "dialogue_id": record.dialogue_id}
             await self.dead_letter(dl_topic, event, stage, f"{type(exc).__name__}: {exc}", exc, **ids)
+            if isinstance(record, DialogueState) and event.message.topic in (self.topics.turns_user, self.topics.turns_bot):
+                await self._mark(record, marks.DEAD)  # accounted for: the watchdog leaves it alone
+
+    @property
+    def turns_marked(self) -> int:
+        """Turns this worker processed (progress marks written) since it started."""
+        return self._marks
 
     def _already_done(self, state: DialogueState) -> bool:
         """A replayed turn event: this many turns were processed before."""
-        return self.progress[state.dialogue_id] > len(state.turns)
+        return marks.turns_done(self.progress.get(state.dialogue_id)) > len(state.turns)
 
-    def _mark(self, state: DialogueState) -> None:
-        self.progress[state.dialogue_id] = len(state.turns)
+    async def _mark(self, state: DialogueState, st: str = marks.ACTIVE, sent: Any = None) -> None:
+        """Write the dialogue's progress entry, after the broker acknowledged its next event (``sent``)."""
+        msg = faust.current_event().message
+        which = "u" if msg.topic == self.topics.turns_user else "b"
+        old = self.progress.get(state.dialogue_id)
+        entry = marks.mark(
+            old, turns=len(state.turns), st=st, source=(which, msg.partition, msg.offset), now=time.time(),
+            run_id=state.run_id, goal_id=state.goal.goal_id,
+            sent=(sent.topic, sent.partition, sent.offset) if sent is not None else None,
+        )
+        if marks.advances(old, entry):
+            self.progress[state.dialogue_id] = entry
+        self._marks += 1
+        if self._crash_at is not None and self._marks >= self._crash_at:
+            await self._crash(f"after_mark:{self._marks}")
+
+    async def _crash(self, where: str) -> None:
+        """Fault injection (tests only): make what was produced durable, then die like a SIGKILL."""
+        await self.app.producer.flush()
+        log.error("fault injection: crashing %s", where)
+        os._exit(137)
+
+    async def _send_next(self, topic: str, state: DialogueState | Dialogue) -> Any:
+        """Send a dialogue's next event and wait for the broker's acknowledgement (the fault hook may lose it)."""
+        if topic == self.topics.dialogues_completed:
+            return await self.send(topic, state.dialogue_id, state)
+        self._next_events += 1
+        if self._drop_at is not None and self._next_events == self._drop_at:
+            log.error("fault injection: losing the next event of %s", state.dialogue_id)
+            return None
+        return await self.send(topic, state.dialogue_id, state)
 
     # -- stages --------------------------------------------------------------
     def few_shot_pool(self, domains: Sequence[str] = KNOWN_DOMAINS) -> dict[str, list[dict]]:
@@ -191,18 +248,19 @@ class Pipeline:
         if self._already_done(state):
             return
         new = await self.engine.user_turn(state)
-        self._mark(new)
-        await self.send(self.topics.turns_bot, new.dialogue_id, new)
+        sent = await self._send_next(self.topics.turns_bot, new)
+        await self._mark(new, sent=sent)
 
     async def on_bot_turn(self, state: DialogueState) -> None:
         if self._already_done(state):
             return
         step = await self.engine.bot_turn(state)
-        self._mark(step.state)
         if step.finished is not None:
-            await self.send(self.topics.dialogues_completed, step.state.dialogue_id, step.finished)
+            await self._send_next(self.topics.dialogues_completed, step.finished)
+            await self._mark(step.state, marks.DONE)
         else:
-            await self.send(self.topics.turns_user, step.state.dialogue_id, step.state)
+            sent = await self._send_next(self.topics.turns_user, step.state)
+            await self._mark(step.state, sent=sent)
 
     async def on_completed(self, dialogue: Dialogue) -> None:
         judged = await self.judge.judge(dialogue)
@@ -216,8 +274,89 @@ class Pipeline:
         entries = list(self.fewshot.get(example.domain) or [])
         self.fewshot[example.domain] = fewshot.add_example(entries, example, self.settings.few_shot_pool_size)
 
+    # -- the watchdog ---------------------------------------------------------
+    async def _on_progress_recovered(self) -> None:
+        """After a rebalance every partition's clock restarts: its events may have waited for a worker."""
+        self._held_since.clear()
+
+    def _committed(self, topic: str, partition: int) -> int | None:
+        return self.app.consumer._committed_offset.get(TP(topic, partition))
+
+    def _highwater(self, topic: str, partition: int) -> int | None:
+        try:
+            return self.app.consumer.highwater(TP(topic, partition))
+        except Exception:  # noqa: BLE001 - not assigned or not fetched yet: unknown
+            return None
+
+    async def watchdog(self) -> marks.ScanResult | None:
+        """One pass over the progress entries of the partitions this worker holds.
+
+        Reads: the progress table, this worker's assignment, the group's committed offsets and
+        the log ends of the turn topics. Writes: a dead letter (stage ``watchdog``) for each
+        stranded dialogue, then its tombstone; purges tombstones past the horizon (changelog
+        deletes). Each worker runs it on its own partitions, so it scales out with the workers.
+        """
+        app, t = self.app, self.topics
+        if app.rebalancing or getattr(app, "in_recovery", False):
+            self._held_since.clear()
+            return None
+        now = time.time()
+        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == t.turns_user}
+        standbys = {tp.partition for tp in app.assignor.assigned_standbys()}
+        for p in list(self._held_since):
+            if p not in actives:
+                del self._held_since[p]
+        for p in actives:
+            self._held_since.setdefault(p, now)
+        store = self.progress.data
+        result = marks.scan(
+            list(store.items()), now=now, held_since=self._held_since, standby=standbys,
+            committed=self._committed, highwater=self._highwater, turn_topics=(t.turns_user, t.turns_bot),
+            stranded_after_s=self.settings.stranded_after_s, horizon_s=self.settings.progress_horizon_s,
+        )
+        for key in result.forget:
+            store.pop(key, None)  # a stale local copy: the partition's owner keeps the real one
+        for key, p in result.purge:
+            store.pop(key, None)
+            self.progress.send_changelog(p, key, None, value_serializer="raw")
+        for key, entry in result.stranded:
+            await self._dead_letter_stranded(key, entry)
+            if store.get(key) == entry:  # it made no progress while the dead letter was sent
+                tomb = marks.stranded(entry, time.time())
+                store[key] = tomb
+                self.progress.send_changelog(entry["p"], key, tomb)
+        self.watchdog_stats["stranded"] += len(result.stranded)
+        self.watchdog_stats["purged"] += len(result.purge)
+        self.watchdog_stats["waiting"] = result.waiting
+        return result
+
+    async def _dead_letter_stranded(self, dialogue_id: str, entry: dict[str, Any]) -> None:
+        """The same dead letter (same id) whichever worker sends it, however often."""
+        turns = entry["n"]
+        after = self.settings.stranded_after_s
+        payload = {
+            "dialogue_id": dialogue_id, "turns": turns, "last_progress_at": entry.get("at"),
+            "next_topic": entry.get("nt"), "next_partition": entry.get("np"), "next_offset": entry.get("no"),
+        }
+        record = DeadLetter(
+            source_topic=entry.get("nt") or (self.topics.turns_bot if turns % 2 else self.topics.turns_user),
+            source_partition=entry["p"],
+            stage="watchdog",
+            reason=f"stranded: no progress for {after:g} s after turn {turns}",
+            error_type="Stranded",
+            key=dialogue_id,
+            payload=orjson.dumps(payload).decode(),
+            run_id=entry.get("run"),
+            goal_id=entry.get("goal"),
+            dialogue_id=dialogue_id,
+        )
+        log.warning("dead-letter %s: %s", dialogue_id, record.reason)
+        await self.send(self.topics.dialogues_dead_letter, dialogue_id, record)
+
     def _define_agents(self) -> None:
         t, conc = self.topics, self.settings.concurrency
+        interval = min(15.0, max(0.5, self.settings.stranded_after_s / 4))
+        self.app.timer(interval, name="goalconvo.watchdog")(self.watchdog)
 
         def stage(
             name: str,
