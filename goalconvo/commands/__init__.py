@@ -1,7 +1,7 @@
 """The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
 
 The command tree is assembled here; each command lives in a small module
-(``run``, ``goals``, ``corpus``, ``assess``, ``ops``), shared options and helpers
+(``run``, ``broker``, ``goals``, ``corpus``, ``assess``, ``ops``), shared options and helpers
 in ``common``. ``runner`` starts broker, worker and sink together;
 ``corpus_ops`` holds the corpus operations that need a judge.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import assess, corpus, goals, ops, run
+from goalconvo.commands import assess, broker, corpus, goals, ops, run
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -26,6 +26,7 @@ app.add_typer(backfill_app, name="backfill")
 
 app.command()(run.run)
 app.command()(run.worker)
+app.command()(broker.broker)
 goals_app.command("produce")(goals.goals_produce)
 app.command()(corpus.query)
 app.command()(corpus.metrics)

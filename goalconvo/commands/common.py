@@ -55,21 +55,50 @@ def make_settings(**overrides: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
-def run_async(coro: Any) -> Any:
-    """Run a coroutine; SIGTERM behaves like Ctrl-C (everything stops in order)."""
+class StopRequest:
+    """How a long-running command (worker, broker) learns it was asked to stop.
+
+    ``run_async(coro, stop=request)`` sets ``event`` on the first SIGTERM or Ctrl-C (and
+    remembers which, in ``signal_name``): the service stops in order and the command
+    exits 0 with its summary. A second signal cancels it outright.
+    """
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.signal_name: str | None = None
+
+
+def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
+    """Run a coroutine; SIGTERM behaves like Ctrl-C (everything stops in order).
+
+    Without ``stop``, a signal cancels the coroutine and the command exits 130 (Ctrl-C) or
+    143 (SIGTERM), the shell's codes for "ended by that signal". With ``stop``, see StopRequest.
+    """
+    received: list[int] = []
 
     async def main() -> Any:
         task = asyncio.current_task()
         loop = asyncio.get_running_loop()
-        if task is not None:
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+        def on_signal(sig: int) -> None:
+            received.append(sig)
+            if stop is not None and len(received) == 1:
+                stop.signal_name = signal.Signals(sig).name
+                stop.event.set()
+            elif task is not None:
+                task.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig)
         return await coro
 
     try:
         return asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print("[yellow]stopped[/yellow]")
-        raise typer.Exit(130) from None
+        sig = received[-1] if received else signal.SIGINT
+        console.print(f"[yellow]stopped ({signal.Signals(sig).name})[/yellow]")
+        # SystemExit, not typer.Exit: that one is a RuntimeError, and commands catch those as failures.
+        raise SystemExit(128 + sig) from None
 
 
 def fail(exc: Exception) -> None:

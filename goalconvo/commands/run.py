@@ -69,8 +69,9 @@ def run(
         task = bar.add_task("run", total=goals, detail="starting broker and worker")
 
         def progress(c: dict[str, int]) -> None:
-            bar.update(task, completed=sum(c.values()),
-                       detail=f"accepted {c['accepted']} rejected {c['rejected']} dead-lettered {c['dead_lettered']}")
+            bar.update(task, completed=c["accepted"] + c["rejected"] + c["dead_lettered"],
+                       detail=f"accepted {c['accepted']} rejected {c['rejected']} dead-lettered {c['dead_lettered']}"
+                       + (f" (stranded {c['stranded']})" if c.get("stranded") else ""))
 
         try:
             summary = run_async(run_goals(s, goals, progress=progress, timeout_s=timeout))
@@ -78,7 +79,7 @@ def run(
             fail(exc)
     out = {
         "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
-        "rejected": summary.rejected, "dead_lettered": summary.dead_lettered,
+        "rejected": summary.rejected, "dead_lettered": summary.dead_lettered, "stranded": summary.stranded,
         "seconds": round(summary.seconds, 2), "db": summary.db, "model": summary.model,
     }
     if as_json:
@@ -87,7 +88,8 @@ def run(
         print(
             f"run {summary.run_id}: {summary.goals} goals -> accepted {summary.accepted}, "
             f"rejected {summary.rejected}, dead-lettered {summary.dead_lettered} "
-            f"in {summary.seconds:.1f}s (model {summary.model}); corpus: {summary.db}"
+            + (f"(stranded {summary.stranded}: no progress for {s.stranded_after_s:g} s) " if summary.stranded else "")
+            + f"in {summary.seconds:.1f}s (model {summary.model}); corpus: {summary.db}"
         )
     if not summary.finished:
         console.print("[red]the run ended before every goal was accounted for[/red]")
@@ -108,11 +110,14 @@ def worker(
         None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run the stages (and the sink) until Ctrl-C, against the given broker.
+    """Run the stages (and the sink) until Ctrl-C or SIGTERM, against the given broker.
 
     Several workers may share one consumer group; only one of them may run the
-    sink for a given DuckDB file (start the others with --no-sink).
+    sink for a given DuckDB file (start the others with --no-sink). A requested
+    stop (Ctrl-C, SIGTERM) ends in order with a one-line summary and exit code 0;
+    a sink that dies stops the worker with the reason and exit code 1.
     """
+    from goalconvo.commands.common import StopRequest
     from goalconvo.commands.runner import serve_worker
 
     setup_logging(verbose)
@@ -122,7 +127,12 @@ def worker(
     )
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
+    stop = StopRequest()
     try:
-        run_async(serve_worker(s, sink=sink))
+        done = run_async(serve_worker(s, sink=sink, stop=stop.event), stop=stop)
     except (OSError, RuntimeError) as exc:
         fail(exc)
+    stored = (f"{done['stored']} dialogues stored, {done['dead_letters']} dead letters"
+              if done["stored"] is not None else "no sink")
+    print(f"worker stopped ({stop.signal_name or 'requested'}) after {done['seconds']:g} s: "
+          f"{done['turns']} turns processed, {done['stranded']} stranded dialogues dead-lettered, {stored}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -95,8 +96,17 @@ def goal_events(goals: Iterable[Goal]) -> Iterable[tuple[bytes, bytes]]:
     return ((g.goal_id.encode(), encode(g)) for g in goals)
 
 
+class WorkerFailed(RuntimeError):
+    """A part of the worker died on its own (the sink): the worker stops and says why."""
+
+
 class Worker:
-    """The stages, the DuckDB sink and its query endpoint, in one process."""
+    """The stages, the DuckDB sink and its query endpoint, in one process.
+
+    A sink that dies (its store refuses writes, say) is not left dead behind a running
+    worker: ``failure`` keeps the error, ``failed`` is set, and ``wait``/``raise_if_failed``
+    raise :class:`WorkerFailed`, which stops ``worker`` and ``run`` with the reason.
+    """
 
     def __init__(self, settings: Settings, bootstrap_servers: str, *, llm: LLMBackend | None = None, sink: bool = True):
         self.settings = settings
@@ -105,13 +115,52 @@ class Worker:
         self.store: CorpusStore | None = CorpusStore(settings.db) if sink else None
         self.sink = DuckDBSink(settings, bootstrap_servers, self.store) if self.store else None
         self.query_server = QueryServer(self.store, settings.query_host, settings.query_port) if self.store else None
+        self.failure: WorkerFailed | None = None
+        self.failed = asyncio.Event()
+        self.started_at = time.monotonic()
 
     async def start(self) -> None:
         if self.query_server:
             await self.query_server.start()
         if self.sink:
             await self.sink.start()
+            if self.sink.task is not None:
+                self.sink.task.add_done_callback(self._sink_ended)
         await self.pipeline.start()
+
+    def _sink_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return  # stopped by us
+        exc = task.exception()
+        what = f"{type(exc).__name__}: {exc}" if exc is not None else "its loop returned"
+        self.failure = WorkerFailed(f"the DuckDB sink ({self.settings.db}) stopped: {what}")
+        log.error("%s; stopping the worker", self.failure)
+        self.failed.set()
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    async def wait(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set (returns) or a part of the worker dies (raises WorkerFailed)."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.failed.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        self.raise_if_failed()
+
+    def summary(self) -> dict[str, float | int | None]:
+        """What this worker did: turns processed, dialogues stranded by its watchdog, what its sink stored."""
+        p = self.pipeline
+        return {
+            "seconds": round(time.monotonic() - self.started_at, 1),
+            "turns": p.turns_marked,
+            "stranded": p.watchdog_stats["stranded"],
+            "stored": self.sink.stored if self.sink else None,
+            "dead_letters": self.sink.dead_lettered if self.sink else None,
+        }
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -146,6 +195,8 @@ class RunSummary:
     seconds: float
     db: str
     model: str
+    #: Of the dead-lettered: dialogues the watchdog found stranded (no progress for stranded_after_s).
+    stranded: int = 0
 
     @property
     def finished(self) -> bool:
@@ -174,14 +225,21 @@ async def run_goals(
             backend = worker.pipeline.llm
             worker.store.record_run(run_id, n_goals, settings.llm, backend.model_name, settings.model_dump(mode="json"))
             await publish(bootstrap, Topics.for_prefix(settings.topic_prefix).goals, goal_events(batch))
-            counts = {"accepted": 0, "rejected": 0, "dead_lettered": 0}
+            counts = {"accepted": 0, "rejected": 0, "dead_lettered": 0, "stranded": 0}
             loop = asyncio.get_running_loop()
-            while sum(counts.values()) < n_goals:
+            # Every goal ends stored or dead-lettered: a stranded dialogue too, by the watchdog.
+            while counts["accepted"] + counts["rejected"] + counts["dead_lettered"] < n_goals:
                 if timeout_s is not None and time.monotonic() - t0 > timeout_s:
                     log.error("run %s timed out after %.0fs", run_id, timeout_s)
                     break
                 await asyncio.sleep(0.5)
+                if worker.failure is not None:
+                    raise WorkerFailed(
+                        f"{worker.failure}; run {run_id} stopped with {counts['accepted']} accepted, "
+                        f"{counts['rejected']} rejected, {counts['dead_lettered']} dead-lettered of {n_goals} goals"
+                    )
                 counts = await loop.run_in_executor(None, worker.store.run_progress, run_id)
+                counts["stranded"] = await loop.run_in_executor(None, worker.store.run_stranded, run_id)
                 if progress:
                     progress(counts)
             return RunSummary(
@@ -194,10 +252,50 @@ async def run_goals(
             )
 
 
-async def serve_worker(settings: Settings, *, sink: bool = True, stop: asyncio.Event | None = None) -> None:
-    """A long-running worker against ``settings.bootstrap_servers`` (or an embedded broker)."""
+async def serve_worker(
+    settings: Settings, *, sink: bool = True, stop: asyncio.Event | None = None
+) -> dict[str, float | int | None]:
+    """A long-running worker against ``settings.bootstrap_servers`` (or an embedded broker).
+
+    Returns its summary once ``stop`` is set (a requested stop); raises WorkerFailed if its sink dies.
+    """
     stop = stop or asyncio.Event()
     async with message_bus(settings) as bootstrap:
-        async with Worker(settings, bootstrap, sink=sink):
+        async with Worker(settings, bootstrap, sink=sink) as worker:
             log.info("worker ready on %s", bootstrap)
-            await stop.wait()
+            await worker.wait(stop)
+            return worker.summary()
+
+
+async def serve_broker(
+    settings: Settings, port: int, *, stop: asyncio.Event, on_ready: Callable[[str], None], topics: bool = True
+) -> float:
+    """The embedded broker on its own until ``stop`` is set; returns how long it ran.
+
+    Creates the pipeline's topics for ``settings`` (prefix, app id, partitions) before it
+    says it is ready, so a producer that comes first (``goals produce``) cannot make the
+    broker auto-create a topic with another partition count. Workers create what is
+    missing too (idempotent), so workers of another app id can share this broker.
+    """
+    t0 = time.monotonic()
+    if port:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise BrokerError(f"port {port} on 127.0.0.1 is taken ({exc.strerror}); pick another with --port") from None
+    broker = EmbeddedBroker(binary=settings.embedded_broker_bin, port=port or None)
+    await broker.start()
+    try:
+        if topics:
+            await ensure_topics(broker.bootstrap_servers, topic_partitions(settings))
+        on_ready(broker.bootstrap_servers)
+        while not stop.is_set():
+            code = broker.exited()
+            if code is not None:
+                raise BrokerError(f"the embedded broker exited on its own (code {code}); every topic in it is lost")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+    finally:
+        await broker.stop()
+    return time.monotonic() - t0

@@ -110,6 +110,11 @@ class DuckDBSink:
         if self.scoring is not None:
             self.scoring.start()
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The consuming loop; the runner watches it (a sink that dies stops its worker)."""
+        return self._task
+
     async def stop(self) -> None:
         if self.scoring is not None:
             await self.scoring.stop()

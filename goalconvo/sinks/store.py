@@ -286,3 +286,12 @@ class CorpusStore:
             [run_id, run_id],
         ).rows[0]
         return {"accepted": r[0], "rejected": r[1], "dead_lettered": r[2]}
+
+    def run_stranded(self, run_id: str) -> int:
+        """Of a run's dead-lettered goals, those the watchdog found stranded (and never stored since)."""
+        return self.query(
+            """select count(distinct coalesce(goal_id, dead_letter_id)) from dead_letters x
+               where x.run_id = ? and x.stage = 'watchdog' and (x.goal_id is null or x.goal_id not in
+                 (select goal_id from dialogues s where s.run_id = x.run_id))""",
+            [run_id],
+        ).rows[0][0]

@@ -66,6 +66,10 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    def exited(self) -> int | None:
+        """The broker's exit code if it was started and has exited on its own, else None."""
+        return self._proc.poll() if self._proc else None
+
     async def start(self, timeout_s: float = 15.0) -> None:
         url = f"tcp://{self.host}:{self.port}"
         cmd = [tansu_binary(self._binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
