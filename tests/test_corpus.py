@@ -22,6 +22,7 @@ from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.store import CorpusStore
 
 from conftest import MULTIWOZ, needs_multiwoz
+from polling import until
 
 PERSONA = Persona(name="A", style="s", patience="p", verbosity="v")
 
@@ -169,17 +170,13 @@ def test_the_sink_scores_similarity_and_snapshots_metrics_as_dialogues_arrive(se
     async def scenario():
         async with Worker(s, bus) as w:
             await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals_for_run(n, "run-sim", None)))
-            for _ in range(480):
-                scored = w.store.query("select count(*) from similarity").rows[0][0]
-                if scored >= n:
-                    break
-                await asyncio.sleep(0.25)
-            await asyncio.sleep(2.5)  # one more snapshot after the scores
+            snaps_sql = ("select count(*), max(cast(json_extract(metrics, '$.bertscore_n') as int)) from metric_snapshots "
+                         "where group_kind = 'set' and set_name = 'run-sim'")
+            await until(lambda: w.store.query("select count(*) from similarity").rows[0][0] >= n, 120)
+            # A snapshot taken after the last score carries all of them.
+            await until(lambda: (w.store.query(snaps_sql).rows[0][1] or 0) >= n, 30)
             sim = w.store.query("select model, layer, rescaled, reference_set, min(f1), max(f1), count(*) from similarity group by all").rows
-            snaps = w.store.query(
-                "select count(*), max(cast(json_extract(metrics, '$.bertscore_n') as int)) from metric_snapshots "
-                "where group_kind = 'set' and set_name = 'run-sim'").rows[0]
-            return sim, snaps
+            return sim, w.store.query(snaps_sql).rows[0]
 
     sim, snaps = asyncio.run(scenario())
     assert len(sim) == 1

@@ -14,6 +14,7 @@ from goalconvo.sinks.dashboard.server import Dashboard
 from goalconvo.sinks.metrics import snapshot_metrics
 
 from cdp import CHROMIUM, Browser
+from polling import until
 from test_corpus import _hand_store
 
 ARTIFACTS = Path(os.environ.get("GOALCONVO_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
@@ -39,9 +40,10 @@ def test_dashboard_shows_the_known_figures_without_console_errors(tmp_path: Path
                 bars = await b.evaluate("document.querySelectorAll('#sets-chart rect').length")
                 rows = await b.evaluate("document.querySelectorAll('#dlg-list tbody tr').length")
                 await b.evaluate("document.querySelector('#dlg-list tbody tr').click()")
-                await asyncio.sleep(0.5)
-                await b.evaluate("new Promise(r => setTimeout(r, 300))")
-                view = await b.evaluate("document.getElementById('dlg-view').textContent")
+                view_js = "document.getElementById('dlg-view').textContent"
+                # The dialogue is fetched and drawn after the click: wait until its turns are on the page.
+                await until(lambda: b.evaluate(f"{view_js}.includes('User:')"), 15, 0.1)
+                view = await b.evaluate(view_js)
                 await b.screenshot(ARTIFACTS / "dashboard.png")
                 return table, reasons, bars, rows, view, list(b.errors)
         finally:

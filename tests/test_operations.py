@@ -15,15 +15,10 @@ from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.replay import backfill_goals, replay
 from goalconvo.streams.topics import Topics
 
+from kafka_helpers import drained
+from polling import until
+
 CLI = [sys.executable, "-m", "goalconvo.commands"]
-
-
-async def _until(pred, timeout_s: float = 90.0) -> bool:
-    for _ in range(int(timeout_s / 0.25)):
-        if pred():
-            return True
-        await asyncio.sleep(0.25)
-    return pred()
 
 
 def _counts(store) -> list:
@@ -41,14 +36,18 @@ def test_replaying_a_slice_twice_into_the_pipeline_adds_no_rows(settings: Settin
     async def scenario():
         async with Worker(settings, bus) as w:
             await publish(bus, topics.goals, goal_events(goals))
-            assert await _until(lambda: _counts(w.store)[0] == n)
+            assert await until(lambda: _counts(w.store)[0] == n, 90)
             before = _counts(w.store)
             first = await replay(bus, topics.goals, from_offset=0)
             second = await replay(bus, topics.goals, from_offset=0)
             turns = await replay(bus, topics.turns_user, from_offset=0)
             judged = await replay(bus, topics.dialogues_judged, from_offset=0)
-            # Give the replayed events time to travel the whole pipeline.
-            await asyncio.sleep(8)
+            # The replayed events have travelled the whole pipeline when the sink has seen the n replayed
+            # judged dialogues and every stage has consumed everything now on its topics.
+            assert await until(lambda: w.sink.replays_ignored + w.sink.regenerations_ignored >= n, 60), w.sink.stats()
+            groups = {settings.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+                      w.sink.group_id: [topics.dialogues_judged]}
+            assert await until(lambda: drained(bus, groups), 90), "the pipeline never consumed the replays"
             return before, _counts(w.store), first, second, turns, judged
 
     before, after, first, second, turns, judged = asyncio.run(scenario())
@@ -87,7 +86,7 @@ def test_a_deleted_corpus_is_rebuilt_from_the_judged_topic(settings: Settings, b
     async def generate():
         async with Worker(settings, bus) as w:
             await publish(bus, topics.goals, goal_events(goals_for_run(n, "run-rebuild", None)))
-            assert await _until(lambda: _counts(w.store)[0] == n)
+            assert await until(lambda: _counts(w.store)[0] == n, 90)
 
     asyncio.run(generate())
     snapshot_sql = [
