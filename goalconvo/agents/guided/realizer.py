@@ -35,6 +35,8 @@ Speaker = Literal["user", "bot"]
 #: Bump when the prompt changes, so corpora phrased by different prompts stay apart.
 PHRASING_PROMPT_VERSION = "r1"
 SPEAKER_NAME: dict[str, str] = {"user": "User", "bot": "SupportBot"}
+#: Other wordings of the template tried when the first echoes the previous utterance.
+TEMPLATE_REDRAWS = 6
 
 #: The constant prefix: the same for User and SupportBot, so alternating calls share its KV cache.
 SYSTEM_PROMPT = """You write one line of a conversation between a customer (User) and the \
@@ -256,7 +258,7 @@ async def realize(
     template = templates.render(speaker, acts, random.Random(f"template:{seed}"))
     out = Phrasing(text=template, phrased_by="template")
     if llm is None or config.tries <= 0:
-        return _template(out, speaker, acts, known, previous_utterance, own_earlier, config)
+        return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed)
     pool = builtin_examples() if examples is None else list(examples)
     shots = pick_examples(pool, speaker, acts, config.k_examples, seed)
     draft = template if config.draft else None
@@ -291,22 +293,33 @@ async def realize(
             own_earlier=own_earlier, max_words=config.max_words,
         )
         if not problems:
-            out.text, out.phrased_by = text, "llm"
+            # A copy of the draft is the template's wording: say so (the scripted stand-in does only this).
+            out.text, out.phrased_by = text, "template" if draft is not None and same_text(text, draft) else "llm"
             return out
         out.refusals.append(f"try {i + 1} (temperature {temperature}): {'; '.join(problems)} [{text[:80]!r}]")
-    return _template(out, speaker, acts, known, previous_utterance, own_earlier, config)
+    return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed)
 
 
 def _template(
     out: Phrasing, speaker: str, acts: DialogueActs, known: frozenset[str], previous: str,
-    own_earlier: Sequence[str], config: RealizerConfig,
+    own_earlier: Sequence[str], config: RealizerConfig, seed: int | str,
 ) -> Phrasing:
-    """Use the template; a template the validator refuses is still used, and the reason kept."""
-    problems = validate(speaker, acts, out.text, known_values=known, previous_utterance=previous,
-                        own_earlier=own_earlier, max_words=max(config.max_words, 200))
-    if problems:
-        out.refusals.append(f"template: {'; '.join(problems)}")
+    """Use the template; another wording where the first echoes or repeats (the judge refuses those).
+
+    A template the validator still refuses is used all the same, and the reason kept.
+    """
     out.phrased_by = "template"
+    for attempt in range(TEMPLATE_REDRAWS):
+        if attempt:
+            out.text = templates.render(speaker, acts, random.Random(f"template:{seed}:{attempt}"))
+        problems = validate(speaker, acts, out.text, known_values=known, previous_utterance=previous,
+                            own_earlier=own_earlier, max_words=max(config.max_words, 200))
+        if not problems:
+            return out
+        if attempt == 0:
+            first = (out.text, problems)
+    out.text = first[0]
+    out.refusals.append(f"template: {'; '.join(first[1])}")
     return out
 
 
