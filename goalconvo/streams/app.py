@@ -330,6 +330,12 @@ class Pipeline:
         self.watchdog_stats["waiting"] = result.waiting
         return result
 
+    async def _watchdog_tick(self) -> None:
+        try:
+            await self.watchdog()
+        except Exception:  # noqa: BLE001 - the broker away for a moment: the next pass tries again
+            log.exception("watchdog pass failed")
+
     async def _dead_letter_stranded(self, dialogue_id: str, entry: dict[str, Any]) -> None:
         """The same dead letter (same id) whichever worker sends it, however often."""
         turns = entry["n"]
@@ -356,7 +362,7 @@ class Pipeline:
     def _define_agents(self) -> None:
         t, conc = self.topics, self.settings.concurrency
         interval = min(15.0, max(0.5, self.settings.stranded_after_s / 4))
-        self.app.timer(interval, name="goalconvo.watchdog")(self.watchdog)
+        self.app.timer(interval, name="goalconvo.watchdog")(self._watchdog_tick)
 
         def stage(
             name: str,
