@@ -45,6 +45,8 @@ async def drained(bootstrap: str, groups: dict[str, list[str]]) -> bool:
             if not tps:
                 await consumer._client.force_metadata_update()
                 tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+            if not tps:
+                return False  # topics unknown to the broker: nothing proves them drained
             ends = await end_offsets(bootstrap, tps)
             for tp in tps:
                 if ends[tp] and (await consumer.committed(tp) or 0) < ends[tp]:

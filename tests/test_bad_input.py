@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from goalconvo.sinks.sql import QueryRefused, check_read_only
 from goalconvo.streams.topics import Topics
 
 from live_worker import LiveWorker
+from polling import wait_for
 
 INJECTION = st.sampled_from([
     "'; DROP TABLE dialogues; --", "\" OR 1=1 --", "<script>alert(1)</script>", "{{7*7}}", "$(rm -rf /)",
@@ -55,15 +55,6 @@ def live(tmp_path_factory):
         yield lw
 
 
-def _wait(pred, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.3)
-    return pred()
-
-
 @hsettings(max_examples=6, deadline=None, derandomize=True,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(bad=st.lists(st.tuples(st.sampled_from(range(8)), BAD_PAYLOADS), min_size=3, max_size=12),
@@ -87,11 +78,11 @@ def test_bad_events_are_dead_lettered_and_nasty_goals_still_complete(live: LiveW
         rows = store.query("select key, reason, error_type from dead_letters where key like ?", [f"bad-{tag}-%"]).rows
         return {k: (r, e) for k, r, e in rows}
 
-    assert _wait(lambda: len(dead_keys()) == len(keys), 90), f"missing dead letters: {set(keys) - set(dead_keys())}"
+    assert wait_for(lambda: len(dead_keys()) == len(keys), 90), f"missing dead letters: {set(keys) - set(dead_keys())}"
     for key, (reason, error_type) in dead_keys().items():
         assert reason and error_type, key
     stored = lambda: store.query("select goal_id from dialogues where run_id = ?", [run_id]).rows  # noqa: E731
-    assert _wait(lambda: len(stored()) == len(goals), 90), "a valid goal with odd text did not become a dialogue"
+    assert wait_for(lambda: len(stored()) == len(goals), 90), "a valid goal with odd text did not become a dialogue"
     assert sorted(r[0] for r in stored()) == sorted(nasty_ids)
     assert store.query("select count(*) from schema_version").rows[0][0] >= 2, "tables intact"
 

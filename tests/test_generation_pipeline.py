@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import orjson
 
@@ -19,7 +18,8 @@ from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.topics import Topics
 
-from kafka_helpers import wait_for
+from kafka_helpers import drained
+from polling import until, wait_for
 from stub_thread import StubThread
 
 
@@ -43,13 +43,14 @@ def test_64_dialogues_with_many_requests_in_flight_and_faults_retried_or_dead_le
             llm = VLLMServerBackend([srv.base_url], "stub-7b", max_in_flight=s.max_in_flight, timeout_s=1.0,
                                     retries=2, backoff_s=0.05)
             async with Worker(s, bus, llm=llm) as w:
-                await publish(bus, Topics.for_prefix(s.topic_prefix).goals, goal_events(goals))
-                for _ in range(600):
-                    c = w.store.run_progress("run-http")
-                    if sum(c.values()) >= n:
-                        break
-                    await asyncio.sleep(0.25)
-                await asyncio.sleep(1.0)  # let late duplicates (if any) arrive before counting
+                topics = Topics.for_prefix(s.topic_prefix)
+                await publish(bus, topics.goals, goal_events(goals))
+                assert await until(lambda: sum(w.store.run_progress("run-http").values()) >= n, 150), \
+                    w.store.run_progress("run-http")
+                # Count once nothing is in flight: a late duplicate (if any) is stored by then.
+                groups = {s.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+                          w.sink.group_id: [topics.dialogues_judged, *topics.dead_letters()]}
+                assert await until(lambda: drained(bus, groups), 60), "events still in flight"
                 rows = w.store.query("select goal_id, model from dialogues where run_id = 'run-http'").rows
                 dead = w.store.query("select goal_id, stage, reason from dead_letters where run_id = 'run-http'").rows
                 return rows, dead, srv.stats, llm.stats
@@ -110,7 +111,7 @@ def test_worker_killed_mid_turn_resumes_that_turn_not_the_dialogue(settings: Set
             first.wait()
         before = list(srv.stats.log)
         killed_at = before[-1][1]
-        time.sleep(1.0)
+        assert first.poll() is not None, "the first worker is still running"
         second = _worker(settings, bus, srv.base_url)
         try:
             done = wait_for(lambda: _stored(settings) == 1, timeout_s=120)
