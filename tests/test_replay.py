@@ -152,3 +152,29 @@ def test_unwrap_keeps_bytes_that_are_not_utf8_and_filters_by_error_type(settings
     r, values = asyncio.run(scenario())
     assert (r.read, r.published, r.skipped) == (3, 1, 2)
     assert values == [raw]
+
+
+def test_replay_cli_unwraps_dead_letters_of_one_error_type(settings: Settings, bus: str):
+    """Item 10 through the CLI: `replay --unwrap --error-type`, and --error-type alone is refused."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    topics = Topics.for_prefix(settings.topic_prefix)
+    letters = [DeadLetter(source_topic=topics.dialogues_completed, stage="judge", reason="LLMError: down",
+                          error_type=kind, key=f"d{i}", payload=f'{{"n": {i}}}')
+               for i, kind in enumerate(["LLMError", "LLMError", "DecodeError"])]
+    asyncio.run(publish(bus, topics.dialogues_dead_letter, [(d.key.encode(), encode(d)) for d in letters]))
+    cli = [sys.executable, "-m", "goalconvo.commands", "replay", "--topic", "dialogues.dead-letter", "--from-offset", "0",
+           "--bootstrap-servers", bus, "--json"]
+    env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix}
+    out = subprocess.run(cli + ["--unwrap", "--error-type", "LLMError"], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert (got["read"], got["published"], got["skipped"], got["to_topic"]) == (3, 2, 1, topics.dialogues_completed)
+    values = asyncio.run(read_topic(bus, topics.dialogues_completed, expect=2, timeout_s=20))
+    assert sorted(values) == [b'{"n": 0}', b'{"n": 1}']
+    bad = subprocess.run(cli + ["--error-type", "LLMError"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "use it with --unwrap" in bad.stderr + bad.stdout

@@ -51,7 +51,9 @@ def replay(
     except (BrokerError, ValueError) as exc:
         fail(exc)
     out = {"topic": r.topic, "to_topic": r.to_topic, "partitions": r.partitions, "read": r.read,
-           "published": r.published, "skipped": r.skipped, "dry_run": r.dry_run}
+           "published": r.published, "dry_run": r.dry_run}
+    if unwrap:
+        out["skipped"] = r.skipped
     print(json.dumps(out) if as_json else
           f"{'would replay' if dry_run else 'replayed'} {r.published} of {r.read} events from {r.topic} "
           f"({r.partitions} partitions) to {r.to_topic}" + (f"; skipped {r.skipped}" if r.skipped else ""))
