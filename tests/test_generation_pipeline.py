@@ -31,7 +31,8 @@ def _police_user_turns_fail(body: dict) -> str | None:
 
 def test_64_dialogues_with_many_requests_in_flight_and_faults_retried_or_dead_lettered(settings: Settings, bus: str):
     n = 64
-    s = settings.model_copy(update={"concurrency": 16, "max_in_flight": 32, "llm_timeout_s": 1.0})
+    # Free mode: the stub's replies are role-play turns (guided phrasing: tests/test_guided.py).
+    s = settings.model_copy(update={"concurrency": 16, "max_in_flight": 32, "llm_timeout_s": 1.0, "mode": "free"})
     goals = goals_for_run(n, "run-http", None)
     doomed = {g.goal_id for g in goals if "police" in g.domains}
     assert 0 < len(doomed) < n
@@ -77,6 +78,7 @@ def _worker(settings: Settings, bus: str, url: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "GOALCONVO_APP_ID": settings.app_id,
+        "GOALCONVO_MODE": "free",
         "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
         "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
         "GOALCONVO_LLM_URLS": url,

@@ -25,16 +25,16 @@ def _dialogue(lines, stop="goal_done"):
 
 GOOD = [
     "I want an italian restaurant in the centre.",
-    "La piazza is an italian place in the centre. Shall I book it?",
+    "Pizza hut city centre is an italian place in the centre. Shall I book it?",
     "Yes, please book it for 2 people, and what is the phone number?",
-    "Booked! The reference number is AB12CD34 and the phone is 01223200001.",
+    "Booked! The reference number is AB12CD34 and the phone is 01223323737.",
     "Thank you, that is all. Goodbye.",
     "You are welcome, goodbye!",
 ]
 
 
 def _verdict(lines, stop="goal_done"):
-    return asyncio.run(Judge(Settings(llm="scripted"), VenueDB.builtin()).judge(_dialogue(lines, stop))).verdict
+    return asyncio.run(Judge(Settings(llm="scripted"), VenueDB.load()).judge(_dialogue(lines, stop))).verdict
 
 
 def _failed(v):
@@ -59,7 +59,7 @@ def test_missing_reference_and_unanswered_request_fail_the_goal_check():
 
 
 def test_contradicted_constraint_fails_the_goal_check():
-    lines = ["I want an italian restaurant in the centre.", "Golden dragon is great. Its phone is 01223200002, reference number ZZ12CD34."] + GOOD[4:]
+    lines = ["I want an italian restaurant in the centre.", "Charlie chan is great. Its phone is 01223361763, reference number ZZ12CD34."] + GOOD[4:]
     assert "food is chinese, goal wants italian" in _failed(_verdict(lines))["goal_completion"]
 
 
@@ -72,7 +72,7 @@ def test_prompt_leak_repetition_and_early_stop_are_rejected():
 
 
 def test_non_english_dialogue_is_rejected():
-    lines = ["Je voudrais un restaurant italien au centre.", "La piazza est au centre, téléphone 01223200001.", "Merci, au revoir.", "Au revoir!"]
+    lines = ["Je voudrais un restaurant italien au centre.", "Pizza hut city centre est au centre, téléphone 01223323737.", "Merci, au revoir.", "Au revoir!"]
     assert "language" in _failed(_verdict(lines))
 
 
@@ -125,12 +125,12 @@ def test_an_llm_outage_in_the_judge_is_raised_never_a_verdict():
     from goalconvo.llm import LLMError
 
     down = _JudgeBackend()
-    judge = Judge(Settings(llm="scripted", judge_llm=True, judge_retries=2), VenueDB.builtin(), down)
+    judge = Judge(Settings(llm="scripted", judge_llm=True, judge_retries=2), VenueDB.load(), down)
     with pytest.raises(LLMError, match="connection refused"):
         asyncio.run(judge.judge(_dialogue(GOOD)))
     assert down.calls == 1, "the backend already retried and waited; the judge does not call a dead model again"
     # A reply that is not a verdict still is one (the model's fault, not the dialogue's): judge_error, rejected.
     garbled = _JudgeBackend("I'd give it a five.")
-    v = asyncio.run(Judge(Settings(llm="scripted", judge_llm=True, judge_retries=1), VenueDB.builtin(), garbled)
+    v = asyncio.run(Judge(Settings(llm="scripted", judge_llm=True, judge_retries=1), VenueDB.load(), garbled)
                     .judge(_dialogue(GOOD))).verdict
     assert not v.accepted and v.judge_error and garbled.calls == 2

@@ -34,7 +34,7 @@ CASES: dict[str, tuple[list[str], str, str | None, str]] = {
     "leak": (GOOD[:2] + ["User: yes book it [END]"] + GOOD[3:], "goal_done", "role_confusion", "prompt text in turns [2]"),
     "swapped": (GOOD[:4] + ["Your reference number is XY12AB34. How can I help you?"] + GOOD[5:], "goal_done",
                 "role_confusion", "turns [4] speak the other role's lines"),
-    "french": (["Je voudrais un restaurant italien au centre.", "La piazza est au centre, téléphone 01223200001.",
+    "french": (["Je voudrais un restaurant italien au centre.", "Pizza hut city centre est au centre, téléphone 01223323737.",
                 "Merci, au revoir.", "Au revoir!"], "goal_done", "language", "does not read as English"),
     "invented": (GOOD[:3] + ["Booked! The reference number is AB12CD34 and the phone is 01223999999."] + GOOD[4:],
                  "goal_done", "grounded_facts", "01223999999"),

@@ -21,7 +21,7 @@ from polling import until
 from test_judge import GOAL, GOOD, _dialogue
 
 #: test_judge's good dialogue, grounded in the MultiWOZ venues the pipeline judges against.
-GROUNDED = [t.replace("La piazza", "Pizza hut city centre").replace("01223200001", "01223323737") for t in GOOD]
+GROUNDED = list(GOOD)  # grounded in the default (MultiWOZ) venues
 
 
 def test_a_partition_that_ends_before_the_end_offset_stops_the_read_with_a_clear_error(settings: Settings, bus: str):

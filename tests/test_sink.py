@@ -18,19 +18,14 @@ from goalconvo.sinks.query_server import run_query
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.topics import Topics
 
+from polling import until
 from test_store import _judged
 
 CLI = [sys.executable, "-m", "goalconvo.commands"]
 
 
-async def _until(pred, timeout_s: float = 60.0, interval_s: float = 0.2) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(interval_s)
-    return bool(pred())
+async def _until(pred, timeout_s: float = 60.0) -> bool:
+    return bool(await until(pred, timeout_s, interval_s=0.2))
 
 
 def _dialogues(n: int, run_id: str) -> list:
