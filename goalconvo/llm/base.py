@@ -30,6 +30,8 @@ class GenerationParams:
     max_tokens: int = 96
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    #: llama.cpp's penalty on repeated tokens (local CPU models only).
+    repeat_penalty: float = 1.15
     #: A JSON schema the output must follow (structured output), or None for text.
     json_schema: dict[str, Any] | None = None
 

