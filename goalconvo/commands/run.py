@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, ModeOpt, console, fail, make_settings, run_async, setup_logging
 
@@ -64,7 +64,8 @@ def run(
     )
     with Progress(
         TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(), console=console, disable=as_json or not console.is_terminal,
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+        disable=as_json or not console.is_terminal,
     ) as bar:
         task = bar.add_task("run", total=goals, detail="starting broker and worker")
 
