@@ -78,11 +78,24 @@ def metrics(
 
 
 def export(
-    out: Path = typer.Option(..., "--out", "-o", help="File to write."),
+    out: Path = typer.Option(
+        ..., "--out", "-o",
+        help="File to write; a folder for --format hf and for openai-chat/sharegpt with --split all."),
     fmt: str = typer.Option(
         "jsonl", "--format",
         help="jsonl | parquet | multiwoz (MultiWOZ's own layout: dialog_act per turn, belief state as metadata "
-        "per system turn; .json or .zip)"),
+        "per system turn; .json or .zip) | openai-chat (JSONL of {\"messages\": [...]}, a system turn first) | "
+        "sharegpt (JSONL of {\"id\", \"conversations\": [{\"from\": system|human|gpt, \"value\"}]}) | "
+        "hf (a Hugging Face dataset folder: data/<split>-*.parquet written by DuckDB and a README.md card). "
+        "The last three are split train/validation/test by goal content, so one goal never spans splits."),
+    split: str = typer.Option(
+        "all", "--split",
+        help="openai-chat/sharegpt: train | validation | test writes that split to --out; all writes "
+        "train.jsonl, validation.jsonl and test.jsonl into the folder --out. hf always writes all."),
+    split_ratios: Optional[str] = typer.Option(
+        None, "--split-ratios", help="train/validation/test shares, e.g. 80/10/10 (the default)."),
+    system_prompt: Optional[str] = typer.Option(
+        None, "--system-prompt", help="The system turn of openai-chat/sharegpt/hf chats (default: the travel desk's task)."),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
     include_rejected: bool = typer.Option(False, "--include-rejected", help="Also rejected dialogues (verdict says why)."),
     db: Optional[Path] = DbOpt,
@@ -94,7 +107,8 @@ def export(
     s = make_settings(db=db)
     store = open_corpus(s.db)
     try:
-        n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected)
+        n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
+                          split_ratios=split_ratios, system_prompt=system_prompt)
     except (OSError, ValueError) as exc:
         fail(exc)
     finally:

@@ -10,13 +10,24 @@ from typing import Any
 import duckdb
 
 from goalconvo.sinks.export_multiwoz import multiwoz_dialogues, write_multiwoz
+from goalconvo.sinks.export_training import TRAINING_FORMATS, export_training
 from goalconvo.sinks.store import CorpusStore
 
 
-def export_corpus(store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | None, include_rejected: bool) -> int:
-    """The corpus in a MultiWOZ-like layout (goal, log, domains, verdict), as JSON Lines or Parquet."""
+def export_corpus(
+    store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | None, include_rejected: bool,
+    split: str = "all", split_ratios: str | None = None, system_prompt: str | None = None,
+) -> int:
+    """The corpus in a MultiWOZ-like layout (goal, log, domains, verdict), as JSON Lines or Parquet;
+    or for training (``openai-chat``, ``sharegpt``, ``hf``: see ``export_training``, split by goal content)."""
+    if fmt in TRAINING_FORMATS:
+        counts = export_training(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
+                                 ratios=split_ratios, system_prompt=system_prompt)
+        return sum(counts.values())
     if fmt not in ("jsonl", "parquet", "multiwoz"):
-        raise ValueError("--format must be jsonl, parquet or multiwoz")
+        raise ValueError(f"--format must be jsonl, parquet, multiwoz, {', '.join(TRAINING_FORMATS)}")
+    if split != "all" or split_ratios is not None:
+        raise ValueError(f"--split and --split-ratios apply to {', '.join(TRAINING_FORMATS)} only")
     conds = [] if include_rejected else ["v.accepted"]
     params: list[Any] = []
     if sets:
