@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         60.0, ge=0.0, description="How long to keep retrying an LLM server that cannot be reached at all."
     )
     llm_api_key: str | None = Field(None, description="Bearer token for the OpenAI-compatible server, if it wants one.")
+    llm_json_mode: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto",
+        description="How structured output is asked of the OpenAI-compatible server: json_schema (vLLM), "
+        "json_object with a schema (llama.cpp's server), or auto (json_schema, falling back once refused).",
+    )
     max_in_flight: int = Field(16, ge=1, description="LLM requests in flight per worker.")
     concurrency: int = Field(8, ge=1, description="Dialogues a stage works on at once.")
     max_turns: int | None = Field(
@@ -153,6 +158,14 @@ class Settings(BaseSettings):
     )
     judge_min_score: int = Field(3, ge=1, le=5, description="LLM judge: lowest acceptable score (1-5) of each mark.")
     judge_retries: int = Field(2, ge=0, description="LLM judge: retries of a malformed reply before judge_error.")
+    near_duplicate_threshold: float = Field(
+        0.4, gt=0.0, le=1.0,
+        description="Near-duplicate filter: a dialogue whose estimated Jaccard similarity (MinHash over word "
+        "2-shingles) to an accepted one is at least this is rejected (calibrated: benchmarks/near_duplicates.py).",
+    )
+    near_duplicate_same_goal: bool = Field(
+        True, description="Near-duplicate filter: a dialogue of the same goal content as an accepted one is rejected too."
+    )
 
 
 def turn_cap(settings: Settings) -> int:
