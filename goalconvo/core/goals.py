@@ -14,7 +14,7 @@ import json
 import random
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,24 @@ def iter_jsonl(path: Path) -> Iterator[bytes]:
                 yield json.dumps(obj).encode()
             else:
                 yield line
+
+
+def goal_content_key(goal: Goal) -> str:
+    """A goal's content as one canonical string: per domain its info, reqt (as a set), book and fail_*.
+
+    Ids, run, source and message are left out: two goals are the same goal when their keys are equal.
+    """
+    content = {
+        d: {
+            "info": {k: str(v).strip().lower() for k, v in g.info.items()},
+            "reqt": sorted({r.strip() for r in g.reqt}),
+            "book": {k: str(v).strip().lower() for k, v in g.book.items()},
+            "fail_info": {k: str(v).strip().lower() for k, v in g.fail_info.items()},
+            "fail_book": {k: str(v).strip().lower() for k, v in g.fail_book.items()},
+        }
+        for d, g in goal.domains.items()
+    }
+    return json.dumps(content, sort_keys=True, separators=(",", ":"))
 
 
 def describe_goal(goal: Goal) -> str:
@@ -184,12 +202,15 @@ def sample_goals(
     min_domains: int = 1,
     max_domains: int = 7,
     fail_first_rate: float = 0.0,
+    top_up: Callable[[int], list[Goal]] | None = None,
 ) -> list[Goal]:
     """N goals for a run, drawn reproducibly from ``pool`` under the complexity and mix knobs.
 
     Without weights the pool is shuffled and cycled (every goal once before any
     repeats); with ``domain_mix`` each goal weighs the mean of its domains'
-    weights. Repeats get a ``#k`` suffix so each is its own dialogue.
+    weights. Repeats get a ``#k`` suffix so each is its own dialogue. With
+    ``top_up``, asking for more goals than the pool holds takes each pool goal
+    once and ``top_up(k)`` (generated goals) for the other ``k`` instead of repeats.
     """
     eligible = [g for g in pool if min_domains <= len(g.domains) <= max_domains]
     if domain_mix is not None:
@@ -200,6 +221,13 @@ def sample_goals(
             + (f" and the domain mix {domain_mix}" if domain_mix else "")
         )
     rng = random.Random(f"{seed}:{run_id}")
+    if top_up is not None and n > len(eligible):
+        order = eligible[:]
+        rng.shuffle(order)
+        extra = top_up(n - len(order))
+        for g in extra:
+            g.run_id = run_id
+        return sample_goals(len(order), run_id, order, seed=seed, fail_first_rate=fail_first_rate) + extra
     if domain_mix is None:
         order = eligible[:]
         rng.shuffle(order)

@@ -70,3 +70,38 @@ def plan_dialogue(
             finished = True
             break
     return Plan(turns, finished, agenda.outcome(), bot_state)
+
+
+def plan_problems(goal: Goal, plan: Plan, db: VenueDB) -> list[str]:
+    """Why ``plan`` does not fulfil ``goal`` (empty: a clean plan).
+
+    Clean: the User said goodbye; no domain given up; every ``reqt`` answered; every
+    ``book`` booked with the goal's values (after any ``fail_book``); the venue the bot
+    settled on meets ``info`` (and, for a goal pinned by name, is that venue); a taxi booked.
+    """
+    out: list[str] = []
+    if not plan.finished:
+        out.append("not finished")
+    for domain, g in goal.domains.items():
+        o = plan.outcome.get(domain, {})
+        if o.get("gave_up"):
+            out.append(f"{domain}: gave up")
+        if o.get("reqt_left"):
+            out.append(f"{domain}: reqt {o['reqt_left']} unanswered")
+        book = {k: v.lower() for k, v in g.book.items() if k in ("day", "people", "stay", "time")}
+        if book and plan.bot_state["book_done"].get(domain) != book:
+            out.append(f"{domain}: booked {plan.bot_state['book_done'].get(domain)}, goal {book}")
+        if domain == "taxi" and not plan.bot_state["booked"].get("taxi"):
+            out.append("taxi: no car booked")
+        venue = plan.bot_state["venue"].get(domain)
+        if domain in ("restaurant", "hotel", "attraction", "train") and g.info:
+            key = "trainID" if domain == "train" else "name"
+            rows = [r for r in db.tables.get(domain, []) if str(r.get(key, "")).lower() == str(venue).lower()]
+            fits = db.search(domain, {k: v for k, v in g.info.items() if k != "name"}, limit=10**6)
+            if not rows:
+                out.append(f"{domain}: no venue settled on")
+            elif "name" in g.info and str(rows[0]["name"]).lower() != g.info["name"].lower():
+                out.append(f"{domain}: settled on {rows[0]['name']}, goal names {g.info['name']}")
+            elif not any(r is x for r in rows for x in fits):
+                out.append(f"{domain}: {venue} does not meet {g.info}")
+    return out

@@ -1,0 +1,590 @@
+"""New goals composed from the venue databases, the way MultiWOZ's goals were made.
+
+A goal picks a domain set by a mix (default: MultiWOZ val's observed one), then per
+domain a *target* row of the database whose informable slots give ``info`` (so
+``info`` is satisfiable by construction); at ``fail_first_rate`` one venue domain
+gets a ``fail_info`` that matches no venue (the user asks it first, then settles
+for ``info``). ``book`` and ``reqt`` follow MultiWOZ's shapes (a booked venue asks
+for the reference, an unbooked one for attributes); ``fail_book`` at
+``fail_book_rate``. Trains come from a real timetable row (times rounded so the row
+still fits); a taxi goes between the goal's venues (the agenda takes the venues the
+dialogue settles on, as MultiWOZ's taxi goals did; named ends where the goal pins
+its venues by name) and arrives by the restaurant's booking time. A ``message``
+says the goal in words, ordered as the agenda will pursue it.
+
+Reproducible from a seed: goal ``i`` of seed ``s`` depends on nothing else. Ids are
+content-derived (``gen:<hash>``), so the same content is the same goal.
+
+Reads: :class:`VenueDB` tables. Adds: :class:`Goal` records (``source="generated"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Iterator
+from itertools import combinations
+from typing import Any
+
+from goalconvo.core.goals import goal_content_key
+from goalconvo.core.records import KNOWN_DOMAINS, Goal
+from goalconvo.core.venues import VenueDB
+
+#: MultiWOZ val's domain sets (999 goals, measured once from val.json: 204 single, 646 two,
+#: 149 three domains; no hospital or police goal in val). The generator's default mix.
+MULTIWOZ_VAL_MIX: dict[tuple[str, ...], int] = {
+    ("restaurant", "train"): 157,
+    ("hotel", "train"): 149,
+    ("attraction", "train"): 148,
+    ("attraction", "restaurant"): 78,
+    ("hotel", "restaurant"): 59,
+    ("taxi",): 57,
+    ("hotel",): 56,
+    ("attraction", "hotel"): 55,
+    ("attraction", "hotel", "taxi"): 55,
+    ("attraction", "restaurant", "taxi"): 53,
+    ("restaurant",): 50,
+    ("hotel", "restaurant", "taxi"): 41,
+    ("train",): 30,
+    ("attraction",): 11,
+}
+
+#: Informable slots a target venue lends to ``info`` (besides ``name``), and how many MultiWOZ took.
+INFO_SLOTS: dict[str, tuple[str, ...]] = {
+    "restaurant": ("food", "area", "pricerange"),
+    "hotel": ("type", "area", "pricerange", "stars", "internet", "parking"),
+    "attraction": ("type", "area"),
+}
+INFO_SIZES: dict[str, tuple[int, ...]] = {"restaurant": (2, 2, 3, 3, 3), "hotel": (2, 3, 3, 4, 4), "attraction": (1, 1, 2, 2)}
+#: Share of venue goals pinned by name (MultiWOZ val: ~25%).
+NAME_RATE = 0.25
+#: Attributes a user may ask for (``reqt``), per domain: what the bot's database can answer.
+REQT_SLOTS: dict[str, tuple[str, ...]] = {
+    "restaurant": ("address", "phone", "postcode", "food", "area", "pricerange"),
+    "hotel": ("address", "phone", "postcode", "area", "pricerange", "stars", "internet", "parking", "type"),
+    "attraction": ("address", "phone", "postcode", "entrance fee", "area", "type"),
+    "train": ("duration", "price", "trainID"),
+    "hospital": ("phone", "address", "postcode"),
+    "police": ("phone", "address", "postcode"),
+    "taxi": ("car type", "phone"),
+}
+#: Booking slots per domain (MultiWOZ's).
+BOOK_SLOTS: dict[str, tuple[str, ...]] = {
+    "hotel": ("people", "day", "stay"), "restaurant": ("people", "day", "time"), "train": ("people",),
+}
+#: Share of goals of a domain that book (MultiWOZ val: hotel 61%, restaurant 61%, train 56%).
+BOOK_RATE: dict[str, float] = {"hotel": 0.6, "restaurant": 0.6, "train": 0.55}
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Constraint values that no venue has, a last resort when no combination of real values fails.
+NO_SUCH_VALUE: dict[str, tuple[str, ...]] = {
+    "food": ("jamaican", "venetian", "basque", "scandinavian", "australasian"),
+    "type": ("spa", "zoo", "aquarium"),
+}
+#: Slots whose value a failing first request changes (their values are words the judge can find).
+_FAILABLE = ("food", "area", "pricerange", "type")
+_PLACES = ("attraction", "hotel", "restaurant")
+_TIME = re.compile(r"^\d{2}:\d{2}$")
+
+Mix = dict[tuple[str, ...], float]
+
+
+# -- goal content ------------------------------------------------------------------------
+def content_goal_id(goal: Goal) -> str:
+    return "gen:" + hashlib.sha1(goal_content_key(goal).encode()).hexdigest()[:16]
+
+
+# -- the mix ---------------------------------------------------------------------------------
+def _normal(mix: dict[tuple[str, ...], float]) -> Mix:
+    total = sum(mix.values())
+    if total <= 0:
+        raise ValueError("the domain mix gives no domain set a positive weight")
+    return {tuple(sorted(k)): v / total for k, v in mix.items() if v > 0}
+
+
+def default_mix() -> Mix:
+    return _normal(dict(MULTIWOZ_VAL_MIX))
+
+
+def parse_goal_mix(spec: str | None, min_domains: int = 1, max_domains: int = 7) -> Mix:
+    """The domain-set distribution goals are drawn from, normalised to 1.
+
+    ``spec`` forms: unset, MultiWOZ val's mix; ``restaurant+train=3,hotel=1``, domain sets
+    (``+`` joins a set); ``1=0.2,2=0.65,3=0.15``, domain counts (sets of a count in val's
+    proportions); ``restaurant=3,hotel=1``, domain weights as ``run --domain-mix`` reads
+    them (val's sets within the weighted domains, each weighed by its domains' mean weight).
+    ``min_domains``/``max_domains`` keep sets of those sizes.
+    """
+    base = dict(MULTIWOZ_VAL_MIX)
+    parts = [p.strip() for p in (spec or "").split(",") if p.strip()]
+    pairs: list[tuple[str, float]] = []
+    for part in parts:
+        name, _, w = part.partition("=")
+        try:
+            weight = float(w) if w.strip() else 1.0
+        except ValueError:
+            raise ValueError(f"domain mix weight {w!r} for {name} is not a number") from None
+        if weight < 0:
+            raise ValueError(f"domain mix weight for {name} is negative")
+        pairs.append((name.strip(), weight))
+    mix: dict[tuple[str, ...], float] = {}
+    if not pairs:
+        mix = {k: float(v) for k, v in base.items()}
+    elif all(n.isdigit() for n, _ in pairs):
+        for n, w in pairs:
+            sets = {k: v for k, v in base.items() if len(k) == int(n)}
+            if not sets and w > 0:
+                raise ValueError(f"MultiWOZ val has no goal of {n} domains; name the sets (a+b+c=w)")
+            total = sum(sets.values())
+            for k, v in sets.items():
+                mix[k] = mix.get(k, 0.0) + w * v / total
+    elif any("+" in n for n, _ in pairs):
+        for n, w in pairs:
+            key = tuple(sorted(d.strip() for d in n.split("+")))
+            bad = [d for d in key if d not in KNOWN_DOMAINS]
+            if bad or len(set(key)) != len(key):
+                raise ValueError(f"domain mix names unknown or repeated domain(s) in {n!r}; known: {list(KNOWN_DOMAINS)}")
+            mix[key] = mix.get(key, 0.0) + w
+    else:
+        weights = dict(pairs)
+        bad = [d for d in weights if d not in KNOWN_DOMAINS]
+        if bad:
+            raise ValueError(f"domain mix names unknown domain {bad[0]!r}; known: {list(KNOWN_DOMAINS)}")
+        wanted = [d for d, w in weights.items() if w > 0]
+        sets = {k: v for k, v in base.items() if set(k) <= set(wanted)}
+        if not [k for k in sets if min_domains <= len(k) <= max_domains]:
+            # Domains val never combined (police, hospital): every set of them, of up to three.
+            sets = {c: 1.0 for r in range(1, 4) for c in combinations(sorted(wanted), r)}
+        mix = {k: v * sum(weights[d] for d in k) / len(k) for k, v in sets.items()}
+    mix = {k: v for k, v in mix.items() if min_domains <= len(k) <= max_domains}
+    if not mix or sum(mix.values()) <= 0:
+        raise ValueError(f"the domain mix {spec!r} leaves no domain set of {min_domains}..{max_domains} domains")
+    return _normal(mix)
+
+
+def format_mix(mix: Mix) -> str:
+    return ",".join(f"{'+'.join(k)}={v:.4f}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1]))
+
+
+# -- composing one goal ------------------------------------------------------------------------
+def _value_ok(v: Any) -> bool:
+    return isinstance(v, (str, int)) and str(v).strip() not in ("", "?")
+
+
+def _quarter(rng: random.Random, lo: int, hi: int) -> str:
+    """A time on the quarter hour between ``lo`` and ``hi`` o'clock."""
+    m = rng.randrange(lo * 4, hi * 4 + 1) * 15
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _minutes(t: str) -> int:
+    h, m = t.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _hhmm(m: int) -> str:
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+class _Composer:
+    """Builds one goal from ``rng``; domain by domain, with the links between them."""
+
+    def __init__(self, db: VenueDB, rng: random.Random, fail_book_rate: float):
+        self.db, self.rng, self.fail_book_rate = db, rng, fail_book_rate
+        self.targets: dict[str, dict[str, Any]] = {}
+        self.domains: dict[str, dict[str, Any]] = {}
+
+    # venues: restaurant, hotel, attraction
+    def venue(self, domain: str, fail_first: bool) -> None:
+        rng = self.rng
+        rows = [r for r in self.db.tables.get(domain, []) if _value_ok(r.get("name"))]
+        target = rng.choice(rows)
+        self.targets[domain] = target
+        # Internet and parking are asked for when wanted (MultiWOZ's goals say "yes"), never ruled out.
+        slots = [s for s in INFO_SLOTS[domain] if _value_ok(target.get(s))
+                 and (s not in ("internet", "parking") or str(target[s]).lower() == "yes")]
+        if not fail_first and rng.random() < NAME_RATE:
+            info = {"name": str(target["name"]).lower()}
+        else:
+            k = min(len(slots), rng.choice(INFO_SIZES[domain]))
+            if fail_first and not any(s in _FAILABLE for s in slots[:k]):
+                slots = [s for s in slots if s in _FAILABLE] + [s for s in slots if s not in _FAILABLE]
+            chosen = rng.sample(slots, k) if not fail_first else self._with_failable(slots, k)
+            info = {s: str(target[s]).lower() for s in slots if s in chosen}
+        g: dict[str, Any] = {"info": info, "reqt": [], "book": {}, "fail_info": {}, "fail_book": {}}
+        if fail_first:
+            g["fail_info"] = self._failing(domain, info)
+        if domain in BOOK_SLOTS and rng.random() < BOOK_RATE[domain]:
+            g["book"] = self._booking(domain)
+            if rng.random() < self.fail_book_rate:
+                g["fail_book"] = self._fail_booking(domain, g["book"])
+            if rng.random() < 0.1:
+                fits = self.db.search(domain, info, limit=10**6)
+                g["reqt"] = [rng.choice([s for s in ("address", "postcode", "phone") if all(_value_ok(r.get(s)) for r in fits)])]
+        else:
+            # Only what every venue meeting ``info`` can answer (a few restaurants have no phone).
+            fits = self.db.search(domain, info, limit=10**6)
+            pool = [s for s in REQT_SLOTS[domain] if s not in info
+                    and all(_value_ok(r.get(s)) or r.get(s) == "?" for r in fits)]
+            n = rng.choice((1, 1, 2, 2, 3))
+            g["reqt"] = sorted(rng.sample(pool, min(n, len(pool))))
+        self.domains[domain] = g
+
+    def _with_failable(self, slots: list[str], k: int) -> list[str]:
+        failable = [s for s in slots if s in _FAILABLE]
+        first = self.rng.choice(failable)
+        rest = [s for s in slots if s != first]
+        return [first] + self.rng.sample(rest, max(0, min(k, len(slots)) - 1))
+
+    def _failing(self, domain: str, info: dict[str, str]) -> dict[str, str]:
+        """``info`` with one word slot changed to a value (from the database's own) that no venue has with the rest."""
+        rng = self.rng
+        slots = [s for s in info if s in _FAILABLE]
+        rng.shuffle(slots)
+        for slot in slots:
+            values = sorted(self.db.all_values(domain, slot) - {info[slot], "?", ""})
+            rng.shuffle(values)
+            for v in values:
+                cand = {**info, slot: v}
+                if not self.db.search(domain, cand, limit=1):
+                    return cand
+            # With the other slots of the target too, a real value may fail where it alone would not.
+            target = self.targets[domain]
+            wider = {**{s: str(target[s]).lower() for s in INFO_SLOTS[domain] if _value_ok(target.get(s))}, **info}
+            for v in values:
+                cand = {**wider, slot: v}
+                if not self.db.search(domain, cand, limit=1):
+                    info.update({k: wider[k] for k in wider if k not in info})
+                    return cand
+        slot = next((s for s in slots if s in NO_SUCH_VALUE), None)
+        if slot is None:
+            slot = "food" if domain == "restaurant" else "type"
+            info.setdefault(slot, str(self.targets[domain][slot]).lower())
+        return {**info, slot: rng.choice(NO_SUCH_VALUE[slot])}
+
+    def _booking(self, domain: str) -> dict[str, str]:
+        rng = self.rng
+        book = {"people": str(rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8)))}
+        if domain in ("hotel", "restaurant"):
+            book["day"] = rng.choice(DAYS)
+        if domain == "hotel":
+            book["stay"] = str(rng.choice((1, 2, 2, 3, 3, 4, 5)))
+        if domain == "restaurant":
+            book["time"] = _quarter(rng, 11, 21)
+        return book
+
+    def _fail_booking(self, domain: str, book: dict[str, str]) -> dict[str, str]:
+        rng = self.rng
+        slot = rng.choice(("day", "time") if domain == "restaurant" else ("day", "stay"))
+        if slot == "day":
+            value = rng.choice([d for d in DAYS if d != book["day"]])
+        elif slot == "time":
+            value = _hhmm((_minutes(book["time"]) + rng.choice((-60, -30, 30, 60))) % (24 * 60))
+        else:
+            value = str(int(book["stay"]) + rng.choice((1, 2)))
+        return {**book, slot: value}
+
+    # trains
+    def train(self) -> None:
+        rng = self.rng
+        rows = self.db.tables.get("train", [])
+        linked = [self.domains[d]["book"]["day"] for d in ("hotel", "restaurant")
+                  if d in self.domains and self.domains[d]["book"].get("day")]
+        if linked and rng.random() < 0.6:
+            day = linked[0]
+            rows = [r for r in rows if r.get("day") == day] or rows
+        row = rng.choice(rows)
+        info = {"departure": row["departure"], "destination": row["destination"], "day": row["day"]}
+        if rng.random() < 0.42:
+            info["leaveAt"] = _hhmm(_minutes(row["leaveAt"]) // 15 * 15)
+            other = "arriveBy"
+        else:
+            up = -(-_minutes(row["arriveBy"]) // 15) * 15
+            info["arriveBy"] = _hhmm(up) if up < 24 * 60 else row["arriveBy"]
+            other = "leaveAt"
+        g: dict[str, Any] = {"info": info, "reqt": [], "book": {}, "fail_info": {}, "fail_book": {}}
+        if rng.random() < BOOK_RATE["train"]:
+            g["book"] = {"people": str(rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 7, 8)))}
+        else:
+            pool = list(REQT_SLOTS["train"]) + [other]
+            g["reqt"] = sorted(rng.sample(pool, rng.choice((1, 1, 2, 2, 3))))
+        self.targets["train"] = row
+        self.domains["train"] = g
+
+    # taxi, hospital, police
+    def taxi(self) -> None:
+        rng = self.rng
+        places = [d for d in _PLACES if d in self.domains]
+        info: dict[str, str] = {}
+        rest_time = self.domains.get("restaurant", {}).get("book", {}).get("time")
+        if not places:
+            # A taxi on its own: between two real venues.
+            pool = [str(r["name"]).lower() for d in _PLACES for r in self.db.tables.get(d, []) if _value_ok(r.get("name"))]
+            a, b = rng.sample(pool, 2)
+            info = {"departure": a, "destination": b}
+        else:
+            pinned = [self.domains[d]["info"].get("name") for d in places]
+            if len(places) >= 2 and all(pinned[:2]):
+                a, b = pinned[0], pinned[1]
+                if "restaurant" in places[:2] and rest_time and a == self.domains["restaurant"]["info"].get("name"):
+                    a, b = b, a
+                elif rng.random() < 0.5:
+                    a, b = b, a
+                info = {"departure": a, "destination": b}
+        if rest_time and "restaurant" in places and (info.get("destination") in (None, self.domains["restaurant"]["info"].get("name"))) and rng.random() < 0.6:
+            info["arriveBy"] = rest_time
+        elif rng.random() < 0.6:
+            info["leaveAt"] = _quarter(rng, 7, 22)
+        else:
+            info["arriveBy"] = _quarter(rng, 8, 23)
+        self.domains["taxi"] = {"info": info, "reqt": ["car type", "phone"], "book": {}, "fail_info": {}, "fail_book": {}}
+
+    def hospital(self) -> None:
+        rows = [r for r in self.db.tables.get("hospital", []) if _value_ok(r.get("department"))]
+        row = self.rng.choice(rows)
+        self.targets["hospital"] = row
+        reqt = sorted(self.rng.sample([s for s in REQT_SLOTS["hospital"] if _value_ok(row.get(s))], self.rng.choice((1, 1, 2, 3))))
+        self.domains["hospital"] = {"info": {"department": str(row["department"]).lower()}, "reqt": reqt,
+                                    "book": {}, "fail_info": {}, "fail_book": {}}
+
+    def police(self) -> None:
+        reqt = sorted(self.rng.sample(REQT_SLOTS["police"], self.rng.choice((1, 2, 3))))
+        self.domains["police"] = {"info": {}, "reqt": reqt, "book": {}, "fail_info": {}, "fail_book": {}}
+
+
+def compose_goal(
+    rng: random.Random, db: VenueDB, domains: tuple[str, ...], *, fail_first: bool = False, fail_book_rate: float = 0.15,
+) -> Goal:
+    """One goal over ``domains``; ``fail_first``: one venue domain asks a ``fail_info`` first."""
+    c = _Composer(db, rng, fail_book_rate)
+    venues = [d for d in domains if d in _PLACES]
+    failing = rng.choice(venues) if fail_first and venues else None
+    order = [d for d in ("police", "hospital") if d in domains] + [d for d in domains if d in _PLACES or d == "train"]
+    mid = order[len([d for d in order if d in ("police", "hospital")]):]
+    rng.shuffle(mid)
+    order = [d for d in order if d in ("police", "hospital")] + mid + (["taxi"] if "taxi" in domains else [])
+    for d in [d for d in order if d in _PLACES]:
+        c.venue(d, d == failing)
+    if "train" in domains:
+        c.train()
+    if "taxi" in domains:
+        c.taxi()
+    if "hospital" in domains:
+        c.hospital()
+    if "police" in domains:
+        c.police()
+    goal = Goal.model_validate({
+        "goal_id": "gen:pending",
+        "domains": {d: c.domains[d] for d in order},
+        "message": describe_generated(order, c.domains),
+        "source": "generated",
+    })
+    goal.goal_id = content_goal_id(goal)
+    return goal
+
+
+# -- the goal in words ------------------------------------------------------------------------------
+_OPENERS = ("You are planning your trip in Cambridge.", "You are looking for information in Cambridge.",
+            "You are visiting Cambridge and need some help.")
+_INTRO = {
+    "restaurant": "You are looking for a place to dine.", "hotel": "You are looking for a place to stay.",
+    "attraction": "You are looking for places to go in town.", "train": "You are looking for a train.",
+    "hospital": "You were injured and are looking for a hospital nearby.",
+    "police": "You were robbed and are looking for help from the police.",
+    "taxi": "You also want to book a taxi.",
+}
+_NAMED = {"restaurant": "You are looking for a particular restaurant called {}.",
+          "hotel": "You are looking for a particular hotel called {}.",
+          "attraction": "You are looking for a particular attraction called {}."}
+_WHO = {"restaurant": "The restaurant", "hotel": "The hotel", "attraction": "The attraction", "train": "The train",
+        "taxi": "The taxi", "hospital": "The hospital"}
+
+
+def _phrase(domain: str, slot: str, value: str) -> str:
+    return {
+        "food": f"should serve {value} food", "area": f"should be in the {value}",
+        "pricerange": f"should be in the {value} price range", "stars": f"should have a star rating of {value}",
+        "internet": "should include free wifi" if value == "yes" else "does not need to have internet",
+        "parking": "should include free parking" if value == "yes" else "does not need to have free parking",
+        "type": f"should be of the type {value}", "departure": f"should depart from {value}",
+        "destination": f"should go to {value}", "day": f"should leave on {value}",
+        "leaveAt": f"should leave after {value}", "arriveBy": f"should arrive by {value}",
+        "department": f"should have the {value} department",
+    }.get(slot, f"should have {slot} {value}")
+
+
+def _indicative(phrase: str) -> str:
+    """``should be in the north`` -> ``is in the north`` (for "how about one that ...")."""
+    for a, b in (("should be", "is"), ("should serve", "serves"), ("should have", "has"), ("should include", "includes")):
+        if phrase.startswith(a):
+            return b + phrase[len(a):]
+    return phrase
+
+
+def _constraints(domain: str, info: dict[str, str]) -> str:
+    parts = [_phrase(domain, k, v) for k, v in info.items() if k != "name"]
+    who = _WHO.get(domain, domain.capitalize())
+    # Two constraints to a sentence, as MultiWOZ's messages have them.
+    return " ".join(f"{who} " + " and ".join(parts[i:i + 2]) + "." for i in range(0, len(parts), 2))
+
+
+def _words(slots: list[str]) -> str:
+    names = {"car type": "car type", "phone": "phone number", "trainID": "train ID", "duration": "travel time",
+             "leaveAt": "departure time", "arriveBy": "arrival time", "entrance fee": "entrance fee",
+             "pricerange": "price range", "stars": "star rating", "internet": "internet availability",
+             "parking": "parking information", "food": "type of food"}
+    ws = [names.get(s, s) for s in slots]
+    return ws[0] if len(ws) == 1 else ", ".join(ws[:-1]) + " and " + ws[-1]
+
+
+def _booking_words(domain: str, book: dict[str, str]) -> str:
+    if domain == "hotel":
+        return f"for {book['people']} people and {book['stay']} nights starting from {book['day']}"
+    if domain == "restaurant":
+        return f"for {book['people']} people at {book['time']} on {book['day']}"
+    return f"for {book['people']} people"
+
+
+def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> list[str]:
+    """MultiWOZ-like message lines, one domain after another in ``order`` (no line names another domain)."""
+    lines = [_OPENERS[len(order) % len(_OPENERS)]]
+    places = [d for d in order if d in _PLACES]
+    for i, d in enumerate(order):
+        g = domains[d]
+        info, fail = g["info"], g["fail_info"]
+        if d in _NAMED and "name" in info:
+            lines.append(_NAMED[d].format(info["name"]))
+        elif d == "taxi":
+            if "departure" in info:
+                lines.append(f"You also want to book a taxi from {info['departure']} to {info['destination']}.")
+            elif len(places) >= 2:
+                lines.append("You also want to book a taxi to commute between the two places.")
+            else:
+                lines.append(_INTRO["taxi"])
+            times = {k: v for k, v in info.items() if k in ("leaveAt", "arriveBy")}
+            if "arriveBy" in times and times["arriveBy"] == domains.get("restaurant", {}).get("book", {}).get("time"):
+                lines.append(f"The taxi should arrive at the restaurant by the booked time, {times['arriveBy']}.")
+            elif times:
+                lines.append(_constraints("taxi", times))
+        else:
+            lines.append(_INTRO[d] if i == 0 or d not in _PLACES else _INTRO[d].replace("You are", "You are also"))
+            if fail and fail != info:
+                lines.append(_constraints(d, fail))
+                changed = {k: v for k, v in info.items() if fail.get(k) != v}
+                lines.append(f"If there is no such {d if d != 'attraction' else 'place'}, how about one that "
+                             + " and ".join(_indicative(_phrase(d, k, v)) for k, v in changed.items()) + ".")
+            elif info:
+                lines.append(_constraints(d, info))
+        if g["book"]:
+            verb = "book a table" if d == "restaurant" else "book it" if d == "hotel" else "book tickets"
+            lines.append(f"Once you find the {d} you want to {verb} {_booking_words(d, g['book'])}.")
+            if g["fail_book"]:
+                changed = {k: v for k, v in g["book"].items() if g["fail_book"].get(k) != v}
+                first = {k: g["fail_book"][k] for k in changed}
+                lines[-1] = (f"Once you find the {d} you want to {verb} "
+                             f"{_booking_words(d, {**g['book'], **first})}.")
+                what = ", ".join(f"{'nights' if k == 'stay' else k} {v}" for k, v in changed.items())
+                lines.append(f"If the booking fails, try {what} instead.")
+            lines.append("Make sure you get the reference number.")
+        if g["reqt"] and d != "taxi":
+            lines.append(f"Make sure you get the {_words(g['reqt'])}.")
+        elif d == "taxi":
+            lines.append("Make sure you get the contact number and car type.")
+    return lines
+
+
+# -- many goals ----------------------------------------------------------------------------------
+def iter_generated_goals(
+    db: VenueDB | None = None,
+    seed: int = 0,
+    *,
+    mix: Mix | str | None = None,
+    fail_first_rate: float = 0.0,
+    fail_book_rate: float = 0.15,
+    run_id: str | None = None,
+    skip_repeats: bool = True,
+    start: int = 0,
+) -> Iterator[Goal]:
+    """Goals without end, reproducible from ``seed``; goal ``i`` depends only on ``(seed, i)``.
+
+    ``skip_repeats`` leaves out a goal whose content this iterator already gave (it would
+    be the same dialogue); the last million keys are remembered.
+    """
+    db = db or VenueDB.load()
+    mix = parse_goal_mix(mix) if mix is None or isinstance(mix, str) else _normal(mix)
+    sets, weights = list(mix), list(mix.values())
+    seen: dict[str, None] = {}
+    i = start
+    while True:
+        rng = random.Random(f"goalgen:{seed}:{i}")
+        i += 1
+        domains = rng.choices(sets, weights=weights)[0]
+        goal = compose_goal(rng, db, domains, fail_first=rng.random() < fail_first_rate, fail_book_rate=fail_book_rate)
+        if skip_repeats:
+            if goal.goal_id in seen:
+                continue
+            seen[goal.goal_id] = None
+            if len(seen) > 1_000_000:
+                seen.pop(next(iter(seen)))
+        goal.run_id = run_id
+        yield goal
+
+
+def generate_goals(
+    n: int,
+    seed: int = 0,
+    db: VenueDB | None = None,
+    *,
+    mix: Mix | str | None = None,
+    fail_first_rate: float = 0.0,
+    fail_book_rate: float = 0.15,
+    run_id: str | None = None,
+    skip_repeats: bool = True,
+) -> list[Goal]:
+    """``n`` generated goals (the first ``n`` of :func:`iter_generated_goals`)."""
+    it = iter_generated_goals(db, seed, mix=mix, fail_first_rate=fail_first_rate, fail_book_rate=fail_book_rate,
+                              run_id=run_id, skip_repeats=skip_repeats)
+    return [next(it) for _ in range(n)]
+
+
+# -- validity -----------------------------------------------------------------------------------------
+def goal_problems(goal: Goal, db: VenueDB) -> list[str]:
+    """Why ``goal`` is not a valid generated goal (empty: valid).
+
+    Each ``info`` is met by some row of the database (unless it is a declared ``fail_info``,
+    which must match none); book slots are the domain's; ``reqt`` is answerable; a taxi's
+    named ends are real venues and its times are HH:MM.
+    """
+    out: list[str] = []
+    names = {str(r.get("name", "")).lower() for d in _PLACES for r in db.tables.get(d, [])}
+    for d, g in goal.domains.items():
+        if d in ("restaurant", "hotel", "attraction", "train"):
+            if not db.search(d, g.info, limit=1):
+                out.append(f"{d}: info {g.info} matches no row")
+            if "name" in g.info and g.info["name"] not in names:
+                out.append(f"{d}: no venue named {g.info['name']}")
+            if g.fail_info and g.fail_info != g.info and db.search(d, g.fail_info, limit=1):
+                out.append(f"{d}: fail_info {g.fail_info} matches a row")
+        elif d == "hospital":
+            depts = {str(r.get("department", "")).lower() for r in db.tables.get("hospital", [])}
+            if g.info.get("department", "").lower() not in depts:
+                out.append(f"hospital: no department {g.info.get('department')}")
+        elif d == "taxi":
+            for k in ("departure", "destination"):
+                if k in g.info and g.info[k] not in names:
+                    out.append(f"taxi: {k} {g.info[k]} is no venue")
+            if not ({"leaveAt", "arriveBy"} & set(g.info)):
+                out.append("taxi: no time")
+        for k in ("leaveAt", "arriveBy", "time"):
+            for slots in (g.info, g.book):
+                if k in slots and not _TIME.match(slots[k]):
+                    out.append(f"{d}: {k} {slots[k]} is not HH:MM")
+        if set(g.book) - set(BOOK_SLOTS.get(d, ())) or (g.book and set(g.book) != set(BOOK_SLOTS[d])):
+            out.append(f"{d}: book slots {sorted(g.book)}")
+        allowed = set(REQT_SLOTS.get(d, ())) | ({"leaveAt", "arriveBy"} if d == "train" else set())
+        if set(g.reqt) - allowed:
+            out.append(f"{d}: reqt {sorted(set(g.reqt) - allowed)} cannot be answered")
+        if not g.reqt and not g.book:
+            out.append(f"{d}: neither reqt nor book")
+    return out
+
