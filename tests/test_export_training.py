@@ -186,3 +186,27 @@ def test_split_options_are_checked(corpus: Path, tmp_path: Path):
             export_corpus(store, tmp_path / "x", "sharegpt", sets=None, include_rejected=False, split="dev")
     finally:
         store.close()
+
+
+def test_metrics_count_llm_calls_and_tokens_per_accepted_dialogue(corpus: Path):
+    from goalconvo.sinks.dashboard.data import summary
+    from goalconvo.sinks.metrics import compute_metrics
+
+    store = CorpusStore(corpus)
+    try:
+        calls, toks, accepted = store.query(
+            """select sum(d.llm_calls), sum(d.prompt_tokens + d.completion_tokens), count(*) filter (where v.accepted)
+               from dialogues d join current_verdicts v using (dialogue_id)""").rows[0]
+        by_set = compute_metrics(store.query)
+        by_model = compute_metrics(store.query, by="model")
+    finally:
+        store.close()
+    assert calls > 0 and toks > 0 and accepted > 0
+    assert len(by_set) == 2 and len(by_model) == 2  # two runs, one (scripted) model each
+    assert sum(r["llm_calls_per_accepted"] * r["dialogues"] * r["acceptance"] for r in by_set) == pytest.approx(calls, rel=1e-3)
+    assert sum(r["tokens_per_accepted"] * r["dialogues"] * r["acceptance"] for r in by_set) == pytest.approx(toks, rel=1e-3)
+    for r in by_model:
+        assert r["model"] == "scripted" and r["llm_calls_per_accepted"] > 0 and r["tokens_per_accepted"] > 0
+    dash = summary(corpus)
+    assert {m["model"] for m in dash["models"]} == {"scripted"}
+    assert all("tokens_per_accepted" in s for s in dash["sets"])

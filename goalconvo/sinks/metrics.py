@@ -107,6 +107,7 @@ def compute_metrics(
     # One similarity row per dialogue: the chosen reference set, the latest scoring of it.
     similarity = """(select * from similarity where reference_set = ?
                        qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1)"""
+    # Accounting: all the group's generation calls/tokens (rejected dialogues too) / its accepted dialogues.
     figures = query(
         f"""select d.set_name, {group} as grp, any_value(d.model) as model, count(*) as dialogues,
                   avg(case when v.accepted then 1.0 else 0.0 end) as acceptance,
@@ -115,6 +116,10 @@ def compute_metrics(
                   avg(d.exchanges) as exchanges,
                   avg(nullif(d.prompt_tokens + d.completion_tokens, 0)) as tokens_per_dialogue,
                   avg(nullif(d.ended_at - d.started_at, 0)) as seconds_per_dialogue,
+                  cast(nullif(sum(coalesce(d.llm_calls, 0)), 0) as double)
+                    / nullif(count(*) filter (where v.accepted), 0) as llm_calls_per_accepted,
+                  cast(nullif(sum(coalesce(d.prompt_tokens, 0) + coalesce(d.completion_tokens, 0)), 0) as double)
+                    / nullif(count(*) filter (where v.accepted), 0) as tokens_per_accepted,
                   avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
                   any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
                   any_value(s.rescaled) as bertscore_rescaled

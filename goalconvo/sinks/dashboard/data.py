@@ -30,6 +30,7 @@ def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     reference = reference or latest_reference(query)
     sets = compute_metrics(query, reference=reference)
     domains = compute_metrics(query, by="domain_set", reference=reference)
+    models = compute_metrics(query, by="model", reference=reference)
     reasons = _rows(_q(db, """
         select d.set_name, c.name as check_name, count(*) as n
         from verdict_checks c join current_verdicts v using (dialogue_id, judge_version)
@@ -42,7 +43,7 @@ def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     trend = [{"set_name": r["set_name"], "t": r["computed_at"], **_pick(json.loads(r["metrics"]))} for r in trend_rows]
     dead = _rows(_q(db, "select stage, count(*) as n from dead_letters group by all order by n desc"))
     return {"sets": sets, "domains": domains, "reasons": reasons, "throughput": throughput, "trend": trend,
-            "dead_letters": dead}
+            "dead_letters": dead, "models": models}
 
 
 def _pick(m: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@ const FIGURES = [
   ["dialogues", "dialogues"], ["acceptance", "acceptance"], ["goal_completion", "goal completion"],
   ["exchanges", "exchanges / dialogue"], ["distinct1_mean", "distinct-1 (mean)"], ["distinct1_corpus", "distinct-1 (corpus)"],
   ["distinct2_mean", "distinct-2 (mean)"], ["distinct2_corpus", "distinct-2 (corpus)"], ["bertscore_f1", "BERTScore F1"],
-  ["tokens_per_dialogue", "tokens / dialogue"], ["seconds_per_dialogue", "seconds / dialogue"], ["model", "model"],
+  ["tokens_per_dialogue", "tokens / dialogue"], ["seconds_per_dialogue", "seconds / dialogue"],
+  ["llm_calls_per_accepted", "LLM calls / accepted"], ["tokens_per_accepted", "tokens / accepted"], ["model", "model"],
 ];
 const CHARTED = ["acceptance", "goal_completion", "distinct1_mean", "distinct2_corpus", "bertscore_f1"];
 let last = null;
@@ -59,6 +60,15 @@ function renderDomains(domains) {
                       d.distinct1_mean, d.bertscore_f1]));
 }
 
+// Cost per model: every dialogue's generation calls and tokens (rejected ones too) per accepted dialogue.
+function renderModels(models) {
+  table(document.getElementById("models-table"),
+    ["set", "model", "dialogues", "acceptance", "LLM calls / accepted", "tokens / accepted", "tokens / dialogue",
+     "seconds / dialogue"],
+    (models || []).map(m => [m.set_name, m.model, m.dialogues, m.acceptance, m.llm_calls_per_accepted,
+                             m.tokens_per_accepted, m.tokens_per_dialogue, m.seconds_per_dialogue]));
+}
+
 function renderReasons(reasons, dead) {
   hbars(document.getElementById("reasons-chart"), reasons.slice(0, 14).map(r => ({ label: `${r.set_name} · ${r.check_name}`, value: r.n })));
   const d = document.getElementById("dead");
@@ -111,6 +121,7 @@ async function refresh() {
     renderTrend(last.trend);
     renderThroughput(last.throughput);
     renderDomains(last.domains);
+    renderModels(last.models);
     renderReasons(last.reasons, last.dead_letters);
     await loadList();
     status.textContent = `updated ${new Date().toLocaleTimeString()} · ${last.sets.reduce((a, s) => a + s.dialogues, 0)} dialogues`;
