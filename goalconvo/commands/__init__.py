@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import assess, broker, corpus, goals, ops, run
+from goalconvo.commands import assess, broker, corpus, goals, ops, run, sets
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -23,6 +23,8 @@ import_app = typer.Typer(help="Import real dialogue corpora as dialogue sets.", 
 app.add_typer(import_app, name="import")
 backfill_app = typer.Typer(help="Fill the stream from a file, or the corpus from the stream.", no_args_is_help=True)
 app.add_typer(backfill_app, name="backfill")
+sets_app = typer.Typer(help="Dialogue sets (runs and imports): list them, delete one.", no_args_is_help=True)
+app.add_typer(sets_app, name="sets")
 
 app.command()(run.run)
 app.command()(run.worker)
@@ -38,5 +40,7 @@ app.command()(corpus.dashboard)
 app.command()(ops.replay)
 backfill_app.command("goals")(goals.backfill_goals)
 backfill_app.command("sink")(ops.backfill_sink)
+sets_app.command("list")(sets.sets_list)
+sets_app.command("delete")(sets.sets_delete)
 
 __all__ = ["app"]

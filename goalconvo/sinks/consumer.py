@@ -128,6 +128,7 @@ class DuckDBSink:
                 pass
             self._task = None
         await self.consumer.stop()
+        await self.snapshots.stop()
         self.writer.shutdown(wait=True)
 
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
@@ -156,7 +157,7 @@ class DuckDBSink:
                 if messages:
                     await self.store_messages(messages)
                     await self.consumer.commit()
-                await self.snapshots.maybe_snapshot()
+                self.snapshots.start_if_due()  # computed off the writer; never holds up this loop
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

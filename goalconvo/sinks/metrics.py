@@ -5,23 +5,17 @@ Tokenizer: lower-cased ``[a-z0-9']+`` words, the one MultiWOZ's README figures u
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from goalconvo.sinks.figures import ngrams, tokens
 from goalconvo.sinks.sql import QueryResult
 from goalconvo.sinks.store import CorpusStore
 
-_TOKEN = re.compile(r"[a-z0-9']+")
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
-def ngrams(toks: Sequence[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
+__all__ = [
+    "GROUPS", "AmbiguousReference", "compute_metrics", "distinct_n", "distinct_report", "latest_reference", "ngrams",
+    "reference_sets", "snapshot_metrics", "snapshot_rows", "tokens",
+]
 
 
 def distinct_n(utterances: Iterable[str], n: int) -> float:
@@ -52,6 +46,10 @@ GROUPS = {
     "prompt_version": "coalesce(d.prompt_version, '')",
     "mode": "coalesce(d.mode, 'free')",
 }
+
+#: The same groups over ``ngram_cells`` (whose values are stored already coalesced).
+CELL_GROUPS = {"set": "'all'", "domain_set": "c.domain_set", "model": "c.model",
+               "prompt_version": "c.prompt_version", "mode": "c.mode"}
 
 #: ``query(sql, params)``: ``sql`` with its ``?`` bound to ``params`` (a list, or None).
 QueryFn = Callable[[str, "list[Any] | None"], QueryResult]
@@ -122,22 +120,30 @@ def compute_metrics(
                     / nullif(count(*) filter (where v.accepted), 0) as tokens_per_accepted,
                   avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
                   any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
-                  any_value(s.rescaled) as bertscore_rescaled
-           {joins} left join {similarity} s using (dialogue_id) {where}
+                  any_value(s.rescaled) as bertscore_rescaled,
+                  sum(f.ngrams1) as _ngrams1, sum(f.ngrams2) as _ngrams2,
+                  avg(case when f.ngrams1 > 0 then f.unique1 / f.ngrams1 else 0.0 end) filter (where f.utterances > 0) as _mean1,
+                  avg(case when f.ngrams2 > 0 then f.unique2 / f.ngrams2 else 0.0 end) filter (where f.utterances > 0) as _mean2,
+                  sum(f.llm_turns) as _llm_turns, sum(f.template_turns) as _template_turns
+           {joins} left join dialogue_figures f using (dialogue_id) left join {similarity} s using (dialogue_id) {where}
            group by all order by 1, 2""",
         [reference, *params],
     )
-    texts = query(
-        f"select d.set_name, {group}, t.dialogue_id, t.text, t.phrased_by {joins} join turns t on t.dialogue_id = d.dialogue_id "
-        f"{where} order by t.dialogue_id, t.idx",
-        params,
-    )
-    by_group: dict[tuple[str, str], dict[str, list[str]]] = {}
-    phrased: dict[tuple[str, str], Counter[str]] = {}
-    for set_name, grp, did, text, phrased_by in texts.rows:
-        by_group.setdefault((set_name, grp), {}).setdefault(did, []).append(text)
-        if phrased_by in ("llm", "template"):
-            phrased.setdefault((set_name, grp), Counter())[phrased_by] += 1
+    # Corpus distinct-n: distinct n-grams over the group's cells (figures.py), never the texts.
+    cell_conds = []
+    if sets:
+        cell_conds.append("c.set_name in (select unnest(?))")
+    if accepted_only:
+        cell_conds.append("c.accepted")
+    cell_where = ("where " + " and ".join(cell_conds)) if cell_conds else ""
+    unique = {
+        (set_name, grp, n): k
+        for set_name, grp, n, k in query(
+            f"""select c.set_name, {CELL_GROUPS[by]} as grp, k.n, count(distinct k.h)
+                from ngram_counts k join ngram_cells c using (cell_id) {cell_where} group by all""",
+            [list(sets)] if sets else None,
+        ).rows
+    }
     out = []
     for row in figures.rows:
         rec = dict(zip(figures.columns, row))
@@ -145,10 +151,15 @@ def compute_metrics(
             rec.pop("grp")
         else:
             rec[by] = rec.pop("grp")
-        rec.update(distinct_report(list(by_group.get((row[0], row[1]), {}).values())))
+        totals = {1: rec.pop("_ngrams1") or 0, 2: rec.pop("_ngrams2") or 0}
+        means = {1: rec.pop("_mean1") or 0.0, 2: rec.pop("_mean2") or 0.0}
+        for n in (1, 2):
+            rec[f"distinct{n}_corpus"] = unique.get((row[0], row[1], n), 0) / totals[n] if totals[n] else 0.0
+        for n in (1, 2):
+            rec[f"distinct{n}_mean"] = float(means[n])
         # Guided turns: the share the LLM phrased (the rest fell back to templates); None in free mode.
-        how = phrased.get((row[0], row[1]))
-        rec["llm_phrased"] = how["llm"] / (how["llm"] + how["template"]) if how else None
+        llm, template = rec.pop("_llm_turns") or 0, rec.pop("_template_turns") or 0
+        rec["llm_phrased"] = llm / (llm + template) if llm + template else None
         rec["bertscore_reference"] = reference if rec["bertscore_n"] else None
         out.append({k: round(v, 4) if isinstance(v, float) else v for k, v in rec.items()})
     return out
@@ -159,15 +170,24 @@ def snapshot_metrics(store: "CorpusStore", kinds: Sequence[str] = ("set", "domai
 
     BERTScore against ``reference`` (the sink's own), else the reference set scored last.
     """
+    rows = snapshot_rows(store.query, kinds, reference)
+    store.snapshot(rows)
+    return len(rows)
+
+
+def snapshot_rows(query: QueryFn, kinds: Sequence[str] = ("set", "domain_set"), reference: str | None = None) -> list[list[Any]]:
+    """The rows of one snapshot (computed_at, set_name, group_kind, group_value, metrics json): reads only.
+
+    The sink computes them on a reading cursor off its writer thread, then hands the writer the insert.
+    """
     import json
     import time
 
     now = time.time()
     rows = []
-    reference = reference or latest_reference(store.query)
+    reference = reference or latest_reference(query)
     for by in kinds:
-        for rec in compute_metrics(store.query, by=by, reference=reference):
+        for rec in compute_metrics(query, by=by, reference=reference):
             group = "all" if by == "set" else str(rec.get(by))
             rows.append([now, rec["set_name"], by, group, json.dumps(rec, default=str)])
-    store.snapshot(rows)
-    return len(rows)
+    return rows

@@ -146,6 +146,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     insert into sink_state values ('corpus_id', cast(uuid() as varchar), epoch(current_timestamp));
     """,
+    # 5: figures kept as dialogues are stored (figures.py): per-dialogue figures, and per cell
+    # (set, domain set, model, prompt version, mode, accepted) how many dialogues hold each n-gram.
+    # Dialogues stored before are filled in by CorpusStore.migrate (figures.backfill).
+    """
+    create table dialogue_figures (
+        dialogue_id varchar primary key,
+        utterances integer not null,
+        words integer not null,
+        ngrams1 integer not null,
+        unique1 integer not null,       -- distinct unigrams within the dialogue
+        ngrams2 integer not null,
+        unique2 integer not null,
+        llm_turns integer not null,     -- turns phrased by the LLM (guided mode)
+        template_turns integer not null
+    );
+    create table ngram_cells (
+        cell_id integer primary key,
+        set_name varchar not null,
+        domain_set varchar not null,
+        model varchar not null,
+        prompt_version varchar not null,
+        mode varchar not null,
+        accepted boolean not null
+    );
+    create table ngram_counts (
+        cell_id integer not null,
+        n tinyint not null,
+        h bigint not null,              -- 64-bit blake2b of the n-gram
+        dialogues integer not null,     -- the cell's dialogues that hold it
+        primary key (cell_id, n, h)
+    );
+    """,
 )
 
 

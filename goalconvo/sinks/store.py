@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
-from goalconvo.sinks import schema
+from goalconvo.sinks import figures, schema
 from goalconvo.sinks.sql import QueryResult, check_read_only, fetch
 
 
@@ -69,6 +69,7 @@ class CorpusStore:
     def migrate(self) -> None:
         with self._lock:
             schema.migrate(self._con)
+            figures.backfill(self._con)
 
     def close(self) -> None:
         with self._lock:
@@ -192,6 +193,11 @@ class CorpusStore:
             )
         _insert_columns(con, "dialogues", rows)
         _insert_columns(con, "turns", turns)
+        figures.store_new(con, [
+            figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18], jd.verdict.accepted,
+                           figures.figures_of([t.text for t in jd.dialogue.turns], [t.phrased_by for t in jd.dialogue.turns]))
+            for r, jd in zip(rows, judged)
+        ])
 
     @staticmethod
     def _insert_verdicts(con: duckdb.DuckDBPyConnection, verdicts: Sequence[Verdict]) -> None:
@@ -233,9 +239,49 @@ class CorpusStore:
             con.execute("insert or replace into sink_state values ('probe', ?, ?)", [str(os.getpid()), time.time()])
 
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
-        """New verdicts beside the old ones (a verdict of the same version is kept as it was)."""
+        """New verdicts beside the old ones (a verdict of the same version is kept as it was).
+
+        A dialogue whose current verdict flips moves its n-grams between accepted and rejected counts.
+        """
         with self._transaction() as (con, _):
+            ids = list({v.dialogue_id for v in verdicts})
+            before = figures.current_accepted(con, ids)
             self._insert_verdicts(con, verdicts)
+            after = figures.current_accepted(con, ids)
+            flipped = [did for did in ids if did in before and after.get(did) != before[did]]
+            if flipped:
+                moved = figures.load_stored(con, "d.dialogue_id in (select unnest(?))", [flipped])
+                figures.add_counts(con, [(st, st.cell(before[st.dialogue_id]), -1) for st in moved]
+                                   + [(st, st.cell(), 1) for st in moved])
+
+    def list_sets(self) -> list[dict[str, Any]]:
+        """Every dialogue set: kind, dialogues, accepted, description (sets with dialogues but no record too)."""
+        res = self.query(
+            """with c as (select d.set_name, count(*) as dialogues, count(*) filter (where v.accepted) as accepted
+                          from dialogues d left join current_verdicts v using (dialogue_id) group by 1)
+               select coalesce(s.set_name, c.set_name) as set_name, coalesce(s.kind, 'run') as kind,
+                      coalesce(c.dialogues, 0) as dialogues, coalesce(c.accepted, 0) as accepted,
+                      s.description, s.source, s.created_at
+               from dialogue_sets s full join c using (set_name) order by 1"""
+        )
+        return [dict(zip(res.columns, r)) for r in res.rows]
+
+    def delete_set(self, set_name: str) -> int:
+        """Remove a dialogue set whole: its dialogues, turns, verdicts, scores, figures, counts and snapshots."""
+        with self._transaction() as (con, _):
+            n = con.execute("select count(*) from dialogues where set_name = ?", [set_name]).fetchone()[0]
+            known = con.execute("select count(*) from dialogue_sets where set_name = ?", [set_name]).fetchone()[0]
+            if not n and not known:
+                raise KeyError(f"no dialogue set {set_name!r}")
+            ids = "(select dialogue_id from dialogues where set_name = $1)"
+            for table in ("turns", "verdict_checks", "verdicts", "similarity", "dialogue_figures", "ignored_generations"):
+                con.execute(f"delete from {table} where dialogue_id in {ids}", [set_name])
+            con.execute("delete from ngram_counts where cell_id in (select cell_id from ngram_cells where set_name = ?)",
+                        [set_name])
+            for table in ("ngram_cells", "metric_snapshots", "dialogues", "dialogue_sets"):
+                con.execute(f"delete from {table} where set_name = ?", [set_name])
+            con.execute("delete from runs where run_id = ?", [set_name])
+        return n
 
     def write_similarity(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (dialogue_id, reference_id, reference_set, f1, precision, recall, model, layer, rescaled, candidates, scored_at)."""

@@ -11,6 +11,10 @@ from goalconvo.sinks.query_server import run_query
 from goalconvo.sinks.sql import QueryResult
 
 
+#: The most snapshots per set a poll returns (the trend is downsampled to them).
+TREND_POINTS = 200
+
+
 def _rows(res: QueryResult) -> list[dict[str, Any]]:
     return [dict(zip(res.columns, r)) for r in res.rows]
 
@@ -38,8 +42,14 @@ def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     throughput = _rows(_q(db, """
         select set_name, cast(floor(stored_at / 60) * 60 as bigint) as minute, count(*) as n
         from dialogues where model not like 'human:%' group by all order by 1, 2"""))
+    # At most TREND_POINTS per set, evenly spread over the time taken: the latest snapshot of each slice.
     trend_rows = _rows(_q(db, """
-        select set_name, computed_at, metrics from metric_snapshots where group_kind = 'set' order by computed_at"""))
+        with s as (select set_name, computed_at, metrics from metric_snapshots where group_kind = 'set'),
+             b as (select set_name, min(computed_at) as lo, max(computed_at) - min(computed_at) as span from s group by 1)
+        select s.set_name, s.computed_at, s.metrics from s join b using (set_name)
+        qualify row_number() over (
+            partition by s.set_name, floor((s.computed_at - b.lo) / greatest(b.span, 1e-9) * ?) order by s.computed_at desc) = 1
+        order by s.computed_at""", [TREND_POINTS - 1]))
     trend = [{"set_name": r["set_name"], "t": r["computed_at"], **_pick(json.loads(r["metrics"]))} for r in trend_rows]
     dead = _rows(_q(db, "select stage, count(*) as n from dead_letters group by all order by n desc"))
     return {"sets": sets, "domains": domains, "reasons": reasons, "throughput": throughput, "trend": trend,

@@ -1,0 +1,219 @@
+"""Metrics at scale (issue 16): corpora of 10k, 100k (and 1M) dialogues written through the real store.
+
+Corpus: MultiWOZ val's 999 dialogues, judged once by the rules (as ``goalconvo import
+multiwoz`` judges them), then copied with new ids. Copy k is varied by a stated rule so
+distinct-n stays close to real text's rather than collapsing to duplicates:
+
+- every venue name of the MultiWOZ databases found in a turn is replaced by another venue
+  of the same domain (the k-th next one in the database's order);
+- every digit is mapped through a permutation of 0-9 drawn for copy k (phones, postcodes,
+  references, times and counts change together, consistently within the copy).
+
+Copy k goes to dialogue set ``gen-{k % 20}`` (20 sets side by side) with model ``m{k % 2}``;
+copy 0 is the original text. Writes go through ``CorpusStore.write`` in batches of the
+sink's size (64), on one writer thread, as the sink writes.
+
+Per size it prints: ``goalconvo metrics`` latency (the CLI, a fresh process, and the
+in-process ``compute_metrics``), a dashboard poll's latency (``summary`` + first page of
+dialogues, read-only as the dashboard reads a free file), the insert rate with snapshots
+off and on (a thread taking a snapshot back to back, the sink's way: read cursor off the
+writer, the insert on it), file size, and peak memory (this process; the CLI's).
+
+    .venv/bin/python benchmarks/metrics_scale.py --sizes 10000 100000 --db /tmp/scale.duckdb
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from goalconvo.core.multiwoz import iter_multiwoz_dialogues
+from goalconvo.core.records import JudgedDialogue
+from goalconvo.core.settings import Settings
+from goalconvo.core.venues import VenueDB
+from goalconvo.judges.judge import Judge
+from goalconvo.sinks.dashboard import data as dash
+from goalconvo.sinks.metrics import compute_metrics, snapshot_rows
+from goalconvo.sinks.store import CorpusStore
+
+MULTIWOZ = Path("/work/shared/data/multiwoz")
+BATCH = 64
+GOALCONVO = str(Path(sys.executable).with_name("goalconvo"))
+
+
+def base_corpus(path: Path) -> list[JudgedDialogue]:
+    settings = Settings(judge_llm=False, multiwoz_db=path / "db")
+    judge = Judge(settings, VenueDB.load(settings.multiwoz_db))
+
+    async def judge_all() -> list[JudgedDialogue]:
+        return [await judge.judge(d) for d in iter_multiwoz_dialogues(path / "val.json.zip", "multiwoz")]
+
+    return asyncio.run(judge_all())
+
+
+class Variation:
+    """Copy k: venue names swapped within their domain, digits through a per-copy permutation."""
+
+    def __init__(self, db: Path):
+        self.names: dict[str, list[str]] = {}
+        for f in sorted(db.glob("*_db.json")):
+            names = sorted({str(v["name"]).lower() for v in json.loads(f.read_text()) if isinstance(v, dict) and v.get("name")})
+            if len(names) > 1:
+                self.names[f.name.split("_")[0]] = names
+        self.where = {n: (dom, i) for dom, names in self.names.items() for i, n in enumerate(names)}
+        alts = sorted(self.where, key=len, reverse=True)
+        self.pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in alts) + r")\b", re.IGNORECASE)
+
+    def text(self, text: str, k: int, digits: dict[int, str]) -> str:
+        if k == 0:
+            return text
+
+        def swap(m: re.Match) -> str:
+            dom, i = self.where[m.group(0).lower()]
+            names = self.names[dom]
+            return names[(i + k) % len(names)]
+
+        return self.pattern.sub(swap, text).translate(digits)
+
+    def copy(self, jd: JudgedDialogue, k: int) -> JudgedDialogue:
+        perm = list("0123456789")
+        random.Random(k).shuffle(perm)
+        digits = {ord(str(i)): perm[i] for i in range(10)}
+        d = jd.dialogue
+        did = f"{d.dialogue_id}#{k}"
+        set_name = f"gen-{k % 20:02d}"
+        turns = [t.model_copy(update={"text": self.text(t.text, k, digits)}) for t in d.turns]
+        nd = d.model_copy(update={"dialogue_id": did, "run_id": set_name, "turns": turns, "model": f"m{k % 2}"})
+        return JudgedDialogue(dialogue=nd, verdict=jd.verdict.model_copy(update={"dialogue_id": did}))
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Feed:
+    """Copies in order: all of copy 0, then copy 1, ..."""
+
+    def __init__(self, base: list[JudgedDialogue], var: Variation):
+        self.base, self.var, self.i = base, var, 0
+
+    def take(self, n: int) -> list[JudgedDialogue]:
+        out = []
+        for _ in range(n):
+            k, j = divmod(self.i, len(self.base))
+            out.append(self.var.copy(self.base[j], k))
+            self.i += 1
+        return out
+
+
+def write(store: CorpusStore, feed: Feed, n: int) -> float:
+    """Write n dialogues in sink-sized batches; returns the seconds spent in ``store.write`` (texts varied outside)."""
+    spent = 0.0
+    while n > 0:
+        batch = feed.take(min(BATCH, n))
+        t = time.perf_counter()
+        store.write(batch)
+        spent += time.perf_counter() - t
+        n -= len(batch)
+    return spent
+
+
+def insert_rate(store: CorpusStore, feed: Feed, n: int, snapshots: bool) -> tuple[float, int]:
+    """Dialogues/s stored while (optionally) a thread takes snapshots back to back; and how many it took."""
+    stop = threading.Event()
+    taken = [0]
+
+    def loop() -> None:
+        while not stop.is_set():
+            rows = snapshot_rows(store.query)  # read cursor, off the writer
+            store.snapshot(rows)  # the writer's share: a few rows
+            taken[0] += 1
+
+    th = threading.Thread(target=loop) if snapshots else None
+    if th:
+        th.start()
+    spent = write(store, feed, n)
+    stop.set()
+    if th:
+        th.join()
+    return n / spent, taken[0]
+
+
+def measure(db: Path, size: int) -> dict:
+    out: dict = {"dialogues": size, "file_mb": round(db.stat().st_size / 2**20, 1)}
+    # goalconvo metrics, a fresh process (its import time included), three times; best and worst.
+    cli = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run([GOALCONVO, "metrics", "--db", str(db), "--json"], check=True, stdout=subprocess.DEVNULL)
+        cli.append(time.perf_counter() - t)
+    out["metrics_cli_s"] = [round(min(cli), 3), round(max(cli), 3)]
+    out["metrics_cli_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    t = time.perf_counter()
+    subprocess.run([GOALCONVO, "--help"], check=True, stdout=subprocess.DEVNULL)
+    out["cli_startup_s"] = round(time.perf_counter() - t, 3)
+    from goalconvo.sinks.query_server import run_query
+
+    q = lambda sql, params=None: run_query(db, sql, params)  # noqa: E731
+    for by in ("set", "domain_set"):
+        ts = []
+        for _ in range(3):
+            t = time.perf_counter()
+            compute_metrics(q, by=by)
+            ts.append(time.perf_counter() - t)
+        out[f"compute_metrics_{by}_s"] = round(min(ts), 3)
+    polls = []
+    for _ in range(3):
+        t = time.perf_counter()
+        s = dash.summary(db)
+        dash.dialogues(db, None, None, 50, 0)
+        polls.append(time.perf_counter() - t)
+    out["dashboard_poll_s"] = [round(min(polls), 3), round(max(polls), 3)]
+    out["poll_sets"] = len(s["sets"])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--db", type=Path, default=Path("/tmp/goalconvo-metrics-scale.duckdb"))
+    ap.add_argument("--rate-dialogues", type=int, default=2000, help="Dialogues written per insert-rate measurement.")
+    ap.add_argument("--multiwoz", type=Path, default=MULTIWOZ)
+    args = ap.parse_args()
+    for p in (args.db, Path(str(args.db) + ".wal")):
+        p.unlink(missing_ok=True)
+    t = time.perf_counter()
+    base = base_corpus(args.multiwoz)
+    feed = Feed(base, Variation(args.multiwoz / "db"))
+    print(json.dumps({"base_dialogues": len(base), "judged_s": round(time.perf_counter() - t, 1)}), flush=True)
+    stored = 0
+    store = CorpusStore(args.db)
+    for size in sorted(args.sizes):
+        t = time.perf_counter()
+        in_write = write(store, feed, size - stored)
+        build = {"built_to": size, "build_s": round(time.perf_counter() - t, 1),
+                 "build_rate_per_s": round((size - stored) / in_write, 1)}
+        stored = size
+        off, _ = insert_rate(store, feed, args.rate_dialogues, snapshots=False)
+        on, taken = insert_rate(store, feed, args.rate_dialogues, snapshots=True)
+        stored += 2 * args.rate_dialogues
+        rate = {"insert_rate_off": round(off, 1), "insert_rate_on": round(on, 1), "on_vs_off": round(on / off, 3),
+                "snapshots_taken": taken}
+        store.close()
+        res = {**build, **rate, **measure(args.db, stored), "peak_mb": round(peak_mb(), 1)}
+        print(json.dumps(res), flush=True)
+        store = CorpusStore(args.db)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Incremental metrics (figures.py) equal the from-scratch definition: on hand-made sets, after a
+rejudge that flips verdicts, an import, and ``sets delete``; MultiWOZ val's figures unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from goalconvo.commands import app
+from goalconvo.core.records import CheckResult, Dialogue, Goal, JudgedDialogue, Persona, Scenario, Turn, Verdict
+from goalconvo.sinks.metrics import GROUPS, compute_metrics
+from goalconvo.sinks.store import CorpusStore
+
+from conftest import MULTIWOZ, needs_multiwoz
+
+PERSONA = Persona(name="A", style="s", patience="p", verbosity="v")
+DOMAINS = [{"police": {"reqt": ["phone"]}}, {"taxi": {"reqt": ["car type"]}}, {"hotel": {"reqt": ["phone"]}}]
+WORDS = "the a taxi hotel phone please is it open now 01223 cb21 at 10:00 thanks bye i'd like book two".split()
+
+
+# -- the from-scratch definition (README / DESIGN "Metrics, defined once"), kept here only ----------
+def _toks(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _grams(utts: list[str], n: int) -> list[tuple[str, ...]]:
+    out = []
+    for u in utts:
+        t = _toks(u)
+        out.extend(tuple(t[i : i + n]) for i in range(len(t) - n + 1))
+    return out
+
+
+def _distinct(utts: list[str], n: int) -> float:
+    g = _grams(utts, n)
+    return len(set(g)) / len(g) if g else 0.0
+
+
+def reference_figures(store: CorpusStore, by: str, accepted_only: bool) -> dict[tuple[str, str], dict]:
+    """Every turn's text re-read and counted in Python, per (set, group)."""
+    group = GROUPS[by]
+    rows = store.query(
+        f"""select d.set_name, {group}, d.dialogue_id, list(t.text order by t.idx), list(t.phrased_by order by t.idx)
+            from dialogues d join current_verdicts v using (dialogue_id) join turns t using (dialogue_id)
+            {'where v.accepted' if accepted_only else ''} group by all"""
+    ).rows
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for set_name, grp, _did, texts, phrased in rows:
+        groups[(set_name, str(grp))].append((texts, phrased))
+    out = {}
+    for key, dls in groups.items():
+        pooled = [u for texts, _ in dls for u in texts]
+        how = [p for _, ph in dls for p in ph if p in ("llm", "template")]
+        out[key] = {
+            "dialogues": len(dls),
+            "distinct1_corpus": _distinct(pooled, 1), "distinct2_corpus": _distinct(pooled, 2),
+            "distinct1_mean": sum(_distinct(t, 1) for t, _ in dls) / len(dls),
+            "distinct2_mean": sum(_distinct(t, 2) for t, _ in dls) / len(dls),
+            "llm_phrased": how.count("llm") / len(how) if how else None,
+        }
+    return out
+
+
+def assert_same_as_reference(store: CorpusStore) -> int:
+    checked = 0
+    for by in GROUPS:
+        for accepted_only in (False, True):
+            ref = reference_figures(store, by, accepted_only)
+            got = compute_metrics(store.query, by=by, accepted_only=accepted_only)
+            assert {(r["set_name"], "all" if by == "set" else str(r[by])) for r in got} == set(ref), (by, accepted_only)
+            for r in got:
+                want = ref[(r["set_name"], "all" if by == "set" else str(r[by]))]
+                for k, v in want.items():
+                    if v is None or isinstance(v, int):
+                        assert r[k] == v, (by, accepted_only, k)
+                    else:
+                        assert r[k] == round(v, 4), (by, accepted_only, k, r[k], v)
+                checked += 1
+    return checked
+
+
+# -- hand-made sets -------------------------------------------------------------------------------
+def _judged(did: str, set_name: str, i: int, accepted: bool, *, model: str = "m1", mode: str = "free",
+            prompt_version: str = "p1", version: str = "j1", at: float = 1.0) -> JudgedDialogue:
+    lines = [" ".join(WORDS[(i * k + j) % len(WORDS)] for j in range(2 + (i + k) % 5)) for k in range(1 + i % 4)]
+    turns = [Turn(index=k, speaker="user" if k % 2 == 0 else "bot", text=t,
+                  phrased_by=("llm" if (i + k) % 3 else "template") if mode == "guided" else "role-play")
+             for k, t in enumerate(lines)]
+    goal = Goal.model_validate({"goal_id": did, "domains": DOMAINS[i % len(DOMAINS)]})
+    d = Dialogue(dialogue_id=did, run_id=set_name, goal=goal,
+                 scenario=Scenario(persona=PERSONA, objective="o", first_utterance=lines[0]),
+                 turns=turns, model=model, prompt_version=prompt_version, mode=mode, stop_reason="goal_done",
+                 started_at=100.0, ended_at=110.0)
+    return JudgedDialogue(dialogue=d, verdict=_verdict(did, accepted, version, at))
+
+
+def _verdict(did: str, accepted: bool, version: str, at: float) -> Verdict:
+    return Verdict(dialogue_id=did, accepted=accepted, judge_model="rules", judge_version=version, judged_at=at,
+                   checks=[CheckResult(name="x", passed=accepted, reason="" if accepted else "no")])
+
+
+def _hand_store(tmp_path: Path) -> CorpusStore:
+    store = CorpusStore(tmp_path / "c.duckdb")
+    store.write_batch([_judged(f"a{i}", "run-a", i, i % 3 != 0) for i in range(12)])
+    store.write_batch([_judged(f"b{i}", "run-b", i, i % 2 == 0, model="m2" if i % 2 else "m1", mode="guided",
+                               prompt_version="p3" if i % 3 else "p2") for i in range(9)])
+    # A second batch into run-a, and a replay of the first (nothing may be counted twice).
+    store.write_batch([_judged(f"a{i}", "run-a", i, True) for i in range(12, 16)]
+                      + [_judged("a1", "run-a", 1, True)])
+    return store
+
+
+def test_incremental_equals_from_scratch(tmp_path: Path):
+    store = _hand_store(tmp_path)
+    assert assert_same_as_reference(store) > 20
+    store.close()
+
+
+def test_rejudge_flips_move_ngrams(tmp_path: Path):
+    store = _hand_store(tmp_path)
+    # Flip half of run-a and all of run-b; one later verdict that changes nothing; one older that is not current.
+    flips = [_verdict(f"a{i}", i % 3 == 0, "j2", 2.0) for i in range(0, 16, 2)]
+    flips += [_verdict(f"b{i}", i % 2 != 0, "j2", 2.0) for i in range(9)]
+    flips += [_verdict("a1", True, "j3", 3.0), _verdict("a3", True, "j0", 0.5)]
+    store.add_verdicts(flips)
+    assert assert_same_as_reference(store) > 20
+    # Flip back again: the counts return to what they were, no key left with a zero count.
+    store.add_verdicts([_verdict(f"b{i}", i % 2 == 0, "j4", 4.0) for i in range(9)])
+    assert assert_same_as_reference(store) > 20
+    assert store.query("select count(*) from ngram_counts where dialogues <= 0").rows[0][0] == 0
+    store.close()
+
+
+def test_import_and_sets_delete(tmp_path: Path):
+    store = _hand_store(tmp_path)
+    store.import_set([_judged(f"m{i}", "ignored", i + 3, i % 4 != 0, model="human:x") for i in range(10)],
+                     "imported", "file.json")
+    assert assert_same_as_reference(store) > 20
+    before = {r["set_name"] for r in store.list_sets()}
+    assert before == {"run-a", "run-b", "imported"}
+    assert store.delete_set("run-b") == 9
+    assert {r["set_name"] for r in store.list_sets()} == {"run-a", "imported"}
+    assert assert_same_as_reference(store) > 10
+    for table in ("turns", "verdicts", "dialogue_figures"):
+        assert store.query(f"select count(*) from {table} where dialogue_id like 'b%'").rows[0][0] == 0
+    assert store.query("select count(*) from ngram_cells where set_name = 'run-b'").rows[0][0] == 0
+    with pytest.raises(KeyError):
+        store.delete_set("run-b")
+    store.close()
+
+
+def test_sets_commands(tmp_path: Path):
+    store = _hand_store(tmp_path)
+    store.close()
+    db = str(tmp_path / "c.duckdb")
+    runner = CliRunner()
+    out = runner.invoke(app, ["sets", "list", "--db", db, "--json"])
+    assert out.exit_code == 0, out.output
+    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output)} == {"run-a": 16, "run-b": 9}
+    out = runner.invoke(app, ["sets", "delete", "run-a", "--db", db, "--json"])
+    assert out.exit_code == 0 and json.loads(out.output) == {"set": "run-a", "deleted": 16}
+    out = runner.invoke(app, ["sets", "delete", "nope", "--db", db, "--yes"])
+    assert out.exit_code != 0
+    store = CorpusStore(db)
+    assert [r["set_name"] for r in store.list_sets()] == ["run-b"]
+    assert assert_same_as_reference(store) > 5
+    store.close()
+
+
+def test_backfill_of_a_corpus_stored_before(tmp_path: Path):
+    """A file written before migration 5: its figures and counts are filled in when it is opened for writing."""
+    store = _hand_store(tmp_path)
+    con = store._con
+    for t in ("dialogue_figures", "ngram_counts", "ngram_cells"):
+        con.execute(f"delete from {t}")
+    store.close()
+    store = CorpusStore(tmp_path / "c.duckdb")
+    assert assert_same_as_reference(store) > 20
+    store.close()
+
+
+# MultiWOZ val's figures, as `goalconvo import multiwoz` then `metrics` gave them before issue 16.
+MULTIWOZ_VAL = {"dialogues": 999, "acceptance": 0.8899, "goal_completion": 0.9505, "exchanges": 7.3724,
+                "distinct1_corpus": 0.0209, "distinct2_corpus": 0.1473, "distinct1_mean": 0.5567,
+                "distinct2_mean": 0.8941, "llm_phrased": None}
+
+
+@needs_multiwoz()
+def test_multiwoz_val_figures_unchanged(tmp_path: Path):
+    from goalconvo.commands.corpus_ops import import_multiwoz
+    from goalconvo.core.settings import Settings
+
+    store = CorpusStore(tmp_path / "mw.duckdb")
+    s = Settings(judge_llm=False, multiwoz_db=MULTIWOZ / "db")
+    asyncio.run(import_multiwoz(store, MULTIWOZ / "val.json.zip", "multiwoz", s))
+    (row,) = compute_metrics(store.query)
+    assert {k: row[k] for k in MULTIWOZ_VAL} == MULTIWOZ_VAL
+    (acc,) = compute_metrics(store.query, by="mode", accepted_only=True)
+    assert (acc["dialogues"], acc["distinct1_corpus"], acc["distinct2_corpus"], acc["distinct1_mean"]) == (889, 0.022, 0.1539, 0.558)
+    assert assert_same_as_reference(store) > 30
+    store.close()
