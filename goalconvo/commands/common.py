@@ -6,9 +6,12 @@ Commands are thin: they parse, call the packages below and print.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +135,26 @@ def open_corpus(db: Path):
         fail(exc)
 
 
+@dataclass
+class GenerateSpec:
+    """The knobs of ``--source generate``: how many (None: without end), seed, domain mix, failing first requests."""
+
+    count: int | None = None
+    seed: int = 0
+    domain_mix: str | None = None
+    fail_first_rate: float = 0.0
+    venue_db: Path | None = None
+    run_id: str | None = None
+
+    def goals(self) -> Iterator[Goal]:
+        from goalconvo.core.goal_generator import iter_generated_goals, parse_goal_mix
+        from goalconvo.core.venues import VenueDB
+
+        it = iter_generated_goals(VenueDB.load(self.venue_db), self.seed, mix=parse_goal_mix(self.domain_mix),
+                                  fail_first_rate=self.fail_first_rate, run_id=self.run_id)
+        return it if self.count is None else itertools.islice(it, self.count)
+
+
 def need_bus(s: Settings) -> str:
     if not s.bootstrap_servers:
         fail(ValueError("this command works on a running Kafka: give --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS); "
@@ -139,16 +162,21 @@ def need_bus(s: Settings) -> str:
     return s.bootstrap_servers  # type: ignore[return-value]
 
 
-def choose_goals(source: str, path: Path | None, sources: tuple[str, ...], *, raw_jsonl: bool) -> list[Goal] | list[bytes]:
+def choose_goals(
+    source: str, path: Path | None, sources: tuple[str, ...], *, raw_jsonl: bool, generate: GenerateSpec | None = None,
+) -> list[Goal] | list[bytes] | Iterator[Goal]:
     """The goal-source choice of ``goals produce`` and ``backfill goals``: goals from ``source`` (one of ``sources``).
 
     ``jsonl`` gives the file's raw lines when ``raw_jsonl`` (a bad line is published and dead-lettered
-    downstream), else the parsed goals (a bad line stops the command).
+    downstream), else the parsed goals (a bad line stops the command). ``generate`` gives new goals
+    from the venue databases (``generate``'s knobs): ``count`` of them, or without end when it is None.
     """
     from goalconvo.core import goals as goal_sources
 
     if source not in sources:
         raise ValueError(f"unknown source {source!r}; use {', '.join(sources[:-1])} or {sources[-1]}")
+    if source == "generate":
+        return (generate or GenerateSpec()).goals()
     if source == "builtin":
         return goal_sources.builtin_goals()
     if source == "multiwoz":

@@ -2,34 +2,93 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from goalconvo.commands.common import BootstrapOpt, choose_goals, fail, make_settings, need_bus, progress_bar, run_async
+from goalconvo.core.records import Goal
 
 
 def goals_produce(
-    source: str = typer.Option("builtin", "--source", help="builtin | multiwoz | jsonl"),
+    source: str = typer.Option("builtin", "--source", help="builtin | multiwoz | jsonl | generate (new goals from the venue databases)"),
     path: Optional[Path] = typer.Argument(None, help="File for --source multiwoz (zip or json) or jsonl."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Publish at most this many goals."),
+    count: Optional[int] = typer.Option(None, "--count", min=1, help="--source generate: how many goals."),
+    forever: bool = typer.Option(False, "--forever", help="--source generate: publish until Ctrl-C (or SIGTERM)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="--source generate: seed (same seed, same goals); unset: a fresh one, printed."),
+    domain_mix: Optional[str] = typer.Option(
+        None, "--domain-mix",
+        help="--source generate: domain sets 'restaurant+train=3,hotel=1', counts '1=0.2,2=0.65,3=0.15' or domain "
+        "weights 'restaurant=3,hotel=1'; unset: MultiWOZ val's mix."),
+    fail_first_rate: float = typer.Option(0.0, "--fail-first-rate", min=0.0, max=1.0,
+                                          help="--source generate: share of goals whose first request cannot be met."),
+    rate: Optional[float] = typer.Option(None, "--rate", min=0.001, help="Most goals per second (a steady stream)."),
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="--source generate: folder of *_db.json venue files."),
     run_id: str = typer.Option("adhoc", "--run-id", help="Run the dialogues are stored under."),
     bootstrap_servers: Optional[str] = BootstrapOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the count as JSON."),
 ) -> None:
-    """Publish goals to the goals topic of a running Kafka (a worker turns them into dialogues)."""
+    """Publish goals to the goals topic of a running Kafka (a worker turns them into dialogues).
+
+    --source generate --forever --rate R beside `goalconvo worker` grows the corpus as a service: new goals at R per second until stopped.
+    """
+    import random
+
+    from goalconvo.commands.common import GenerateSpec, StopRequest
     from goalconvo.commands.runner import goal_events, publish
     from goalconvo.streams.topics import Topics
 
     s = make_settings(bootstrap_servers=bootstrap_servers)
     if not s.bootstrap_servers:
         fail(ValueError("goals produce needs --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS)"))
+    topic = Topics.for_prefix(s.topic_prefix).goals
+    if source == "generate":
+        if forever and (count or limit):
+            fail(ValueError("give --count N or --forever, not both"))
+        if not forever and not (count or limit):
+            fail(ValueError("--source generate needs --count N (or --forever)"))
+        spec = GenerateSpec(count=None if forever else (count or limit), seed=seed if seed is not None else random.randrange(2**31),
+                            domain_mix=domain_mix, fail_first_rate=fail_first_rate, venue_db=multiwoz_db or s.multiwoz_db,
+                            run_id=run_id)
+        try:
+            goals = choose_goals(source, path, ("builtin", "multiwoz", "jsonl", "generate"), raw_jsonl=False, generate=spec)
+        except (OSError, ValueError) as exc:
+            fail(exc)
+        stop = StopRequest()
+        try:
+            n = run_async(publish_stream(s.bootstrap_servers, topic, goals, rate=rate, stop=stop.event), stop=stop)
+        except (OSError, RuntimeError, ValueError) as exc:
+            fail(exc)
+        if as_json:
+            print(json.dumps({"published": n, "topic": topic, "seed": spec.seed, "stopped_by": stop.signal_name}))
+        else:
+            print(f"published {n} generated goals to {topic} (seed {spec.seed})"
+                  + (f"; stopped by {stop.signal_name}" if stop.signal_name else ""))
+        return
+    limit = limit or count
     try:
-        chosen = choose_goals(source, path, ("builtin", "multiwoz", "jsonl"), raw_jsonl=True)
+        chosen = choose_goals(source, path, ("builtin", "multiwoz", "jsonl", "generate"), raw_jsonl=True)
     except (OSError, ValueError) as exc:
         fail(exc)
+    if rate:
+        stop = StopRequest()
+        if source == "jsonl":
+            fail(ValueError("--rate takes builtin, multiwoz or generate goals (backfill goals --rate takes a file)"))
+        gs = list(chosen[:limit])
+        for g in gs:
+            g.run_id = run_id
+        try:
+            n = run_async(publish_stream(s.bootstrap_servers, topic, iter(gs), rate=rate, stop=stop.event), stop=stop)
+        except (OSError, RuntimeError, ValueError) as exc:
+            fail(exc)
+        print(json.dumps({"published": n, "topic": topic}) if as_json else f"published {n} goals to {topic}")
+        return
     events: list[tuple[bytes | None, bytes]]
     if source != "jsonl":
         gs = chosen[:limit]
@@ -42,6 +101,48 @@ def goals_produce(
     n = run_async(publish(s.bootstrap_servers, Topics.for_prefix(s.topic_prefix).goals, events))
     topic = Topics.for_prefix(s.topic_prefix).goals
     print(json.dumps({"published": n, "topic": topic}) if as_json else f"published {n} goals to {topic}")
+
+
+async def publish_stream(
+    bootstrap_servers: str, topic: str, goals: Iterator[Goal], *, rate: float | None, stop: asyncio.Event,
+) -> int:
+    """Publish ``goals`` (maybe without end) at most ``rate`` per second until they end or ``stop`` is set.
+
+    Sends are awaited in batches, so memory stays flat however long it runs; on ``stop``
+    what was sent is flushed and the count returned.
+    """
+    from aiokafka import AIOKafkaProducer
+
+    from goalconvo.core.records import encode
+    from goalconvo.streams.broker import BrokerError
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5)
+    try:
+        await producer.start()
+    except Exception as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
+    n, pending, t0 = 0, [], time.monotonic()
+    try:
+        for g in goals:
+            if stop.is_set():
+                break
+            if rate:
+                wait = t0 + n / rate - time.monotonic()
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=wait)
+                        break
+                    except asyncio.TimeoutError:
+                        pass
+            pending.append(await producer.send(topic, key=g.goal_id.encode(), value=encode(g)))
+            n += 1
+            if len(pending) >= 256 or rate:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return n
 
 
 def _with_run_id(raw: bytes, run_id: str) -> bytes:

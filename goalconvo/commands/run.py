@@ -28,7 +28,7 @@ def run(
     llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="Base URLs of OpenAI-compatible (vLLM) servers, comma-separated."),
     max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
     temperature: Optional[float] = typer.Option(None, "--temperature", help="Sampling temperature."),
-    goal_source: Optional[Path] = typer.Option(None, "--goal-source", help="Goals from a MultiWOZ zip/json or a .jsonl file."),
+    goal_source: Optional[Path] = typer.Option(None, "--goal-source", help="Goals from a MultiWOZ zip/json or a .jsonl file, or 'generate': new goals from the venue databases."),
     domain_mix: Optional[str] = typer.Option(None, "--domain-mix", help="Domain weights, e.g. 'restaurant=3,hotel=1'."),
     min_domains: Optional[int] = typer.Option(None, "--min-domains", help="Complexity: fewest domains per goal."),
     max_domains: Optional[int] = typer.Option(None, "--max-domains", help="Complexity: most domains per goal."),
@@ -43,7 +43,7 @@ def run(
 ) -> None:
     """Generate dialogues for N goals end to end and store them in DuckDB.
 
-    Samples N goals (the 43 built-in ones, or --goal-source) under the complexity
+    Samples N goals (the 43 built-in ones, then generated ones past 43, or --goal-source) under the complexity
     and domain-mix knobs, starts an embedded broker (unless --bootstrap-servers is
     given) and a worker, feeds the goals, waits until every goal is judged and
     stored (or dead-lettered), prints a summary and exits. Default: guided mode

@@ -79,16 +79,34 @@ def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> 
 
 
 def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
-    """A run's goals under the user's knobs: source, domain mix, complexity, failing first requests."""
+    """A run's goals under the user's knobs: source, domain mix, complexity, failing first requests.
+
+    ``goal_source`` ``generate``: new goals from the venue databases. Unset (the 43 built-in goals)
+    and more goals asked for than the pool holds: each built-in goal once, then generated goals
+    instead of repeats. Generated goals are drawn from the seed and the run id, so each run grows new ones.
+    """
+    from goalconvo.core.goal_generator import GENERATE_SOURCE, generate_goals, parse_goal_mix
+    from goalconvo.core.venues import VenueDB
+
+    domain_mix = parse_domain_mix(settings.domain_mix)
+
+    def generated(k: int) -> list[Goal]:
+        mix = parse_goal_mix(settings.domain_mix, settings.min_domains, settings.max_domains)
+        return generate_goals(k, f"{settings.seed}:{run_id}", VenueDB.load(settings.multiwoz_db), mix=mix,
+                              fail_first_rate=settings.fail_first_rate, run_id=run_id)
+
+    if settings.goal_source is not None and str(settings.goal_source) == GENERATE_SOURCE:
+        return generated(n)
     return sample_goals(
         n,
         run_id,
         load_goal_source(settings.goal_source),
         seed=settings.seed,
-        domain_mix=parse_domain_mix(settings.domain_mix),
+        domain_mix=domain_mix,
         min_domains=settings.min_domains,
         max_domains=settings.max_domains,
         fail_first_rate=settings.fail_first_rate,
+        top_up=generated if settings.goal_source is None else None,
     )
 
 

@@ -87,6 +87,8 @@ _PLACES = ("attraction", "hotel", "restaurant")
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
 Mix = dict[tuple[str, ...], float]
+#: The goal source (``run --goal-source``, ``goals produce --source``) that means "generate new goals".
+GENERATE_SOURCE = "generate"
 
 
 # -- goal content ------------------------------------------------------------------------
@@ -496,7 +498,7 @@ def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> 
 # -- many goals ----------------------------------------------------------------------------------
 def iter_generated_goals(
     db: VenueDB | None = None,
-    seed: int = 0,
+    seed: int | str = 0,
     *,
     mix: Mix | str | None = None,
     fail_first_rate: float = 0.0,
@@ -508,12 +510,15 @@ def iter_generated_goals(
     """Goals without end, reproducible from ``seed``; goal ``i`` depends only on ``(seed, i)``.
 
     ``skip_repeats`` leaves out a goal whose content this iterator already gave (it would
-    be the same dialogue); the last million keys are remembered.
+    be the same dialogue); the last million keys are remembered. Where a mix's content runs
+    out (police goals differ only in what they ask), a repeat is given after 50 draws in a row
+    found nothing new, so the stream never stalls.
     """
     db = db or VenueDB.load()
     mix = parse_goal_mix(mix) if mix is None or isinstance(mix, str) else _normal(mix)
     sets, weights = list(mix), list(mix.values())
     seen: dict[str, None] = {}
+    misses = 0
     i = start
     while True:
         rng = random.Random(f"goalgen:{seed}:{i}")
@@ -521,8 +526,10 @@ def iter_generated_goals(
         domains = rng.choices(sets, weights=weights)[0]
         goal = compose_goal(rng, db, domains, fail_first=rng.random() < fail_first_rate, fail_book_rate=fail_book_rate)
         if skip_repeats:
-            if goal.goal_id in seen:
+            if goal.goal_id in seen and misses < 50:
+                misses += 1
                 continue
+            misses = 0
             seen[goal.goal_id] = None
             if len(seen) > 1_000_000:
                 seen.pop(next(iter(seen)))
@@ -532,7 +539,7 @@ def iter_generated_goals(
 
 def generate_goals(
     n: int,
-    seed: int = 0,
+    seed: int | str = 0,
     db: VenueDB | None = None,
     *,
     mix: Mix | str | None = None,

@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     few_shot_pool_size: int = Field(12, ge=1, description="Most examples kept per domain in the few-shot pool.")
     # Goal selection knobs (paper: complexity, domain mix, failing first requests).
     goal_source: Path | None = Field(
-        None, description="Goals for `run`: a MultiWOZ file (zip/json) or .jsonl; unset: the built-in goals."
+        None, description="Goals for `run`: a MultiWOZ file (zip/json) or .jsonl, or 'generate' (new goals from the venue "
+        "databases); unset: the built-in goals, then generated ones when a run asks for more."
     )
     domain_mix: str | None = Field(
         None,
