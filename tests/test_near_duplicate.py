@@ -100,3 +100,98 @@ def test_signatures_round_trip_and_words_are_normalised():
     with pytest.raises(ValueError):
         nd.NearDuplicateIndex(0.0)
 
+
+
+# -- through the pipeline, on the real broker ------------------------------------------------
+
+def _flags(store, run_id: str) -> dict[str, tuple[bool, bool | None, str | None]]:
+    """dialogue_id -> (accepted, near_duplicate passed, its reason) of a run."""
+    rows = store.query(
+        """select d.dialogue_id, v.accepted, c.passed, c.reason from dialogues d
+           join verdicts v using (dialogue_id)
+           left join verdict_checks c on c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version
+                                      and c.name = 'near_duplicate'
+           where d.run_id = ?""",
+        [run_id],
+    ).rows
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def _republish(settings, bus: str, n: int, restart: bool):
+    """Goals under run-a, then the same goals under run-b (after a fresh worker if ``restart``)."""
+    from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
+    from goalconvo.streams.topics import Topics
+
+    from polling import until
+
+    topics = Topics.for_prefix(settings.topic_prefix)
+    goals = _distinct(n)
+
+    def done(w, run_id: str) -> bool:
+        c = w.store.run_progress(run_id)
+        return c["accepted"] + c["rejected"] == n
+
+    def pooled(w) -> set[str]:
+        return {e["example_id"] for v in w.pipeline.fewshot.data.values() for e in (v or [])}
+
+    async def scenario():
+        out = {}
+        w = Worker(settings, bus)
+        await w.start()
+        try:
+            await publish(bus, topics.goals, goal_events(goals_for_run(n, "run-a", goals)))
+            assert await until(lambda: done(w, "run-a"), 120), w.store.run_progress("run-a")
+            out["first"] = _flags(w.store, "run-a")
+            if settings.mode == "free":  # openings of accepted dialogues join the few-shot pool
+                accepted = {k for k, (a, _, _) in out["first"].items() if a}
+                assert await until(lambda: pooled(w) >= accepted, 30), (pooled(w), accepted)
+            if restart:
+                await w.stop()
+                w = Worker(settings, bus)  # nothing in memory: the index comes back from the changelog
+                await w.start()
+            await publish(bus, topics.goals, goal_events(goals_for_run(n, "run-b", goals)))
+            assert await until(lambda: done(w, "run-b"), 120), w.store.run_progress("run-b")
+            out["again"] = _flags(w.store, "run-b")
+            out["pooled"] = pooled(w)
+        finally:
+            await w.stop()
+        return out
+
+    return goals, asyncio.run(scenario())
+
+
+def _assert_all_flagged(goals: list[Goal], out: dict, twins: bool = True) -> None:
+    """Every run-b dialogue rejected as a near-duplicate (of its run-a twin, with ``twins``)."""
+    from goalconvo.core.records import dialogue_id_for
+
+    if twins:  # guided: different goals of one run do not flag each other
+        assert all(a and p for a, p, _ in out["first"].values()), out["first"]
+    assert len(out["again"]) == len(goals)
+    for g in goals:
+        accepted, passed, reason = out["again"][dialogue_id_for("run-b", g.goal_id)]
+        if passed is None:  # another check rejected it before (and its run-a twin too): never indexed
+            assert not accepted and not out["first"][dialogue_id_for("run-a", g.goal_id)][0] and not twins
+            continue
+        assert not accepted and passed is False, (g.goal_id, reason)
+        if twins:
+            assert f"near-duplicate of {dialogue_id_for('run-a', g.goal_id)}" in reason, reason
+    # The few-shot pool takes only dialogues that passed the check.
+    passed_first = {k for k, (a, _, _) in out["first"].items() if a}
+    assert out["pooled"] <= passed_first, (out["pooled"], passed_first)
+
+
+def test_republished_goals_under_a_new_run_id_are_all_rejected_as_near_duplicates(settings, bus: str):
+    goals, out = _republish(settings, bus, 12, restart=False)
+    _assert_all_flagged(goals, out)
+
+
+def test_a_worker_restart_keeps_the_index_and_the_pool_takes_only_passed_dialogues(settings, bus: str):
+    """The index lives on the bus (a table's changelog): a fresh worker still knows run-a.
+
+    Free mode, whose openings go to the few-shot pool: the scripted stand-in's canned lines make
+    dialogues of different goals look alike, so some of run-a are flagged among themselves too.
+    """
+    goals, out = _republish(settings.model_copy(update={"mode": "free"}), bus, 8, restart=True)
+    assert out["pooled"] and any(not a for a, _, _ in out["first"].values())
+    assert sum(p is False for _, p, _ in out["again"].values()) >= len(goals) // 2, out["again"]
+    _assert_all_flagged(goals, out, twins=False)

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from goalconvo.core.records import DEAD_LETTER_MAX_BYTES
 from goalconvo.core.settings import Settings
-from goalconvo.streams.app import FEWSHOT_TABLE, PROGRESS_TABLE, topic_partitions
+from goalconvo.streams.app import FEWSHOT_TABLE, NEAR_DUP_TABLE, PROGRESS_TABLE, topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics, topic_configs
 from goalconvo.streams.topics import Topics, changelog_topic, topic_config
 
@@ -31,7 +31,7 @@ def test_changelogs_are_created_compacted_and_dead_letter_topics_take_whole_even
     wanted = topic_partitions(settings)
     asyncio.run(ensure_topics(broker.bootstrap_servers, wanted))
     topics = Topics.for_prefix(settings.topic_prefix)
-    changelogs = [changelog_topic(settings.app_id, t) for t in (PROGRESS_TABLE, FEWSHOT_TABLE)]
+    changelogs = [changelog_topic(settings.app_id, t) for t in (PROGRESS_TABLE, FEWSHOT_TABLE, NEAR_DUP_TABLE)]
     got = asyncio.run(_configs(broker.bootstrap_servers, changelogs + topics.dead_letters()))
     for name in changelogs:
         assert got[name].get("cleanup.policy") == "compact", (name, got[name])

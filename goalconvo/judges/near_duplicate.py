@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from goalconvo.core.goals import goal_content_key
 from goalconvo.core.records import CheckResult, Dialogue, Goal
 
 CHECK_NAME = "near_duplicate"
@@ -102,9 +102,8 @@ def dialogue_signature(dialogue: Dialogue) -> np.ndarray:
 
 
 def goal_key(goal: Goal) -> str:
-    """A digest of the goal's content: equal for the same goal whatever its id, message or run."""
-    content = json.dumps(goal.model_dump(mode="json")["domains"], sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
+    """A digest of the goal's content (``goal_content_key``): equal for the same goal whatever its id, message or run."""
+    return hashlib.blake2b(goal_content_key(goal).encode(), digest_size=12).hexdigest()
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -39,11 +39,13 @@ from goalconvo.core.records import (
     DialogueState,
     FewShotExample,
     Goal,
+    JudgedDialogue,
     dialogue_id_for,
     encode,
 )
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
+from goalconvo.judges import near_duplicate as nd
 from goalconvo.judges.judge import Judge
 from goalconvo.llm import LLMBackend
 from goalconvo.streams import progress as marks
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_TABLE = "progress"
 FEWSHOT_TABLE = "fewshot"
+NEAR_DUP_TABLE = "neardup"
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
@@ -61,6 +64,9 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     wanted = {name: settings.partitions for name in topics.all()}
     wanted[changelog_topic(settings.app_id, PROGRESS_TABLE)] = settings.partitions
     wanted[changelog_topic(settings.app_id, FEWSHOT_TABLE)] = settings.partitions
+    for name in topics.serial():
+        wanted[name] = 1
+    wanted[changelog_topic(settings.app_id, NEAR_DUP_TABLE)] = 1
     wanted[assignor_topic(settings.app_id)] = 1
     return wanted
 
@@ -114,7 +120,7 @@ class Pipeline:
                 value_type=bytes,
                 key_serializer="raw",
                 value_serializer="raw",
-                partitions=settings.partitions,
+                partitions=1 if name in self.topics.serial() else settings.partitions,
             )
             for name in self.topics.all()
         }
@@ -129,6 +135,11 @@ class Pipeline:
         self.watchdog_stats = {"stranded": 0, "purged": 0, "waiting": 0}
         # Accepted openings per domain; global so every worker samples from all of it.
         self.fewshot = self.app.GlobalTable(FEWSHOT_TABLE, default=list, partitions=settings.partitions)
+        # Accepted dialogue id -> its MinHash signature and goal key: the near-duplicate check's state,
+        # one partition like its input (dialogues.dedup), so one worker at a time decides, in order.
+        self.near_dups = self.app.Table(NEAR_DUP_TABLE, default=None, partitions=1)
+        self.near_dups.on_recover(self._on_near_dups_recovered)
+        self._nd_index: nd.NearDuplicateIndex | None = None
         self._define_agents()
 
     # -- helpers -------------------------------------------------------------
@@ -263,10 +274,49 @@ class Pipeline:
             await self._mark(step.state, sent=sent)
 
     async def on_completed(self, dialogue: Dialogue) -> None:
+        """Rules, goal check, LLM judge; a rejected dialogue's verdict is final, a passing one goes on
+        to the near-duplicate check (``dialogues.dedup``), which publishes its verdict."""
         judged = await self.judge.judge(dialogue)
-        await self.send(self.topics.dialogues_judged, dialogue.dialogue_id, judged)
         if judged.verdict.accepted:
-            for ex in fewshot.examples_from(dialogue):
+            await self.send(self.topics.dialogues_dedup, dialogue.dialogue_id, judged)
+        else:
+            await self.send(self.topics.dialogues_judged, dialogue.dialogue_id, judged)
+
+    def _near_dup_index(self) -> nd.NearDuplicateIndex:
+        """The in-memory LSH index over the table (rebuilt after a recovery or if the table moved on)."""
+        data = self.near_dups.data
+        if self._nd_index is None or len(self._nd_index) != len(data):
+            index = nd.NearDuplicateIndex(
+                self.settings.near_duplicate_threshold, same_goal=self.settings.near_duplicate_same_goal
+            )
+            for key, entry in data.items():
+                if isinstance(entry, dict) and entry.get("v") == nd.SCHEME:
+                    index.add(key, nd.decode_signature(entry["s"]), entry.get("g"))
+            self._nd_index = index
+        return self._nd_index
+
+    async def _on_near_dups_recovered(self) -> None:
+        self._nd_index = None
+
+    async def on_dedup(self, judged: JudgedDialogue) -> None:
+        """The near-duplicate check, one dialogue at a time against every accepted one before it.
+
+        Reads: a JudgedDialogue that passed every other check. Adds: the ``near_duplicate`` check
+        (judges/near_duplicate.py); publishes the verdict to ``dialogues.judged``; if accepted, its
+        signature to the table (after the verdict was acknowledged: a replay decides the same, its own
+        entry excluded) and its openings/phrasings to the few-shot pool.
+        """
+        d = judged.dialogue
+        sig, goal = nd.dialogue_signature(d), nd.goal_key(d.goal)
+        index = self._near_dup_index()
+        check = nd.check(index.query(sig, exclude=d.dialogue_id, goal=goal), self.settings.near_duplicate_threshold)
+        v = judged.verdict
+        verdict = v.model_copy(update={"checks": [*v.checks, check], "accepted": v.accepted and check.passed})
+        await self.send(self.topics.dialogues_judged, d.dialogue_id, JudgedDialogue(dialogue=d, verdict=verdict))
+        if verdict.accepted:
+            self.near_dups[d.dialogue_id] = {"s": nd.encode_signature(sig), "g": goal, "v": nd.SCHEME}
+            index.add(d.dialogue_id, sig, goal)
+            for ex in fewshot.examples_from(d):
                 await self.send(self.topics.fewshot, ex.domain, ex)
 
     async def on_fewshot(self, example: FewShotExample) -> None:
@@ -385,6 +435,7 @@ class Pipeline:
         stage("supportbot", t.turns_bot, t.dialogues_dead_letter, DialogueState, self.on_bot_turn)
         stage("judge", t.dialogues_completed, t.dialogues_dead_letter, Dialogue, self.on_completed)
         stage("fewshot", t.fewshot, t.dialogues_dead_letter, FewShotExample, self.on_fewshot, concurrency=1)
+        stage("dedup", t.dialogues_dedup, t.dialogues_dead_letter, JudgedDialogue, self.on_dedup, concurrency=1)
 
     async def start(self) -> None:
         await self.llm.start()

@@ -23,6 +23,8 @@ class Topics:
     turns_bot: str
     dialogues_completed: str
     dialogues_judged: str
+    #: Dialogues that passed every other check, waiting for the near-duplicate check (one partition: see serial()).
+    dialogues_dedup: str
     goals_dead_letter: str
     dialogues_dead_letter: str
     fewshot: str
@@ -35,6 +37,7 @@ class Topics:
             turns_bot=f"{prefix}turns.bot",
             dialogues_completed=f"{prefix}dialogues.completed",
             dialogues_judged=f"{prefix}dialogues.judged",
+            dialogues_dedup=f"{prefix}dialogues.dedup",
             goals_dead_letter=f"{prefix}goals{DEAD_LETTER_SUFFIX}",
             dialogues_dead_letter=f"{prefix}dialogues{DEAD_LETTER_SUFFIX}",
             fewshot=f"{prefix}fewshot.examples",
@@ -45,6 +48,11 @@ class Topics:
 
     def dead_letters(self) -> list[str]:
         return [self.goals_dead_letter, self.dialogues_dead_letter]
+
+    def serial(self) -> list[str]:
+        """Topics of one partition, read by one consumer in order: the near-duplicate check decides
+        each dialogue against every one accepted before it (two near-duplicates never pass together)."""
+        return [self.dialogues_dedup]
 
 
 def changelog_topic(app_id: str, table_name: str) -> str:
