@@ -194,19 +194,25 @@ def test_metrics_count_llm_calls_and_tokens_per_accepted_dialogue(corpus: Path):
 
     store = CorpusStore(corpus)
     try:
-        calls, toks, accepted = store.query(
-            """select sum(d.llm_calls), sum(d.prompt_tokens + d.completion_tokens), count(*) filter (where v.accepted)
-               from dialogues d join current_verdicts v using (dialogue_id)""").rows[0]
+        per_set = {r[0]: r[1:] for r in store.query(
+            """select d.set_name, sum(d.llm_calls), sum(d.prompt_tokens + d.completion_tokens),
+                      count(*) filter (where v.accepted)
+               from dialogues d join current_verdicts v using (dialogue_id) group by 1""").rows}
         by_set = compute_metrics(store.query)
         by_model = compute_metrics(store.query, by="model")
     finally:
         store.close()
-    assert calls > 0 and toks > 0 and accepted > 0
     assert len(by_set) == 2 and len(by_model) == 2  # two runs, one (scripted) model each
-    assert sum(r["llm_calls_per_accepted"] * r["dialogues"] * r["acceptance"] for r in by_set) == pytest.approx(calls, rel=1e-3)
-    assert sum(r["tokens_per_accepted"] * r["dialogues"] * r["acceptance"] for r in by_set) == pytest.approx(toks, rel=1e-3)
-    for r in by_model:
-        assert r["model"] == "scripted" and r["llm_calls_per_accepted"] > 0 and r["tokens_per_accepted"] > 0
+    for r in by_set:
+        calls, toks, accepted = per_set[r["set_name"]]
+        assert calls > 0 and toks > 0
+        if not accepted:  # the second run may be all near-duplicates of the first
+            assert r["llm_calls_per_accepted"] is None and r["tokens_per_accepted"] is None
+            continue
+        assert r["llm_calls_per_accepted"] == pytest.approx(calls / accepted, rel=1e-3)
+        assert r["tokens_per_accepted"] == pytest.approx(toks / accepted, rel=1e-3)
+    assert {r["model"] for r in by_model} == {"scripted"}
+    assert any(r["llm_calls_per_accepted"] for r in by_model) and any(r["tokens_per_accepted"] for r in by_model)
     dash = summary(corpus)
     assert {m["model"] for m in dash["models"]} == {"scripted"}
     assert all("tokens_per_accepted" in s for s in dash["sets"])

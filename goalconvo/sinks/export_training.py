@@ -28,6 +28,8 @@ from typing import Any
 
 import duckdb
 
+from goalconvo.core.goals import goal_content_key as core_goal_content_key
+from goalconvo.core.records import Goal
 from goalconvo.sinks.metrics import distinct_report
 from goalconvo.sinks.store import CorpusStore
 
@@ -75,8 +77,13 @@ def goal_content(goal: dict[str, Any]) -> dict[str, Any]:
 
 
 def goal_content_key(goal: dict[str, Any]) -> str:
-    """A stable hash of :func:`goal_content` (SHA-256 of its canonical JSON, hex)."""
-    canon = json.dumps(goal_content(goal), sort_keys=True, separators=(",", ":"))
+    """A stable hash (SHA-256, hex) of the goal's content as the goal generator and the near-duplicate
+    filter define it (``core.goals.goal_content_key``); a stored goal that is no valid Goal record
+    falls back to :func:`goal_content`'s canonical JSON."""
+    try:
+        canon = core_goal_content_key(Goal.model_validate({**goal, "goal_id": goal.get("goal_id") or "-"}))
+    except ValueError:
+        canon = json.dumps(goal_content(goal), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
