@@ -216,3 +216,21 @@ def test_metrics_count_llm_calls_and_tokens_per_accepted_dialogue(corpus: Path):
     dash = summary(corpus)
     assert {m["model"] for m in dash["models"]} == {"scripted"}
     assert all("tokens_per_accepted" in s for s in dash["sets"])
+
+
+def test_export_command_writes_one_split_and_refuses_bad_options(corpus: Path, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from goalconvo.commands import app
+
+    runner = CliRunner()
+    db = str(corpus)
+    out = runner.invoke(app, ["export", "--db", db, "--out", str(tmp_path / "t.jsonl"), "--format", "openai-chat",
+                              "--split", "train", "--split-ratios", "1/0/0", "--include-rejected", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["written"] == len(_goal_keys(corpus))
+    assert len((tmp_path / "t.jsonl").read_text().splitlines()) == len(_goal_keys(corpus))
+    for bad in (["--format", "jsonl", "--split", "train"], ["--format", "hf", "--split", "test"],
+                ["--format", "sharegpt", "--split-ratios", "80/20"]):
+        out = runner.invoke(app, ["export", "--db", db, "--out", str(tmp_path / "bad"), *bad])
+        assert out.exit_code != 0, bad
