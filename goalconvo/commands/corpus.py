@@ -51,7 +51,8 @@ def metrics(
 
     distinct-1/2 (corpus and per-dialogue mean; lower-cased [a-z0-9']+ words),
     exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
-    dialogue (after `goalconvo similarity`), tokens and seconds per dialogue.
+    dialogue (after `goalconvo similarity`), tokens and seconds per dialogue, LLM calls and tokens per
+    accepted dialogue (all the group's calls/tokens, rejected dialogues too, / its accepted ones).
     """
     from goalconvo.sinks.metrics import compute_metrics, reference_sets
     from goalconvo.sinks.query_server import CorpusUnavailable, run_query
