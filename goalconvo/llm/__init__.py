@@ -52,6 +52,7 @@ def create_backend(settings: Settings) -> LLMBackend:
             backoff_s=settings.llm_backoff_s,
             api_key=settings.llm_api_key,
             outage_s=settings.llm_outage_s,
+            json_mode=settings.llm_json_mode,
         )
     if settings.llm == "vllm-inprocess":
         from goalconvo.llm.vllm_inprocess import VLLMInProcessBackend

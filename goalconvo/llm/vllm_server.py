@@ -8,6 +8,15 @@ not stall the rest). A call is retried with exponential backoff and jitter on
 completion; any other 4xx is the caller's mistake and fails at once with the
 server's own message. Structured output uses ``response_format`` with a JSON
 schema, which vLLM's server turns into guided decoding.
+
+Servers spell that differently: vLLM (and OpenAI) take
+``{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``; llama.cpp's
+``llama_cpp.server`` takes only ``{"type": "json_object", "schema": {...}}`` and
+answers the other form with HTTP 500 (its validation error, "Input should be 'text'
+or 'json_object'"). ``json_mode`` picks one, or ``"auto"``: send ``json_schema``
+first and, on an error status whose body mentions ``response_format``, resend at
+once (no backoff, no retry counted) as ``json_object`` and keep that form for every
+later call.
 """
 
 from __future__ import annotations
@@ -26,6 +35,11 @@ from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationP
 
 DOWN_COOLDOWN_S = 5.0
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+JSON_MODES = ("auto", "json_schema", "json_object")
+
+
+class _FormatRefused(Exception):
+    """The server refused the request's ``response_format`` form (auto mode tries the other)."""
 
 
 class _Retryable(Exception):
@@ -70,9 +84,12 @@ class VLLMServerBackend(LLMBackend):
         backoff_max_s: float = 8.0,
         api_key: str | None = None,
         outage_s: float = 60.0,
+        json_mode: str = "auto",
     ):
         if not urls:
             raise LLMError("the vllm backend needs at least one base URL (--llm-urls)")
+        if json_mode not in JSON_MODES:
+            raise LLMError(f"json_mode must be one of {', '.join(JSON_MODES)}, not {json_mode!r}")
         self.urls = [u.rstrip("/") for u in urls]
         self.model = model
         self.max_in_flight = max_in_flight
@@ -82,6 +99,10 @@ class VLLMServerBackend(LLMBackend):
         self.backoff_max_s = backoff_max_s
         self.api_key = api_key
         self.outage_s = outage_s
+        self.json_mode = json_mode
+        #: The structured-output form in use: fixed by the setting, or learnt in auto mode
+        #: (None until a server has accepted or refused ``json_schema``).
+        self.json_form: str | None = None if json_mode == "auto" else json_mode
         self.stats = CallStats()
         self._next_url = itertools.count()
         #: A replica that refused a connection is skipped for a while, while others answer.
@@ -141,7 +162,9 @@ class VLLMServerBackend(LLMBackend):
         return self.urls[turn % n]
 
     # -- calls -----------------------------------------------------------------
-    def request_body(self, messages: list[ChatMessage], params: GenerationParams) -> dict[str, Any]:
+    def request_body(
+        self, messages: list[ChatMessage], params: GenerationParams, json_form: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -154,10 +177,14 @@ class VLLMServerBackend(LLMBackend):
         if params.seed is not None:
             body["seed"] = params.seed
         if params.json_schema is not None:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "goalconvo", "schema": params.json_schema, "strict": True},
-            }
+            form = json_form or self.json_form or "json_schema"
+            if form == "json_object":  # llama.cpp's server (llama_cpp.server, llama-server)
+                body["response_format"] = {"type": "json_object", "schema": params.json_schema}
+            else:  # vLLM, OpenAI
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "goalconvo", "schema": params.json_schema, "strict": True},
+                }
         return body
 
     async def complete(
@@ -165,7 +192,10 @@ class VLLMServerBackend(LLMBackend):
     ) -> Completion:
         await self.start()
         assert self._slots is not None
-        body = orjson.dumps(self.request_body(messages, params))
+        form = self.json_form or "json_schema"
+        body = orjson.dumps(self.request_body(messages, params, form))
+        # Only auto mode, with a schema and a form not yet settled, may fall back on a refusal.
+        probing = params.json_schema is not None and self.json_mode == "auto" and self.json_form is None
         self.stats.calls += 1
         last = "no attempt made"
         start = next(self._next_url)
@@ -179,9 +209,18 @@ class VLLMServerBackend(LLMBackend):
                     self.stats.in_flight += 1
                     self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
                     try:
-                        return await self._attempt(url, body)
+                        result = await self._attempt(url, body, probing and form == "json_schema")
                     finally:
                         self.stats.in_flight -= 1
+                if probing and self.json_form is None:
+                    self.json_form = form  # this server takes it: stop probing
+                return result
+            except _FormatRefused:
+                # The server does not know json_schema: resend at once as json_object, and
+                # remember it (a second refusal is a real error, raised by _attempt).
+                self.json_form = form = "json_object"
+                body = orjson.dumps(self.request_body(messages, params, form))
+                continue
             except _Retryable as exc:
                 last = f"{url}: {exc}"
                 # A server that cannot be reached at all is waited for (up to outage_s), not
@@ -201,7 +240,7 @@ class VLLMServerBackend(LLMBackend):
         self.stats.failures += 1
         raise LLMError(f"LLM call failed after {turn} attempts; last: {last}")
 
-    async def _attempt(self, url: str, body: bytes) -> Completion:
+    async def _attempt(self, url: str, body: bytes, may_refuse_format: bool = False) -> Completion:
         assert self._session is not None
         self.stats.attempts += 1
         try:
@@ -212,6 +251,10 @@ class VLLMServerBackend(LLMBackend):
             raise _Retryable(f"no answer within {self.timeout_s}s") from None
         except aiohttp.ClientError as exc:
             raise _Retryable(f"connection failed ({type(exc).__name__}: {exc})", unreachable=True) from None
+        # Checked before the retry statuses: llama_cpp.server answers an unknown response_format
+        # type with HTTP 500 (a validation error it does not map to 422), which must not be retried.
+        if may_refuse_format and status >= 400 and b"response_format" in raw:
+            raise _FormatRefused(raw[:200].decode("utf-8", "replace"))
         if status in RETRY_STATUSES:
             raise _Retryable(f"HTTP {status}: {raw[:200].decode('utf-8', 'replace')}", _retry_after(headers))
         if status >= 400:
