@@ -16,7 +16,7 @@ sink's size (64), on one writer thread, as the sink writes.
 Per size it prints: ``goalconvo metrics`` latency (the CLI, a fresh process, and the
 in-process ``compute_metrics``), a dashboard poll's latency (``summary`` + first page of
 dialogues, read-only as the dashboard reads a free file), the insert rate with snapshots
-off and on (a thread taking a snapshot back to back, the sink's way: read cursor off the
+off and on (a thread taking a snapshot every --snapshot-interval s, default 1 s, the sink's way: read cursor off the
 writer, the insert on it), file size, and peak memory (this process; the CLI's).
 
     .venv/bin/python benchmarks/metrics_scale.py --sizes 10000 100000 --db /tmp/scale.duckdb
@@ -71,18 +71,23 @@ class Variation:
                 self.names[f.name.split("_")[0]] = names
         self.where = {n: (dom, i) for dom, names in self.names.items() for i, n in enumerate(names)}
         alts = sorted(self.where, key=len, reverse=True)
+        self._split: dict[str, list[str]] = {}
         self.pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in alts) + r")\b", re.IGNORECASE)
 
     def text(self, text: str, k: int, digits: dict[int, str]) -> str:
         if k == 0:
             return text
-
-        def swap(m: re.Match) -> str:
-            dom, i = self.where[m.group(0).lower()]
-            names = self.names[dom]
-            return names[(i + k) % len(names)]
-
-        return self.pattern.sub(swap, text).translate(digits)
+        parts = self._split.get(text)
+        if parts is None:  # text, name, text, name, ... (found once per base text)
+            parts = self._split[text] = self.pattern.split(text)
+        out = []
+        for j, part in enumerate(parts):
+            if j % 2:
+                dom, i = self.where[part.lower()]
+                names = self.names[dom]
+                part = names[(i + k) % len(names)]
+            out.append(part)
+        return "".join(out).translate(digits)
 
     def copy(self, jd: JudgedDialogue, k: int) -> JudgedDialogue:
         perm = list("0123456789")
@@ -127,8 +132,8 @@ def write(store: CorpusStore, feed: Feed, n: int) -> float:
     return spent
 
 
-def insert_rate(store: CorpusStore, feed: Feed, n: int, snapshots: bool) -> tuple[float, int]:
-    """Dialogues/s stored while (optionally) a thread takes snapshots back to back; and how many it took."""
+def insert_rate(store: CorpusStore, feed: Feed, n: int, snapshots: bool, interval_s: float) -> tuple[float, int]:
+    """Dialogues/s stored while (optionally) a thread takes a snapshot every ``interval_s``; and how many it took."""
     stop = threading.Event()
     taken = [0]
 
@@ -137,6 +142,7 @@ def insert_rate(store: CorpusStore, feed: Feed, n: int, snapshots: bool) -> tupl
             rows = snapshot_rows(store.query)  # read cursor, off the writer
             store.snapshot(rows)  # the writer's share: a few rows
             taken[0] += 1
+            stop.wait(interval_s)
 
     th = threading.Thread(target=loop) if snapshots else None
     if th:
@@ -188,6 +194,8 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=Path("/tmp/goalconvo-metrics-scale.duckdb"))
     ap.add_argument("--rate-dialogues", type=int, default=2000, help="Dialogues written per insert-rate measurement.")
     ap.add_argument("--multiwoz", type=Path, default=MULTIWOZ)
+    ap.add_argument("--snapshot-interval", type=float, default=1.0,
+                    help="Seconds between snapshots while measuring the rate with them on (the sink's default: 10).")
     args = ap.parse_args()
     for p in (args.db, Path(str(args.db) + ".wal")):
         p.unlink(missing_ok=True)
@@ -203,11 +211,11 @@ def main() -> None:
         build = {"built_to": size, "build_s": round(time.perf_counter() - t, 1),
                  "build_rate_per_s": round((size - stored) / in_write, 1)}
         stored = size
-        off, _ = insert_rate(store, feed, args.rate_dialogues, snapshots=False)
-        on, taken = insert_rate(store, feed, args.rate_dialogues, snapshots=True)
+        off, _ = insert_rate(store, feed, args.rate_dialogues, False, args.snapshot_interval)
+        on, taken = insert_rate(store, feed, args.rate_dialogues, True, args.snapshot_interval)
         stored += 2 * args.rate_dialogues
         rate = {"insert_rate_off": round(off, 1), "insert_rate_on": round(on, 1), "on_vs_off": round(on / off, 3),
-                "snapshots_taken": taken}
+                "snapshots_taken": taken, "snapshot_interval_s": args.snapshot_interval}
         store.close()
         res = {**build, **rate, **measure(args.db, stored), "peak_mb": round(peak_mb(), 1)}
         print(json.dumps(res), flush=True)

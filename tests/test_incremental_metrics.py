@@ -134,6 +134,7 @@ def test_rejudge_flips_move_ngrams(tmp_path: Path):
     store.add_verdicts([_verdict(f"b{i}", i % 2 == 0, "j4", 4.0) for i in range(9)])
     assert assert_same_as_reference(store) > 20
     assert store.query("select count(*) from ngram_counts where dialogues <= 0").rows[0][0] == 0
+    assert store.query("select count(*) from ngram_group_keys where dialogues <= 0").rows[0][0] == 0
     store.close()
 
 
@@ -177,7 +178,7 @@ def test_backfill_of_a_corpus_stored_before(tmp_path: Path):
     """A file written before migration 5: its figures and counts are filled in when it is opened for writing."""
     store = _hand_store(tmp_path)
     con = store._con
-    for t in ("dialogue_figures", "ngram_counts", "ngram_cells"):
+    for t in ("dialogue_figures", "ngram_counts", "ngram_cells", "ngram_group_keys", "ngram_groups"):
         con.execute(f"delete from {t}")
     store.close()
     store = CorpusStore(tmp_path / "c.duckdb")

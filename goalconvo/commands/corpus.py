@@ -55,15 +55,15 @@ def metrics(
     accepted dialogue (all the group's calls/tokens, rejected dialogues too, / its accepted ones).
     """
     from goalconvo.sinks.metrics import compute_metrics, reference_sets
-    from goalconvo.sinks.query_server import CorpusUnavailable, run_query
+    from goalconvo.sinks.query_server import CorpusUnavailable, reader
 
     s = make_settings(db=db)
     try:
-        # Opened directly, or through the running sink.
-        query = lambda sql, params=None: run_query(s.db, sql, params)  # noqa: E731
-        if reference is not None and reference not in (known := reference_sets(query)):
-            raise ValueError(f"no BERTScore against {reference!r}; scored against: {', '.join(known) or 'none yet'}")
-        rows = compute_metrics(query, by=by, sets=sets, accepted_only=accepted_only, reference=reference)
+        # Opened directly (one read-only connection), or through the running sink.
+        with reader(s.db) as query:
+            if reference is not None and reference not in (known := reference_sets(query)):
+                raise ValueError(f"no BERTScore against {reference!r}; scored against: {', '.join(known) or 'none yet'}")
+            rows = compute_metrics(query, by=by, sets=sets, accepted_only=accepted_only, reference=reference)
     except (CorpusUnavailable, ValueError) as exc:
         fail(exc)
     if as_json:

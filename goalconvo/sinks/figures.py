@@ -6,7 +6,7 @@ Two tables (schema migration 5), written in the same transaction as the dialogue
   words, n-grams and distinct n-grams (n = 1, 2) and who phrased its turns. Per-dialogue
   means and totals are SQL over it.
 - ``ngram_counts``: for each *cell* (``ngram_cells``: set, domain set, model, prompt
-  version, mode, accepted) and each n-gram (n, 64-bit hash), how many of the cell's
+  version, mode, accepted) and each n-gram (n, 64-bit md5 key), how many of the cell's
   dialogues contain it. A corpus distinct-n of any group is then the number of distinct
   hashes over the group's cells divided by the summed n-gram totals; no text is re-read.
   A dialogue sits in exactly one cell, so a write adds ~250 keys per dialogue; a verdict
@@ -18,7 +18,6 @@ are taken within each utterance.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,9 +39,9 @@ def ngrams(toks: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)]
 
 
-def ngram_hash(gram: tuple[str, ...]) -> int:
-    """A stable signed 64-bit key for an n-gram (tokens never hold a space)."""
-    return int.from_bytes(hashlib.blake2b(" ".join(gram).encode(), digest_size=8).digest(), "little", signed=True)
+def ngram_text(gram: tuple[str, ...]) -> str:
+    """An n-gram as one string (tokens never hold a space); the store keys it by ``md5_number_lower`` of it."""
+    return " ".join(gram)
 
 
 @dataclass
@@ -52,7 +51,7 @@ class DialogueFigures:
     utterances: int
     words: int
     totals: dict[int, int]  #: n -> n-grams
-    keys: dict[int, list[int]]  #: n -> distinct n-gram hashes
+    keys: dict[int, list[str]]  #: n -> distinct n-grams (as ``ngram_text``)
     llm_turns: int
     template_turns: int
 
@@ -74,7 +73,7 @@ def figures_of(texts: Sequence[str], phrased_by: Sequence[str | None] = ()) -> D
             grams[n].update(g)
     return DialogueFigures(
         utterances=len(texts), words=words, totals=totals,
-        keys={n: [ngram_hash(g) for g in grams[n]] for n in ORDERS},
+        keys={n: [ngram_text(g) for g in grams[n]] for n in ORDERS},
         llm_turns=sum(p == "llm" for p in phrased_by), template_turns=sum(p == "template" for p in phrased_by),
     )
 
@@ -128,14 +127,92 @@ def add_counts(con: duckdb.DuckDBPyConnection, moves: Sequence[tuple[Stored, tup
             cols[3].extend([sign] * len(keys))
     con.execute(
         """insert into ngram_counts
-           select c, n, h, sum(d) from (select unnest($1) as c, unnest($2) as n, unnest($3) as h, unnest($4) as d)
-           group by c, n, h
+           select c, n, md5_number_lower(g), sum(d)
+           from (select unnest($1) as c, unnest($2) as n, unnest($3) as g, unnest($4) as d)
+           group by c, n, g
            on conflict do update set dialogues = dialogues + excluded.dialogues""",
         cols,
     )
     if any(sign < 0 for _, _, sign in moves):
         touched = sorted({ids[cell] for _, cell, sign in moves if sign < 0})
         con.execute("delete from ngram_counts where dialogues <= 0 and cell_id in (select unnest(?))", [touched])
+    _add_group_keys(con, moves)
+
+
+#: The groups that keep their own keys and distinct counts (read in O(groups)); the other
+#: groupings (model, prompt version, mode) count distinct keys over the cells when asked.
+GROUP_KINDS = ("set", "domain_set")
+
+
+def _groups_of(st: Stored, accepted: bool) -> list[tuple[str, str, str, bool]]:
+    out = []
+    for accepted_only in ((False, True) if accepted else (False,)):
+        out.append((st.set_name, "set", "all", accepted_only))
+        out.append((st.set_name, "domain_set", st.domain_set, accepted_only))
+    return out
+
+
+def _group_ids(con: duckdb.DuckDBPyConnection, groups: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    known = {tuple(r[1:]): r[0] for r in con.execute(
+        "select group_id, set_name, kind, value, accepted_only from ngram_groups").fetchall()}
+    new = [g for g in groups if g not in known]
+    if new:
+        start = (max(known.values()) + 1) if known else 1
+        rows = [[start + i, *g, 0, 0] for i, g in enumerate(new)]
+        con.executemany("insert into ngram_groups values (?,?,?,?,?,?,?)", rows)
+        known.update({tuple(r[1:5]): r[0] for r in rows})
+    return known
+
+
+def _add_group_keys(con: duckdb.DuckDBPyConnection, moves: Sequence[tuple[Stored, tuple[Any, ...], int]]) -> None:
+    """The moves as the groups see them (a verdict flip leaves the all-dialogue groups as they were);
+    the upsert returns each touched key's count, which tells the keys it added or removed."""
+    delta: dict[tuple[str, tuple[Any, ...]], int] = {}
+    stored: dict[str, Stored] = {}
+    for st, cell, sign in moves:
+        stored[st.dialogue_id] = st
+        for g in _groups_of(st, cell[5]):
+            delta[(st.dialogue_id, g)] = delta.get((st.dialogue_id, g), 0) + sign
+    delta = {k: v for k, v in delta.items() if v}
+    if not delta:
+        return
+    ids = _group_ids(con, {g for _, g in delta})
+    cols: list[list[Any]] = [[], [], [], []]
+    for (did, g), d in delta.items():
+        gid = ids[g]
+        for n in ORDERS:
+            keys = stored[did].figures.keys[n]
+            cols[0].extend([gid] * len(keys))
+            cols[1].extend([n] * len(keys))
+            cols[2].extend(keys)
+            cols[3].extend([d] * len(keys))
+    changed = con.execute(
+        """insert into ngram_group_keys
+           select g, n, md5_number_lower(t), sum(d), sum(d)
+           from (select unnest($1) as g, unnest($2) as n, unnest($3) as t, unnest($4) as d)
+           group by g, n, t
+           on conflict do update set dialogues = dialogues + excluded.dialogues, last_delta = excluded.last_delta
+           returning group_id, n, dialogues, last_delta""",
+        cols,
+    ).fetchall()
+    net: dict[tuple[int, int], int] = {}
+    for gid, n, count, last in changed:
+        if count == last and last > 0:  # absent before: a key the group did not have
+            net[(gid, n)] = net.get((gid, n), 0) + 1
+        elif count <= 0 < count - last:  # present before, gone now
+            net[(gid, n)] = net.get((gid, n), 0) - 1
+    per_group: dict[int, list[int]] = {}
+    for (gid, n), v in net.items():
+        per_group.setdefault(gid, [0, 0])[n - 1] += v
+    if per_group:
+        con.execute(
+            """update ngram_groups g set distinct1 = g.distinct1 + x.d1, distinct2 = g.distinct2 + x.d2
+               from (select unnest($1) as gid, unnest($2) as d1, unnest($3) as d2) x where g.group_id = x.gid""",
+            [list(per_group), [v[0] for v in per_group.values()], [v[1] for v in per_group.values()]],
+        )
+    if any(d < 0 for d in delta.values()):
+        touched = sorted({ids[g] for (_, g), d in delta.items() if d < 0})
+        con.execute("delete from ngram_group_keys where dialogues <= 0 and group_id in (select unnest(?))", [touched])
 
 
 def store_new(con: duckdb.DuckDBPyConnection, stored: Sequence[Stored]) -> None:

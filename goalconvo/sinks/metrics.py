@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from goalconvo.sinks.figures import ngrams, tokens
+from goalconvo.sinks.figures import GROUP_KINDS, ngrams, tokens
 from goalconvo.sinks.sql import QueryResult
 from goalconvo.sinks.store import CorpusStore
 
@@ -136,14 +136,23 @@ def compute_metrics(
     if accepted_only:
         cell_conds.append("c.accepted")
     cell_where = ("where " + " and ".join(cell_conds)) if cell_conds else ""
-    unique = {
-        (set_name, grp, n): k
-        for set_name, grp, n, k in query(
-            f"""select c.set_name, {CELL_GROUPS[by]} as grp, k.n, count(distinct k.h)
-                from ngram_counts k join ngram_cells c using (cell_id) {cell_where} group by all""",
-            [list(sets)] if sets else None,
-        ).rows
-    }
+    if by in GROUP_KINDS:  # kept counted as dialogues are stored: O(groups)
+        unique = {}
+        for set_name, grp, d1, d2 in query(
+            f"""select set_name, value, distinct1, distinct2 from ngram_groups c
+                where kind = ? and accepted_only = ? {'and c.set_name in (select unnest(?))' if sets else ''}""",
+            [by, accepted_only, *([list(sets)] if sets else [])],
+        ).rows:
+            unique[(set_name, grp, 1)], unique[(set_name, grp, 2)] = d1, d2
+    else:  # distinct keys over the group's cells
+        unique = {
+            (set_name, grp, n): k
+            for set_name, grp, n, k in query(
+                f"""select c.set_name, {CELL_GROUPS[by]} as grp, k.n, count(distinct k.h)
+                    from ngram_counts k join ngram_cells c using (cell_id) {cell_where} group by all""",
+                [list(sets)] if sets else None,
+            ).rows
+        }
     out = []
     for row in figures.rows:
         rec = dict(zip(figures.columns, row))

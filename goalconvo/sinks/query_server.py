@@ -15,10 +15,12 @@ through the endpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,31 @@ async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float, param
             raise QueryRefused(body["error"])
         raise CorpusUnavailable(body["error"])
     return QueryResult(body["columns"], body["rows"])
+
+
+@contextlib.contextmanager
+def reader(db: Path) -> Iterator[Callable[..., QueryResult]]:
+    """``query(sql, params=None)`` for several reads: one read-only connection while the file is free
+    (opening one costs more than a small query), else each through the running sink."""
+    db = Path(db)
+    if not db.exists():
+        raise CorpusUnavailable(f"no corpus at {db}; run `goalconvo run` first or pass --db")
+    try:
+        con = open_read_only(db)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        yield lambda sql, params=None: run_query(db, sql, params)
+        return
+
+    def query(sql: str, params: list[Any] | None = None) -> QueryResult:
+        check_read_only(sql)
+        return fetch(con, sql, list(params) if params is not None else None)
+
+    try:
+        yield query
+    finally:
+        con.close()
 
 
 def run_query(

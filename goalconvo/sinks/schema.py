@@ -173,10 +173,35 @@ MIGRATIONS: tuple[str, ...] = (
     create table ngram_counts (
         cell_id integer not null,
         n tinyint not null,
-        h bigint not null,              -- 64-bit blake2b of the n-gram
+        h ubigint not null,             -- md5_number_lower of the n-gram's tokens joined by a space
         dialogues integer not null,     -- the cell's dialogues that hold it
         primary key (cell_id, n, h)
     );
+    """,
+    # 6: the groups the dashboard and snapshots read (each set whole, each domain set; all dialogues or the
+    # accepted ones) keep their own n-gram keys and, beside them, their distinct counts: reading those is
+    # O(groups). The figures are filled in again for every dialogue (figures.backfill).
+    """
+    create table ngram_groups (
+        group_id integer primary key,
+        set_name varchar not null,
+        kind varchar not null,          -- set | domain_set
+        value varchar not null,         -- 'all' for kind set
+        accepted_only boolean not null,
+        distinct1 bigint not null,
+        distinct2 bigint not null
+    );
+    create table ngram_group_keys (
+        group_id integer not null,
+        n tinyint not null,
+        h ubigint not null,
+        dialogues integer not null,     -- the group's dialogues that hold it
+        last_delta integer not null,    -- the last change (tells a write which keys it added or removed)
+        primary key (group_id, n, h)
+    );
+    delete from dialogue_figures;
+    delete from ngram_counts;
+    delete from ngram_cells;
     """,
 )
 

@@ -278,7 +278,9 @@ class CorpusStore:
                 con.execute(f"delete from {table} where dialogue_id in {ids}", [set_name])
             con.execute("delete from ngram_counts where cell_id in (select cell_id from ngram_cells where set_name = ?)",
                         [set_name])
-            for table in ("ngram_cells", "metric_snapshots", "dialogues", "dialogue_sets"):
+            con.execute("delete from ngram_group_keys where group_id in (select group_id from ngram_groups where set_name = ?)",
+                        [set_name])
+            for table in ("ngram_cells", "ngram_groups", "metric_snapshots", "dialogues", "dialogue_sets"):
                 con.execute(f"delete from {table} where set_name = ?", [set_name])
             con.execute("delete from runs where run_id = ?", [set_name])
         return n

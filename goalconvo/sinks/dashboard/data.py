@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 from pathlib import Path
 from typing import Any
 
 from goalconvo.sinks.metrics import compute_metrics, latest_reference
-from goalconvo.sinks.query_server import run_query
+from goalconvo.sinks.query_server import reader, run_query
 from goalconvo.sinks.sql import QueryResult
 
 
@@ -19,12 +20,27 @@ def _rows(res: QueryResult) -> list[dict[str, Any]]:
     return [dict(zip(res.columns, r)) for r in res.rows]
 
 
+#: The poll's reader (one read-only connection for all its queries), while a poll runs.
+_reader: contextvars.ContextVar[Any] = contextvars.ContextVar("dashboard_reader", default=None)
+
+
 def _q(db: Path, sql: str, params: list[Any] | None = None) -> QueryResult:
     """``sql`` with its ``?`` bound to ``params`` (through the running sink's endpoint when it holds the file)."""
-    return run_query(db, sql, params)
+    query = _reader.get()
+    return query(sql, params) if query is not None else run_query(db, sql, params)
 
 
 def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
+    """``_summary`` with all its queries on one reader (see ``query_server.reader``)."""
+    with reader(db) as query:
+        token = _reader.set(query)
+        try:
+            return _summary(db, reference)
+        finally:
+            _reader.reset(token)
+
+
+def _summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     """Figures per set and per domain set, rejection reasons, throughput and the metric trend.
 
     BERTScore against ``reference`` (a reference set's name); unset: the only one scored,
