@@ -71,9 +71,13 @@ def latest_reference(query: QueryFn) -> str | None:
 
 def compute_metrics(
     query: QueryFn, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False,
-    reference: str | None = None,
+    reference: str | None = None, corpus_distinct: bool = True,
 ) -> list[dict[str, Any]]:
     """The paper's figures per dialogue set (and per ``by`` group inside each set).
+
+    ``corpus_distinct=False`` leaves the corpus distinct-n out (None): for a grouping
+    that is not kept counted (model, prompt version, mode) it is the one figure whose
+    cost grows with the corpus (a distinct count over its cells).
 
     Distinct-n over every stored dialogue of the group (``accepted_only`` keeps
     the accepted ones), acceptance and goal completion from each dialogue's
@@ -136,8 +140,10 @@ def compute_metrics(
     if accepted_only:
         cell_conds.append("c.accepted")
     cell_where = ("where " + " and ".join(cell_conds)) if cell_conds else ""
-    if by in GROUP_KINDS:  # kept counted as dialogues are stored: O(groups)
-        unique = {}
+    unique: dict[tuple[str, str, int], int] = {}
+    if not corpus_distinct:
+        pass
+    elif by in GROUP_KINDS:  # kept counted as dialogues are stored: O(groups)
         for set_name, grp, d1, d2 in query(
             f"""select set_name, value, distinct1, distinct2 from ngram_groups c
                 where kind = ? and accepted_only = ? {'and c.set_name in (select unnest(?))' if sets else ''}""",
@@ -163,7 +169,8 @@ def compute_metrics(
         totals = {1: rec.pop("_ngrams1") or 0, 2: rec.pop("_ngrams2") or 0}
         means = {1: rec.pop("_mean1") or 0.0, 2: rec.pop("_mean2") or 0.0}
         for n in (1, 2):
-            rec[f"distinct{n}_corpus"] = unique.get((row[0], row[1], n), 0) / totals[n] if totals[n] else 0.0
+            rec[f"distinct{n}_corpus"] = (unique.get((row[0], row[1], n), 0) / totals[n] if totals[n] else 0.0) \
+                if corpus_distinct else None
         for n in (1, 2):
             rec[f"distinct{n}_mean"] = float(means[n])
         # Guided turns: the share the LLM phrased (the rest fell back to templates); None in free mode.

@@ -50,7 +50,7 @@ def _summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     reference = reference or latest_reference(query)
     sets = compute_metrics(query, reference=reference)
     domains = compute_metrics(query, by="domain_set", reference=reference)
-    models = compute_metrics(query, by="model", reference=reference)
+    models = compute_metrics(query, by="model", reference=reference, corpus_distinct=False)  # a cost table
     reasons = _rows(_q(db, """
         select d.set_name, c.name as check_name, count(*) as n
         from verdict_checks c join current_verdicts v using (dialogue_id, judge_version)
