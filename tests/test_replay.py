@@ -79,7 +79,8 @@ def test_replay_stops_with_a_clear_error_when_a_partition_ends_early(settings: S
 def test_an_llm_outage_costs_nothing_once_it_ends(settings: Settings, bus: str):
     """Item 10: the judge's LLM is down. Dialogues become dead letters (never verdicts) that keep the whole
     event; replay --unwrap puts them back once the LLM is up, and they are judged and stored, counted once."""
-    s = settings.model_copy(update={"judge_llm": True, "judge_retries": 0})
+    # Three copies of one dialogue: near-duplicates of each other, so that filter is off here.
+    s = settings.model_copy(update={"judge_llm": True, "judge_retries": 0, "near_duplicate_filter": False})
     topics = Topics.for_prefix(s.topic_prefix)
     events = {}
     for i in range(3):

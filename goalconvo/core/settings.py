@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     )
     judge_min_score: int = Field(3, ge=1, le=5, description="LLM judge: lowest acceptable score (1-5) of each mark.")
     judge_retries: int = Field(2, ge=0, description="LLM judge: retries of a malformed reply before judge_error.")
+    near_duplicate_filter: bool = Field(
+        True, description="Reject a dialogue nearly the same as an accepted one (check near_duplicate); off: skipped."
+    )
     near_duplicate_threshold: float = Field(
         0.4, gt=0.0, le=1.0,
         description="Near-duplicate filter: a dialogue whose estimated Jaccard similarity (MinHash over word "

@@ -33,6 +33,7 @@ from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasin
 from goalconvo.core import records
 from goalconvo.core.records import (
     KNOWN_DOMAINS,
+    CheckResult,
     DeadLetter,
     DecodeError,
     Dialogue,
@@ -309,7 +310,10 @@ class Pipeline:
         d = judged.dialogue
         sig, goal = nd.dialogue_signature(d), nd.goal_key(d.goal)
         index = self._near_dup_index()
-        check = nd.check(index.query(sig, exclude=d.dialogue_id, goal=goal), self.settings.near_duplicate_threshold)
+        if self.settings.near_duplicate_filter:
+            check = nd.check(index.query(sig, exclude=d.dialogue_id, goal=goal), self.settings.near_duplicate_threshold)
+        else:
+            check = CheckResult(name=nd.CHECK_NAME, passed=True, reason="skipped: near-duplicate filter off")
         v = judged.verdict
         verdict = v.model_copy(update={"checks": [*v.checks, check], "accepted": v.accepted and check.passed})
         await self.send(self.topics.dialogues_judged, d.dialogue_id, JudgedDialogue(dialogue=d, verdict=verdict))
