@@ -9,6 +9,10 @@ Prints, for each threshold in ``--thresholds``, the share flagged of:
   swapped synonyms, changed persona wording), each against its original's corpus (want >= 90%);
 - the N goals republished under a new run id, against the first run (want 100%).
 Plus the quantiles of each set's closest-match similarity, to see the margins.
+
+``--pipeline`` also runs it for real: the N goals through an embedded broker and a worker
+with the scripted backend (guided mode), then the same goals under a new run id, and
+reads the stored verdicts (how many of each run accepted, how many republished flagged).
 """
 
 from __future__ import annotations
@@ -145,11 +149,42 @@ def quantiles(xs: list[float]) -> str:
     return " ".join(f"{v:.2f}" for v in q)
 
 
+async def through_pipeline(goals: Sequence[Goal], db: Path) -> dict[str, dict[str, int]]:
+    from goalconvo.commands.runner import run_goals
+    from goalconvo.sinks.store import CorpusStore
+    from goalconvo.streams.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker()
+    await broker.start()
+    try:
+        s = Settings(llm="scripted", db=db, bootstrap_servers=broker.bootstrap_servers, concurrency=16)
+        runs = [await run_goals(s, len(goals), goals=goals, timeout_s=900) for _ in range(2)]
+    finally:
+        await broker.stop()
+    store = CorpusStore(db)
+    try:
+        out = {}
+        for label, r in zip(("first", "republished"), runs):
+            rows = store.query(
+                """select count(*), count(*) filter (where v.accepted),
+                          count(*) filter (where c.passed = false), count(*) filter (where c.passed)
+                   from dialogues d join verdicts v using (dialogue_id)
+                   left join verdict_checks c on c.dialogue_id = d.dialogue_id
+                        and c.judge_version = v.judge_version and c.name = 'near_duplicate'
+                   where d.run_id = ?""", [r.run_id]).rows[0]
+            out[label] = dict(zip(("stored", "accepted", "near_duplicate", "checked_passed"), rows))
+            out[label]["seconds"] = round(r.seconds)
+        return out
+    finally:
+        store.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--multiwoz", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/multiwoz/val.json.zip")
     ap.add_argument("--goals", type=int, default=200)
     ap.add_argument("--thresholds", default="0.3,0.35,0.4,0.45,0.5")
+    ap.add_argument("--pipeline", action="store_true", help="also republish the goals through a real broker and worker")
     args = ap.parse_args()
     thresholds = [float(t) for t in args.thresholds.split(",")]
     print(f"scheme {nd.SCHEME}")
@@ -202,6 +237,14 @@ def main() -> None:
             print(f"  {t:>9.2f} {fv:>8.1%} {fg:>10.1%} {pv:>14.1%} {pg:>17.1%} {rb:>15.1%}")
     default = Settings().near_duplicate_threshold
     print(f"\ndefault threshold (Settings.near_duplicate_threshold): {default}")
+    if args.pipeline:
+        import tempfile
+
+        db = Path(tempfile.mkdtemp()) / "neardup.duckdb"
+        res = asyncio.run(through_pipeline(goals, db))
+        print(f"\nthrough the pipeline (scripted backend, guided, {len(goals)} goals, then again under a new run id):")
+        for label, r in res.items():
+            print(f"  {label:>11}: {r}")
 
 
 if __name__ == "__main__":

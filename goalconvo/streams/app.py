@@ -192,6 +192,9 @@ class Pipeline:
                 ids = {"goal_id": record.goal_id, "run_id": record.run_id}
             elif isinstance(record, DialogueState):
                 ids = {"goal_id": record.goal.goal_id, "run_id": record.run_id, "dialogue_id": record.dialogue_id}
+            elif isinstance(record, JudgedDialogue):
+                d = record.dialogue
+                ids = {"goal_id": d.goal.goal_id, "run_id": d.run_id, "dialogue_id": d.dialogue_id}
             await self.dead_letter(dl_topic, event, stage, f"{type(exc).__name__}: {exc}", exc, **ids)
             if isinstance(record, DialogueState) and event.message.topic in (self.topics.turns_user, self.topics.turns_bot):
                 await self._mark(record, marks.DEAD)  # accounted for: the watchdog leaves it alone
