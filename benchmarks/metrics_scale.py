@@ -196,20 +196,24 @@ def main() -> None:
     ap.add_argument("--multiwoz", type=Path, default=MULTIWOZ)
     ap.add_argument("--snapshot-interval", type=float, default=1.0,
                     help="Seconds between snapshots while measuring the rate with them on (the sink's default: 10).")
+    ap.add_argument("--resume", action="store_true",
+                    help="Go on from the corpus at --db (a run stopped part way; its stored dialogues are the feed's first).")
     args = ap.parse_args()
-    for p in (args.db, Path(str(args.db) + ".wal")):
-        p.unlink(missing_ok=True)
+    if not args.resume:
+        for p in (args.db, Path(str(args.db) + ".wal")):
+            p.unlink(missing_ok=True)
     t = time.perf_counter()
     base = base_corpus(args.multiwoz)
     feed = Feed(base, Variation(args.multiwoz / "db"))
     print(json.dumps({"base_dialogues": len(base), "judged_s": round(time.perf_counter() - t, 1)}), flush=True)
-    stored = 0
     store = CorpusStore(args.db)
+    stored = feed.i = store.query("select count(*) from dialogues").rows[0][0]
     for size in sorted(args.sizes):
+        size = max(size, stored)
         t = time.perf_counter()
         in_write = write(store, feed, size - stored)
         build = {"built_to": size, "build_s": round(time.perf_counter() - t, 1),
-                 "build_rate_per_s": round((size - stored) / in_write, 1)}
+                 "build_rate_per_s": round((size - stored) / in_write, 1) if in_write else None}
         stored = size
         off, _ = insert_rate(store, feed, args.rate_dialogues, False, args.snapshot_interval)
         on, taken = insert_rate(store, feed, args.rate_dialogues, True, args.snapshot_interval)

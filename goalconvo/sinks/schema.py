@@ -200,8 +200,15 @@ MIGRATIONS: tuple[str, ...] = (
         primary key (group_id, n, h)
     );
     delete from dialogue_figures;
-    delete from ngram_counts;
     delete from ngram_cells;
+    drop table ngram_counts;            -- keyed by md5_number_lower (ubigint) from now on
+    create table ngram_counts (
+        cell_id integer not null,
+        n tinyint not null,
+        h ubigint not null,
+        dialogues integer not null,
+        primary key (cell_id, n, h)
+    );
     """,
 )
 
