@@ -35,9 +35,25 @@ def summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     with reader(db) as query:
         token = _reader.set(query)
         try:
-            return _summary(db, reference)
+            # A poll over a corpus that has not changed since the last one answers from memory.
+            version = query(_VERSION).rows[0]
+            key = (str(db), reference)
+            cached = _cache.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            out = _summary(db, reference)
+            _cache[key] = (version, out)
+            return out
         finally:
             _reader.reset(token)
+
+
+#: What changes when anything a summary shows changes (rows only ever added, or a set deleted).
+_VERSION = """select (select count(*) from dialogues), (select max(stored_at) from dialogues),
+                     (select count(*) from verdicts), (select count(*) from similarity),
+                     (select count(*) from metric_snapshots), (select count(*) from dead_letters),
+                     (select count(*) from dialogue_sets)"""
+_cache: dict[tuple[str, str | None], tuple[list[Any], dict[str, Any]]] = {}
 
 
 def _summary(db: Path, reference: str | None = None) -> dict[str, Any]:
@@ -87,6 +103,17 @@ def dialogues(db: Path, set_name: str | None, accepted: str | None, limit: int, 
         conds.append("v.accepted = ?")
         params.append(accepted == "true")
     where = ("where " + " and ".join(conds)) if conds else ""
+    if accepted not in ("true", "false"):
+        # The page first, then the verdicts and reasons of its dialogues only (cheap at any size).
+        return _rows(_q(db, f"""
+            with page as (select * from dialogues d {where}
+                          order by d.stored_at desc, d.dialogue_id limit {int(limit)} offset {int(offset)}),
+                 v as (select * from verdicts where dialogue_id in (select dialogue_id from page)
+                       qualify row_number() over (partition by dialogue_id order by judged_at desc, judge_version desc) = 1)
+            select d.dialogue_id, d.set_name, d.domain_set, d.model, d.exchanges, d.stop_reason, v.accepted,
+                   (select string_agg(c.name || ': ' || c.reason, '; ') from verdict_checks c
+                     where c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version and not c.passed) as reasons
+            from page d join v using (dialogue_id) order by d.stored_at desc, d.dialogue_id""", params))
     return _rows(_q(db, f"""
         select d.dialogue_id, d.set_name, d.domain_set, d.model, d.exchanges, d.stop_reason, v.accepted,
                (select string_agg(c.name || ': ' || c.reason, '; ') from verdict_checks c
