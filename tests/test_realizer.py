@@ -173,7 +173,8 @@ def test_builtin_examples_pass_the_validator_and_prefix_is_constant():
     bot = build_messages("bot", {"Hotel-Request": [["Area", "?"]]}, "", "Hi.", [], "Which area?", 2, prefix_examples())
     n = 1 + 2 * len(prefix_examples())
     assert user[0].content == SYSTEM_PROMPT and user[:n] == bot[:n]
-    assert "Speaker: User" in user[-1].content and "Speaker: SupportBot" in bot[-1].content
+    assert "customer line" in user[-1].content and "Keep: north." in user[-1].content and "chatty" in user[-1].content
+    assert "clerk line" in bot[-1].content and 'The customer said: "Hi."' in bot[-1].content
 
 
 def test_examples_are_picked_by_matching_acts():
@@ -242,7 +243,7 @@ def test_a_passing_llm_phrasing_is_kept():
     assert out.phrased_by == "llm" and out.llm_calls == 1 and out.refusals == []
     assert out.text == "Sure, golden wok can be reached on 01223355166. Anything else?"
     messages, params, context = llm.calls[0]
-    assert messages[0].content == SYSTEM_PROMPT and "Acts:" in messages[-1].content
+    assert messages[0].content == SYSTEM_PROMPT and "Keep: golden wok, 01223355166." in messages[-1].content
     assert "\n" in params.stop and params.max_tokens <= 120
     assert context is not None and context.task == "phrase" and context.data["template"] and context.data["acts"] == ACTS
 
@@ -251,6 +252,17 @@ def test_a_refusal_then_a_pass_records_both():
     llm = FakeLLM(["Golden wok.", "Golden wok's number is 01223355166. Anything else?"])
     out = _realize(llm, config=RealizerConfig(tries=3))
     assert out.phrased_by == "llm" and out.llm_calls == 2 and len(out.refusals) == 1
+
+
+def test_a_copied_draft_is_retried_warmer_then_recorded_as_the_template():
+    template = templates.render("bot", ACTS, random.Random("template:5"))
+    llm = FakeLLM([template])
+    out = _realize(llm, config=RealizerConfig(tries=3, copy_retries=1))
+    assert out.phrased_by == "template" and out.text == template and out.llm_calls == 2
+    assert all("copies the draft" in r for r in out.refusals)
+    assert llm.calls[1][1].temperature > llm.calls[0][1].temperature
+    llm = FakeLLM([template, "Golden wok: call 01223355166. Anything else?"])
+    assert _realize(llm, config=RealizerConfig(tries=3)).phrased_by == "llm"
 
 
 def test_no_llm_means_template():

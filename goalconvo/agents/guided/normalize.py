@@ -8,6 +8,7 @@ dropped except inside numbers) so the validator compares like with like.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS = (
@@ -53,6 +54,12 @@ def compact(text: str) -> str:
 def _phrase(p: str) -> re.Pattern[str]:
     """A normalised phrase at word boundaries; a word may take a plural or ``-ly`` ending."""
     return re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?:s|es|ly)?(?![a-z0-9])")
+
+
+@functools.lru_cache(maxsize=4096)
+def _spaced(c: str) -> re.Pattern[str]:
+    """``"cb21ab"`` as a whole word that may be split by spaces: matches "cb2 1ab", not "xcb21abc"."""
+    return re.compile(r"(?<![a-z0-9])" + r" ?".join(map(re.escape, c)) + r"(?:s|es)?(?![a-z0-9])")
 
 
 def minutes_of_day(value: str) -> int | None:
@@ -117,7 +124,7 @@ def value_forms(slot: str, value: str) -> list[str]:
     if v == "moderate":
         forms += ["moderately priced", "mid range", "mid priced", "reasonably priced"]
     if v == "cheap":
-        forms += ["inexpensive", "budget", "low cost", "low priced"]
+        forms += ["inexpensive", "low cost", "low priced", "budget friendly"]
     return list(dict.fromkeys(forms))
 
 
@@ -129,9 +136,8 @@ def value_said(slot: str, value: str, ntext: str) -> bool:
     if any(_phrase(f).search(ntext) for f in forms):
         return True
     v = forms[0]
-    ctext = compact(ntext)
     # Postcodes, phone numbers, references, train ids, "guest house" for "guesthouse".
-    if len(compact(v)) >= 5 and compact(v) in ctext:
+    if len(compact(v)) >= 5 and _spaced(compact(v)).search(ntext):
         return True
     if slot in ("Ticket", "Fee", "Price") and _NUMBER.search(v):
         amount = round(float(_NUMBER.search(v).group()), 2)  # type: ignore[union-attr]

@@ -33,26 +33,20 @@ from goalconvo.llm.base import CallContext, ChatMessage, GenerationParams, LLMBa
 
 Speaker = Literal["user", "bot"]
 #: Bump when the prompt changes, so corpora phrased by different prompts stay apart.
-PHRASING_PROMPT_VERSION = "r1"
-SPEAKER_NAME: dict[str, str] = {"user": "User", "bot": "SupportBot"}
+PHRASING_PROMPT_VERSION = "r2"
 #: Other wordings of the template tried when the first echoes the previous utterance.
 TEMPLATE_REDRAWS = 6
 
 #: The constant prefix: the same for User and SupportBot, so alternating calls share its KV cache.
-SYSTEM_PROMPT = """You write one line of a conversation between a customer (User) and the \
-Cambridge travel information desk (SupportBot). Each request gives the speaker, what the \
-line must say (the acts) and a plain draft. Rewrite the draft as that speaker would say it, \
-in your own words.
-Rules:
-- Keep every value exactly: names, numbers, days, times, phone numbers, postcodes, \
-reference numbers.
-- Add no other names, numbers, prices, times or facts.
-- "ask" means ask a question about it.
-- The User is the customer: asks and answers, never offers help or gives references. \
-The SupportBot is the desk: finds, informs and books.
-- Answer with the line only: one or two short sentences, no speaker name, no quotes."""
+#: Short and plain: a 135M model follows a one-line task, not a list of rules.
+SYSTEM_PROMPT = (
+    "You rewrite lines of a dialogue between a customer and the clerk of a Cambridge travel desk. "
+    "Keep all names, numbers, days and times exactly. Add no new facts. Reply with the new line only."
+)
+#: How the request names the two speakers (the prompt's own words, not the record's).
+ROLE_WORD: dict[str, str] = {"user": "customer", "bot": "clerk"}
 
-_STOP = ("\n", "User:", "SupportBot:", "Speaker:", "Acts:", "Draft:")
+_STOP = ("\n", "User:", "SupportBot:", "Customer:", "Clerk:", "Rewrite this")
 _INTENT_WORDS = {
     "Inform": "say", "Request": "ask", "Recommend": "recommend", "Select": "offer a choice of",
     "NoOffer": "say there is no match for", "OfferBook": "offer to book", "OfferBooked": "say it is booked",
@@ -96,16 +90,25 @@ class RealizerConfig:
 
     #: LLM tries before the template is used.
     tries: int = 3
-    #: Temperature of the first try; each retry multiplies it by ``cooling``.
+    #: Temperature of the first try; a refused try's retry multiplies it by ``cooling`` (fewer
+    #: slips), a copy of the draft's retry adds ``warming`` (words of its own), up to ``max_temperature``.
     temperature: float = 0.7
     cooling: float = 0.5
+    warming: float = 0.3
+    max_temperature: float = 1.2
+    #: Retries after a copy of the draft (a stand-in that only echoes costs 1 + this many calls).
+    copy_retries: int = 1
     top_p: float = 0.9
     #: Few-shot examples picked per turn (after the constant prefix examples).
-    k_examples: int = 1
+    k_examples: int = 0
     #: Put the built-in ``in_prefix`` examples in every prompt (constant, so cached).
     prefix_examples: bool = True
     #: Give the template as a draft to rewrite (M2M's paraphrase step); else acts only.
     draft: bool = True
+    #: Also show the acts (compact form) above the draft; with ``draft=False`` they are always shown.
+    show_acts: bool = False
+    #: Tell the model the speaker's persona (the User's style).
+    persona: bool = True
     max_words: int = 60
     #: On LLMError use the template instead of raising (the stage normally waits out outages).
     template_on_error: bool = False
@@ -169,16 +172,38 @@ def render_acts(acts: DialogueActs) -> str:
     return "; ".join(parts)
 
 
-def _request(speaker: str, acts: DialogueActs, draft: str | None, persona: str = "", previous: str = "") -> str:
-    lines = [f"Speaker: {SPEAKER_NAME.get(speaker, speaker)}"]
-    if persona:
-        lines.append(f"Style: {persona}")
+def keep_list(acts: DialogueActs) -> str:
+    """The values a phrasing must keep, as the prompt lists them: ``"golden wok, 01223355166"``."""
+    values = [v for _, pairs in acts.items() for s, v in pairs if s.lower() != "none"]
+    said = [v for v in values if norm(v) not in ("?", "none", "dontcare", "yes", "no", "")]
+    return ", ".join(dict.fromkeys(said))
+
+
+def _request(
+    speaker: str, acts: DialogueActs, draft: str | None, persona: str = "", previous: str = "",
+    show_acts: bool = False,
+) -> str:
+    """The variable part: who said what before, then the line to rewrite and the values to keep.
+
+    ``The clerk said: "..."`` / ``The customer is chatty.`` /
+    ``Rewrite this customer line in other words. Keep: north, 4.`` / the draft.
+    Without a draft (``draft=None``) the line is written from the acts alone.
+    """
+    who, other = ROLE_WORD.get(speaker, speaker), ROLE_WORD["bot" if speaker == "user" else "user"]
+    lines = []
     if previous:
-        other = SPEAKER_NAME["bot" if speaker == "user" else "user"]
-        lines.append(f'Previous line ({other}): "{previous}"')
-    lines.append(f"Acts: {render_acts(acts)}")
-    if draft is not None:
-        lines.append(f"Draft: {draft}")
+        lines.append(f'The {other} said: "{previous}"')
+    if persona:
+        lines.append(f"The {who} is {persona}.")
+    if show_acts or draft is None:
+        lines.append(f"Acts: {render_acts(acts)}")
+    keep = keep_list(acts)
+    keep_note = f" Keep: {keep}." if keep else ""
+    if draft is None:
+        lines.append(f"Write this {who} line.{keep_note}")
+    else:
+        lines.append(f"Rewrite this {who} line in other words.{keep_note}")
+        lines.append(draft)
     return "\n".join(lines)
 
 
@@ -191,6 +216,7 @@ def build_messages(
     draft: str | None,
     seed: int | str = 0,
     prefix: Sequence[PhrasingExample] = (),
+    show_acts: bool = False,
 ) -> list[ChatMessage]:
     """System prompt and ``prefix`` examples (constant), this turn's examples, then its request.
 
@@ -200,9 +226,9 @@ def build_messages(
     msgs = [ChatMessage("system", SYSTEM_PROMPT)]
     for ex in [*prefix, *examples]:
         ex_draft = templates.render(ex.speaker, ex.acts, random.Random(ex.example_id)) if draft is not None else None
-        msgs.append(ChatMessage("user", _request(ex.speaker, ex.acts, ex_draft)))
+        msgs.append(ChatMessage("user", _request(ex.speaker, ex.acts, ex_draft, show_acts=show_acts)))
         msgs.append(ChatMessage("assistant", ex.text))
-    msgs.append(ChatMessage("user", _request(speaker, acts, draft, persona, previous_utterance)))
+    msgs.append(ChatMessage("user", _request(speaker, acts, draft, persona, previous_utterance, show_acts)))
     return msgs
 
 
@@ -263,9 +289,10 @@ async def realize(
     shots = pick_examples(pool, speaker, acts, config.k_examples, seed)
     draft = template if config.draft else None
     prefix = prefix_examples() if config.prefix_examples else ()
-    messages = build_messages(speaker, acts, persona, previous_utterance, shots, draft, seed, prefix)
+    messages = build_messages(speaker, acts, persona if config.persona else "", previous_utterance, shots, draft, seed, prefix, config.show_acts)
+    temperature = config.temperature
+    copies = 0
     for i in range(config.tries):
-        temperature = round(config.temperature * config.cooling**i, 3)
         params = GenerationParams(
             temperature=temperature,
             top_p=config.top_p,
@@ -292,11 +319,22 @@ async def realize(
             speaker, acts, text, known_values=known, previous_utterance=previous_utterance,
             own_earlier=own_earlier, max_words=config.max_words,
         )
+        if not problems and draft is not None and same_text(text, draft):
+            # A copy of the draft is the template's wording: retry warmer for words of the model's own.
+            copies += 1
+            out.refusals.append(f"try {i + 1} (temperature {temperature}): copies the draft word for word")
+            if copies > config.copy_retries:
+                break
+            temperature = round(min(config.max_temperature, temperature + config.warming), 3)
+            continue
         if not problems:
-            # A copy of the draft is the template's wording: say so (the scripted stand-in does only this).
-            out.text, out.phrased_by = text, "template" if draft is not None and same_text(text, draft) else "llm"
+            out.text, out.phrased_by = text, "llm"
             return out
         out.refusals.append(f"try {i + 1} (temperature {temperature}): {'; '.join(problems)} [{text[:80]!r}]")
+        temperature = round(temperature * config.cooling, 3)
+    if copies:  # the template's wording, said by the model: recorded as the template (no redraw needed)
+        out.phrased_by = "template"
+        return out
     return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed)
 
 

@@ -86,13 +86,15 @@ _DESK_LINES = re.compile(
     r"|(anything|something) else i can (help|do)|booking (was|is) (successful|confirmed)"
     r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
     r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
-    r"|would you like me to|can i help you)",
+    r"|would you like me to|can i help you|i can (find|give|offer|recommend|book) you|let me (find|book)"
+    r"|(i'd|i'll|i will|i would) be (happy|glad) to (help|book|find|assist))",
     re.I,
 )
 _CUSTOMER_LINES = re.compile(
     r"((^|[.!?]\s)(i am|i'm) looking for (a|an) |can you help me find|i need (a|an) (hotel|restaurant|train|taxi|place)"
     r"|(i'd|i would) like to (book|reserve)|(could|can) you (please )?(book|reserve)|thanks? (you )?for your help"
-    r"|my (goal|budget) is)",
+    r"|my (goal|budget) is|(can|could) you (please )?(give|tell|send) me (the|their|its|your) (address|phone|postcode|post code"
+    r"|reference|entrance fee))",
     re.I,
 )
 _TAGS = re.compile(
@@ -101,15 +103,18 @@ _TAGS = re.compile(
 _LEAKS = re.compile(
     r"(\[end\]|dialogue acts?|\bacts?\s*:|\binform\s*\(|request\s*\(|\b(restaurant|hotel|attraction|train|taxi|hospital|police|booking|general)-(inform|request|recommend|nooffer|offerbook"
     r"|offerbooked|book|nobook|select|reqmore|welcome|greet|bye|thank)\b|\{|\}|\[\[|=|persona|previous (line|utterance)"
-    r"|\bdraft\b|as an ai|language model)",
+    r"|\bdraft\b|as an ai|language model|\brewrit|in other words|reply with|the new line|\bhere is\b|\bhere's a\b|\bline:"
+    r"|travel desk clerk|keep (all|every)|the same thing|\b(customer|clerk|this) line\b)",
     re.I,
 )
 _TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
 _PHONE = re.compile(r"(?<!\d)0\d{9,10}(?!\d)")
 _POSTCODE = re.compile(r"\b[a-z]{2}\d{1,2} ?\d[a-z]{2}\b")
 _TRAIN_ID = re.compile(r"\btr ?\d{4}\b")
-_REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b")
+_REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b|\b[A-Z]{8}\b")
 _REF_AFTER_WORD = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,30}?\b([A-Za-z0-9]{8})\b", re.I)
+#: A made-up code: letters and digits mixed, 5+ characters (references, ids), not a postcode.
+_CODE = re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,}\b")
 _CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
 _PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
 #: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
@@ -133,15 +138,20 @@ _SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
 
 
 def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[str]:
-    """Venue names of a venue database's tables (``VenueDB.tables``), for ``known_values``."""
+    """Venue names and train stations of a venue database (``VenueDB.tables``), for ``known_values``."""
     return frozenset(
-        str(row["name"]) for rows in tables.values() for row in rows if isinstance(row, Mapping) and row.get("name")
+        str(row[key])
+        for rows in tables.values()
+        for row in rows
+        if isinstance(row, Mapping)
+        for key in ("name", "departure", "destination")
+        if row.get(key)
     )
 
 
 @functools.lru_cache(maxsize=8)
 def _name_pattern(known_values: frozenset[str]) -> re.Pattern[str] | None:
-    names = sorted({norm(n) for n in known_values if len(norm(n)) >= 4} - _AMBIGUOUS_NAMES, key=len, reverse=True)
+    names = sorted({norm(n) for n in known_values if len(norm(n)) >= 3} - _AMBIGUOUS_NAMES, key=len, reverse=True)
     if not names:
         return None
     return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![a-z0-9])")
@@ -158,6 +168,11 @@ def overlap(a: str, b: str) -> float:
     if len(ga) < 3 or len(gb) < 3:
         return 0.0
     return len(ga & gb) / min(len(ga), len(gb))
+
+
+def _postcode_or_ordinal(token: str) -> bool:
+    t = token.lower()
+    return bool(re.fullmatch(r"\d+(st|nd|rd|th|am|pm|s)|[a-z]{2}\d{1,2}\d?[a-z]{0,2}|tr\d{4}|\d+(mins?|hrs?|km|gbp)", t))
 
 
 def _clock_minutes(h: int, mi: int, ampm: str) -> set[int]:
@@ -244,6 +259,10 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
         if c not in cvalues and not any(c in cv for cv in cvalues) and not c.isdigit() and c not in WORD_NUMBERS:
             if _REF_TOKEN.fullmatch(ref) or any(ch.isdigit() for ch in ref):
                 out.append(f"invents reference {ref}")
+    for m in _CODE.finditer(raw):
+        code = m.group()
+        if compact(code) not in cvalues and not _postcode_or_ordinal(code) and not any(compact(code) in cv for cv in cvalues):
+            out.append(f"invents the code {code}")
     amounts = set()
     for v in values:
         amounts |= prices_in(norm(v))
