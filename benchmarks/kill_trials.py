@@ -84,7 +84,7 @@ def judged_records(bus: str, prefix: str, partitions: int) -> int:
 
 def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path, rng: random.Random) -> dict:
     tag = uuid.uuid4().hex[:6]
-    moment = MOMENTS[k % len(MOMENTS)]
+    moment = args.moments[k % len(args.moments)]
     db = out / f"trial{k:02d}-{tag}.duckdb"
     env = {
         **base_env,
@@ -119,10 +119,15 @@ def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path,
             wait_until(lambda: stored(db) >= share * expected, 300)
         row["stored_at_kill"] = stored(db)
         row["killed_at_s"] = round(time.monotonic() - t0, 1)
+        stale = endpoint_file(db).read_text()
         sink.stop(signal.SIGKILL)
         restart = time.monotonic()
         sink2 = Proc(CLI + ["worker"], env, logs.with_suffix(".sink2.log"))
         procs.append(sink2)
+        # Poll only once the new sink holds the file: opening it directly meanwhile can take
+        # DuckDB's lock just as the new sink opens it, and that sink would stop at start.
+        if not wait_until(lambda: endpoint_file(db).exists() and endpoint_file(db).read_text() != stale, 90):
+            raise RuntimeError(f"the restarted sink worker did not come up: {sink2.p.poll()}")
         done = wait_until(lambda: stored(db) >= expected, args.trial_timeout, 0.25)
         row["seconds_to_all"] = round(time.monotonic() - restart, 1) if done else None
         row["stored"] = stored(db)
@@ -153,9 +158,13 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--trial-timeout", type=float, default=180.0, help="Most seconds from the restart to wait.")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--moments", type=lambda v: v.split(","), default=list(MOMENTS),
+                    help="When to kill, cycled over the trials: early,mid,late.")
     ap.add_argument("--out", type=Path, default=None, help="Folder for corpora and logs (kept for failed trials).")
     ap.add_argument("--keep", action="store_true", help="Keep every trial's corpus and logs.")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the trial's processes on the way out
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     out = args.out or Path(tempfile.mkdtemp(prefix="kill-trials-"))
     out.mkdir(parents=True, exist_ok=True)
     base_env = {**os.environ, "GOALCONVO_MODE": args.mode, "GOALCONVO_PARTITIONS": str(args.partitions)}

@@ -43,8 +43,10 @@ def test_a_crash_between_the_progress_mark_and_the_next_event_strands_nothing(se
         assert first.poll() == 137, first.text()
     finally:
         first.kill()
+    stale = wp.endpoint_text(settings.db)
     second = wp.worker(settings, bus)
     try:
+        wp.wait_for_sink(settings.db, second, stale)
         done = wait_for(lambda: wp.count(settings.db, f"select count(*) from dialogues where run_id = '{run_id}'") >= n, 90)
         assert done, f"dialogues stranded by the crash: {wp.count(settings.db, 'select count(*) from dialogues')} of {n} " \
                      f"stored\n{second.text()}"
@@ -108,8 +110,7 @@ def test_a_stranded_dialogue_that_progresses_after_all_is_stored_once_and_the_ta
 def test_a_worker_stopped_by_sigterm_exits_0_with_a_summary(settings: Settings, bus: str):
     worker = wp.worker(settings, bus)
     try:
-        ready = wait_for(lambda: endpoint_file(settings.db).exists() or worker.poll() is not None, 60, 0.2)
-        assert ready and worker.poll() is None, worker.text()
+        wp.wait_for_sink(settings.db, worker)
         worker.signal(signal.SIGTERM)
         assert worker.wait(30) == 0, worker.text()
     finally:
@@ -170,14 +171,17 @@ def test_two_workers_on_a_separate_broker_lose_nothing_when_the_sink_worker_is_k
         helper = wp.worker(settings, bus, sink=False, delay=0.15)
         sink = wp.worker(settings, bus, delay=0.15)
         workers += [helper, sink]
+        wp.wait_for_sink(settings.db, sink)
         stored = f"select count(*) from dialogues where run_id = '{run_id}'"
         assert wait_for(lambda: wp.count(settings.db, stored) >= 4, 120), sink.text()
         before = wp.count(settings.db, stored)
         assert before < n - 20, f"too few dialogues left in flight at the kill ({before} of {n} stored)"
+        stale = wp.endpoint_text(settings.db)
         sink.kill()
         assert helper.poll() is None, helper.text()
         restarted = wp.worker(settings, bus, delay=0.15)
         workers.append(restarted)
+        wp.wait_for_sink(settings.db, restarted, stale)
         assert wait_for(lambda: wp.count(settings.db, stored) >= n, 180), \
             f"{wp.count(settings.db, stored)} of {n} stored\n{restarted.text()}\n{helper.text()}"
         assert wp.stored_once(settings.db, run_id) == (n, n, n)
@@ -186,3 +190,4 @@ def test_two_workers_on_a_separate_broker_lose_nothing_when_the_sink_worker_is_k
         for w in workers:
             w.stop()
         assert broker.stop() == 0, broker.text()
+

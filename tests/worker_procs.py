@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from goalconvo.core.settings import Settings
-from goalconvo.sinks.query_server import run_query
+from goalconvo.sinks.query_server import endpoint_file, run_query
 
 from polling import wait_for
 
@@ -84,6 +84,23 @@ def broker(settings: Settings) -> tuple[Proc, str]:
         proc.kill()
         raise AssertionError(f"goalconvo broker printed no address: {proc.stdout()} {proc.text()}")
     return proc, found.group(0)
+
+
+def endpoint_text(db: Path) -> str:
+    try:
+        return endpoint_file(db).read_text()
+    except OSError:
+        return ""
+
+
+def wait_for_sink(db: Path, proc: Proc, stale: str = "", timeout_s: float = 90) -> None:
+    """Until ``proc``'s sink answers for ``db`` (its endpoint file, not ``stale``, one a killed sink left).
+
+    Until then nothing may open the file directly: DuckDB's lock, taken by a reader just
+    as the new sink opens the file, would stop that sink at start.
+    """
+    up = wait_for(lambda: (endpoint_text(db) not in ("", stale)) or proc.poll() is not None, timeout_s, 0.1)
+    assert up and proc.poll() is None, f"the sink worker did not come up: {proc.text()}"
 
 
 def count(db: Path, sql: str) -> int:

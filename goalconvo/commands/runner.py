@@ -121,9 +121,10 @@ class WorkerFailed(RuntimeError):
 class Worker:
     """The stages, the DuckDB sink and its query endpoint, in one process.
 
-    A sink that dies (its store refuses writes, say) is not left dead behind a running
-    worker: ``failure`` keeps the error, ``failed`` is set, and ``wait``/``raise_if_failed``
-    raise :class:`WorkerFailed`, which stops ``worker`` and ``run`` with the reason.
+    A sink that dies (its store refuses writes, say) or stages that crash are not left
+    dead behind a running worker: ``failure`` keeps the error, ``failed`` is set, and
+    ``wait``/``raise_if_failed`` raise :class:`WorkerFailed`, which stops ``worker`` and
+    ``run`` with the reason.
     """
 
     def __init__(self, settings: Settings, bootstrap_servers: str, *, llm: LLMBackend | None = None, sink: bool = True):
@@ -136,6 +137,7 @@ class Worker:
         self.failure: WorkerFailed | None = None
         self.failed = asyncio.Event()
         self.started_at = time.monotonic()
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.query_server:
@@ -145,6 +147,19 @@ class Worker:
             if self.sink.task is not None:
                 self.sink.task.add_done_callback(self._sink_ended)
         await self.pipeline.start()
+        self._watch = asyncio.create_task(self._watch_stages(), name="stages-watch")
+
+    async def _watch_stages(self) -> None:
+        """A Faust service that crashes (table recovery, say) leaves the worker holding partitions
+        it no longer processes: stop it with the reason instead, so they go to another worker."""
+        while self.failure is None:
+            reason = self.pipeline.crash_reason()
+            if reason is not None:
+                self.failure = WorkerFailed(f"the stages stopped: {type(reason).__name__}: {reason}")
+                log.error("%s; stopping the worker", self.failure)
+                self.failed.set()
+                return
+            await asyncio.sleep(0.5)
 
     def _sink_ended(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -181,6 +196,8 @@ class Worker:
         }
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         with contextlib.suppress(Exception):
             await self.pipeline.stop()
         if self.sink:

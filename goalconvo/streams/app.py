@@ -49,6 +49,7 @@ from goalconvo.core.venues import VenueDB
 from goalconvo.judges import near_duplicate as nd
 from goalconvo.judges.judge import Judge
 from goalconvo.llm import LLMBackend
+from goalconvo.streams import faust_consumer
 from goalconvo.streams import progress as marks
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
@@ -125,6 +126,8 @@ class Pipeline:
             )
             for name in self.topics.all()
         }
+        # Faust would commit past events it skipped at a rebalance: see faust_consumer.py.
+        faust_consumer.install(self.app)
         # Dialogue id -> progress entry (streams/progress.py): skips replayed turns, feeds the watchdog.
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)
         self.progress.on_recover(self._on_progress_recovered)
@@ -330,6 +333,13 @@ class Pipeline:
         """Keep the newest accepted openings of a domain (no await between read and write)."""
         entries = list(self.fewshot.get(example.domain) or [])
         self.fewshot[example.domain] = fewshot.add_example(entries, example, self.settings.few_shot_pool_size)
+
+    def crash_reason(self) -> BaseException | None:
+        """Why the Faust app or its table recovery crashed, if one did: the worker then processes nothing."""
+        for service in (self.app, self.app.tables.recovery):
+            if service.crashed:
+                return service.crash_reason or RuntimeError(f"{type(service).__name__} crashed")
+        return None
 
     # -- the watchdog ---------------------------------------------------------
     async def _on_progress_recovered(self) -> None:
