@@ -1,4 +1,4 @@
-"""Phrasing a planned turn: the LLM writes it from its acts, the validator checks, a template backs up.
+"""Phrasing a planned turn: the LLM rewrites its template, the validator checks, the template backs up.
 
 Input: the speaker, the turn's ``DialogueActs``, the persona (text), the previous
 utterance, a few-shot pool of act->utterance examples, a seed.
@@ -6,11 +6,20 @@ Output: a :class:`Phrasing` — the text, who phrased it (``llm`` / ``template``
 why each refused try was refused, and the calls and tokens it cost.
 
 The prompt is laid out for llama.cpp's prefix cache (one ``Llama`` object keeps
-the KV cache of the longest common prompt prefix): a system message identical for
-both speakers comes first, then the examples, then the variable part (speaker,
-persona, previous utterance, acts, draft) last. Outputs are short and stop at a
-newline or the next speaker tag. A refused phrasing is retried at a lower
-temperature; after ``tries`` refusals the template is used.
+the KV cache of the longest common prompt prefix), so alternating User and
+SupportBot calls only read their own last message:
+
+1. system: one plain line (the task, keep every value, add nothing) — the same for both speakers;
+2. the built-in ``in_prefix`` examples as request/answer pairs — constant too;
+3. ``k_examples`` examples picked from the pool for these acts (0 by default: small
+   models copied them, values included);
+4. the request: the previous utterance, the persona, the values to keep, and the
+   template phrasing as the draft to rewrite (M2M's paraphrase step).
+
+Outputs are short (``max_tokens`` from the draft's length) and stop at a newline
+or a speaker tag. A refused phrasing is retried cooler; a word-for-word copy of
+the draft is retried warmer, and if the model only copies, the turn is recorded
+as the template (it is the template's wording). After ``tries`` the template is used.
 """
 
 from __future__ import annotations
@@ -86,7 +95,8 @@ class Phrasing:
 
 @dataclass(frozen=True)
 class RealizerConfig:
-    """Knobs of the phrasing loop (defaults measured with SmolLM2-135M; see the README)."""
+    """Knobs of the phrasing loop (defaults measured with SmolLM2-135M and Qwen2.5-Coder-0.5B on
+    MultiWOZ val act sets: per-turn examples and a rules list lowered the share kept)."""
 
     #: LLM tries before the template is used.
     tries: int = 3

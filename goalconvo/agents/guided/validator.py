@@ -12,12 +12,16 @@ Checks:
   ``Internet``/``Parking`` ``yes`` needs a mention of wifi/internet/parking);
 - every requested slot (``?``) is asked about; a no-offer / no-book says no,
   thanks thank, goodbyes say bye;
-- nothing the acts don't carry: no other venue name, phone number, postcode,
-  train id, reference, price or clock time;
+- nothing the acts don't carry: no other venue name or train station, phone
+  number, postcode, train id, reference or other letter-digit code, price, clock
+  time, number, or area / price range / day (unless the line asks for that slot);
 - the right speaker: a User does not talk like the desk and the desk not like a
-  customer; no speaker tags, act notation or prompt text;
-- one utterance, not cut off, not too long, no echo of the previous utterance or
-  repeat of the speaker's own earlier one.
+  customer; no speaker tags, act notation or prompt text ("rewrite", "customer line");
+- one utterance, ending a sentence (not cut off), not too long, no echo of the
+  previous utterance or repeat of the speaker's own earlier one.
+
+It checks facts and form, not sense: a fluent line that keeps every value and
+invents none passes, whatever else it says.
 """
 
 from __future__ import annotations
@@ -261,6 +265,8 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
                 out.append(f"invents reference {ref}")
     for m in _CODE.finditer(raw):
         code = m.group()
+        if code in refs:
+            continue  # already said as an invented reference
         if compact(code) not in cvalues and not _postcode_or_ordinal(code) and not any(compact(code) in cv for cv in cvalues):
             out.append(f"invents the code {code}")
     amounts = set()
