@@ -10,7 +10,7 @@ vllm`, two `goalconvo worker`s in one group (one with the sink, one `--no-sink`)
 five runs of the 43 built-in goals published with `goalconvo goals produce` (215
 dialogues). The worker holding the sink is SIGKILLed at a moment that cycles
 through early (2-6 s after the goals are in), mid-run (35-60% stored) and near the
-end (85-97% stored), then started again with the sink. Printed per trial: when it
+end (75-88% stored; the last dialogues finish in a burst), then started again with the sink. Printed per trial: when it
 was killed and how much was stored then, stored/expected, duplicate rows (dialogue
 ids or goals stored twice), records on dialogues.judged (more than 215 means some
 dialogues were generated again after the kill, which the sink ignores), dead
@@ -115,7 +115,7 @@ def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path,
             at = rng.uniform(2, 6)
             wait_until(lambda: time.monotonic() - t0 >= at or stored(db) >= expected, 60)
         else:
-            share = rng.uniform(0.35, 0.6) if moment == "mid" else rng.uniform(0.85, 0.97)
+            share = rng.uniform(0.35, 0.6) if moment == "mid" else rng.uniform(0.75, 0.88)
             wait_until(lambda: stored(db) >= share * expected, 300)
         row["stored_at_kill"] = stored(db)
         row["killed_at_s"] = round(time.monotonic() - t0, 1)
