@@ -14,7 +14,8 @@ Checks:
   thanks thank, goodbyes say bye;
 - nothing the acts don't carry: no other venue name or train station, phone
   number, postcode, train id, reference or other letter-digit code, price, clock
-  time, number, or area / price range / day (unless the line asks for that slot);
+  time, number, wifi / parking, or area / price range / day (unless the line asks
+  for that slot);
 - the right speaker: a User does not talk like the desk and the desk not like a
   customer; no speaker tags, act notation or prompt text ("rewrite", "customer line");
 - one utterance, ending a sentence (not cut off), not too long, no echo of the
@@ -124,6 +125,7 @@ _PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
 #: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
 _AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
 _WORD = re.compile(r"[a-z0-9']+")
+_AMENITY = {"Internet": re.compile(r"\b(internet|wifi|wi fi)\b"), "Parking": re.compile(r"\b(parking)\b")}
 #: Informable values every database shares: said without an act carrying them, they are invented.
 CLOSED_VALUES: dict[str, str] = (
     dict.fromkeys(("north", "south", "east", "west", "centre"), "Area")
@@ -300,6 +302,11 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
             continue  # "cheap, moderate or expensive?" asks for a price range
         if not re.search(rf"(?<![a-z]){word[:5]}", nvalues):
             out.append(f"says {word!r}, which the acts do not carry")
+    slots = {slot for _, slot, _ in _carried(acts)}
+    for slot, pattern_ in _AMENITY.items():
+        word = pattern_.search(ntext)
+        if word and slot not in slots and not pattern_.search(nvalues):
+            out.append(f"mentions {word.group(1)}, which the acts do not carry")
     pattern = _name_pattern(known_values)
     if pattern is not None:
         for m in pattern.finditer(ntext):
