@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from goalconvo.agents.dialogue import DialogueEngine, StepResult
 from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
-from goalconvo.agents.guided.realizer import Phrasing, PhrasingExample, RealizerConfig, realize
+from goalconvo.agents.guided.realizer import PHRASING_PROMPT_VERSION, Phrasing, PhrasingExample, RealizerConfig, realize
 from goalconvo.agents.guided.validator import known_names
 from goalconvo.core.goals import describe_goal
 from goalconvo.core.records import (
@@ -31,8 +31,8 @@ from goalconvo.core.settings import Settings, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import LLMBackend
 
-#: Stored with every guided dialogue; bump when templates, examples or the prompt change.
-GUIDED_PROMPT_VERSION = "g1"
+#: Stored with every guided dialogue: the planner/templates version and the phrasing prompt's.
+GUIDED_PROMPT_VERSION = f"g1+{PHRASING_PROMPT_VERSION}"
 
 #: The phrasing examples a stage can offer for a set of domains (built-ins plus accepted ones).
 ExamplePool = Callable[[Sequence[str]], Sequence[PhrasingExample]]
