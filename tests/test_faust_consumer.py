@@ -60,3 +60,41 @@ def test_the_commit_never_passes_an_offset_no_stage_finished():
     assert consumer._new_offset(fresh) is None
     consumer._start_offsets = {fresh: 3}
     assert consumer._new_offset(fresh) == 5
+
+
+def test_a_record_faust_dropped_is_read_again_and_one_on_its_way_is_left_alone():
+    s = Settings(llm="scripted", topic_prefix="e.")
+    app = Pipeline(s, create_backend(s), "127.0.0.1:1").app
+    consumer = app.consumer
+    app.topics._acking_topics.add("e.goals")
+    app.flow_control.resume()  # as after a rebalance's recovery: the check runs only then
+    tp = TP("e.goals", 0)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        seeks.append((partition, offset))
+
+    async def position(partition: TP) -> int:
+        return 9
+
+    consumer.assignment = lambda: {tp}
+    consumer.seek = seek
+    consumer.position = position
+    consumer._committed_offset[tp] = 5
+    consumer._acked[tp] = [6, 7]  # a stage took later records; offset 5 never reached one
+    asyncio.run(consumer.reread_dropped())
+    assert seeks == []  # seen once: could be a moment's race
+    asyncio.run(consumer.reread_dropped())
+    assert seeks == [(tp, 5)]
+    # Nothing taken after it and the drain loop still delivering: not judged yet.
+    seeks.clear()
+    consumer._acked[tp] = []
+    consumer._delivering.add((TP("e.goals", 1), 0))
+    for _ in range(3):
+        asyncio.run(consumer.reread_dropped())
+    assert seeks == []
+    # Fetched (position 9), never drained, nothing on its way: read again.
+    consumer._delivering.clear()
+    for _ in range(2):
+        asyncio.run(consumer.reread_dropped())
+    assert seeks == [(tp, 5)]

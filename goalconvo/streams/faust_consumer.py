@@ -30,9 +30,10 @@ faust-streaming 0.15.3 does three things this fixes:
 
 A commit that stops at a hole is safe but leaves the record unread until the next
 rebalance's seek (28 dialogues waited for good in one kill test: a completed dialogue
-dropped from a fetch, never judged). So every 2 s the consumer looks for a record at
-the committed offset that no stage has taken while it has taken later ones, or that
-was fetched and never drained, and, seen twice in a row, seeks back to it.
+dropped from a fetch, never judged). So every 2 s the consumer looks for the record
+at the committed offset: if no stage has it, no stage's queue holds it, and it was
+fetched (a stage took later ones, it was drained, or the position is past it), seen
+twice in a row, the consumer seeks back to it.
 
 All of these only ever delay a commit, never advance it: the worst outcome is a redelivery,
 which the progress table and the sink's first-wins rule absorb.
@@ -67,6 +68,22 @@ log = logging.getLogger(__name__)
 
 class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
     """Records an acknowledgement only for events an agent was handed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Records on their way into a stage's queue (a full queue holds the drain loop here).
+        self._delivering: set[tuple[TP, int]] = set()
+        deliver = self.callback
+
+        async def callback(message: Any) -> Any:
+            key = (message.tp, message.offset)
+            self._delivering.add(key)
+            try:
+                return await deliver(message)
+            finally:
+                self._delivering.discard(key)
+
+        self.callback = callback
 
     def ack(self, message: Any) -> bool:
         if not message.tracked and self.app.topics.acks_enabled_for(message.topic):
@@ -117,7 +134,10 @@ class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
 
     @Service.timer(2.0)
     async def _reread_dropped_records(self) -> None:
-        """Seek back to a record Faust dropped (fetched, never handed to a stage, commit stuck before it)."""
+        await self.reread_dropped()
+
+    async def reread_dropped(self) -> None:
+        """One pass: seek back to a record Faust dropped (fetched, never handed to a stage, commit stuck before it)."""
         suspects: dict[TP, int] = getattr(self, "_suspects", {})
         self._suspects = {}
         app = self.app
@@ -128,6 +148,7 @@ class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
             taken.setdefault(m.tp, set()).add(m.offset)
         for tp, offsets in list(self._acked.items()):  # finished, not committed yet
             taken.setdefault(tp, set()).update(offsets)
+        queued = self._queued()
         starts = getattr(self, "_start_offsets", {})
         for tp in list(self.assignment()):
             if not app.topics.acks_enabled_for(tp.topic):
@@ -135,23 +156,38 @@ class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
             start = self._committed_offset.get(tp)
             if start is None:
                 start = starts.get(tp)
-            if start is None or start in taken.get(tp, ()):
-                continue
+            if start is None or start in taken.get(tp, ()) or (tp, start) in queued or (tp, start) in self._delivering:
+                continue  # with a stage, waiting in its queue, or on its way there
             if not any(o > start for o in taken.get(tp, ())):
+                if self._delivering:
+                    continue  # records of this fetch may still be on their way: look again next pass
                 read = self._read_offset.get(tp)
                 if read is not None and read >= start:
-                    continue  # drained: waiting in a stage's queue
-                try:
-                    position = await self.position(tp)
-                except Exception:  # noqa: BLE001 - not known now; the next pass looks again
-                    continue
-                if position is None or position <= start:
-                    continue  # not fetched yet: nothing was dropped
+                    pass  # drained, yet in no queue: dropped (Faust clears queues at a rebalance)
+                else:
+                    try:
+                        position = await self.position(tp)
+                    except Exception:  # noqa: BLE001 - not known now; the next pass looks again
+                        continue
+                    if position is None or position <= start:
+                        continue  # not fetched yet: nothing was dropped
             if suspects.get(tp) == start:
                 log.warning("re-reading %s from offset %d: it was fetched but never reached its stage", tp, start)
                 await self.seek(tp, start)
             else:
                 self._suspects[tp] = start
+
+    def _queued(self) -> set[tuple[TP, int]]:
+        """(partition, offset) of every event waiting in a stage's queue."""
+        out: set[tuple[TP, int]] = set()
+        for channels in list(self.app.topics._topic_name_index.values()):
+            for channel in list(channels):
+                queue = getattr(channel, "_queue", None)
+                for event in list(getattr(queue, "_queue", ()) or ()):
+                    message = getattr(event, "message", None)
+                    if message is not None:
+                        out.add((message.tp, message.offset))
+        return out
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         reported = await super().highwaters(*partitions)
