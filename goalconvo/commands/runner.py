@@ -142,11 +142,17 @@ class Worker:
     async def start(self) -> None:
         if self.query_server:
             await self.query_server.start()
+        # The sink and the stages each wait for their consumer group's join (Tansu holds a join for half
+        # the session timeout): wait for both at once; whichever fails is raised once both are done.
+        starting = [asyncio.ensure_future(self.pipeline.start())]
         if self.sink:
-            await self.sink.start()
-            if self.sink.task is not None:
-                self.sink.task.add_done_callback(self._sink_ended)
-        await self.pipeline.start()
+            starting.append(asyncio.ensure_future(self.sink.start()))
+        results = await asyncio.gather(*starting, return_exceptions=True)
+        if self.sink and self.sink.task is not None:
+            self.sink.task.add_done_callback(self._sink_ended)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         self._watch = asyncio.create_task(self._watch_stages(), name="stages-watch")
 
     async def _watch_stages(self) -> None:

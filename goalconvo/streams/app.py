@@ -23,6 +23,7 @@ from typing import Any
 
 import faust
 import orjson
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP, EventT
 
 from goalconvo.agents import fewshot
@@ -51,6 +52,7 @@ from goalconvo.judges.judge import Judge
 from goalconvo.llm import LLMBackend
 from goalconvo.streams import faust_consumer
 from goalconvo.streams import progress as marks
+from goalconvo.streams.broker import leave_group_at_generation_zero
 from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,22 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
     wanted[changelog_topic(settings.app_id, NEAR_DUP_TABLE)] = 1
     wanted[assignor_topic(settings.app_id)] = 1
     return wanted
+
+
+class _FetchWaitThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread, its fetches waiting at most the app's ``fetch_max_wait_s`` (Faust: 1.5 s)."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        kafka_consumer = super()._create_worker_consumer(transport)
+        seconds = getattr(self.app, "fetch_max_wait_s", None)
+        if seconds is not None:
+            kafka_consumer._fetch_max_wait_ms = int(seconds * 1000)  # read when it starts its fetcher
+        return kafka_consumer
+
+
+class _FetchWaitConsumer(faust_consumer.DeliveredOnlyConsumer):
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return _FetchWaitThread(self, loop=self.loop, beacon=self.beacon)
 
 
 def _key_text(key: Any) -> str | None:
@@ -128,6 +146,10 @@ class Pipeline:
         }
         # Faust would commit past events it skipped at a rebalance: see faust_consumer.py.
         faust_consumer.install(self.app)
+        # Faust fixes its fetches' wait at 1.5 s: on Tansu, the latency of every hop between stages.
+        self.app.fetch_max_wait_s = settings.fetch_max_wait_s  # type: ignore[attr-defined]
+        self.app.transport.Consumer = _FetchWaitConsumer  # type: ignore[misc]
+        leave_group_at_generation_zero()
         # Dialogue id -> progress entry (streams/progress.py): skips replayed turns, feeds the watchdog.
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)
         self.progress.on_recover(self._on_progress_recovered)

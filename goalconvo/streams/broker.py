@@ -205,3 +205,31 @@ async def end_offsets(bootstrap_servers: str, tps: list) -> dict:
         return {tp: max(reported[tp], consumer.highwater(tp) or 0) for tp in tps}
     finally:
         await consumer.stop()
+
+
+def leave_group_at_generation_zero() -> None:
+    """Make aiokafka's consumers leave their group on stop when its generation is 0, as Tansu numbers it.
+
+    aiokafka sends LeaveGroup only for a generation above 0 (Kafka starts at 1); Tansu starts
+    at 0, so a worker stopped during the group's first generation left silently and the others
+    waited a whole session timeout before taking its partitions over. Idempotent.
+    """
+    from aiokafka.consumer import group_coordinator as gc
+    from aiokafka.protocol.group import LeaveGroupRequest
+
+    if getattr(gc.GroupCoordinator._maybe_leave_group, "_goalconvo", False):
+        return
+
+    async def _maybe_leave_group(self: gc.GroupCoordinator) -> None:
+        joined = self.generation >= 0 and self.member_id != gc.JoinGroupRequest.UNKNOWN_MEMBER_ID
+        if joined and self._group_instance_id is None:
+            try:
+                await self._send_req(LeaveGroupRequest(self.group_id, self.member_id))
+            except gc.Errors.KafkaError as err:
+                gc.log.error("LeaveGroup request failed: %s", err)
+            else:
+                gc.log.info("LeaveGroup request succeeded")
+        self.reset_generation()
+
+    _maybe_leave_group._goalconvo = True  # type: ignore[attr-defined]
+    gc.GroupCoordinator._maybe_leave_group = _maybe_leave_group  # type: ignore[method-assign]
