@@ -69,6 +69,32 @@ def test_invented_facts_are_refused(text, invented):
 
 
 @pytest.mark.parametrize(
+    "speaker, acts, text, name",
+    [  # phrasings the bundled model wrote when the prompt gave the persona's name
+        ("user", {"Restaurant-Request": [["Phone", "?"]]}, "What's Mei's phone number?", "Mei"),
+        ("user", {"general-thank": [["none", "none"]]}, "Thanks a lot, Sam.", "Sam"),
+        ("bot", {"Attraction-Inform": [["Name", "christ 's college"]]},
+         "Christ's College is a place where Omar can be comfortable.", "Omar"),
+    ],
+)
+def test_a_person_no_act_carries_is_refused(speaker, acts, text, name):
+    assert any(f"names {name!r}" in p for p in validate(speaker, acts, text, known_values=NAMES | {"christ's college"}))
+
+
+@pytest.mark.parametrize(
+    "acts, text",
+    [  # capitalised mid-sentence, but carried by the acts or a venue name, or an everyday word
+        ({"Restaurant-Inform": [["Food", "french"]]}, "I'd like a French restaurant, please."),
+        ({"Restaurant-Inform": [["Name", "golden wok"]]}, "Yes, Golden Wok sounds good."),
+        ({"Restaurant-Inform": [["Area", "centre"]]}, "Somewhere in the City Centre of Cambridge."),
+        ({"Train-Inform": [["Day", "friday"]]}, "I travel on Friday."),
+    ],
+)
+def test_capitalised_words_the_acts_carry_are_not_names(acts, text):
+    assert validate("user", acts, text, known_values=NAMES) == []
+
+
+@pytest.mark.parametrize(
     "slot, value, said",
     [
         ("Leave", "17:15", "It leaves at 5:15 pm."),

@@ -42,7 +42,7 @@ from goalconvo.llm.base import CallContext, ChatMessage, GenerationParams, LLMBa
 
 Speaker = Literal["user", "bot"]
 #: Bump when the prompt changes, so corpora phrased by different prompts stay apart.
-PHRASING_PROMPT_VERSION = "r2"
+PHRASING_PROMPT_VERSION = "r3"
 #: Other wordings of the template tried when the first echoes the previous utterance.
 TEMPLATE_REDRAWS = 6
 

@@ -16,6 +16,9 @@ Checks:
   number, postcode, train id, reference or other letter-digit code, price, clock
   time, number, wifi / parking, or area / price range / day (unless the line asks
   for that slot);
+- no person named: a capitalised word inside a sentence ("What's Mei's phone
+  number?", "Thanks, Tom.") that no act value, venue or station name carries is
+  someone the model made up (small models address the persona by name);
 - the right speaker: a User does not talk like the desk and the desk not like a
   customer; no speaker tags, act notation or prompt text ("rewrite", "customer line");
 - one utterance, ending a sentence (not cut off), not too long, no echo of the
@@ -125,6 +128,7 @@ _PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
 #: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
 _AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
 _WORD = re.compile(r"[a-z0-9']+")
+_ALNUM = re.compile(r"[a-z0-9]+")
 _AMENITY = {"Internet": re.compile(r"\b(internet|wifi|wi fi)\b"), "Parking": re.compile(r"\b(parking)\b")}
 #: Informable values every database shares: said without an act carrying them, they are invented.
 CLOSED_VALUES: dict[str, str] = (
@@ -140,6 +144,16 @@ _ASKING = re.compile(
     r"\?|\b(could you|can you|can i|may i|tell me|give me|send me|let me know|i need|i'd like|i would like|i want"
     r"|i'll need|i will need|please|what|where|which|when|how|do they|does it|is there|are there)\b"
 )
+#: A capitalised word inside a sentence: after a lower-case word, or after one and a comma.
+_MIDSENTENCE_CAPITAL = re.compile(r"[a-z'],? ([A-Z][a-z]{1,})\b")
+#: Words a line may capitalise mid-sentence without naming anyone.
+_CAPITALISED_OK = frozenset({
+    "cambridge", "england", "english", "british", "uk", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "centre", "center", "city", "town", "street", "road", "station", "railway",
+    "hotel", "restaurant", "museum", "college", "gallery", "theatre", "cinema", "guest", "house", "hall", "church",
+    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "mr", "mrs", "ms", "sir", "madam",
+})
 _SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
 
 
@@ -153,6 +167,12 @@ def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[
         for key in ("name", "departure", "destination")
         if row.get(key)
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _known_words(known_values: frozenset[str]) -> frozenset[str]:
+    """Every word of the venue and station names (a name may be said in part, capitalised)."""
+    return frozenset(w for name in known_values for w in _ALNUM.findall(norm(name)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -307,6 +327,10 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
         word = pattern_.search(ntext)
         if word and slot not in slots and not pattern_.search(nvalues):
             out.append(f"mentions {word.group(1)}, which the acts do not carry")
+    allowed_words = set(_ALNUM.findall(nvalues)) | _known_words(known_values) | _CAPITALISED_OK
+    for word in dict.fromkeys(_MIDSENTENCE_CAPITAL.findall(raw)):
+        if word.lower() not in allowed_words:
+            out.append(f"names {word!r}, whom or which the acts do not carry")
     pattern = _name_pattern(known_values)
     if pattern is not None:
         for m in pattern.finditer(ntext):
