@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
-import signal
-import subprocess
-import sys
 
 import orjson
 
@@ -18,6 +14,7 @@ from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.topics import Topics
 
+import worker_procs as wp
 from kafka_helpers import drained
 from polling import until, wait_for
 from stub_thread import StubThread
@@ -74,29 +71,16 @@ def test_64_dialogues_with_many_requests_in_flight_and_faults_retried_or_dead_le
     assert llm_stats.peak_in_flight <= s.max_in_flight
 
 
-def _worker(settings: Settings, bus: str, url: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "GOALCONVO_APP_ID": settings.app_id,
-        "GOALCONVO_MODE": "free",
-        "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
-        "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
-        "GOALCONVO_LLM_URLS": url,
-        "GOALCONVO_MODEL": "stub-7b",
-        "GOALCONVO_JUDGE_LLM": "false",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "goalconvo.commands", "worker", "--bootstrap-servers", bus, "--db", str(settings.db),
-         "--llm", "vllm"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+def _worker(settings: Settings, bus: str, url: str) -> wp.Proc:
+    """A free-mode `goalconvo worker` (with the sink) against the stub; its stderr goes to a file, not a pipe."""
+    env = wp.cli_env(
+        settings,
+        GOALCONVO_MODE="free",
+        GOALCONVO_LLM_URLS=url,
+        GOALCONVO_MODEL="stub-7b",
+        GOALCONVO_JUDGE_LLM="false",
     )
-
-
-def _stored(settings: Settings) -> int:
-    try:
-        return run_query(settings.db, "select count(*) from dialogues").rows[0][0]
-    except Exception:  # the worker holds the file and has not announced its endpoint yet
-        return -1
+    return wp.Proc(wp.CLI + ["worker", "--bootstrap-servers", bus, "--db", str(settings.db), "--llm", "vllm"], env)
 
 
 def test_worker_killed_mid_turn_resumes_that_turn_not_the_dialogue(settings: Settings, bus: str):
@@ -107,21 +91,24 @@ def test_worker_killed_mid_turn_resumes_that_turn_not_the_dialogue(settings: Set
         first = _worker(settings, bus, srv.base_url)
         try:
             # experience, bot, user, bot, user: kill while the sixth call (a bot turn) is in flight.
-            assert wait_for(lambda: srv.stats.requests >= 6, timeout_s=90), first.stderr.read1().decode()
+            assert wait_for(lambda: srv.stats.requests >= 6, timeout_s=90), first.text()
         finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait()
+            first.kill()
         before = list(srv.stats.log)
         killed_at = before[-1][1]
         assert first.poll() is not None, "the first worker is still running"
+        stale = wp.endpoint_text(settings.db)
         second = _worker(settings, bus, srv.base_url)
         try:
-            done = wait_for(lambda: _stored(settings) == 1, timeout_s=120)
+            # No direct read of the corpus until the second worker's sink holds it: the killed worker
+            # freed DuckDB's lock, and a read taking it just as the new sink opens the file stops that
+            # worker at start ("Could not set lock on file"): the dialogue then never finishes.
+            wp.wait_for_sink(settings.db, second, stale)
+            done = wait_for(lambda: wp.count(settings.db, "select count(*) from dialogues") == 1, timeout_s=120)
         finally:
-            second.send_signal(signal.SIGTERM)
-            second.wait(timeout=30)
+            code = second.stop()
         after = srv.stats.log[len(before):]
-    assert done, "the dialogue was not finished by the second worker"
+    assert done, f"the dialogue was not finished by the second worker (exit {code}):\n{second.text()}"
     assert after, "the second worker made no call"
     first_after = after[0]
     assert "opening line" not in first_after[2], "the dialogue restarted from the experience generator"
