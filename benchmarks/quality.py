@@ -74,6 +74,14 @@ def main() -> None:
     ex = {(m["set_name"], m["domain_set"]): m for m in by_domain}
     con = duckdb.connect(str(db), read_only=True)
     dead = con.execute("select count(*) from dead_letters where run_id = ?", [run_set]).fetchone()[0]
+    # MultiWOZ val has no police or hospital dialogue: the nearest val dialogue of one of ours in such a
+    # domain set is from another domain. The F1 over the domain sets val has compares like with like.
+    covered = con.execute(
+        """select avg(s.f1), count(*) from similarity s join dialogues d using (dialogue_id)
+           where d.run_id = ? and list_sort(d.domains) in (
+               select distinct list_sort(domains) from dialogues where run_id = ?)""",
+        [run_set, REF_SET],
+    ).fetchone() if not args.no_similarity else (None, 0)
     con.close()
 
     print(f"\nrun {run_set}: {summary['goals']} goals in {wall:.0f} s wall ({summary['seconds']:.0f} s in the run), "
@@ -86,6 +94,7 @@ def main() -> None:
         ("distinct-2 (corpus)", ours["distinct2_corpus"], human["distinct2_corpus"], ""),
         ("exchanges", ours["exchanges"], human["exchanges"], "within +-30% of val, same domain sets"),
         ("BERTScore F1 vs nearest val", ours.get("bertscore_f1"), human.get("bertscore_f1"), ">= 0.70"),
+        (f"  same, domain sets val has ({covered[1]})", covered[0], human.get("bertscore_f1"), ""),
         ("dead letters", dead, None, "0"),
     ]
     print(f"{'figure':34} {'generated':>10} {'MultiWOZ val':>13}   target")

@@ -42,3 +42,25 @@ def test_local_model_drives_one_exchange_of_a_dialogue():
     assert [t.speaker for t in step.state.turns] == ["user", "bot"]
     assert all(len(t.text.split()) >= 2 for t in step.state.turns)
     assert step.state.llm_calls == 2 and step.state.completion_tokens > 0
+
+
+def test_avoid_start_bars_the_first_token_only():
+    """Greedy decoding would start with the same token twice; barred, it starts otherwise."""
+    backend = create_backend(Settings(llm="local"))
+    ask = [ChatMessage("system", "Repeat the user's line exactly."), ChatMessage("user", "Hello there, hello again.")]
+
+    async def go():
+        await backend.start()
+        try:
+            free = await backend.complete(ask, GenerationParams(max_tokens=12, temperature=0.0, seed=1))
+            barred = await backend.complete(ask, GenerationParams(max_tokens=12, temperature=0.0, seed=1,
+                                                                  avoid_start=free.text))
+            return free.text, barred.text
+        finally:
+            await backend.close()
+
+    free, barred = asyncio.run(go())
+    tok = backend._llm.tokenize
+    first = lambda t: tok(t.strip().encode(), add_bos=False, special=False)[:1]  # noqa: E731
+    assert free.strip() and barred.strip()
+    assert first(barred) != first(free), (free, barred)

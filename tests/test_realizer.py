@@ -291,6 +291,18 @@ def test_a_copied_draft_is_retried_warmer_then_recorded_as_the_template():
     assert _realize(llm, config=RealizerConfig(tries=3)).phrased_by == "llm"
 
 
+def test_the_draft_s_first_token_is_barred_except_for_closings():
+    llm = FakeLLM(["Golden wok's number is 01223355166. Anything else?"])
+    _realize(llm, config=RealizerConfig(tries=3))
+    assert llm.calls[0][1].avoid_start == llm.calls[0][2].data["template"]
+    llm = FakeLLM(["Thanks a lot."])
+    asyncio.run(realize(llm, "user", {"general-thank": [["none", "none"]]}, seed=1))
+    assert llm.calls[0][1].avoid_start is None, "closings have few wordings: they may start like the draft"
+    llm = FakeLLM(["Golden wok's number is 01223355166. Anything else?"])
+    _realize(llm, config=RealizerConfig(tries=3, bar_draft_start=False))
+    assert llm.calls[0][1].avoid_start is None
+
+
 def test_no_llm_means_template():
     out = asyncio.run(realize(None, "user", {"general-thank": [["none", "none"]]}, seed=1))
     assert out.phrased_by == "template" and out.llm_calls == 0 and "thank" in out.text.lower()

@@ -34,6 +34,10 @@ class GenerationParams:
     repeat_penalty: float = 1.15
     #: A JSON schema the output must follow (structured output), or None for text.
     json_schema: dict[str, Any] | None = None
+    #: Text the reply must not begin with: its first token is barred at the reply's first position
+    #: (local llama.cpp models; servers ignore it). Phrasing passes its draft, so a small model that
+    #: would copy the draft word for word starts a rewording of its own instead.
+    avoid_start: str | None = None
 
 
 @dataclass

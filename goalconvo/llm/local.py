@@ -96,6 +96,8 @@ class LocalLlamaBackend(CPUBackend):
         )
         if params.json_schema is not None:
             kw["response_format"] = {"type": "json_object", "schema": params.json_schema}
+        if params.avoid_start:
+            kw["logits_processor"] = self._bar_first_token(params.avoid_start)
         out = self._llm.create_chat_completion(**kw)
         usage = out.get("usage") or {}
         return Completion(
@@ -104,3 +106,19 @@ class LocalLlamaBackend(CPUBackend):
             completion_tokens=usage.get("completion_tokens", 0),
             model=self.model_name,
         )
+
+    def _bar_first_token(self, text: str) -> Any:
+        """A logits processor that bars ``text``'s first token at the first generated position only."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        banned = self._llm.tokenize(text.strip().encode(), add_bos=False, special=False)[:1]
+        first = [True]
+
+        def bar(input_ids: Any, scores: Any) -> Any:
+            if first[0]:
+                first[0] = False
+                scores[banned] = -np.inf
+            return scores
+
+        return LogitsProcessorList([bar])
