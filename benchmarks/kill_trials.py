@@ -17,6 +17,13 @@ ids or goals stored twice), records on dialogues.judged (more than 215 means som
 dialogues were generated again after the kill, which the sink ignores), dead
 letters (stranded ones among them) and the seconds from the restart until all were
 stored. Every trial is bounded (--trial-timeout after the restart).
+
+A trial that does not reach 215/215 keeps its files and, before its processes stop,
+writes `trialNN-<tag>.diag.txt`: each topic's end offset beside the committed
+offsets of the pipeline's group and the sink's group, which dialogues are missing
+from dialogues.completed, dialogues.judged and the corpus (with their partitions),
+and stack dumps of the live workers if py-spy is on PATH (or $PYSPY). `--verbose`
+runs the workers with `-v` (Faust's and goalconvo's INFO logs in the trial's logs).
 """
 
 from __future__ import annotations
@@ -83,6 +90,103 @@ def judged_records(bus: str, prefix: str, partitions: int) -> int:
     return sum(ends.values())
 
 
+def _group_offsets(bus: str, group: str, tps: list) -> dict:
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> dict:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bus, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            return {tp: await consumer.committed(tp) for tp in tps}
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(read())
+
+
+def _dialogue_ids(bus: str, topic: str, partitions: int) -> dict[str, int]:
+    """Dialogue id (the record key) -> partition, of every record on ``topic`` now."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def read() -> dict[str, int]:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        ends = await end_offsets(bus, tps)
+        consumer = AIOKafkaConsumer(bootstrap_servers=bus, enable_auto_commit=False, auto_offset_reset="earliest")
+        await consumer.start()
+        out: dict[str, int] = {}
+        try:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                for tp, msgs in (await consumer.getmany(timeout_ms=500)).items():
+                    for m in msgs:
+                        out[(m.key or b"").decode()] = tp.partition
+        finally:
+            await consumer.stop()
+        return out
+
+    return asyncio.run(read())
+
+
+def diagnose(bus: str, env: dict[str, str], db: Path, runs: list[str], partitions: int, procs: dict[str, "Proc"],
+             path: Path) -> None:
+    """Why a trial stopped short: where the missing dialogues are (written to ``path``)."""
+    from collections import Counter
+
+    from aiokafka import TopicPartition
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from goalconvo.commands.runner import goals_for_run
+    from goalconvo.core.records import dialogue_id_for
+    from goalconvo.sinks.consumer import sink_group
+    from goalconvo.streams.app import topic_partitions
+
+    lines: list[str] = []
+    try:
+        from goalconvo.core.settings import Settings
+
+        settings = Settings(app_id=env["GOALCONVO_APP_ID"], topic_prefix=env["GOALCONVO_TOPIC_PREFIX"],
+                            partitions=partitions, db=db)
+        wanted = topic_partitions(settings)
+        tps = [TopicPartition(t, p) for t, n in sorted(wanted.items()) for p in range(n)]
+        ends = asyncio.run(end_offsets(bus, tps))
+        corpus_id = run_query(db, "select value from sink_state where key = 'corpus_id'").rows[0][0]
+
+        class _Store:  # what sink_group reads
+            path = db
+        _Store.corpus_id = corpus_id
+        sink = sink_group(settings.app_id, _Store)  # type: ignore[arg-type]
+        app = _group_offsets(bus, settings.app_id, tps)
+        sunk = _group_offsets(bus, sink, tps)
+        lines.append(f"{'topic':<50} {'p':>2} {'end':>5} {'app':>5} {'sink':>5}")
+        for tp in tps:
+            if ends.get(tp) or app.get(tp) is not None or sunk.get(tp) is not None:
+                lines.append(f"{tp.topic:<50} {tp.partition:>2} {ends.get(tp)!s:>5} {app.get(tp)!s:>5} {sunk.get(tp)!s:>5}")
+        topics = Topics.for_prefix(settings.topic_prefix)
+        expected = {dialogue_id_for(r, g.goal_id): (r, g.goal_id) for r in runs for g in goals_for_run(43, r, None)}
+        stored_ids = {row[0] for row in run_query(db, "select dialogue_id from dialogues").rows}
+        for name, topic in (("completed", topics.dialogues_completed), ("judged", topics.dialogues_judged)):
+            on = _dialogue_ids(bus, topic, partitions)
+            missing = sorted(set(expected) - set(on))
+            lines.append(f"missing from {name}: {len(missing)} {missing[:40]}")
+        missing = sorted(set(expected) - stored_ids)
+        part = DefaultPartitioner()
+        where = Counter(part(d.encode(), list(range(partitions)), list(range(partitions))) for d in missing)
+        lines.append(f"missing from the corpus: {len(missing)} (by partition of the turn topics: {dict(where)}) "
+                     + str([(d, *expected[d]) for d in missing[:40]]))
+    except Exception as exc:  # noqa: BLE001 - a diagnosis that breaks says so, the trial goes on
+        lines.append(f"diagnosis failed: {type(exc).__name__}: {exc}")
+    pyspy = os.environ.get("PYSPY") or shutil.which("py-spy")
+    for name, proc in procs.items():
+        if pyspy and proc.p.poll() is None:
+            dump = subprocess.run([pyspy, "dump", "--pid", str(proc.p.pid)], capture_output=True, text=True, timeout=60)
+            lines.append(f"== py-spy dump of {name} (pid {proc.p.pid})\n{dump.stdout}{dump.stderr}")
+        else:
+            lines.append(f"== {name}: exit {proc.p.poll()}")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path, rng: random.Random) -> dict:
     tag = uuid.uuid4().hex[:6]
     moment = args.moments[k % len(args.moments)]
@@ -103,8 +207,9 @@ def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path,
         line = broker.p.stdout.readline()  # type: ignore[union-attr]
         bus = json.loads(line)["bootstrap_servers"]
         env["GOALCONVO_BOOTSTRAP_SERVERS"] = bus
-        helper = Proc(CLI + ["worker", "--no-sink"], env, logs.with_suffix(".helper.log"))
-        sink = Proc(CLI + ["worker"], env, logs.with_suffix(".sink1.log"))
+        verbose = ["-v"] if args.verbose else []
+        helper = Proc(CLI + ["worker", "--no-sink", *verbose], env, logs.with_suffix(".helper.log"))
+        sink = Proc(CLI + ["worker", *verbose], env, logs.with_suffix(".sink1.log"))
         procs += [helper, sink]
         if not wait_until(lambda: endpoint_file(db).exists(), 90):
             raise RuntimeError("the sink worker did not start")
@@ -126,7 +231,7 @@ def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path,
         stale = endpoint_file(db).read_text()
         sink.stop(signal.SIGKILL)
         restart = time.monotonic()
-        sink2 = Proc(CLI + ["worker"], env, logs.with_suffix(".sink2.log"))
+        sink2 = Proc(CLI + ["worker", *verbose], env, logs.with_suffix(".sink2.log"))
         procs.append(sink2)
         # Poll only once the new sink holds the file: opening it directly meanwhile can take
         # DuckDB's lock just as the new sink opens it, and that sink would stop at start.
@@ -141,6 +246,9 @@ def trial(k: int, args: argparse.Namespace, base_env: dict[str, str], out: Path,
         dead = run_query(db, "select count(*), count(*) filter (where stage = 'watchdog') from dead_letters").rows[0]
         row["dead_letters"], row["stranded"] = dead
         row["judged_records"] = judged_records(bus, env["GOALCONVO_TOPIC_PREFIX"], args.partitions)
+        if not done:
+            diagnose(bus, env, db, [f"kt{tag}-r{r}" for r in range(args.runs)], args.partitions,
+                     {"helper": helper, "sink2": sink2}, logs.with_suffix(".diag.txt"))
     except Exception as exc:  # noqa: BLE001 - a trial that breaks is reported, the next one runs
         row["error"] = f"{type(exc).__name__}: {exc}"
     finally:
@@ -166,6 +274,7 @@ def main() -> None:
                     help="When to kill, cycled over the trials: early,mid,late.")
     ap.add_argument("--out", type=Path, default=None, help="Folder for corpora and logs (kept for failed trials).")
     ap.add_argument("--keep", action="store_true", help="Keep every trial's corpus and logs.")
+    ap.add_argument("--verbose", action="store_true", help="Run the workers with -v (INFO logs in the trial's logs).")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the trial's processes on the way out
     signal.signal(signal.SIGINT, signal.default_int_handler)
