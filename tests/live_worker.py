@@ -13,13 +13,15 @@ from goalconvo.core.settings import Settings
 from goalconvo.streams.app import topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics
 
+from conftest import TEST_SESSION_TIMEOUT_S
+
 
 class LiveWorker:
     def __init__(self, db: Path, **overrides: Any):
         tag = uuid.uuid4().hex[:8]
         self.settings = Settings(
             db=db, app_id=f"gc-live-{tag}", topic_prefix=f"l{tag}.", llm="scripted", partitions=2,
-            session_timeout_s=4.0, concurrency=4, **overrides,
+            session_timeout_s=TEST_SESSION_TIMEOUT_S, concurrency=4, **overrides,
         )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -21,6 +21,8 @@ from goalconvo.sinks.export_training import (
 )
 from goalconvo.sinks.store import CorpusStore
 
+from conftest import TEST_SESSION_TIMEOUT_S
+
 datasets = pytest.importorskip("datasets")
 
 
@@ -68,7 +70,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("training")
     tag = uuid.uuid4().hex[:8]
     s = Settings(db=tmp / "corpus.duckdb", app_id=f"gc-test-{tag}", topic_prefix=f"t{tag}.", llm="scripted",
-                 partitions=4, session_timeout_s=4.0, concurrency=4)
+                 partitions=4, session_timeout_s=TEST_SESSION_TIMEOUT_S, concurrency=4)
     goals = builtin_goals()[:12]
     first = asyncio.run(run_goals(s, 12, goals=goals, timeout_s=240))
     assert first.finished and first.accepted >= 8, first
