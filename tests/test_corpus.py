@@ -108,6 +108,7 @@ def test_export_writes_the_accepted_corpus_as_jsonl_and_parquet(tmp_path: Path):
     store.close()
 
 
+@pytest.mark.slow
 @needs_multiwoz()
 def test_import_multiwoz_cli_reproduces_the_reference_figures(tmp_path: Path):
     db = tmp_path / "m.duckdb"
@@ -128,6 +129,7 @@ def test_import_multiwoz_cli_reproduces_the_reference_figures(tmp_path: Path):
     assert row["acceptance"] >= 0.85
 
 
+@pytest.mark.slow
 def test_bertscore_is_one_for_itself_and_retrieval_picks_the_same_domain_set(tmp_path: Path):
     from goalconvo.sinks.similarity import BertScorer, ReferenceIndex
 

@@ -7,6 +7,8 @@ import asyncio
 import os
 import signal
 
+import pytest
+
 from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
@@ -80,6 +82,7 @@ def test_llm_server_slow_failing_and_gone_for_a_while(settings: Settings, bus: s
     assert len(c["stored_goals"]) > 0
 
 
+@pytest.mark.slow
 def test_broker_frozen_then_thawed(settings: Settings, broker: EmbeddedBroker, bus: str):
     """SIGSTOP the broker mid-run (clients time out, groups rebalance), SIGCONT it: the run completes."""
     n = 12

@@ -6,6 +6,7 @@ import asyncio
 import functools
 
 import orjson
+import pytest
 
 from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
 from goalconvo.core.settings import Settings
@@ -83,6 +84,7 @@ def _worker(settings: Settings, bus: str, url: str) -> wp.Proc:
     return wp.Proc(wp.CLI + ["worker", "--bootstrap-servers", bus, "--db", str(settings.db), "--llm", "vllm"], env)
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_turn_resumes_that_turn_not_the_dialogue(settings: Settings, bus: str):
     goal = goals_for_run(1, "run-resume", None)
     asyncio.run(publish(bus, Topics.for_prefix(settings.topic_prefix).goals, goal_events(goal)))

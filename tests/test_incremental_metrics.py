@@ -192,6 +192,7 @@ MULTIWOZ_VAL = {"dialogues": 999, "acceptance": 0.8899, "goal_completion": 0.950
                 "distinct2_mean": 0.8941, "llm_phrased": None}
 
 
+@pytest.mark.slow
 @needs_multiwoz()
 def test_multiwoz_val_figures_unchanged(tmp_path: Path):
     from goalconvo.commands.corpus_ops import import_multiwoz

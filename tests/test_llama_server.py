@@ -29,6 +29,9 @@ from polling import wait_for
 
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is in the test extra")
 
+#: A real GGUF model served by llama.cpp: slow.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):

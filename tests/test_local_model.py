@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.core.goals import builtin_goals
 from goalconvo.core.settings import Settings
@@ -9,6 +11,7 @@ from goalconvo.core.venues import VenueDB
 from goalconvo.llm import ChatMessage, GenerationParams, create_backend
 
 
+@pytest.mark.slow
 def test_local_backend_loads_the_bundled_model_and_answers():
     backend = create_backend(Settings(llm="local"))
 
@@ -27,6 +30,7 @@ def test_local_backend_loads_the_bundled_model_and_answers():
     assert out.text.strip() and out.completion_tokens > 0 and out.prompt_tokens > 0
 
 
+@pytest.mark.slow
 def test_local_model_drives_one_exchange_of_a_dialogue():
     s = Settings(llm="local", max_tokens=40, max_turns=1)
     backend = create_backend(s)

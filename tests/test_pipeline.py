@@ -129,6 +129,7 @@ def _worker_proc(settings: Settings, bus: str, delay: float) -> subprocess.Popen
     )
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_batch_resumes_and_stores_each_dialogue_once(settings: Settings, bus: str):
     topics = Topics.for_prefix(settings.topic_prefix)
     n = 12
@@ -164,7 +165,7 @@ def test_query_answers_while_run_writes_the_same_file(settings: Settings, tmp_pa
         **os.environ,
         "GOALCONVO_APP_ID": settings.app_id,
         "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix,
-        "GOALCONVO_SESSION_TIMEOUT_S": "4",
+        "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
         "GOALCONVO_LLM_DELAY_S": "0.1",
     }
     run = subprocess.Popen(

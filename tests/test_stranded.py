@@ -27,6 +27,7 @@ from kafka_helpers import read_topic
 from polling import until, wait_for
 
 
+@pytest.mark.slow
 def test_a_crash_between_the_progress_mark_and_the_next_event_strands_nothing(settings: Settings, bus: str):
     """The worker dies right after a progress mark, with its changelog record made durable.
 

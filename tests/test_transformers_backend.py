@@ -44,6 +44,7 @@ def _tiny_chat_model(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_saved_chat_model_loads_by_name_and_generates(tmp_path: Path):
     folder = _tiny_chat_model(tmp_path / "tiny-chat")
     backend = create_backend(Settings(llm="local", model=str(folder)))
