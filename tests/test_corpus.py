@@ -155,6 +155,7 @@ def test_bertscore_is_one_for_itself_and_retrieval_picks_the_same_domain_set(tmp
     assert best[0].reference_id == "R1" and best[0].candidates == 2 and best[0].f1 > f_other
 
 
+@pytest.mark.slow
 def test_the_sink_scores_similarity_and_snapshots_metrics_as_dialogues_arrive(settings, bus, tmp_path: Path):
     from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
     from goalconvo.streams.topics import Topics

@@ -45,6 +45,7 @@ async def _settle(w: Worker, bus: str, run_id: str, n: int, timeout_s: float) ->
     return c
 
 
+@pytest.mark.slow
 def test_llm_server_slow_failing_and_gone_for_a_while(settings: Settings, bus: str):
     n = 24
     s = settings.model_copy(update={"concurrency": 8, "llm_timeout_s": 0.6})

@@ -120,6 +120,7 @@ def test_train_times_come_from_a_real_row_and_days_tie_to_bookings(db):
     assert same_day >= len(tied) * 0.5
 
 
+@pytest.mark.slow
 def test_mix_is_honoured_on_2000_goals(db):
     for spec in (None, "restaurant+train=2,hotel=1,taxi=1", "1=0.5,2=0.3,3=0.2", "restaurant=3,hotel=1", "police=1,hospital=1"):
         mix = parse_goal_mix(spec)
@@ -146,6 +147,7 @@ def test_hospital_and_police_goals_plan_cleanly(db):
         assert plan_problems(g, plan, db) == []
 
 
+@pytest.mark.slow
 def test_1000_generated_goals_plan_cleanly(db):
     goals = generate_goals(1000, seed=21, db=db, fail_first_rate=0.3)
     unclean = []

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
@@ -76,6 +78,7 @@ def test_non_english_dialogue_is_rejected():
     assert "language" in _failed(_verdict(lines))
 
 
+@pytest.mark.slow
 @needs_multiwoz()
 def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
     """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 889/999)."""

@@ -48,6 +48,7 @@ def test_local_model_drives_one_exchange_of_a_dialogue():
     assert step.state.llm_calls == 2 and step.state.completion_tokens > 0
 
 
+@pytest.mark.slow
 def test_avoid_start_bars_the_first_token_only():
     """Greedy decoding would start with the same token twice; barred, it starts otherwise."""
     backend = create_backend(Settings(llm="local"))

@@ -225,6 +225,7 @@ def test_states_are_plain_json(db):
         assert json.loads(json.dumps(obj)) == obj
 
 
+@pytest.mark.slow
 @needs_multiwoz()
 def test_every_multiwoz_val_goal_plans_cleanly(db):
     """All 999 val goals: finished, every reqt and booking got, fail_* met, lengths near MultiWOZ's."""

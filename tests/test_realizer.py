@@ -210,6 +210,7 @@ def test_examples_are_picked_by_matching_acts():
     assert "Train-Inform" in picked[-1].acts
 
 
+@pytest.mark.slow
 @needs_multiwoz()
 def test_templates_phrase_multiwoz_val_acts():
     """Real act sets of MultiWOZ val (both speakers), rendered and validated: nearly all pass."""
