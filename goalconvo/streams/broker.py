@@ -191,7 +191,9 @@ async def end_offsets(bootstrap_servers: str, tps: list) -> dict:
     """
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    # A short fetch wait: Tansu holds a fetch of a partition with nothing new for all of it (0.5 s by
+    # default), and a table's recovery waits for this at every worker start and rebalance.
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50)
     await consumer.start()
     try:
         consumer.assign(tps)
