@@ -99,7 +99,7 @@ def test_a_deleted_corpus_is_rebuilt_from_the_judged_topic(settings: Settings, b
     for p in Path(settings.db).parent.glob(Path(settings.db).name + "*"):
         p.unlink()
     env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix, "GOALCONVO_APP_ID": settings.app_id,
-           "GOALCONVO_SESSION_TIMEOUT_S": "4"}
+           "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s)}
     out = subprocess.run(CLI + ["backfill", "sink", "--from-beginning", "--db", str(settings.db), "--json",
                                 "--bootstrap-servers", bus], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -179,7 +179,7 @@ def test_backfill_into_another_file_leaves_the_live_sink_its_partitions(settings
     topics = Topics.for_prefix(settings.topic_prefix)
     other = tmp_path / "rebuild.duckdb"
     env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix, "GOALCONVO_APP_ID": settings.app_id,
-           "GOALCONVO_SESSION_TIMEOUT_S": "4"}
+           "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s)}
     live = "select count(*) from dialogues"
 
     async def scenario():
@@ -216,7 +216,7 @@ def test_backfill_into_the_sinks_own_file_resumes_its_group(settings: Settings, 
 
     group = asyncio.run(scenario())
     env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix, "GOALCONVO_APP_ID": settings.app_id,
-           "GOALCONVO_SESSION_TIMEOUT_S": "4"}
+           "GOALCONVO_SESSION_TIMEOUT_S": str(settings.session_timeout_s)}
     out = subprocess.run(CLI + ["backfill", "sink", "--db", str(settings.db), "--json", "--bootstrap-servers", bus],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
