@@ -65,6 +65,32 @@ def test_contradicted_constraint_fails_the_goal_check():
     assert "food is chinese, goal wants italian" in _failed(_verdict(lines))["goal_completion"]
 
 
+def _goal_check(goal: dict, bot_lines: list[str]):
+    from goalconvo.judges.goal_check import check_goal
+
+    d = _dialogue([x for b in bot_lines for x in ("Hello.", b)])
+    d.goal = Goal.model_validate({"goal_id": "g", "domains": goal})
+    return check_goal(d, VenueDB.load())[0]
+
+
+def test_a_hospital_address_said_with_other_punctuation_answers_the_request():
+    """The database's 'hills rd , cambridge', said 'Hills Rd, Cambridge' (the bundled model's rewording)."""
+    goal = {"hospital": {"info": {"department": "cardiology"}, "reqt": ["address"]}}
+    assert _goal_check(goal, ["The cardiology department is in Hills Rd, Cambridge. Anything else?"]).passed
+    check = _goal_check(goal, ["The cardiology department is in town. Anything else?"])
+    assert not check.passed and "address not answered" in check.reason
+
+
+def test_a_venue_is_named_by_whole_words_only():
+    """'Worth house' is not named by 'warkworth house' (MultiWOZ MUL0107's two guesthouses)."""
+    from goalconvo.judges.goal_check import _named_venues
+
+    db = VenueDB.load()
+    names = {r["name"] for r in _named_venues("hotel", "warkworth house is in the east.", db)}
+    assert "warkworth house" in names and "worth house" not in names
+    assert {r["name"] for r in _named_venues("hotel", "Try Worth House, in the north.", db)} == {"worth house"}
+
+
 def test_prompt_leak_repetition_and_early_stop_are_rejected():
     leak = GOOD[:2] + ["User: yes book it [END]"] + GOOD[3:]
     assert "role_confusion" in _failed(_verdict(leak))
@@ -81,7 +107,7 @@ def test_non_english_dialogue_is_rejected():
 @pytest.mark.slow
 @needs_multiwoz()
 def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
-    """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 889/999)."""
+    """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 888/999)."""
     from collections import Counter
 
     from goalconvo.core.multiwoz import iter_multiwoz_dialogues

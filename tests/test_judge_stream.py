@@ -90,7 +90,7 @@ def test_each_bad_dialogue_gets_the_verdict_and_reason_expected(settings: Settin
         if check is None:
             assert v.accepted and not failed, (case_id, failed)
             assert v.scores["coherence"] == 4.0 and v.judge_model == "vllm:judge-7b"
-            assert v.judge_version == "rules-2+llm"
+            assert v.judge_version == "rules-3+llm"
             continue
         assert not v.accepted, case_id
         assert check in failed, (case_id, failed)

@@ -58,15 +58,26 @@ class DomainOutcome:
         return not (self.missing_reqt or self.missing_booking or self.contradicted or self.unhandled_failure)
 
 
+#: The column that names a venue of a domain (a hospital's departments have no name).
+_NAME_KEY = {"train": "trainID", "hospital": "department"}
+
+
+def _loose(text: str) -> str:
+    """Lower case, words only, padded: ``"Hills Rd, Cambridge"`` and ``"hills rd , cambridge"`` match."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
 def _named_venues(domain: str, bot_text: str, db: VenueDB) -> list[dict]:
-    """Every venue of ``domain`` the bot named (by name or train id), in the order of last mention."""
-    key = "trainID" if domain == "train" else "name"
+    """Every venue of ``domain`` the bot named (by name, train id or department), in the order of
+    last mention; whole words only ('worth house' is not named by 'warkworth house')."""
+    key = _NAME_KEY.get(domain, "name")
+    text = _loose(bot_text)
     found = []
     for row in db.tables.get(domain, []):
-        name = str(row.get(key, "")).lower()
-        if len(name) < 3:
+        name = _loose(str(row.get(key, "")))
+        if len(name) < 5:  # three characters and the padding
             continue
-        i = bot_text.rfind(name)
+        i = text.rfind(name)
         if i >= 0:
             found.append((i, row))
     return [row for _, row in sorted(found, key=lambda x: x[0])]
@@ -89,7 +100,7 @@ def _conflicts(domain: str, info: dict[str, str], venue: dict) -> dict[str, tupl
 
 
 def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
-    if venue is not None and slot in venue and str(venue[slot]).lower() in bot_text:
+    if venue is not None and slot in venue and _loose(str(venue[slot])) in _loose(bot_text):
         return True
     shape = _SHAPES.get(slot)
     if shape is not None and shape.search(bot_text):

@@ -15,7 +15,7 @@ from goalconvo.judges.llm_judge import LLMJudge
 from goalconvo.judges.rules import run_rules
 from goalconvo.llm import LLMBackend
 
-RULES_VERSION = "rules-2"
+RULES_VERSION = "rules-3"
 
 
 def default_version(settings: Settings) -> str:
