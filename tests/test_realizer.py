@@ -81,6 +81,15 @@ def test_a_person_no_act_carries_is_refused(speaker, acts, text, name):
     assert any(f"names {name!r}" in p for p in validate(speaker, acts, text, known_values=NAMES | {"christ's college"}))
 
 
+def test_a_booking_no_act_makes_is_refused():
+    acts = {"Hospital-Inform": [["Department", "emergency department"], ["Phone", "01223217118"]]}
+    text = "Your table at the emergency department is reserved, reference 01223217118."
+    assert any("where no act books anything" in p for p in validate("bot", acts, text))
+    assert validate("bot", acts, "The emergency department's number is 01223217118.") == []
+    taxi = {"Taxi-Inform": [["Car", "white ford"], ["Phone", "07932418281"]]}
+    assert validate("bot", taxi, "A white ford is booked for you, call 07932418281.") == []
+
+
 @pytest.mark.parametrize(
     "acts, text",
     [  # capitalised mid-sentence, but carried by the acts or a venue name, or an everyday word
@@ -100,8 +109,8 @@ def test_capitalised_words_the_acts_carry_are_not_names(acts, text):
         ("Leave", "17:15", "It leaves at 5:15 pm."),
         ("Leave", "17:15", "It leaves at 5:15pm."),
         ("Leave", "09:05", "It leaves at 9:05."),
-        ("People", "3", "It is booked for three people."),
-        ("People", "three", "It is booked for 3 people."),
+        ("People", "3", "The room is for three people."),
+        ("People", "three", "The room is for 3 people."),
         ("Ticket", "10.10 pounds", "A ticket costs £10.10."),
         ("Ticket", "10 pounds", "A ticket costs ten pounds."),
         ("Post", "cb21ab", "The postcode is CB2 1AB."),

@@ -19,6 +19,8 @@ Checks:
 - no person named: a capitalised word inside a sentence ("What's Mei's phone
   number?", "Thanks, Tom.") that no act value, venue or station name carries is
   someone the model made up (small models address the persona by name);
+- no booking the acts don't make: the desk says nothing is booked or reserved,
+  and gives no reference, unless an act books (a taxi's car and phone do);
 - the right speaker: a User does not talk like the desk and the desk not like a
   customer; no speaker tags, act notation or prompt text ("rewrite", "customer line");
 - one utterance, ending a sentence (not cut off), not too long, no echo of the
@@ -359,6 +361,24 @@ def _numbers_of(values: list[str]) -> set[str]:
     return out
 
 
+_BOOKING_CLAIM = re.compile(r"\b(booked|reserved|reference|confirmation number|booking number)\b")
+
+
+def _invented_booking(speaker: str, acts: DialogueActs, ntext: str) -> list[str]:
+    """The desk says something is booked (or gives a reference) where no act books anything.
+
+    A taxi's ``Inform`` of car and phone is MultiWOZ's booked taxi, so it may say booked.
+    """
+    if speaker != "bot":
+        return []
+    intents = {split_key(k)[1] for k in acts}
+    slots = {slot for _, slot, _ in _carried(acts)}
+    if intents & {"Book", "OfferBooked", "OfferBook", "NoBook"} or slots & {"Ref", "Car"}:
+        return []
+    m = _BOOKING_CLAIM.search(ntext)
+    return [f"says {m.group(1)!r} where no act books anything"] if m else []
+
+
 def _wrong_speaker(speaker: str, text: str) -> list[str]:
     if speaker == "user":
         m = _DESK_LINES.search(text)
@@ -406,6 +426,7 @@ def validate(
     problems += _unasked(acts, ntext, raw)
     problems += _intents_unsaid(acts, ntext, raw)
     problems += _invented(acts, ntext, raw, known)
+    problems += _invented_booking(speaker, acts, ntext)
     problems += _wrong_speaker(speaker, raw)
     if previous_utterance and overlap(raw, previous_utterance) >= max_overlap:
         problems.append("echoes the previous utterance")
