@@ -81,6 +81,13 @@ def test_a_hospital_address_said_with_other_punctuation_answers_the_request():
     assert not check.passed and "address not answered" in check.reason
 
 
+def test_saying_an_unknown_value_is_unknown_answers_the_request():
+    """Mumford theatre's entrance fee is '?' in the database: 'unknown' answers; a stray '?' does not."""
+    goal = {"attraction": {"info": {"name": "mumford theatre"}, "reqt": ["entrance fee"]}}
+    assert _goal_check(goal, ["Mumford theatre's entrance fee is unknown, I'm afraid. Anything else?"]).passed
+    assert not _goal_check(goal, ["Mumford theatre is in the centre. Anything else?"]).passed
+
+
 def test_a_venue_is_named_by_whole_words_only():
     """'Worth house' is not named by 'warkworth house' (MultiWOZ MUL0107's two guesthouses)."""
     from goalconvo.judges.goal_check import _named_venues
@@ -107,7 +114,7 @@ def test_non_english_dialogue_is_rejected():
 @pytest.mark.slow
 @needs_multiwoz()
 def test_rules_and_goal_check_accept_most_real_multiwoz_dialogues():
-    """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 888/999)."""
+    """Calibration: a judge that rejects real human dialogues is miscalibrated (measured: 891/999)."""
     from collections import Counter
 
     from goalconvo.core.multiwoz import iter_multiwoz_dialogues

@@ -99,9 +99,21 @@ def _conflicts(domain: str, info: dict[str, str], venue: dict) -> dict[str, tupl
     return out
 
 
+#: The bot says it cannot tell (the database does not know either).
+_UNKNOWN = re.compile(
+    r"\b(unknown|unsure|not sure|not listed|no (price )?info(rmation)?"
+    r"|(do not|don't|do n't) (know|have (that |the |any |price )?info(rmation)?))\b"
+)
+
+
 def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
-    if venue is not None and slot in venue and _loose(str(venue[slot])) in _loose(bot_text):
-        return True
+    if venue is not None and slot in venue:
+        value = str(venue[slot]).strip()
+        if value in ("?", ""):  # the database does not know: saying so answers the request
+            if _UNKNOWN.search(bot_text):
+                return True
+        elif _loose(value) in _loose(bot_text):
+            return True
     shape = _SHAPES.get(slot)
     if shape is not None and shape.search(bot_text):
         return True

@@ -262,6 +262,9 @@ def facts(domain: str, s: Slots, rng: random.Random) -> list[str]:
             out.append(_pick(rng, _FACT_YESNO[(slot, _yes(v))]))
         elif slot == "Fee" and norm(v) == "free":
             out.append(_pick(rng, _FACT_FEE_FREE))
+        elif norm(v) == "unknown":  # the database has '?': say what is unknown, not "Admission costs unknown."
+            noun = SLOT_NOUN.get(slot, slot.lower())
+            out.append(_pick(rng, [f"The {noun} is unknown, I'm afraid.", f"I'm afraid the {noun} is unknown."]))
         elif slot == "Area" and norm(v) in ("centre", "center"):
             out.append(_pick(rng, ["It is in the centre.", "It's in the city centre.", "It is in the centre of town."]))
         elif slot == "Time" and domain != "train":
