@@ -1,6 +1,9 @@
 """The DuckDB corpus: migrations, idempotent writes, read-only queries."""
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -125,3 +128,33 @@ def test_within_one_batch_the_first_generation_of_an_id_wins(tmp_path):
     assert (r.new, r.regenerated) == (1, 1)
     assert store.query("select count(*) from turns").rows == [[len(a.dialogue.turns)]]
     store.close()
+
+
+def _hold_lock(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process reading ``db`` (as `goalconvo query` or the dashboard does when no pipeline runs)."""
+    code = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('held', flush=True); time.sleep(float(sys.argv[2]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_a_worker_s_store_waits_out_a_short_read_and_names_a_long_one(tmp_path: Path):
+    from goalconvo.sinks.opening import CorpusBusy, open_store_waiting
+
+    db = tmp_path / "c.duckdb"
+    CorpusStore(db).close()
+    reader = _hold_lock(db, 1.5)
+    try:
+        store = open_store_waiting(db, wait_s=20)  # opened once the reader lets go
+        store.close()
+        assert reader.wait(timeout=5) == 0
+    finally:
+        reader.kill()
+    reader = _hold_lock(db, 30)
+    try:
+        with pytest.raises(CorpusBusy, match="open in another process"):
+            open_store_waiting(db, wait_s=0.5)
+    finally:
+        reader.kill()
+        reader.wait()

@@ -22,6 +22,7 @@ from goalconvo.core.settings import Settings
 from goalconvo.llm import LLMBackend, create_backend
 from goalconvo.sinks.consumer import DuckDBSink
 from goalconvo.sinks.query_server import QueryServer
+from goalconvo.sinks.opening import open_store_waiting
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
 from goalconvo.streams.broker import BrokerError, EmbeddedBroker, ensure_topics
@@ -131,7 +132,7 @@ class Worker:
         self.settings = settings
         self.bootstrap_servers = bootstrap_servers
         self.pipeline = Pipeline(settings, llm or create_backend(settings), bootstrap_servers)
-        self.store: CorpusStore | None = CorpusStore(settings.db) if sink else None
+        self.store: CorpusStore | None = open_store_waiting(settings.db) if sink else None
         self.sink = DuckDBSink(settings, bootstrap_servers, self.store) if self.store else None
         self.query_server = QueryServer(self.store, settings.query_host, settings.query_port) if self.store else None
         self.failure: WorkerFailed | None = None

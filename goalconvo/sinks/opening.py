@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -22,3 +23,21 @@ def open_store(db: Path) -> CorpusStore:
         raise CorpusBusy(
             f"{db} is open in another process{where}; stop that pipeline first, this command writes the file"
         ) from exc
+
+
+def open_store_waiting(db: Path, wait_s: float = 10.0) -> CorpusStore:
+    """Open ``db`` for a worker's sink, waiting up to ``wait_s`` while another process holds it.
+
+    A reader of a free corpus file (``goalconvo query`` or the dashboard when no pipeline runs)
+    holds DuckDB's lock for the length of a query; a worker that starts at that moment waits it
+    out instead of stopping. A holder that stays (another pipeline) is a :class:`CorpusBusy`.
+    Runs before the worker serves anything, so the short sleeps hold up nothing.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return CorpusStore(db)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                return open_store(db)  # raises CorpusBusy with the holder's endpoint, or opens if it just freed
+            time.sleep(0.1)
