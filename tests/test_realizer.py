@@ -81,6 +81,18 @@ def test_a_person_no_act_carries_is_refused(speaker, acts, text, name):
     assert any(f"names {name!r}" in p for p in validate(speaker, acts, text, known_values=NAMES | {"christ's college"}))
 
 
+@pytest.mark.parametrize(
+    "speaker, text, why",
+    [  # the bundled model's, from stored corpora: the prompt's words for the speakers, said
+        ("user", "The customer is casual and friendly, patient, terse. I need a portuguese restaurant.", "leaks prompt"),
+        ("bot", "The customer found cote, an expensive restaurant.", "leaks prompt"),
+        ("user", "I can make a booking for 2 people on Saturday at 18:30.", "User speaks like the desk"),
+    ],
+)
+def test_the_prompt_s_speaker_words_and_desk_offers_are_refused(speaker, text, why):
+    assert any(why in p for p in validate(speaker, {"Restaurant-Inform": [["Food", "portuguese"]]}, text))
+
+
 def test_a_booking_no_act_makes_is_refused():
     acts = {"Hospital-Inform": [["Department", "emergency department"], ["Phone", "01223217118"]]}
     text = "Your table at the emergency department is reserved, reference 01223217118."

@@ -97,6 +97,7 @@ _DESK_LINES = re.compile(
     r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
     r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
     r"|would you like me to|can i help you|i can (find|give|offer|recommend|book) you|let me (find|book)"
+    r"|i can make (a|the|your) (booking|reservation)"
     r"|(i'd|i'll|i will|i would) be (happy|glad) to (help|book|find|assist))",
     re.I,
 )
@@ -114,7 +115,7 @@ _LEAKS = re.compile(
     r"(\[end\]|dialogue acts?|\bacts?\s*:|\binform\s*\(|request\s*\(|\b(restaurant|hotel|attraction|train|taxi|hospital|police|booking|general)-(inform|request|recommend|nooffer|offerbook"
     r"|offerbooked|book|nobook|select|reqmore|welcome|greet|bye|thank)\b|\{|\}|\[\[|=|persona|previous (line|utterance)"
     r"|\bdraft\b|as an ai|language model|\brewrit|in other words|reply with|the new line|\bhere is\b|\bhere's a\b|\bline:"
-    r"|travel desk clerk|keep (all|every)|the same thing|\b(customer|clerk|this) line\b)",
+    r"|travel desk clerk|keep (all|every)|the same thing|\b(customer|clerk|this) line\b|\bthe (customer|clerk)\b)",
     re.I,
 )
 _TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
