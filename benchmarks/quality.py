@@ -78,9 +78,9 @@ def main() -> None:
     # domain set is from another domain. The F1 over the domain sets val has compares like with like.
     covered = con.execute(
         """select avg(s.f1), count(*) from similarity s join dialogues d using (dialogue_id)
-           where d.run_id = ? and list_sort(d.domains) in (
+           where d.run_id = ? and s.reference_set = ? and list_sort(d.domains) in (
                select distinct list_sort(domains) from dialogues where run_id = ?)""",
-        [run_set, REF_SET],
+        [run_set, ours.get("bertscore_reference"), REF_SET],
     ).fetchone() if not args.no_similarity else (None, 0)
     con.close()
 

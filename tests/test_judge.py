@@ -84,7 +84,8 @@ def test_a_hospital_address_said_with_other_punctuation_answers_the_request():
 def test_saying_an_unknown_value_is_unknown_answers_the_request():
     """Mumford theatre's entrance fee is '?' in the database: 'unknown' answers; a stray '?' does not."""
     goal = {"attraction": {"info": {"name": "mumford theatre"}, "reqt": ["entrance fee"]}}
-    assert _goal_check(goal, ["Mumford theatre's entrance fee is unknown, I'm afraid. Anything else?"]).passed
+    # No slot word in either line: only 'not listed' can answer the request.
+    assert _goal_check(goal, ["Mumford theatre is in the centre. I'm afraid that's not listed."]).passed
     assert not _goal_check(goal, ["Mumford theatre is in the centre. Anything else?"]).passed
 
 
@@ -96,6 +97,13 @@ def test_a_venue_is_named_by_whole_words_only():
     names = {r["name"] for r in _named_venues("hotel", "warkworth house is in the east.", db)}
     assert "warkworth house" in names and "worth house" not in names
     assert {r["name"] for r in _named_venues("hotel", "Try Worth House, in the north.", db)} == {"worth house"}
+
+
+def test_the_longer_of_two_nested_names_is_the_one_named():
+    from goalconvo.judges.goal_check import _named_venues
+
+    named = _named_venues("hospital", "the colorectal surgery department is on hills rd.", VenueDB.load())
+    assert named and named[-1]["department"] == "colorectal surgery"
 
 
 def test_prompt_leak_repetition_and_early_stop_are_rejected():

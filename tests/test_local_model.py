@@ -69,3 +69,18 @@ def test_avoid_start_bars_the_first_token_only():
     first = lambda t: tok(t.strip().encode(), add_bos=False, special=False)[:1]  # noqa: E731
     assert free.strip() and barred.strip()
     assert first(barred) != first(free), (free, barred)
+
+
+def test_the_barred_token_is_free_after_the_first_position():
+    """The processor bars the draft's first token once: later positions keep their scores."""
+    import numpy as np
+
+    from goalconvo.llm.local import LocalLlamaBackend
+
+    backend = LocalLlamaBackend()
+    backend._llm = type("Tok", (), {"tokenize": staticmethod(lambda b, add_bos, special: [7, 3])})()
+    (bar,) = backend._bar_first_token("Hello there")
+    first = bar(np.array([1, 2]), np.zeros(10, dtype=np.single))
+    assert first[7] == -np.inf and np.isfinite(np.delete(first, 7)).all()
+    later = bar(np.array([1, 2, 5]), np.zeros(10, dtype=np.single))
+    assert np.isfinite(later).all()

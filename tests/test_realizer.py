@@ -98,8 +98,17 @@ def test_a_booking_no_act_makes_is_refused():
     text = "Your table at the emergency department is reserved, reference 01223217118."
     assert any("where no act books anything" in p for p in validate("bot", acts, text))
     assert validate("bot", acts, "The emergency department's number is 01223217118.") == []
+    # Asking about a booking is no claim that one was made.
+    ask = {"Booking-Request": [["People", "?"]]}
+    assert validate("bot", ask, "How many people should the table be reserved for?") == []
     taxi = {"Taxi-Inform": [["Car", "white ford"], ["Phone", "07932418281"]]}
     assert validate("bot", taxi, "A white ford is booked for you, call 07932418281.") == []
+
+
+def test_a_second_capitalised_word_is_checked_too():
+    """'Mr' is allowed but the name after it is not (each capital is looked at, not every other one)."""
+    problems = validate("user", {"general-thank": [["none", "none"]]}, "Thank you, Mr Smith.", known_values=NAMES)
+    assert any("names 'Smith'" in p for p in problems)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +118,8 @@ def test_a_booking_no_act_makes_is_refused():
         ({"Restaurant-Inform": [["Name", "golden wok"]]}, "Yes, Golden Wok sounds good."),
         ({"Restaurant-Inform": [["Area", "centre"]]}, "Somewhere in the City Centre of Cambridge."),
         ({"Train-Inform": [["Day", "friday"]]}, "I travel on Friday."),
+        ({"general-thank": [["none", "none"]]}, "Great, Thanks!"),
+        ({"general-bye": [["none", "none"]]}, "Okay, Goodbye!"),
     ],
 )
 def test_capitalised_words_the_acts_carry_are_not_names(acts, text):

@@ -79,8 +79,9 @@ def _named_venues(domain: str, bot_text: str, db: VenueDB) -> list[dict]:
             continue
         i = text.rfind(name)
         if i >= 0:
-            found.append((i, row))
-    return [row for _, row in sorted(found, key=lambda x: x[0])]
+            found.append((i + len(name), len(name), row))
+    # By where the mention ends, the longer name last: "colorectal surgery" wins over the "surgery" inside it.
+    return [row for _, _, row in sorted(found, key=lambda x: (x[0], x[1]))]
 
 
 def _same(want: str, have: str) -> bool:

@@ -38,6 +38,7 @@ def open_store_waiting(db: Path, wait_s: float = 10.0) -> CorpusStore:
         try:
             return CorpusStore(db)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+            # A running pipeline's sink (it announces an endpoint) will not let go: say so at once.
+            if "lock" not in str(exc).lower() or endpoint_file(db).exists() or time.monotonic() >= deadline:
                 return open_store(db)  # raises CorpusBusy with the holder's endpoint, or opens if it just freed
             time.sleep(0.1)

@@ -97,7 +97,7 @@ _DESK_LINES = re.compile(
     r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
     r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
     r"|would you like me to|can i help you|i can (find|give|offer|recommend|book) you|let me (find|book)"
-    r"|i can make (a|the|your) (booking|reservation)"
+    r"|i can make (a|the|your) (booking|reservation)|(i'd|i would) recommend"
     r"|(i'd|i'll|i will|i would) be (happy|glad) to (help|book|find|assist))",
     re.I,
 )
@@ -148,26 +148,30 @@ _ASKING = re.compile(
     r"|i'll need|i will need|please|what|where|which|when|how|do they|does it|is there|are there)\b"
 )
 #: A capitalised word inside a sentence: after a lower-case word, or after one and a comma.
-_MIDSENTENCE_CAPITAL = re.compile(r"[a-z'],? ([A-Z][a-z]{1,})\b")
+_MIDSENTENCE_CAPITAL = re.compile(r"(?:(?<=[a-z'] )|(?<=[a-z'], )|(?<=[A-Z][a-z] )|(?<=[A-Z][a-z]\. ))([A-Z][a-z]+)\b")
 #: Words a line may capitalise mid-sentence without naming anyone.
 _CAPITALISED_OK = frozenset({
     "cambridge", "england", "english", "british", "uk", "monday", "tuesday", "wednesday", "thursday", "friday",
     "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december", "centre", "center", "city", "town", "street", "road", "station", "railway",
     "hotel", "restaurant", "museum", "college", "gallery", "theatre", "cinema", "guest", "house", "hall", "church",
-    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "mr", "mrs", "ms", "sir", "madam",
+    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "sir", "madam", "hospital", "police",
+    "addenbrookes", "thanks", "thank", "bye", "goodbye", "anything", "please", "sure", "okay", "ok", "great",
+    "hello", "hi", "yes", "no", "sorry", "perfect", "wonderful", "cheers", "have", "enjoy", "is", "can", "could",
+    "would", "what", "how", "where", "when", "which", "do", "does", "the", "it", "that", "this", "there",
 })
 _SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
 
 
 def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[str]:
-    """Venue names and train stations of a venue database (``VenueDB.tables``), for ``known_values``."""
+    """Venue names, train stations and hospital departments of a venue database (``VenueDB.tables``),
+    for ``known_values``."""
     return frozenset(
         str(row[key])
         for rows in tables.values()
         for row in rows
         if isinstance(row, Mapping)
-        for key in ("name", "departure", "destination")
+        for key in ("name", "departure", "destination", "department")
         if row.get(key)
     )
 
@@ -362,7 +366,11 @@ def _numbers_of(values: list[str]) -> set[str]:
     return out
 
 
-_BOOKING_CLAIM = re.compile(r"\b(booked|reserved|reference|confirmation number|booking number)\b")
+#: A claim that something was booked: "is reserved", "I've booked", "your reference is" (not "shall I book?").
+_BOOKING_CLAIM = re.compile(
+    r"\b((is|are|was|were|been|have|has|i've|we've|got you) (booked|reserved)"
+    r"|(reference|confirmation|booking) (number |code )?(is|:)|reference \w*\d\w*)"
+)
 
 
 def _invented_booking(speaker: str, acts: DialogueActs, ntext: str) -> list[str]:
@@ -374,7 +382,8 @@ def _invented_booking(speaker: str, acts: DialogueActs, ntext: str) -> list[str]
         return []
     intents = {split_key(k)[1] for k in acts}
     slots = {slot for _, slot, _ in _carried(acts)}
-    if intents & {"Book", "OfferBooked", "OfferBook", "NoBook"} or slots & {"Ref", "Car"}:
+    booking = any(split_key(k)[0] == "booking" for k in acts)
+    if booking or intents & {"Book", "OfferBooked", "OfferBook", "NoBook"} or slots & {"Ref", "Car"}:
         return []
     m = _BOOKING_CLAIM.search(ntext)
     return [f"says {m.group(1)!r} where no act books anything"] if m else []
