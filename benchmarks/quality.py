@@ -39,6 +39,29 @@ def goalconvo(*args: str) -> str:
     return done.stdout
 
 
+def near_copies(con: duckdb.DuckDBPyConnection, run_set: str, seed: int = 0) -> float | None:
+    """Share of LLM phrasings that keep >= 80% of their template draft's word trigrams (light rewordings).
+
+    The draft is rendered again as the realizer renders it (``template:{seed}:{dialogue id}:{turn}``),
+    so this holds for runs with the default ``--seed`` only.
+    """
+    import random
+
+    from goalconvo.agents.guided import templates
+    from goalconvo.agents.guided.validator import overlap
+
+    rows = con.execute(
+        """select t.dialogue_id, t.idx, t.speaker, t.text, t.acts from turns t join dialogues d using (dialogue_id)
+           where d.run_id = ? and t.phrased_by = 'llm'""", [run_set]).fetchall()
+    if not rows:
+        return None
+    close = sum(
+        overlap(text, templates.render(sp, json.loads(acts), random.Random(f"template:{seed}:{did}:{idx}"))) >= 0.8
+        for did, idx, sp, text, acts in rows
+    )
+    return close / len(rows)
+
+
 def metrics(db: Path, by: str) -> list[dict]:
     return json.loads(goalconvo("metrics", "--db", str(db), "--by", by, "--json"))
 
@@ -82,6 +105,7 @@ def main() -> None:
                select distinct list_sort(domains) from dialogues where run_id = ?)""",
         [run_set, ours.get("bertscore_reference"), REF_SET],
     ).fetchone() if not args.no_similarity else (None, 0)
+    close_to_draft = near_copies(con, run_set)
     con.close()
 
     print(f"\nrun {run_set}: {summary['goals']} goals in {wall:.0f} s wall ({summary['seconds']:.0f} s in the run), "
@@ -89,6 +113,7 @@ def main() -> None:
     rows = [
         ("acceptance", ours["acceptance"], human["acceptance"], ">= 0.85 (val goals, templates: >= 0.97)"),
         ("LLM-phrased turns", ours.get("llm_phrased"), None, ">= 0.60"),
+        ("  of them close to the draft", close_to_draft, None, "(>= 0.8 of its trigrams kept)"),
         ("goal completion", ours["goal_completion"], human["goal_completion"], ">= 0.90"),
         ("distinct-1 (mean per dialogue)", ours["distinct1_mean"], human["distinct1_mean"], ">= 0.45"),
         ("distinct-2 (corpus)", ours["distinct2_corpus"], human["distinct2_corpus"], ""),
