@@ -24,7 +24,6 @@ from typing import Any
 import faust
 import orjson
 from faust.tables import TableManager
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP, EventT
 
 from goalconvo.agents import fewshot
@@ -86,22 +85,6 @@ class _TableManager(TableManager):
             await self.recovery.start()
 
 
-class _FetchWaitThread(AIOKafkaConsumerThread):
-    """Faust's consumer thread, its fetches waiting at most the app's ``fetch_max_wait_s`` (Faust: 1.5 s)."""
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        kafka_consumer = super()._create_worker_consumer(transport)
-        seconds = getattr(self.app, "fetch_max_wait_s", None)
-        if seconds is not None:
-            kafka_consumer._fetch_max_wait_ms = int(seconds * 1000)  # read when it starts its fetcher
-        return kafka_consumer
-
-
-class _FetchWaitConsumer(faust_consumer.DeliveredOnlyConsumer):
-    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
-        return _FetchWaitThread(self, loop=self.loop, beacon=self.beacon)
-
-
 def _key_text(key: Any) -> str | None:
     if key is None:
         return None
@@ -156,11 +139,9 @@ class Pipeline:
             )
             for name in self.topics.all()
         }
-        # Faust would commit past events it skipped at a rebalance: see faust_consumer.py.
-        faust_consumer.install(self.app)
-        # Faust fixes its fetches' wait at 1.5 s: on Tansu, the latency of every hop between stages.
-        self.app.fetch_max_wait_s = settings.fetch_max_wait_s  # type: ignore[attr-defined]
-        self.app.transport.Consumer = _FetchWaitConsumer  # type: ignore[misc]
+        # Faust would commit past events it skipped at a rebalance, and fixes its fetches' wait at 1.5 s
+        # (on Tansu, the latency of every hop between stages): see faust_consumer.py.
+        faust_consumer.install(self.app, settings.fetch_max_wait_s)
         leave_group_at_generation_zero()
         # Dialogue id -> progress entry (streams/progress.py): skips replayed turns, feeds the watchdog.
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)

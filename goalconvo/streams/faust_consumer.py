@@ -56,6 +56,7 @@ from typing import Any
 
 import faust
 from aiokafka import TopicPartition
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaDriverConsumer
 from faust.types import TP
 
@@ -204,6 +205,27 @@ class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
                  tp, offset_from, offset_to)
 
 
-def install(app: faust.App) -> None:
-    """Make ``app`` create its consumer from DeliveredOnlyConsumer (before the app starts)."""
-    app.transport.Consumer = DeliveredOnlyConsumer  # type: ignore[misc]
+class _FetchWaitThread(AIOKafkaConsumerThread):
+    """Faust's consumer thread, its fetches waiting at most the app's ``fetch_max_wait_s`` (Faust: 1.5 s)."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        kafka_consumer = super()._create_worker_consumer(transport)
+        seconds = getattr(self.app, "fetch_max_wait_s", None)
+        if seconds is not None:
+            kafka_consumer._fetch_max_wait_ms = int(seconds * 1000)  # read when it starts its fetcher
+        return kafka_consumer
+
+
+class _FetchWaitConsumer(DeliveredOnlyConsumer):
+    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
+        return _FetchWaitThread(self, loop=self.loop, beacon=self.beacon)
+
+
+def install(app: faust.App, fetch_max_wait_s: float | None = None) -> None:
+    """Make ``app`` create its consumer from DeliveredOnlyConsumer (before the app starts), its fetches
+    waiting at most ``fetch_max_wait_s`` (None: Faust's 1.5 s)."""
+    if fetch_max_wait_s is None:
+        app.transport.Consumer = DeliveredOnlyConsumer  # type: ignore[misc]
+        return
+    app.fetch_max_wait_s = fetch_max_wait_s  # type: ignore[attr-defined]
+    app.transport.Consumer = _FetchWaitConsumer  # type: ignore[misc]
