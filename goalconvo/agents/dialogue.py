@@ -100,7 +100,12 @@ class DialogueEngine:
 
     @staticmethod
     def _persona_text(p: Persona) -> str:
-        return f"{p.name}, {p.style}, {p.patience}, {p.verbosity}"
+        return f"{p.name}, {DialogueEngine._persona_manner(p)}"
+
+    @staticmethod
+    def _persona_manner(p: Persona) -> str:
+        """The persona without its name: how the User talks."""
+        return f"{p.style}, {p.patience}, {p.verbosity}"
 
     async def start(self, goal: Goal, run_id: str, examples: Sequence[FewShotExample] = ()) -> DialogueState:
         """Experience Generator: persona, objective, few-shot openings and the first user utterance."""

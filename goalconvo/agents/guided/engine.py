@@ -118,8 +118,7 @@ class GuidedEngine(DialogueEngine):
         previous = state.turns[-1].text if state.turns else ""
         own = [t.text for t in state.turns if t.speaker == speaker]
         # The User's manner only: given the persona's name, small models address someone by it.
-        p = state.scenario.persona
-        persona = f"{p.style}, {p.patience}, {p.verbosity}" if speaker == "user" else ""
+        persona = self._persona_manner(state.scenario.persona) if speaker == "user" else ""
         examples = list(self.pool(state.goal.domain_names)) if self.pool is not None else None
         return await realize(
             self.llm, speaker, acts, persona, previous, examples, f"{self.settings.seed}:{state.dialogue_id}:{len(state.turns)}",

@@ -334,9 +334,10 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
         word = pattern_.search(ntext)
         if word and slot not in slots and not pattern_.search(nvalues):
             out.append(f"mentions {word.group(1)}, which the acts do not carry")
-    allowed_words = set(_ALNUM.findall(nvalues)) | _known_words(known_values) | _CAPITALISED_OK
+    carried_words, known_words = set(_ALNUM.findall(nvalues)), _known_words(known_values)
     for word in dict.fromkeys(_MIDSENTENCE_CAPITAL.findall(raw)):
-        if word.lower() not in allowed_words:
+        w = word.lower()
+        if w not in carried_words and w not in known_words and w not in _CAPITALISED_OK:
             out.append(f"names {word!r}, whom or which the acts do not carry")
     pattern = _name_pattern(known_values)
     if pattern is not None:
