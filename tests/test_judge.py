@@ -91,18 +91,18 @@ def test_saying_an_unknown_value_is_unknown_answers_the_request():
 
 def test_a_venue_is_named_by_whole_words_only():
     """'Worth house' is not named by 'warkworth house' (MultiWOZ MUL0107's two guesthouses)."""
-    from goalconvo.judges.goal_check import _named_venues
+    from goalconvo.judges.goal_check import _loose, _named_venues
 
     db = VenueDB.load()
-    names = {r["name"] for r in _named_venues("hotel", "warkworth house is in the east.", db)}
+    names = {r["name"] for r in _named_venues("hotel", _loose("warkworth house is in the east."), db)}
     assert "warkworth house" in names and "worth house" not in names
-    assert {r["name"] for r in _named_venues("hotel", "Try Worth House, in the north.", db)} == {"worth house"}
+    assert {r["name"] for r in _named_venues("hotel", _loose("Try Worth House, in the north."), db)} == {"worth house"}
 
 
 def test_the_longer_of_two_nested_names_is_the_one_named():
-    from goalconvo.judges.goal_check import _named_venues
+    from goalconvo.judges.goal_check import _loose, _named_venues
 
-    named = _named_venues("hospital", "the colorectal surgery department is on hills rd.", VenueDB.load())
+    named = _named_venues("hospital", _loose("the colorectal surgery department is on hills rd."), VenueDB.load())
     assert named and named[-1]["department"] == "colorectal surgery"
 
 

@@ -67,17 +67,17 @@ def _loose(text: str) -> str:
     return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
 
 
-def _named_venues(domain: str, bot_text: str, db: VenueDB) -> list[dict]:
+def _named_venues(domain: str, bot_loose: str, db: VenueDB) -> list[dict]:
     """Every venue of ``domain`` the bot named (by name, train id or department), in the order of
-    last mention; whole words only ('worth house' is not named by 'warkworth house')."""
+    last mention; whole words only ('worth house' is not named by 'warkworth house').
+    ``bot_loose``: the bot's text through ``_loose``, computed once per dialogue."""
     key = _NAME_KEY.get(domain, "name")
-    text = _loose(bot_text)
     found = []
     for row in db.tables.get(domain, []):
         name = _loose(str(row.get(key, "")))
         if len(name) < 5:  # three characters and the padding
             continue
-        i = text.rfind(name)
+        i = bot_loose.rfind(name)
         if i >= 0:
             found.append((i + len(name), len(name), row))
     # By where the mention ends, the longer name last: "colorectal surgery" wins over the "surgery" inside it.
@@ -107,13 +107,14 @@ _UNKNOWN = re.compile(
 )
 
 
-def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
+def _answered(slot: str, venue: dict | None, bot_text: str, bot_loose: str) -> bool:
+    """``bot_text`` lower-cased; ``bot_loose`` the same through ``_loose`` (computed once per dialogue)."""
     if venue is not None and slot in venue:
         value = str(venue[slot]).strip()
         if value in ("?", ""):  # the database does not know: saying so answers the request
             if _UNKNOWN.search(bot_text):
                 return True
-        elif _loose(value) in _loose(bot_text):
+        elif _loose(value) in bot_loose:
             return True
     shape = _SHAPES.get(slot)
     if shape is not None and shape.search(bot_text):
@@ -125,15 +126,16 @@ def _answered(slot: str, venue: dict | None, bot_text: str) -> bool:
 def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcome]]:
     bot_text = " ".join(t.text for t in d.turns if t.speaker == "bot")
     bot_lower = bot_text.lower()
+    bot_loose = _loose(bot_text)
     user_lower = " ".join(t.text for t in d.turns if t.speaker == "user").lower()
     meta_refs = {dom for t in d.turns for dom in t.meta.get("booking_refs", {})}
     outcomes = []
     for domain in d.goal.domain_names:
         g = d.goal.domains[domain]
         out = DomainOutcome(domain)
-        named = _named_venues(domain, bot_lower, db) if domain in SEARCHABLE else []
+        named = _named_venues(domain, bot_loose, db) if domain in SEARCHABLE else []
         venue = named[-1] if named else None
-        out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower)]
+        out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower, bot_loose)]
         if g.book and domain != "taxi":
             out.missing_booking = not (domain in meta_refs or _REF.search(bot_text))
         # A failing first request is handled when the user made it and the bot said it cannot be met.
