@@ -67,18 +67,54 @@ def reference_figures(store: CorpusStore, by: str, accepted_only: bool) -> dict[
     return out
 
 
+def reference_sums(store: CorpusStore, by: str, accepted_only: bool) -> dict[tuple[str, str], dict]:
+    """Acceptance, goal completion, accounting and BERTScore re-read from every dialogue and verdict, per (set, group)."""
+    res = store.query(
+        f"""select d.set_name, {GROUPS[by]} as grp,
+                  avg(case when v.accepted then 1.0 else 0.0 end) as acceptance,
+                  avg(case when v.judge_error then 1.0 else 0.0 end) as judge_errors,
+                  avg(coalesce(cast(json_extract(v.scores, '$.goal_completion') as double), 0)) as goal_completion,
+                  avg(d.exchanges) as exchanges,
+                  avg(nullif(d.prompt_tokens + d.completion_tokens, 0)) as tokens_per_dialogue,
+                  avg(nullif(d.ended_at - d.started_at, 0)) as seconds_per_dialogue,
+                  cast(nullif(sum(coalesce(d.llm_calls, 0)), 0) as double)
+                    / nullif(count(*) filter (where v.accepted), 0) as llm_calls_per_accepted,
+                  cast(nullif(sum(coalesce(d.prompt_tokens, 0) + coalesce(d.completion_tokens, 0)), 0) as double)
+                    / nullif(count(*) filter (where v.accepted), 0) as tokens_per_accepted,
+                  avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n
+           from dialogues d join current_verdicts v using (dialogue_id)
+           left join (select * from similarity where reference_set = 'ref'
+                      qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1) s
+             using (dialogue_id)
+           {'where v.accepted' if accepted_only else ''} group by all"""
+    )
+    return {(r[0], str(r[1])): dict(zip(res.columns[2:], r[2:])) for r in res.rows}
+
+
+def reference_reasons(store: CorpusStore) -> list[list]:
+    """The dashboard's rejection reasons re-read from every current verdict's checks."""
+    return store.query(
+        """select d.set_name, c.name, count(*) from verdict_checks c
+           join current_verdicts v using (dialogue_id, judge_version) join dialogues d using (dialogue_id)
+           where not c.passed group by all order by 1, 2""").rows
+
+
 def assert_same_as_reference(store: CorpusStore) -> int:
     checked = 0
+    kept = store.query("select set_name, name, failures from check_failures where failures > 0 order by 1, 2").rows
+    assert kept == reference_reasons(store)
     for by in GROUPS:
         for accepted_only in (False, True):
             ref = reference_figures(store, by, accepted_only)
-            got = compute_metrics(store.query, by=by, accepted_only=accepted_only)
+            for key, sums in reference_sums(store, by, accepted_only).items():
+                ref[key].update(sums)
+            got = compute_metrics(store.query, by=by, accepted_only=accepted_only, reference="ref")
             assert {(r["set_name"], "all" if by == "set" else str(r[by])) for r in got} == set(ref), (by, accepted_only)
             for r in got:
                 want = ref[(r["set_name"], "all" if by == "set" else str(r[by]))]
                 for k, v in want.items():
                     if v is None or isinstance(v, int):
-                        assert r[k] == v, (by, accepted_only, k)
+                        assert r[k] == v, (by, accepted_only, k, r[k], v)
                     else:
                         assert r[k] == round(v, 4), (by, accepted_only, k, r[k], v)
                 checked += 1
@@ -96,13 +132,21 @@ def _judged(did: str, set_name: str, i: int, accepted: bool, *, model: str = "m1
     d = Dialogue(dialogue_id=did, run_id=set_name, goal=goal,
                  scenario=Scenario(persona=PERSONA, objective="o", first_utterance=lines[0]),
                  turns=turns, model=model, prompt_version=prompt_version, mode=mode, stop_reason="goal_done",
-                 started_at=100.0, ended_at=110.0)
+                 started_at=100.0, ended_at=100.0 + i % 3 * 5, llm_calls=i % 4, prompt_tokens=(i % 3) * 40,
+                 completion_tokens=(i % 5) * 7)
     return JudgedDialogue(dialogue=d, verdict=_verdict(did, accepted, version, at))
 
 
 def _verdict(did: str, accepted: bool, version: str, at: float) -> Verdict:
+    """Checks that fail vary with the dialogue and the version (the rejection reasons); so do goal completion and judge errors."""
+    k = sum(map(ord, did + version))
+    checks = [CheckResult(name="x", passed=accepted, reason="" if accepted else "no"),
+              CheckResult(name="y", passed=accepted or k % 2 == 0, reason="")]
+    if k % 3 == 0:
+        checks.append(CheckResult(name="x", passed=True, reason="a second check of a name: the first is kept"))
     return Verdict(dialogue_id=did, accepted=accepted, judge_model="rules", judge_version=version, judged_at=at,
-                   checks=[CheckResult(name="x", passed=accepted, reason="" if accepted else "no")])
+                   checks=checks, scores={"goal_completion": (k % 5) / 4} if k % 7 else {},
+                   judge_error=not accepted and k % 4 == 0)
 
 
 def _hand_store(tmp_path: Path) -> CorpusStore:
@@ -113,6 +157,11 @@ def _hand_store(tmp_path: Path) -> CorpusStore:
     # A second batch into run-a, and a replay of the first (nothing may be counted twice).
     store.write_batch([_judged(f"a{i}", "run-a", i, True) for i in range(12, 16)]
                       + [_judged("a1", "run-a", 1, True)])
+    # BERTScore of some of them: one scored twice (the latest counts), one against another reference set.
+    store.write_similarity([[f"a{i}", "r", "ref", 0.5 + i / 100, 0.5, 0.5, "bert", 9, False, 3, 10.0] for i in range(0, 16, 3)]
+                           + [["a3", "r", "ref", 0.9, 0.9, 0.9, "bert", 10, False, 3, 20.0],
+                              ["b2", "r", "ref", 0.7, 0.7, 0.7, "bert", 9, False, 3, 10.0],
+                              ["b4", "r", "other", 0.1, 0.1, 0.1, "bert", 9, False, 3, 5.0]])
     return store
 
 
@@ -134,7 +183,7 @@ def test_rejudge_flips_move_ngrams(tmp_path: Path):
     store.add_verdicts([_verdict(f"b{i}", i % 2 == 0, "j4", 4.0) for i in range(9)])
     assert assert_same_as_reference(store) > 20
     assert store.query("select count(*) from ngram_counts where dialogues <= 0").rows[0][0] == 0
-    assert store.query("select count(*) from ngram_group_keys where dialogues <= 0").rows[0][0] == 0
+    assert store.query("select count(*) from check_failures where failures < 0").rows[0][0] == 0
     store.close()
 
 
@@ -178,7 +227,8 @@ def test_backfill_of_a_corpus_stored_before(tmp_path: Path):
     """A file written before migration 5: its figures and counts are filled in when it is opened for writing."""
     store = _hand_store(tmp_path)
     con = store._con
-    for t in ("dialogue_figures", "ngram_counts", "ngram_cells", "ngram_group_keys", "ngram_groups"):
+    for t in ("dialogue_figures", "ngram_counts", "ngram_cells", "ngram_group_keys", "ngram_groups", "cell_sums",
+              "check_failures"):
         con.execute(f"delete from {t}")
     store.close()
     store = CorpusStore(tmp_path / "c.duckdb")

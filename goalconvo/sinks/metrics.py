@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from goalconvo.sinks.figures import GROUP_KINDS, ngrams, tokens
+from goalconvo.sinks.figures import ngrams, tokens
 from goalconvo.sinks.sql import QueryResult
 from goalconvo.sinks.store import CorpusStore
+from goalconvo.sinks.tallies import GROUP_KINDS
 
 __all__ = [
     "GROUPS", "AmbiguousReference", "compute_metrics", "distinct_n", "distinct_report", "latest_reference", "ngrams",
@@ -69,6 +70,27 @@ def latest_reference(query: QueryFn) -> str | None:
     return refs[0] if refs else None
 
 
+def _bertscore(query: QueryFn, group: str, where: str, params: list[Any], reference: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """BERTScore per (set, group): one figure per scored dialogue against ``reference``, the latest scoring of it.
+
+    Grouped through each dialogue's cell (``dialogue_figures.cell_id``): costs what was scored, never the
+    whole corpus.
+    """
+    if reference is None:
+        return {}
+    res = query(
+        f"""select c.set_name, {group} as grp, avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
+                   any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
+                   any_value(s.rescaled) as bertscore_rescaled
+            from (select * from similarity where reference_set = ?
+                  qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1) s
+            join dialogue_figures f using (dialogue_id) join ngram_cells c using (cell_id) {where}
+            group by all""",
+        [reference, *params],
+    )
+    return {(r[0], r[1]): dict(zip(res.columns[2:], r[2:])) for r in res.rows}
+
+
 def compute_metrics(
     query: QueryFn, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False,
     reference: str | None = None, corpus_distinct: bool = True,
@@ -96,67 +118,57 @@ def compute_metrics(
                 "choose one with --reference"
             )
         reference = refs[0] if refs else None
-    group = GROUPS[by]
+    group = CELL_GROUPS[by]
     conds = []
     params: list[Any] = []
     if sets:
-        conds.append("d.set_name in (select unnest(?))")
+        conds.append("c.set_name in (select unnest(?))")
         params.append(list(sets))
     if accepted_only:
-        conds.append("v.accepted")
+        conds.append("c.accepted")
     where = ("where " + " and ".join(conds)) if conds else ""
-    joins = "from dialogues d join current_verdicts v using (dialogue_id)"
-    # One similarity row per dialogue: the chosen reference set, the latest scoring of it.
-    similarity = """(select * from similarity where reference_set = ?
-                       qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1)"""
+    # Every figure is a ratio of the group's cell sums (tallies.py): O(cells), whatever the corpus's size.
     # Accounting: all the group's generation calls/tokens (rejected dialogues too) / its accepted dialogues.
     figures = query(
-        f"""select d.set_name, {group} as grp, any_value(d.model) as model, count(*) as dialogues,
-                  avg(case when v.accepted then 1.0 else 0.0 end) as acceptance,
-                  avg(case when v.judge_error then 1.0 else 0.0 end) as judge_errors,
-                  avg(coalesce(cast(json_extract(v.scores, '$.goal_completion') as double), 0)) as goal_completion,
-                  avg(d.exchanges) as exchanges,
-                  avg(nullif(d.prompt_tokens + d.completion_tokens, 0)) as tokens_per_dialogue,
-                  avg(nullif(d.ended_at - d.started_at, 0)) as seconds_per_dialogue,
-                  cast(nullif(sum(coalesce(d.llm_calls, 0)), 0) as double)
-                    / nullif(count(*) filter (where v.accepted), 0) as llm_calls_per_accepted,
-                  cast(nullif(sum(coalesce(d.prompt_tokens, 0) + coalesce(d.completion_tokens, 0)), 0) as double)
-                    / nullif(count(*) filter (where v.accepted), 0) as tokens_per_accepted,
-                  avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
-                  any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
-                  any_value(s.rescaled) as bertscore_rescaled,
-                  sum(f.ngrams1) as _ngrams1, sum(f.ngrams2) as _ngrams2,
-                  avg(case when f.ngrams1 > 0 then f.unique1 / f.ngrams1 else 0.0 end) filter (where f.utterances > 0) as _mean1,
-                  avg(case when f.ngrams2 > 0 then f.unique2 / f.ngrams2 else 0.0 end) filter (where f.utterances > 0) as _mean2,
-                  sum(f.llm_turns) as _llm_turns, sum(f.template_turns) as _template_turns
-           {joins} left join dialogue_figures f using (dialogue_id) left join {similarity} s using (dialogue_id) {where}
-           group by all order by 1, 2""",
-        [reference, *params],
+        f"""select c.set_name, {group} as grp, any_value(c.model) as model, sum(s.dialogues) as dialogues,
+                  cast(coalesce(sum(s.dialogues) filter (where c.accepted), 0) as double) / sum(s.dialogues) as acceptance,
+                  cast(sum(s.judge_errors) as double) / sum(s.dialogues) as judge_errors,
+                  sum(s.goal_completion) / sum(s.dialogues) as goal_completion,
+                  cast(sum(s.exchanges) as double) / sum(s.dialogues) as exchanges,
+                  cast(sum(s.tokens) as double) / nullif(sum(s.tokens_n), 0) as tokens_per_dialogue,
+                  sum(s.seconds) / nullif(sum(s.seconds_n), 0) as seconds_per_dialogue,
+                  cast(nullif(sum(s.llm_calls), 0) as double)
+                    / nullif(sum(s.dialogues) filter (where c.accepted), 0) as llm_calls_per_accepted,
+                  cast(nullif(sum(s.tokens_all), 0) as double)
+                    / nullif(sum(s.dialogues) filter (where c.accepted), 0) as tokens_per_accepted,
+                  null::double as bertscore_f1, 0 as bertscore_n, null::varchar as bertscore_model,
+                  null::integer as bertscore_layer, null::boolean as bertscore_rescaled,
+                  sum(s.ngrams1) as _ngrams1, sum(s.ngrams2) as _ngrams2,
+                  sum(s.ratio1) / nullif(sum(s.ratios_n), 0) as _mean1, sum(s.ratio2) / nullif(sum(s.ratios_n), 0) as _mean2,
+                  sum(s.llm_turns) as _llm_turns, sum(s.template_turns) as _template_turns
+           from cell_sums s join ngram_cells c using (cell_id) {where}
+           group by all having sum(s.dialogues) > 0 order by 1, 2""",
+        params,
     )
-    # Corpus distinct-n: distinct n-grams over the group's cells (figures.py), never the texts.
-    cell_conds = []
-    if sets:
-        cell_conds.append("c.set_name in (select unnest(?))")
-    if accepted_only:
-        cell_conds.append("c.accepted")
-    cell_where = ("where " + " and ".join(cell_conds)) if cell_conds else ""
+    bertscore = _bertscore(query, group, where, params, reference)
+    # Corpus distinct-n: distinct n-grams over the group's cells (tallies.py), never the texts.
     unique: dict[tuple[str, str, int], int] = {}
     if not corpus_distinct:
         pass
-    elif by in GROUP_KINDS:  # kept counted as dialogues are stored: O(groups)
+    elif by in GROUP_KINDS and not accepted_only:  # kept counted as dialogues are stored: O(groups)
         for set_name, grp, d1, d2 in query(
             f"""select set_name, value, distinct1, distinct2 from ngram_groups c
-                where kind = ? and accepted_only = ? {'and c.set_name in (select unnest(?))' if sets else ''}""",
-            [by, accepted_only, *([list(sets)] if sets else [])],
+                where kind = ? {'and c.set_name in (select unnest(?))' if sets else ''}""",
+            [by, *([list(sets)] if sets else [])],
         ).rows:
             unique[(set_name, grp, 1)], unique[(set_name, grp, 2)] = d1, d2
     else:  # distinct keys over the group's cells
         unique = {
             (set_name, grp, n): k
             for set_name, grp, n, k in query(
-                f"""select c.set_name, {CELL_GROUPS[by]} as grp, k.n, count(distinct k.h)
-                    from ngram_counts k join ngram_cells c using (cell_id) {cell_where} group by all""",
-                [list(sets)] if sets else None,
+                f"""select c.set_name, {group} as grp, k.n, count(distinct k.h)
+                    from ngram_counts k join ngram_cells c using (cell_id) {where} group by all""",
+                params or None,
             ).rows
         }
     out = []
@@ -176,6 +188,7 @@ def compute_metrics(
         # Guided turns: the share the LLM phrased (the rest fell back to templates); None in free mode.
         llm, template = rec.pop("_llm_turns") or 0, rec.pop("_template_turns") or 0
         rec["llm_phrased"] = llm / (llm + template) if llm + template else None
+        rec.update(bertscore.get((row[0], row[1]), {}))
         rec["bertscore_reference"] = reference if rec["bertscore_n"] else None
         out.append({k: round(v, 4) if isinstance(v, float) else v for k, v in rec.items()})
     return out

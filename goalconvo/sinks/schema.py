@@ -210,6 +210,70 @@ MIGRATIONS: tuple[str, ...] = (
         primary key (cell_id, n, h)
     );
     """,
+    # 7: figures are sums per cell (cell_sums; every grouping's figures are SQL over a few hundred cells), the
+    # rejection reasons a tally per set (check_failures), and each dialogue's figures row names its cell (its
+    # BERTScore is grouped through it). The set and domain-set groups count every dialogue, so they only gain keys:
+    # no per-key counts, and no accepted-only groups (those count distinct keys over their cells). Filled in
+    # again for every dialogue (tallies.backfill).
+    """
+    drop table ngram_group_keys;
+    drop table ngram_groups;
+    create table ngram_groups (
+        group_id integer primary key,
+        set_name varchar not null,
+        kind varchar not null,          -- set | domain_set
+        value varchar not null,         -- 'all' for kind set
+        distinct1 bigint not null,
+        distinct2 bigint not null
+    );
+    create table ngram_group_keys (
+        group_id integer not null,
+        n tinyint not null,
+        h ubigint not null,
+        primary key (group_id, n, h)
+    );
+    create table cell_sums (
+        cell_id integer primary key,
+        dialogues bigint not null,
+        judge_errors bigint not null,
+        goal_completion double not null,
+        exchanges bigint not null,
+        tokens bigint not null,         -- prompt + completion tokens, of dialogues that report them
+        tokens_n bigint not null,
+        seconds double not null,        -- generation time, of dialogues that report it
+        seconds_n bigint not null,
+        llm_calls bigint not null,
+        tokens_all bigint not null,
+        ngrams1 bigint not null,
+        ngrams2 bigint not null,
+        ratio1 double not null,         -- sum of per-dialogue distinct-1 (dialogues with utterances)
+        ratio2 double not null,
+        ratios_n bigint not null,
+        llm_turns bigint not null,
+        template_turns bigint not null
+    );
+    create table check_failures (
+        set_name varchar not null,
+        name varchar not null,
+        failures bigint not null,
+        primary key (set_name, name)
+    );
+    drop table dialogue_figures;
+    create table dialogue_figures (
+        dialogue_id varchar primary key,
+        utterances integer not null,
+        words integer not null,
+        ngrams1 integer not null,
+        unique1 integer not null,       -- distinct unigrams within the dialogue
+        ngrams2 integer not null,
+        unique2 integer not null,
+        llm_turns integer not null,     -- turns phrased by the LLM (guided mode)
+        template_turns integer not null,
+        cell_id integer not null        -- the dialogue's cell under its current verdict
+    );
+    delete from ngram_counts;
+    delete from ngram_cells;
+    """,
 )
 
 

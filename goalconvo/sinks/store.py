@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
-from goalconvo.sinks import figures, schema
+from goalconvo.sinks import figures, schema, tallies
 from goalconvo.sinks.sql import QueryResult, check_read_only, fetch
 
 
@@ -69,7 +69,7 @@ class CorpusStore:
     def migrate(self) -> None:
         with self._lock:
             schema.migrate(self._con)
-            figures.backfill(self._con)
+            tallies.backfill(self._con)
 
     def close(self) -> None:
         with self._lock:
@@ -193,9 +193,10 @@ class CorpusStore:
             )
         _insert_columns(con, "dialogues", rows)
         _insert_columns(con, "turns", turns)
-        figures.store_new(con, [
-            figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18], jd.verdict.accepted,
-                           figures.figures_of([t.text for t in jd.dialogue.turns], [t.phrased_by for t in jd.dialogue.turns]))
+        tallies.store_new(con, [
+            figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18],
+                           figures.figures_of([t.text for t in jd.dialogue.turns], [t.phrased_by for t in jd.dialogue.turns]),
+                           figures.DialogueFacts.of(jd.dialogue), figures.VerdictFacts.of(jd.verdict))
             for r, jd in zip(rows, judged)
         ])
 
@@ -241,18 +242,18 @@ class CorpusStore:
     def add_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         """New verdicts beside the old ones (a verdict of the same version is kept as it was).
 
-        A dialogue whose current verdict flips moves its n-grams between accepted and rejected counts.
+        A dialogue whose current verdict changes moves its tallies (``tallies.move``): a flip moves
+        its n-grams between accepted and rejected counts.
         """
         with self._transaction() as (con, _):
             ids = list({v.dialogue_id for v in verdicts})
-            before = figures.current_accepted(con, ids)
+            before = figures.current_verdicts(con, ids)
             self._insert_verdicts(con, verdicts)
-            after = figures.current_accepted(con, ids)
-            flipped = [did for did in ids if did in before and after.get(did) != before[did]]
-            if flipped:
-                moved = figures.load_stored(con, "d.dialogue_id in (select unnest(?))", [flipped])
-                figures.add_counts(con, [(st, st.cell(before[st.dialogue_id]), -1) for st in moved]
-                                   + [(st, st.cell(), 1) for st in moved])
+            after = figures.current_verdicts(con, ids)
+            changed = [did for did in ids if did in before and after.get(did) != before[did]]
+            if changed:
+                moved = figures.load_stored(con, "d.dialogue_id in (select unnest(?))", [changed])
+                tallies.move(con, [(st, before[st.dialogue_id]) for st in moved])
 
     def list_sets(self) -> list[dict[str, Any]]:
         """Every dialogue set: kind, dialogues, accepted, description (sets with dialogues but no record too)."""
@@ -276,11 +277,8 @@ class CorpusStore:
             ids = "(select dialogue_id from dialogues where set_name = $1)"
             for table in ("turns", "verdict_checks", "verdicts", "similarity", "dialogue_figures", "ignored_generations"):
                 con.execute(f"delete from {table} where dialogue_id in {ids}", [set_name])
-            con.execute("delete from ngram_counts where cell_id in (select cell_id from ngram_cells where set_name = ?)",
-                        [set_name])
-            con.execute("delete from ngram_group_keys where group_id in (select group_id from ngram_groups where set_name = ?)",
-                        [set_name])
-            for table in ("ngram_cells", "ngram_groups", "metric_snapshots", "dialogues", "dialogue_sets"):
+            tallies.delete_set(con, set_name)
+            for table in ("metric_snapshots", "dialogues", "dialogue_sets"):
                 con.execute(f"delete from {table} where set_name = ?", [set_name])
             con.execute("delete from runs where run_id = ?", [set_name])
         return n

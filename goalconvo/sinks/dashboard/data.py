@@ -67,10 +67,10 @@ def _summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     sets = compute_metrics(query, reference=reference)
     domains = compute_metrics(query, by="domain_set", reference=reference)
     models = compute_metrics(query, by="model", reference=reference, corpus_distinct=False)  # a cost table
+    # Kept as verdicts are stored (sinks/tallies.py): the failed checks of each dialogue's current verdict.
     reasons = _rows(_q(db, """
-        select d.set_name, c.name as check_name, count(*) as n
-        from verdict_checks c join current_verdicts v using (dialogue_id, judge_version)
-        join dialogues d using (dialogue_id) where not c.passed group by all order by n desc, 1, 2"""))
+        select set_name, name as check_name, failures as n from check_failures
+        where failures > 0 order by n desc, 1, 2"""))
     throughput = _rows(_q(db, """
         select set_name, cast(floor(stored_at / 60) * 60 as bigint) as minute, count(*) as n
         from dialogues where model not like 'human:%' group by all order by 1, 2"""))
