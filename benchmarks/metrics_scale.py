@@ -10,14 +10,18 @@ distinct-n stays close to real text's rather than collapsing to duplicates:
   references, times and counts change together, consistently within the copy).
 
 Copy k goes to dialogue set ``gen-{k % 20}`` (20 sets side by side) with model ``m{k % 2}``;
-copy 0 is the original text. Writes go through ``CorpusStore.write`` in batches of the
-sink's size (64), on one writer thread, as the sink writes.
+copy 0 is the original text. Every write goes through ``CorpusStore.write``: the corpus is
+built in batches of --build-batch (default 1000, to reach a million in reasonable time), and
+the insert rate is measured in batches of the sink's size (64), on one writer thread, as the
+sink writes.
 
 Per size it prints: ``goalconvo metrics`` latency (the CLI, a fresh process, and the
-in-process ``compute_metrics``), a dashboard poll's latency (``summary`` + first page of
-dialogues, read-only as the dashboard reads a free file), the insert rate with snapshots
-off and on (a thread taking a snapshot every --snapshot-interval s, default 1 s, the sink's way: read cursor off the
-writer, the insert on it), file size, and peak memory (this process; the CLI's).
+in-process ``compute_metrics``), a dashboard poll's latency after a change (``summary`` with
+its cache emptied + first page of dialogues, read-only as the dashboard reads a free file),
+the insert rate with snapshots off and on (alternating rounds, so drift cancels; a thread
+taking a snapshot every --snapshot-interval s, default 1 s, ten times the sink's rate, the
+sink's way: read cursor off the writer, the insert on it), file size, and peak memory (this
+process; the CLI's).
 
     .venv/bin/python benchmarks/metrics_scale.py --sizes 10000 100000 --db /tmp/scale.duckdb
 """
@@ -120,16 +124,37 @@ class Feed:
         return out
 
 
-def write(store: CorpusStore, feed: Feed, n: int) -> float:
-    """Write n dialogues in sink-sized batches; returns the seconds spent in ``store.write`` (texts varied outside)."""
+def write(store: CorpusStore, feed: Feed, n: int, batch_size: int = BATCH, progress: bool = False) -> float:
+    """Write n dialogues in batches; returns the seconds spent in ``store.write`` (texts varied outside)."""
     spent = 0.0
+    total, t0 = n, time.perf_counter()
     while n > 0:
-        batch = feed.take(min(BATCH, n))
+        batch = feed.take(min(batch_size, n))
         t = time.perf_counter()
         store.write(batch)
         spent += time.perf_counter() - t
         n -= len(batch)
+        if progress and (total - n) % 50_000 < batch_size:
+            print(json.dumps({"written": total - n, "of": total, "elapsed_s": round(time.perf_counter() - t0),
+                              "rate_per_s": round((total - n) / spent, 1)}), file=sys.stderr, flush=True)
     return spent
+
+
+def insert_rates(store: CorpusStore, feed: Feed, n: int, interval_s: float, rounds: int = 3) -> dict:
+    """Insert rate with snapshots off and on, ``rounds`` alternating rounds of n/(2*rounds) dialogues each."""
+    spent = {False: 0.0, True: 0.0}
+    written = {False: 0, True: 0}
+    taken = 0
+    per = max(BATCH, n // (2 * rounds))
+    for _ in range(rounds):
+        for on in (False, True):
+            rate, k = insert_rate(store, feed, per, on, interval_s)
+            spent[on] += per / rate
+            written[on] += per
+            taken += k
+    off, on = written[False] / spent[False], written[True] / spent[True]
+    return {"insert_rate_off": round(off, 1), "insert_rate_on": round(on, 1), "on_vs_off": round(on / off, 3),
+            "snapshots_taken": taken, "snapshot_interval_s": interval_s, "rate_dialogues": sum(written.values())}
 
 
 def insert_rate(store: CorpusStore, feed: Feed, n: int, snapshots: bool, interval_s: float) -> tuple[float, int]:
@@ -179,6 +204,7 @@ def measure(db: Path, size: int) -> dict:
         out[f"compute_metrics_{by}_s"] = round(min(ts), 3)
     polls = []
     for _ in range(3):
+        dash._cache.clear()  # a poll after a change: nothing answered from memory
         t = time.perf_counter()
         s = dash.summary(db)
         dash.dialogues(db, None, None, 50, 0)
@@ -192,7 +218,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--db", type=Path, default=Path("/tmp/goalconvo-metrics-scale.duckdb"))
-    ap.add_argument("--rate-dialogues", type=int, default=2000, help="Dialogues written per insert-rate measurement.")
+    ap.add_argument("--rate-dialogues", type=int, default=6000,
+                    help="Dialogues written to measure the insert rate (half with snapshots on), in the sink's batches.")
+    ap.add_argument("--build-batch", type=int, default=1000, help="Dialogues per write while building a corpus.")
     ap.add_argument("--multiwoz", type=Path, default=MULTIWOZ)
     ap.add_argument("--snapshot-interval", type=float, default=1.0,
                     help="Seconds between snapshots while measuring the rate with them on (the sink's default: 10).")
@@ -211,15 +239,12 @@ def main() -> None:
     for size in sorted(args.sizes):
         size = max(size, stored)
         t = time.perf_counter()
-        in_write = write(store, feed, size - stored)
+        in_write = write(store, feed, size - stored, args.build_batch, progress=True)
         build = {"built_to": size, "build_s": round(time.perf_counter() - t, 1),
                  "build_rate_per_s": round((size - stored) / in_write, 1) if in_write else None}
         stored = size
-        off, _ = insert_rate(store, feed, args.rate_dialogues, False, args.snapshot_interval)
-        on, taken = insert_rate(store, feed, args.rate_dialogues, True, args.snapshot_interval)
-        stored += 2 * args.rate_dialogues
-        rate = {"insert_rate_off": round(off, 1), "insert_rate_on": round(on, 1), "on_vs_off": round(on / off, 3),
-                "snapshots_taken": taken, "snapshot_interval_s": args.snapshot_interval}
+        rate = insert_rates(store, feed, args.rate_dialogues, args.snapshot_interval)
+        stored += rate["rate_dialogues"]
         store.close()
         res = {**build, **rate, **measure(args.db, stored), "peak_mb": round(peak_mb(), 1)}
         print(json.dumps(res), flush=True)

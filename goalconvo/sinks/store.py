@@ -289,9 +289,16 @@ class CorpusStore:
             _insert_columns(self._con, "similarity", rows)
 
     def snapshot(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Rows of (computed_at, set_name, group_kind, group_value, metrics json)."""
+        """Rows of (computed_at, set_name, group_kind, group_value, metrics json), in one statement.
+
+        ``executemany`` binds row by row: 300 rows (20 sets and their domain sets) held the writer 0.2 s.
+        """
+        if not rows:
+            return
+        cols = [list(c) for c in zip(*rows)]
         with self._lock:
-            self._con.executemany("insert into metric_snapshots values (?,?,?,?,?)", rows)
+            self._con.execute("insert into metric_snapshots select " + ", ".join(f"unnest(${i + 1})" for i in range(len(cols))),
+                              cols)
 
     # -- reads -------------------------------------------------------------
     @property
