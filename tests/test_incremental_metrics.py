@@ -184,6 +184,12 @@ def test_rejudge_flips_move_ngrams(tmp_path: Path):
     assert assert_same_as_reference(store) > 20
     assert store.query("select count(*) from ngram_counts where dialogues <= 0").rows[0][0] == 0
     assert store.query("select count(*) from check_failures where failures < 0").rows[0][0] == 0
+    # A run's progress (read from its cells) agrees with its dialogues' current verdicts.
+    for run in ("run-a", "run-b"):
+        want = store.query("""select count(*) filter (where v.accepted), count(*) filter (where not v.accepted)
+                              from dialogues d join current_verdicts v using (dialogue_id) where d.run_id = ?""", [run]).rows[0]
+        got = store.run_progress(run)
+        assert [got["accepted"], got["rejected"]] == list(want) and sum(want) == (16 if run == "run-a" else 9)
     store.close()
 
 

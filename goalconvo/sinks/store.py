@@ -324,21 +324,23 @@ class CorpusStore:
     def run_progress(self, run_id: str) -> dict[str, int]:
         """Dialogues stored (accepted / rejected) and goals dead-lettered for a run.
 
-        A dead-lettered goal whose dialogue was stored later (its event replayed after
-        an outage) counts once, as stored.
+        A run's dialogues are its own set; their counts come from the set's cell sums
+        (``tallies.py``), so the half-second progress poll of ``goalconvo run`` does not
+        read every verdict of a large corpus. A dead-lettered goal whose dialogue was
+        stored later (its event replayed after an outage) counts once, as stored.
         """
         r = self.query(
             """select
-                 count(*) filter (where v.accepted),
-                 count(*) filter (where not v.accepted),
+                 coalesce(sum(s.dialogues) filter (where c.accepted), 0),
+                 coalesce(sum(s.dialogues) filter (where not c.accepted), 0),
                  (select count(distinct coalesce(goal_id, dead_letter_id)) from dead_letters x
-                   where x.run_id = ? and (x.goal_id is null or x.goal_id not in
+                   where x.run_id = $1 and (x.goal_id is null or x.goal_id not in
                      (select goal_id from dialogues s where s.run_id = x.run_id)))
-               from dialogues d join current_verdicts v using (dialogue_id)
-               where d.run_id = ?""",
-            [run_id, run_id],
+               from cell_sums s join ngram_cells c using (cell_id)
+               where c.set_name = $1""",
+            [run_id],
         ).rows[0]
-        return {"accepted": r[0], "rejected": r[1], "dead_lettered": r[2]}
+        return {"accepted": int(r[0]), "rejected": int(r[1]), "dead_lettered": r[2]}
 
     def run_stranded(self, run_id: str) -> int:
         """Of a run's dead-lettered goals, those the watchdog found stranded (and never stored since)."""
