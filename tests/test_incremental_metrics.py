@@ -1,4 +1,4 @@
-"""Incremental metrics (figures.py) equal the from-scratch definition: on hand-made sets, after a
+"""Incremental metrics (tallies.py) equal the from-scratch definition: on hand-made sets, after a
 rejudge that flips verdicts, an import, and ``sets delete``; MultiWOZ val's figures unchanged."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def reference_figures(store: CorpusStore, by: str, accepted_only: bool) -> dict[
     group = GROUPS[by]
     rows = store.query(
         f"""select d.set_name, {group}, d.dialogue_id, list(t.text order by t.idx), list(t.phrased_by order by t.idx)
-            from dialogues d join current_verdicts v using (dialogue_id) join turns t using (dialogue_id)
+            from dialogues d join current_verdicts v using (dialogue_id) left join turns t using (dialogue_id)
             {'where v.accepted' if accepted_only else ''} group by all"""
     ).rows
     groups: dict[tuple[str, str], list] = defaultdict(list)
@@ -55,6 +55,7 @@ def reference_figures(store: CorpusStore, by: str, accepted_only: bool) -> dict[
         groups[(set_name, str(grp))].append((texts, phrased))
     out = {}
     for key, dls in groups.items():
+        dls = [(texts or [], [p for p in phrased or [] if p is not None]) for texts, phrased in dls]
         pooled = [u for texts, _ in dls for u in texts]
         how = [p for _, ph in dls for p in ph if p in ("llm", "template")]
         out[key] = {
@@ -177,6 +178,8 @@ def test_rejudge_flips_move_ngrams(tmp_path: Path):
     flips = [_verdict(f"a{i}", i % 3 == 0, "j2", 2.0) for i in range(0, 16, 2)]
     flips += [_verdict(f"b{i}", i % 2 != 0, "j2", 2.0) for i in range(9)]
     flips += [_verdict("a1", True, "j3", 3.0), _verdict("a3", True, "j0", 0.5)]
+    # a1's later verdict keeps it accepted but changes what it failed and its goal completion: its sums move.
+    assert _verdict("a1", True, "j1", 1.0).scores != _verdict("a1", True, "j3", 3.0).scores
     store.add_verdicts(flips)
     assert assert_same_as_reference(store) > 20
     # Flip back again: the counts return to what they were, no key left with a zero count.
@@ -226,6 +229,32 @@ def test_sets_commands(tmp_path: Path):
     store = CorpusStore(db)
     assert [r["set_name"] for r in store.list_sets()] == ["run-b"]
     assert assert_same_as_reference(store) > 5
+    store.close()
+
+
+def test_a_file_of_schema_6_is_upgraded_when_read(tmp_path: Path):
+    """A corpus written before migration 7: `goalconvo metrics` upgrades it once, and its figures are right."""
+    import duckdb
+
+    from goalconvo.sinks import schema
+
+    _hand_store(tmp_path).close()
+    old = tmp_path / "v6.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("create table schema_version (version integer)")
+    for i, sql in enumerate(schema.MIGRATIONS[:6], start=1):
+        con.execute(sql)
+        con.execute("insert into schema_version values (?)", [i])
+    con.execute(f"attach '{tmp_path / 'c.duckdb'}' as h (read_only)")
+    for table in ("dialogues", "turns", "verdicts", "verdict_checks", "similarity", "dialogue_sets"):
+        con.execute(f"insert into {table} select * from h.{table}")
+    con.close()
+    out = CliRunner().invoke(app, ["metrics", "--db", str(old), "--json", "--reference", "ref"])
+    assert out.exit_code == 0, out.output
+    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output.splitlines()[-1])} == {"run-a": 16, "run-b": 9}
+    store = CorpusStore(old)
+    assert store.query("select max(version) from schema_version").rows[0][0] == len(schema.MIGRATIONS)
+    assert assert_same_as_reference(store) > 20
     store.close()
 
 

@@ -3,7 +3,9 @@
 ``figures_of`` reads a dialogue's turns (n-grams, words, who phrased them); ``VerdictFacts``
 and ``DialogueFacts`` hold what the figures take from its current verdict and from its row.
 A ``Stored`` dialogue carries all three; ``tallies.py`` adds it to (or takes it out of) the
-tallies the metrics read, so that metrics cost what was added, not what exists.
+tallies the metrics read, so that metrics cost what was added, not what exists. For a dialogue
+stored already, ``load_stored`` and ``current_verdicts`` read these back from the corpus (a
+changed verdict, a backfill).
 
 Tokenizer: lower-cased ``[a-z0-9']+`` words (MultiWOZ's README figures use it); n-grams
 are taken within each utterance.

@@ -15,7 +15,7 @@ from goalconvo.sinks.tallies import GROUP_KINDS
 
 __all__ = [
     "GROUPS", "AmbiguousReference", "compute_metrics", "distinct_n", "distinct_report", "latest_reference", "ngrams",
-    "reference_sets", "snapshot_metrics", "snapshot_rows", "tokens",
+    "reference_sets", "scored_cells", "snapshot_metrics", "snapshot_rows", "tokens",
 ]
 
 
@@ -40,6 +40,8 @@ def distinct_report(dialogues: Sequence[Sequence[str]]) -> dict[str, float]:
     }
 
 
+#: The groupings, over the dialogues' own columns: the from-scratch definition (the tests' reference);
+#: ``compute_metrics`` reads the same groups over the cells (``CELL_GROUPS``).
 GROUPS = {
     "set": "'all'",
     "domain_set": "d.domain_set",
@@ -70,36 +72,54 @@ def latest_reference(query: QueryFn) -> str | None:
     return refs[0] if refs else None
 
 
-def _bertscore(query: QueryFn, group: str, where: str, params: list[Any], reference: str | None) -> dict[tuple[str, str], dict[str, Any]]:
-    """BERTScore per (set, group): one figure per scored dialogue against ``reference``, the latest scoring of it.
+#: Per cell id: [sum of F1, dialogues scored, model, layer, rescaled] (see ``scored_cells``).
+Scored = dict[int, list[Any]]
 
-    Grouped through each dialogue's cell (``dialogue_figures.cell_id``): costs what was scored, never the
-    whole corpus.
+
+def scored_cells(query: QueryFn, reference: str | None) -> Scored:
+    """BERTScore against ``reference`` per cell: one figure per scored dialogue, the latest scoring of it.
+
+    Grouped through each dialogue's cell (``dialogue_figures.cell_id``), so it costs what was scored;
+    a dashboard poll or a snapshot reads it once and hands it to each grouping (``compute_metrics``).
     """
     if reference is None:
         return {}
     res = query(
-        f"""select c.set_name, {group} as grp, avg(s.f1) as bertscore_f1, count(s.f1) as bertscore_n,
-                   any_value(s.model) as bertscore_model, any_value(s.layer) as bertscore_layer,
-                   any_value(s.rescaled) as bertscore_rescaled
-            from (select * from similarity where reference_set = ?
-                  qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1) s
-            join dialogue_figures f using (dialogue_id) join ngram_cells c using (cell_id) {where}
-            group by all""",
-        [reference, *params],
+        """select f.cell_id, sum(s.f1), count(s.f1), any_value(s.model), any_value(s.layer), any_value(s.rescaled)
+           from (select * from similarity where reference_set = ?
+                 qualify row_number() over (partition by dialogue_id order by scored_at desc, model, layer) = 1) s
+           join dialogue_figures f using (dialogue_id) group by 1""",
+        [reference],
     )
-    return {(r[0], r[1]): dict(zip(res.columns[2:], r[2:])) for r in res.rows}
+    return {r[0]: list(r[1:]) for r in res.rows}
+
+
+def _bertscore(query: QueryFn, group: str, where: str, params: list[Any], scored: Scored) -> dict[tuple[str, str], dict[str, Any]]:
+    """The per-cell BERTScore summed up per (set, group)."""
+    if not scored:
+        return {}
+    acc: dict[tuple[str, str], list[Any]] = {}
+    for cell, set_name, grp in query(f"select c.cell_id, c.set_name, {group} from ngram_cells c {where}", params or None).rows:
+        if cell in scored:
+            f1, n, model, layer, rescaled = scored[cell]
+            a = acc.setdefault((set_name, grp), [0.0, 0, model, layer, rescaled])
+            a[0] += f1 or 0.0
+            a[1] += n
+    return {k: {"bertscore_f1": a[0] / a[1] if a[1] else None, "bertscore_n": a[1], "bertscore_model": a[2],
+                "bertscore_layer": a[3], "bertscore_rescaled": a[4]} for k, a in acc.items()}
 
 
 def compute_metrics(
     query: QueryFn, *, by: str = "set", sets: Sequence[str] | None = None, accepted_only: bool = False,
-    reference: str | None = None, corpus_distinct: bool = True,
+    reference: str | None = None, corpus_distinct: bool = True, scored: Scored | None = None,
 ) -> list[dict[str, Any]]:
     """The paper's figures per dialogue set (and per ``by`` group inside each set).
 
     ``corpus_distinct=False`` leaves the corpus distinct-n out (None): for a grouping
-    that is not kept counted (model, prompt version, mode) it is the one figure whose
-    cost grows with the corpus (a distinct count over its cells).
+    that is not kept counted (model, prompt version, mode, or accepted dialogues only) it
+    is the one figure whose cost grows with the corpus (a distinct count over its cells).
+    ``scored``: ``scored_cells(query, reference)`` when the caller has read it already
+    (several groupings of one poll).
 
     Distinct-n over every stored dialogue of the group (``accepted_only`` keeps
     the accepted ones), acceptance and goal completion from each dialogue's
@@ -150,7 +170,7 @@ def compute_metrics(
            group by all having sum(s.dialogues) > 0 order by 1, 2""",
         params,
     )
-    bertscore = _bertscore(query, group, where, params, reference)
+    bertscore = _bertscore(query, group, where, params, scored_cells(query, reference) if scored is None else scored)
     # Corpus distinct-n: distinct n-grams over the group's cells (tallies.py), never the texts.
     unique: dict[tuple[str, str, int], int] = {}
     if not corpus_distinct:
@@ -215,8 +235,9 @@ def snapshot_rows(query: QueryFn, kinds: Sequence[str] = ("set", "domain_set"), 
     now = time.time()
     rows = []
     reference = reference or latest_reference(query)
+    scored = scored_cells(query, reference)
     for by in kinds:
-        for rec in compute_metrics(query, by=by, reference=reference):
+        for rec in compute_metrics(query, by=by, reference=reference, scored=scored):
             group = "all" if by == "set" else str(rec.get(by))
             rows.append([now, rec["set_name"], by, group, json.dumps(rec, default=str)])
     return rows

@@ -20,6 +20,8 @@ import hmac
 import json
 import os
 import secrets
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ import duckdb
 from aiohttp import web
 
 from goalconvo.core.httpd import LoopbackServer
+from goalconvo.sinks import schema
 from goalconvo.sinks.sql import QueryRefused, QueryResult, check_read_only, fetch, open_read_only
 from goalconvo.sinks.store import CorpusStore
 
@@ -154,15 +157,39 @@ async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float, param
     return QueryResult(body["columns"], body["rows"])
 
 
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        return con.execute("select coalesce(max(version), 0) from schema_version").fetchone()[0]
+    except duckdb.CatalogException:
+        return 0
+
+
+def _upgrade(db: Path) -> None:
+    """A free file written by an older version: opened for writing once, so its schema and figures are current.
+
+    The reads (``metrics``, the dashboard) expect the latest tables; a running sink has upgraded its file already.
+    """
+    t = time.monotonic()
+    print(f"upgrading {db} to the current schema (once; figures are filled in for every stored dialogue)...",
+          file=sys.stderr, flush=True)
+    CorpusStore(db).close()
+    print(f"upgraded {db} in {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def reader(db: Path) -> Iterator[Callable[..., QueryResult]]:
     """``query(sql, params=None)`` for several reads: one read-only connection while the file is free
-    (opening one costs more than a small query), else each through the running sink."""
+    (opening one costs more than a small query), else each through the running sink. A free file of an
+    older schema is upgraded first (``_upgrade``)."""
     db = Path(db)
     if not db.exists():
         raise CorpusUnavailable(f"no corpus at {db}; run `goalconvo run` first or pass --db")
     try:
         con = open_read_only(db)
+        if _schema_version(con) < len(schema.MIGRATIONS):
+            con.close()
+            _upgrade(db)
+            con = open_read_only(db)
     except duckdb.IOException as exc:
         if "lock" not in str(exc).lower():
             raise

@@ -146,9 +146,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     insert into sink_state values ('corpus_id', cast(uuid() as varchar), epoch(current_timestamp));
     """,
-    # 5: figures kept as dialogues are stored (figures.py): per-dialogue figures, and per cell
+    # 5: figures kept as dialogues are stored (figures.py, tallies.py): per-dialogue figures, and per cell
     # (set, domain set, model, prompt version, mode, accepted) how many dialogues hold each n-gram.
-    # Dialogues stored before are filled in by CorpusStore.migrate (figures.backfill).
+    # Dialogues stored before are filled in by CorpusStore.migrate (tallies.backfill).
     """
     create table dialogue_figures (
         dialogue_id varchar primary key,
@@ -180,7 +180,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 6: the groups the dashboard and snapshots read (each set whole, each domain set; all dialogues or the
     # accepted ones) keep their own n-gram keys and, beside them, their distinct counts: reading those is
-    # O(groups). The figures are filled in again for every dialogue (figures.backfill).
+    # O(groups). The figures are filled in again for every dialogue (tallies.backfill).
     """
     create table ngram_groups (
         group_id integer primary key,

@@ -1,6 +1,6 @@
 """Metric snapshots as records arrive: the dashboard's trend lines.
 
-Computed from the incremental tables (``figures.py``) on a reading cursor in another thread;
+Computed from the incremental tables (``tallies.py``) on a reading cursor in another thread;
 only the insert of the few rows goes to the sink's writer thread, so inserts are not held up.
 """
 

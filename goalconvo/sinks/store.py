@@ -129,16 +129,19 @@ class CorpusStore:
         generation of a stored id is recorded in ``ignored_generations`` and not stored.
         """
         ids = list({jd.dialogue.dialogue_id for jd in judged})
-        stored = {
-            did: generation_of(started, [(t["s"], t["x"]) for t in turns])
-            for did, started, turns in con.execute(
-                """select d.dialogue_id, d.started_at,
-                          list(struct_pack(s := t.speaker, x := t.text) order by t.idx) filter (where t.idx is not null)
-                   from dialogues d left join turns t using (dialogue_id)
-                   where d.dialogue_id in (select unnest(?)) group by all""",
-                [ids],
-            ).fetchall()
-        }
+        # Which ids are stored already; only theirs turns are read (usually none: a scan of every turn per
+        # write would make the write's cost grow with the corpus).
+        started = dict(con.execute(
+            "select dialogue_id, started_at from dialogues where dialogue_id in (select unnest(?))", [ids]).fetchall())
+        turns: dict[str, list[tuple[str, str]]] = {did: [] for did in started}
+        if started:
+            for did, said in con.execute(
+                """select dialogue_id, list(struct_pack(s := speaker, x := text) order by idx) from turns
+                   where dialogue_id in (select unnest(?)) group by 1""",
+                [list(started)],
+            ).fetchall():
+                turns[did] = [(t["s"], t["x"]) for t in said]
+        stored = {did: generation_of(started[did], turns[did]) for did in started}
         first: list[JudgedDialogue] = []
         later = []
         for jd in judged:

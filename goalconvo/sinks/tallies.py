@@ -20,12 +20,15 @@ cell to its new one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 
 from goalconvo.sinks.figures import ORDERS, Stored, VerdictFacts, load_stored
+
+log = logging.getLogger(__name__)
 
 #: The groupings that keep their own keys and distinct counts (read in O(groups)); the others
 #: (model, prompt version, mode, and any grouping of accepted dialogues only) count distinct
@@ -116,7 +119,8 @@ def _apply(con: duckdb.DuckDBPyConnection, moves: Sequence[Move], ids: dict[tupl
         by_id[st.dialogue_id] = st
     cells = list(sums)
     con.execute(
-        f"""insert into cell_sums select unnest($1), {', '.join(f'unnest(${i + 2})' for i in range(len(SUM_COLUMNS)))}
+        f"""insert into cell_sums (cell_id, {', '.join(SUM_COLUMNS)})
+            select unnest($1), {', '.join(f'unnest(${i + 2})' for i in range(len(SUM_COLUMNS)))}
             on conflict do update set {', '.join(f'{c} = cell_sums.{c} + excluded.{c}' for c in SUM_COLUMNS)}""",
         [cells, *[[sums[c][i] for c in cells] for i in range(len(SUM_COLUMNS))]],
     )
@@ -212,8 +216,15 @@ def delete_set(con: duckdb.DuckDBPyConnection, set_name: str) -> None:
 
 
 def backfill(con: duckdb.DuckDBPyConnection, batch: int = 2000) -> int:
-    """Figures and tallies for dialogues stored before they were kept (after migrations 5-7)."""
+    """Figures and tallies for dialogues stored before they were kept (after migrations 5-7).
+
+    Re-reads those dialogues' turns: on a large file this takes minutes, so progress is logged.
+    """
     done = 0
+    missing = con.execute(
+        "select count(*) from dialogues where dialogue_id not in (select dialogue_id from dialogue_figures)").fetchone()[0]
+    if missing:
+        log.warning("filling in figures for %d stored dialogues (once, after a schema upgrade)", missing)
     while True:
         ids = [r[0] for r in con.execute(
             "select dialogue_id from dialogues where dialogue_id not in (select dialogue_id from dialogue_figures) "
@@ -228,3 +239,4 @@ def backfill(con: duckdb.DuckDBPyConnection, batch: int = 2000) -> int:
             con.execute("rollback")
             raise
         done += len(ids)
+        log.warning("figures filled in: %d of %d dialogues", done, missing)

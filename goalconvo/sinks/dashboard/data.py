@@ -7,13 +7,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from goalconvo.sinks.metrics import compute_metrics, latest_reference
+from goalconvo.sinks.metrics import compute_metrics, latest_reference, scored_cells
 from goalconvo.sinks.query_server import reader, run_query
 from goalconvo.sinks.sql import QueryResult
 
 
 #: The most snapshots per set a poll returns (the trend is downsampled to them).
 TREND_POINTS = 200
+
+#: The throughput chart covers the last day of activity.
+THROUGHPUT_S = 24 * 3600
 
 
 def _rows(res: QueryResult) -> list[dict[str, Any]]:
@@ -64,16 +67,21 @@ def _summary(db: Path, reference: str | None = None) -> dict[str, Any]:
     """
     query = lambda sql, params=None: _q(db, sql, params)  # noqa: E731
     reference = reference or latest_reference(query)
-    sets = compute_metrics(query, reference=reference)
-    domains = compute_metrics(query, by="domain_set", reference=reference)
-    models = compute_metrics(query, by="model", reference=reference, corpus_distinct=False)  # a cost table
+    scored = scored_cells(query, reference)  # BERTScore read once for the three groupings
+    sets = compute_metrics(query, reference=reference, scored=scored)
+    domains = compute_metrics(query, by="domain_set", reference=reference, scored=scored)
+    models = compute_metrics(query, by="model", reference=reference, corpus_distinct=False, scored=scored)  # a cost table
     # Kept as verdicts are stored (sinks/tallies.py): the failed checks of each dialogue's current verdict.
     reasons = _rows(_q(db, """
         select set_name, name as check_name, failures as n from check_failures
         where failures > 0 order by n desc, 1, 2"""))
+    # Dialogues stored per minute over the last THROUGHPUT_S of activity: a bounded answer (and, dialogues
+    # being stored in time order, a scan that skips older row groups), however long the corpus has grown.
+    (last,) = _q(db, "select max(stored_at) from dialogues").rows[0]
     throughput = _rows(_q(db, """
         select set_name, cast(floor(stored_at / 60) * 60 as bigint) as minute, count(*) as n
-        from dialogues where model not like 'human:%' group by all order by 1, 2"""))
+        from dialogues where stored_at >= ? and model not like 'human:%' group by all order by 1, 2""",
+        [(last or 0) - THROUGHPUT_S]))
     # At most TREND_POINTS per set, evenly spread over the time taken: the latest snapshot of each slice.
     trend_rows = _rows(_q(db, """
         with s as (select set_name, computed_at, metrics from metric_snapshots where group_kind = 'set'),
