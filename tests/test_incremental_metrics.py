@@ -203,6 +203,10 @@ def test_import_and_sets_delete(tmp_path: Path):
     assert assert_same_as_reference(store) > 20
     before = {r["set_name"] for r in store.list_sets()}
     assert before == {"run-a", "run-b", "imported"}
+    store.add_verdicts([_verdict("a0", True, "j9", 9.0)])  # a flip: the listed counts follow it
+    want = store.query("""select d.set_name, count(*), count(*) filter (where v.accepted)
+                          from dialogues d join current_verdicts v using (dialogue_id) group by 1 order by 1""").rows
+    assert [[r["set_name"], r["dialogues"], r["accepted"]] for r in store.list_sets()] == want
     assert store.delete_set("run-b") == 9
     assert {r["set_name"] for r in store.list_sets()} == {"run-a", "imported"}
     assert assert_same_as_reference(store) > 10

@@ -259,10 +259,13 @@ class CorpusStore:
                 tallies.move(con, [(st, before[st.dialogue_id]) for st in moved])
 
     def list_sets(self) -> list[dict[str, Any]]:
-        """Every dialogue set: kind, dialogues, accepted, description (sets with dialogues but no record too)."""
+        """Every dialogue set: kind, dialogues, accepted, description (sets with dialogues but no record too).
+
+        Counted from the sets' cell sums (``tallies.py``), not from every verdict."""
         res = self.query(
-            """with c as (select d.set_name, count(*) as dialogues, count(*) filter (where v.accepted) as accepted
-                          from dialogues d left join current_verdicts v using (dialogue_id) group by 1)
+            """with c as (select c.set_name, sum(s.dialogues) as dialogues,
+                                 coalesce(sum(s.dialogues) filter (where c.accepted), 0) as accepted
+                          from cell_sums s join ngram_cells c using (cell_id) group by 1 having sum(s.dialogues) > 0)
                select coalesce(s.set_name, c.set_name) as set_name, coalesce(s.kind, 'run') as kind,
                       coalesce(c.dialogues, 0) as dialogues, coalesce(c.accepted, 0) as accepted,
                       s.description, s.source, s.created_at
