@@ -183,12 +183,22 @@ def measure(db: Path, size: int) -> dict:
     out: dict = {"dialogues": size, "file_mb": round(db.stat().st_size / 2**20, 1)}
     # goalconvo metrics, a fresh process (its import time included), three times; best and worst.
     cli = []
+    peaks = []
+    # The CLI's own peak RSS from GNU time when there is one (a child's ru_maxrss starts from this process's, forked).
+    timer = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
     for _ in range(3):
         t = time.perf_counter()
-        subprocess.run([GOALCONVO, "metrics", "--db", str(db), "--json"], check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run([*timer, GOALCONVO, "metrics", "--db", str(db), "--json"], check=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         cli.append(time.perf_counter() - t)
+        if timer:
+            peaks.append(int(done.stderr.strip().splitlines()[-1]) / 1024)
     out["metrics_cli_s"] = [round(min(cli), 3), round(max(cli), 3)]
-    out["metrics_cli_peak_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    out["metrics_cli_peak_mb"] = round(max(peaks), 1) if peaks else None
+    for flag in (["--accepted-only"], ["--by", "model"]):  # the groupings that count distinct keys over their cells
+        t = time.perf_counter()
+        subprocess.run([GOALCONVO, "metrics", "--db", str(db), "--json", *flag], check=True, stdout=subprocess.DEVNULL)
+        out["metrics_cli_" + flag[-1].strip("-").replace("-", "_") + "_s"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     subprocess.run([GOALCONVO, "--help"], check=True, stdout=subprocess.DEVNULL)
     out["cli_startup_s"] = round(time.perf_counter() - t, 3)
