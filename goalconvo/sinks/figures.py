@@ -155,8 +155,10 @@ def current_verdicts(con: duckdb.DuckDBPyConnection, ids: Sequence[str]) -> dict
     return {r[0]: _facts(r[1:]) for r in rows}
 
 
-def load_stored(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[Stored]:
-    """Stored dialogues (``where`` on ``d``) with their turns re-read and their current verdict."""
+def load_stored(con: duckdb.DuckDBPyConnection, where: str, params: list[Any],
+                verdicts: dict[str, VerdictFacts] | None = None) -> list[Stored]:
+    """Stored dialogues (``where`` on ``d``) with their turns re-read and their current verdict
+    (``verdicts``, when the caller has just read them with ``current_verdicts``)."""
     rows = con.execute(
         f"""select d.dialogue_id, d.set_name, d.domain_set, d.model, d.prompt_version, d.mode,
                    d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at,
@@ -165,7 +167,8 @@ def load_stored(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -
             from dialogues d where {where}""",
         params,
     ).fetchall()
-    verdicts = current_verdicts(con, [r[0] for r in rows])
+    if verdicts is None:
+        verdicts = current_verdicts(con, [r[0] for r in rows])
     return [Stored(r[0], r[1], r[2], r[3], r[4], r[5], figures_of(r[12] or [], r[13] or []),
                    DialogueFacts(*r[6:12]), verdicts.get(r[0], VerdictFacts(False)))
             for r in rows]

@@ -26,19 +26,7 @@ import duckdb
 
 from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
 from goalconvo.sinks import figures, schema, tallies
-from goalconvo.sinks.sql import QueryResult, check_read_only, fetch
-
-
-def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert many rows in one statement (columns passed as lists and unnested), skipping existing keys.
-
-    ``executemany`` binds row by row and was the sink's bottleneck (measured: 80% of its time).
-    """
-    if not rows:
-        return
-    cols = [list(c) for c in zip(*rows)]
-    select = ", ".join(f"unnest(${i + 1})" for i in range(len(cols)))
-    con.execute(f"insert into {table} select {select} on conflict do nothing", cols)
+from goalconvo.sinks.sql import QueryResult, check_read_only, fetch, insert_columns
 
 
 def generation_of(started_at: float | None, turns: Sequence[tuple[str, str]]) -> str:
@@ -106,14 +94,14 @@ class CorpusStore:
                 self._insert_dialogues(con, first, now)
                 self._insert_verdicts(con, [jd.verdict for jd in first])
             if dead:
-                _insert_columns(con, "dead_letters", [
+                insert_columns(con, "dead_letters", [
                     [dl_id, dl.source_topic, dl.stage, dl.reason, dl.error_type, dl.key, dl.payload,
                      dl.run_id, dl.goal_id, dl.dialogue_id, dl.at]
                     for dl_id, dl in dict(dead).items()
                 ])
             if goals:
                 rows = {(g.goal_id, g.run_id or ""): g for g in goals}
-                _insert_columns(con, "goals", [
+                insert_columns(con, "goals", [
                     [gid, rid, g.source, g.domain_names, g.model_dump_json(), now] for (gid, rid), g in rows.items()
                 ])
         result.new = new[0]
@@ -129,7 +117,7 @@ class CorpusStore:
         generation of a stored id is recorded in ``ignored_generations`` and not stored.
         """
         ids = list({jd.dialogue.dialogue_id for jd in judged})
-        # Which ids are stored already; only theirs turns are read (usually none: a scan of every turn per
+        # Which ids are stored already; only their turns are read (usually none: a scan of every turn per
         # write would make the write's cost grow with the corpus).
         started = dict(con.execute(
             "select dialogue_id, started_at from dialogues where dialogue_id in (select unnest(?))", [ids]).fetchall())
@@ -156,7 +144,7 @@ class CorpusStore:
             else:
                 result.regenerated += 1
                 later.append([d.dialogue_id, gen, d.run_id, d.goal.goal_id, d.model, d.started_at, now])
-        _insert_columns(con, "ignored_generations", later)
+        insert_columns(con, "ignored_generations", later)
         return first
 
     @contextlib.contextmanager
@@ -194,8 +182,8 @@ class CorpusStore:
                  json.dumps(t.belief) if t.belief is not None else None, t.phrased_by, json.dumps(t.refusals)]
                 for t in d.turns
             )
-        _insert_columns(con, "dialogues", rows)
-        _insert_columns(con, "turns", turns)
+        insert_columns(con, "dialogues", rows)
+        insert_columns(con, "turns", turns)
         tallies.store_new(con, [
             figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18],
                            figures.figures_of([t.text for t in jd.dialogue.turns], [t.phrased_by for t in jd.dialogue.turns]),
@@ -205,11 +193,11 @@ class CorpusStore:
 
     @staticmethod
     def _insert_verdicts(con: duckdb.DuckDBPyConnection, verdicts: Sequence[Verdict]) -> None:
-        _insert_columns(con, "verdicts (dialogue_id, judge_version, accepted, scores, judge_model, judged_at, judge_error)", [
+        insert_columns(con, "verdicts (dialogue_id, judge_version, accepted, scores, judge_model, judged_at, judge_error)", [
             [v.dialogue_id, v.judge_version, v.accepted, json.dumps(v.scores), v.judge_model, v.judged_at, v.judge_error]
             for v in verdicts
         ])
-        _insert_columns(con, "verdict_checks", [
+        insert_columns(con, "verdict_checks", [
             [v.dialogue_id, v.judge_version, c.name, c.passed, c.reason, c.score] for v in verdicts for c in v.checks
         ])
 
@@ -255,7 +243,7 @@ class CorpusStore:
             after = figures.current_verdicts(con, ids)
             changed = [did for did in ids if did in before and after.get(did) != before[did]]
             if changed:
-                moved = figures.load_stored(con, "d.dialogue_id in (select unnest(?))", [changed])
+                moved = figures.load_stored(con, "d.dialogue_id in (select unnest(?))", [changed], after)
                 tallies.move(con, [(st, before[st.dialogue_id]) for st in moved])
 
     def list_sets(self) -> list[dict[str, Any]]:
@@ -292,19 +280,15 @@ class CorpusStore:
     def write_similarity(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (dialogue_id, reference_id, reference_set, f1, precision, recall, model, layer, rescaled, candidates, scored_at)."""
         with self._lock:
-            _insert_columns(self._con, "similarity", rows)
+            insert_columns(self._con, "similarity", rows)
 
     def snapshot(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (computed_at, set_name, group_kind, group_value, metrics json), in one statement.
 
         ``executemany`` binds row by row: 300 rows (20 sets and their domain sets) held the writer 0.2 s.
         """
-        if not rows:
-            return
-        cols = [list(c) for c in zip(*rows)]
         with self._lock:
-            self._con.execute("insert into metric_snapshots select " + ", ".join(f"unnest(${i + 1})" for i in range(len(cols))),
-                              cols)
+            insert_columns(self._con, "metric_snapshots", rows, skip_existing=False)
 
     # -- reads -------------------------------------------------------------
     @property

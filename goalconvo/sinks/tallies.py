@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from goalconvo.sinks.figures import ORDERS, Stored, VerdictFacts, load_stored
+from goalconvo.sinks.sql import insert_columns
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +79,7 @@ def store_new(con: duckdb.DuckDBPyConnection, stored: Sequence[Stored]) -> None:
     if not stored:
         return
     ids = _cell_ids(con, {st.cell() for st in stored})
-    rows = [st.figures.row(st.dialogue_id, ids[st.cell()]) for st in stored]
-    cols = [list(c) for c in zip(*rows)]
-    con.execute(
-        "insert into dialogue_figures select " + ", ".join(f"unnest(${i + 1})" for i in range(len(cols)))
-        + " on conflict do nothing",
-        cols,
-    )
+    insert_columns(con, "dialogue_figures", [st.figures.row(st.dialogue_id, ids[st.cell()]) for st in stored])
     _apply(con, [(st, st.verdict, 1) for st in stored], ids)
     _add_group_keys(con, stored)
 
