@@ -61,17 +61,23 @@ def _sums(st: Stored, v: VerdictFacts) -> list[float]:
     ]
 
 
-def _cell_ids(con: duckdb.DuckDBPyConnection, cells: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
-    """Ids of these cells, new ones created (inside the caller's transaction, under the writer's lock)."""
+def _ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, key_columns: Sequence[str],
+         keys: set[tuple[Any, ...]], initial: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Ids of these keys in ``table``; missing ones are created with the next ids and ``initial`` in the
+    columns after the key (inside the caller's transaction, under the writer's lock)."""
     known = {tuple(r[1:]): r[0] for r in con.execute(
-        "select cell_id, set_name, domain_set, model, prompt_version, mode, accepted from ngram_cells").fetchall()}
-    new = [c for c in cells if c not in known]
+        f"select {id_column}, {', '.join(key_columns)} from {table}").fetchall()}
+    new = [k for k in keys if k not in known]
     if new:
-        start = (max(known.values()) + 1) if known else 1
-        rows = [[start + i, *c] for i, c in enumerate(new)]
-        con.executemany("insert into ngram_cells values (?,?,?,?,?,?,?)", rows)
-        known.update({tuple(r[1:]): r[0] for r in rows})
+        start = max(known.values(), default=0) + 1
+        rows = [[start + i, *k, *initial] for i, k in enumerate(new)]
+        con.executemany(f"insert into {table} values ({', '.join('?' * len(rows[0]))})", rows)
+        known.update({k: start + i for i, k in enumerate(new)})
     return known
+
+
+def _cell_ids(con: duckdb.DuckDBPyConnection, cells: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    return _ids(con, "ngram_cells", "cell_id", ("set_name", "domain_set", "model", "prompt_version", "mode", "accepted"), cells)
 
 
 def store_new(con: duckdb.DuckDBPyConnection, stored: Sequence[Stored]) -> None:
@@ -158,15 +164,8 @@ def _groups_of(st: Stored) -> list[tuple[str, str, str]]:
     return [(st.set_name, "set", "all"), (st.set_name, "domain_set", st.domain_set)]
 
 
-def _group_ids(con: duckdb.DuckDBPyConnection, groups: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-    known = {tuple(r[1:]): r[0] for r in con.execute("select group_id, set_name, kind, value from ngram_groups").fetchall()}
-    new = [g for g in groups if g not in known]
-    if new:
-        start = (max(known.values()) + 1) if known else 1
-        rows = [[start + i, *g, 0, 0] for i, g in enumerate(new)]
-        con.executemany("insert into ngram_groups values (?,?,?,?,?,?)", rows)
-        known.update({tuple(r[1:4]): r[0] for r in rows})
-    return known
+def _group_ids(con: duckdb.DuckDBPyConnection, groups: set[tuple[str, str, str]]) -> dict[tuple[Any, ...], int]:
+    return _ids(con, "ngram_groups", "group_id", ("set_name", "kind", "value"), groups, initial=(0, 0))  # no keys yet
 
 
 def _add_group_keys(con: duckdb.DuckDBPyConnection, stored: Sequence[Stored]) -> None:
