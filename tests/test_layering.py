@@ -2,7 +2,8 @@
 
 Bottom up: ``core`` < ``llm`` < ``agents`` | ``judges`` (never each other) < ``streams``
 (not ``sinks`` or ``commands``); ``sinks`` may use only the bus part of ``streams``
-(topics, broker, replay) and ``core``; ``commands`` may use everything; ``devtools``
+(topics, broker, replay) and ``core``; ``assess`` (the instruments) what ``sinks`` may and
+``sinks`` itself; ``commands`` may use everything; ``devtools``
 only ``core``. Module-level imports and imports inside functions count alike,
 ``import x`` and ``from x import y`` alike, relative ones resolved.
 """
@@ -27,6 +28,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "judges": ("goalconvo.core", "goalconvo.llm", "goalconvo.judges"),
     "streams": ("goalconvo.core", "goalconvo.llm", "goalconvo.agents", "goalconvo.judges", "goalconvo.streams"),
     "sinks": ("goalconvo.core", "goalconvo.sinks", *BUS),
+    # The instruments (reading sheets and their scores, the belief tracker) read the corpus.
+    "assess": ("goalconvo.core", "goalconvo.sinks", *BUS, "goalconvo.assess"),
     "commands": ("goalconvo",),
     "devtools": ("goalconvo.core", "goalconvo.devtools"),
 }
@@ -142,6 +145,8 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.sinks.consumer", "from ..streams.app import Pipeline\n", "goalconvo.streams.app"),
         ("goalconvo.sinks.store", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
         ("goalconvo.sinks.store", "from goalconvo.llm import LLMBackend\n", "goalconvo.llm"),
+        ("goalconvo.assess.dst", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
+        ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess"),
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
     ],
 )

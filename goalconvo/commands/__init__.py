@@ -1,7 +1,7 @@
 """The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
 
 The command tree is assembled here; each command lives in a small module
-(``run``, ``broker``, ``goals``, ``corpus``, ``assess``, ``ops``), shared options and helpers
+(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``), shared options and helpers
 in ``common``. ``runner`` starts broker, worker and sink together;
 ``corpus_ops`` holds the corpus operations that need a judge.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import assess, broker, corpus, goals, ops, run, sets
+from goalconvo.commands import broker, corpus, goals, judging, ops, run, sets
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -25,6 +25,11 @@ backfill_app = typer.Typer(help="Fill the stream from a file, or the corpus from
 app.add_typer(backfill_app, name="backfill")
 sets_app = typer.Typer(help="Dialogue sets (runs and imports): list them, delete one.", no_args_is_help=True)
 app.add_typer(sets_app, name="sets")
+assess_app = typer.Typer(
+    help="Measure what users measure: blind reading sheets scored by people, and a belief tracker trained on a set.",
+    no_args_is_help=True,
+)
+app.add_typer(assess_app, name="assess")
 
 app.command()(run.run)
 app.command()(run.worker)
@@ -32,9 +37,9 @@ app.command()(broker.broker)
 goals_app.command("produce")(goals.goals_produce)
 app.command()(corpus.query)
 app.command()(corpus.metrics)
-import_app.command("multiwoz")(assess.import_multiwoz)
-app.command()(assess.rejudge)
-app.command()(assess.similarity)
+import_app.command("multiwoz")(judging.import_multiwoz)
+app.command()(judging.rejudge)
+app.command()(judging.similarity)
 app.command()(corpus.export)
 app.command()(corpus.dashboard)
 app.command()(ops.replay)
