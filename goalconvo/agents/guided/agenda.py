@@ -335,8 +335,6 @@ class UserAgenda:
             take = untold[:n]
             add_act(acts, dom, "Inform", [[_act_slot(k), s["cons"][k]] for k in take])
             s["told"].update({k: s["cons"][k] for k in take})
-            if s["turns"] == 1 and s["reqt"] and len(take) < len(untold) and self._hurried("early", 0.15):
-                self._request(dom, s, acts, 1)
             return
         need_book = bool(s["book_target"]) and not s["booked"] and not s["book_failed"]
         if need_book:

@@ -33,10 +33,17 @@ ASKABLE: dict[str, tuple[str, ...]] = {
     "hotel": ("area", "pricerange", "type", "stars"),
     "attraction": ("type", "area"),
 }
-VENUE_DOMAINS = ("restaurant", "hotel", "attraction")
+#: Attributes that describe a venue when it is offered (those the User informed, and the type).
+DESCRIBE: dict[str, tuple[str, ...]] = {
+    "restaurant": ("food", "pricerange", "area"),
+    "hotel": ("type", "pricerange", "area", "stars", "parking", "internet"),
+    "attraction": ("type", "area"),
+}
 #: Domains whose bookings go through ``Booking-*`` acts.
 BOOKING_DOMAINS = ("restaurant", "hotel")
 _ALL = 10**6
+#: Act slots that answer a User's request (an Inform carrying one is an answer, not an offer).
+_ANSWER_SLOTS = ("Addr", "Phone", "Post", "Fee", "Open", "Ref", "Ticket", "Time", "Leave", "Arrive", "Car")
 
 
 def unavailable_from_goal(goal: Goal) -> list[dict[str, Any]]:
@@ -136,6 +143,9 @@ class BotPolicy:
             return
         waiting = any(split_key(k)[1] in ("Request", "OfferBook", "NoOffer", "NoBook", "Recommend", "Select") for k in out)
         waiting = waiting or "Booking-Inform" in out
+        # A venue just offered (named with no answer asked for) waits for the User's word on it.
+        waiting = waiting or any(split_key(k)[1] == "Inform" and split_key(k)[0] in DESCRIBE and any(p[0] == "Name" for p in v)
+                                 and not any(p[0] in _ANSWER_SLOTS for p in v) for k, v in out.items())
         if not waiting:
             add_act(out, "general", "reqmore")
 
@@ -211,7 +221,8 @@ class BotPolicy:
             ask = self._slot_to_ask(st, domain, semi, cands)
             if ask and not reqs and not wants_booking:
                 st["asked"].setdefault(domain, []).append(ask)
-                add_act(out, domain, "Inform", [["Choice", str(len(cands))]])
+                shared = [k for k in DESCRIBE.get(domain, ()) if k in semi and len({str(r.get(k)) for r in cands}) == 1]
+                add_act(out, domain, "Inform", [["Choice", str(len(cands))]] + [_pair(domain, k, cands[0][k]) for k in shared][:3])
                 add_act(out, domain, "Request", [_pair(domain, ask, "?")])
                 return
             rng = self._rng(st, domain)
@@ -240,14 +251,35 @@ class BotPolicy:
         return None
 
     def _offer(self, st: dict[str, Any], domain: str, venue: dict[str, Any], n: int, intent: str, out: DialogueActs) -> None:
-        if n > 1:
-            add_act(out, domain, "Inform", [["Choice", str(n)]])
+        """Name a venue: with several matches, their count and the constraints they share first
+        ("I have 5 cheap guesthouses in the north. How about X?"), else the venue with them."""
+        cons = self._described(st, domain, venue)
+        informed = set(self._semi(st, domain))
         pairs = [_pair(domain, "name", venue["name"])]
-        semi = self._semi(st, domain)
-        for slot in ASKABLE.get(domain, ())[:2]:
-            if slot in semi and slot in venue:
-                pairs.append(_pair(domain, slot, venue[slot]))
+        if n > 1:
+            # The count shares only what the User asked for; the venue's own type goes with its name.
+            add_act(out, domain, "Inform", [["Choice", str(n)]] + [_pair(domain, k, venue[k]) for k in cons if k in informed])
+            pairs += [_pair(domain, k, venue[k]) for k in cons if k not in informed]
+        else:
+            pairs += [_pair(domain, k, venue[k]) for k in cons]
         add_act(out, domain, intent, pairs)
+        self._named(st, domain, venue["name"])
+
+    def _described(self, st: dict[str, Any], domain: str, venue: dict[str, Any]) -> list[str]:
+        """The constraints a venue is described by: those informed, and its type (a guesthouse is
+        never called a hotel)."""
+        semi = self._semi(st, domain)
+        cons = [k for k in DESCRIBE.get(domain, ()) if k in semi and k in venue][:3]
+        if set(semi) <= {"name"}:  # looked up by name: say what it is
+            cons = [k for k in DESCRIBE.get(domain, ()) if venue.get(k) not in (None, "", "?")][:3]
+        if "type" in DESCRIBE.get(domain, ()) and "type" not in cons and venue.get("type"):
+            cons.insert(0, "type")
+        return cons
+
+    @staticmethod
+    def _named(st: dict[str, Any], domain: str, name: str) -> None:
+        """Remember the venue (or train) the bot last named per domain: answers about it need not name it again."""
+        st.setdefault("named", {})[domain] = str(name).lower()
 
     def _no_offer(self, st: dict[str, Any], domain: str, semi: dict[str, str], out: DialogueActs) -> None:
         """No venue: say which constraints fail and ask to relax one that would give matches."""
@@ -270,11 +302,17 @@ class BotPolicy:
             value = row.get(slot)
             if value is None or isinstance(value, (dict, list)):
                 continue
-            pairs.append(_pair(domain, slot, "unknown" if value == "?" else value))
+            pair = _pair(domain, slot, "unknown" if value == "?" else value)
+            if any(pair == p for k, v in out.items() if split_key(k)[0] == domain for p in v):
+                continue  # said already in this turn (the train just offered)
+            pairs.append(pair)
         if pairs:
             name_key = "Id" if domain == "train" else "Name"
-            if not any(p[0] == name_key for k, v in out.items() if k.startswith(domain.capitalize()) for p in v):
-                pairs.insert(0, [name_key, str(row.get("trainID" if domain == "train" else "name"))])
+            name = str(row.get("trainID" if domain == "train" else "name"))
+            said = any(p[0] == name_key for k, v in out.items() if k.startswith(domain.capitalize()) for p in v)
+            if not said and st.get("named", {}).get(domain) != name.lower():
+                pairs.insert(0, [name_key, name])
+                self._named(st, domain, name)
             add_act(out, domain, "Inform", pairs)
 
     # -- bookings ------------------------------------------------------------------
@@ -356,6 +394,7 @@ class BotPolicy:
             if len(fits) > 1:
                 add_act(out, "train", "Inform", [["Choice", str(len(fits))]])
             add_act(out, "train", "Inform", [["Id", train["trainID"]], ["Leave", train["leaveAt"]], ["Arrive", train["arriveBy"]]])
+            self._named(st, "train", train["trainID"])
             if "people" not in st["belief"].get("train", {}).get("book", {}):
                 add_act(out, "train", "OfferBook")
         self._answer(st, "train", train, reqs, out)
@@ -423,8 +462,12 @@ class BotPolicy:
             add_act(out, "police", "NoOffer")
             return
         row = {k.lower(): v for k, v in rows[0].items()}
-        add_act(out, "police", "Inform", [["Name", row["name"]]])
+        if st.get("named", {}).get("police") != str(row["name"]).lower() or "name" in reqs:
+            add_act(out, "police", "Inform", [["Name", row["name"]]])
+            self._named(st, "police", row["name"])
         self._answer(st, "police", row, [r for r in reqs if r != "name"], out)
+        if not out:
+            add_act(out, "police", "Inform", [["Name", row["name"]]])
 
     def _hospital(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
         """The hospital: the department's phone; address and postcode are the hospital's.
@@ -446,7 +489,9 @@ class BotPolicy:
             add_act(out, "hospital", "NoOffer", [["Department", dept]])
             return
         row = row or rows[0]
-        pairs = [["Department", row["department"]]] if "phone" in reqs or dept else []
+        first = st.get("named", {}).get("hospital") != str(row["department"]).lower()
+        pairs = [["Department", row["department"]]] if first and ("phone" in reqs or dept) else []
+        self._named(st, "hospital", row["department"])
         for slot in reqs:
             if slot in row and slot != "department":
                 pairs.append(_pair("hospital", slot, row[slot]))
