@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from goalconvo.agents.dialogue import DialogueEngine, StepResult
+from goalconvo.agents.guided import templates
 from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.agents.guided.realizer import PHRASING_PROMPT_VERSION, Phrasing, PhrasingExample, RealizerConfig, realize
@@ -123,6 +124,7 @@ class GuidedEngine(DialogueEngine):
         return await realize(
             self.llm, speaker, acts, persona, previous, examples, f"{self.settings.seed}:{state.dialogue_id}:{len(state.turns)}",
             known_values=self.known, own_earlier=own, config=self.config,
+            context=templates.TurnContext.from_turns(state.turns, speaker),
         )
 
     @staticmethod

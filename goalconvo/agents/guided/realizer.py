@@ -293,6 +293,7 @@ async def realize(
     known_values: Iterable[str] = frozenset(),
     own_earlier: Sequence[str] = (),
     config: RealizerConfig = RealizerConfig(),
+    context: templates.TurnContext | None = None,
 ) -> Phrasing:
     """Phrase ``acts`` as ``speaker``: LLM tries checked by the validator, then the template.
 
@@ -303,10 +304,10 @@ async def realize(
     so a scripted backend can answer with the template.
     """
     known = known_values if isinstance(known_values, frozenset) else frozenset(known_values)
-    template = templates.render(speaker, acts, random.Random(f"template:{seed}"))
+    template = templates.render(speaker, acts, random.Random(f"template:{seed}"), context)
     out = Phrasing(text=template, phrased_by="template")
     if llm is None or config.tries <= 0:
-        return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed)
+        return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed, context)
     pool = builtin_examples() if examples is None else list(examples)
     shots = pick_examples(pool, speaker, acts, config.k_examples, seed)
     draft = template if config.draft else None
@@ -323,12 +324,12 @@ async def realize(
             seed=_seed_int(seed, i),
             avoid_start=draft if config.bar_draft_start and draft and not _closing_only(acts) else None,
         )
-        context = CallContext(
+        call = CallContext(
             "phrase",  # type: ignore[arg-type]  # CallContext.task gains "phrase" in llm/base.py
             {"speaker": speaker, "acts": acts, "template": template, "try": i},
         )
         try:
-            comp = await llm.complete(messages, params, context)
+            comp = await llm.complete(messages, params, call)
         except LLMError as exc:
             if not config.template_on_error:
                 raise
@@ -358,12 +359,12 @@ async def realize(
     if copies:  # the template's wording, said by the model: recorded as the template (no redraw needed)
         out.phrased_by = "template"
         return out
-    return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed)
+    return _template(out, speaker, acts, known, previous_utterance, own_earlier, config, seed, context)
 
 
 def _template(
     out: Phrasing, speaker: str, acts: DialogueActs, known: frozenset[str], previous: str,
-    own_earlier: Sequence[str], config: RealizerConfig, seed: int | str,
+    own_earlier: Sequence[str], config: RealizerConfig, seed: int | str, context: templates.TurnContext | None = None,
 ) -> Phrasing:
     """Use the template; another wording where the first echoes or repeats (the judge refuses those).
 
@@ -372,7 +373,7 @@ def _template(
     out.phrased_by = "template"
     for attempt in range(TEMPLATE_REDRAWS):
         if attempt:
-            out.text = templates.render(speaker, acts, random.Random(f"template:{seed}:{attempt}"))
+            out.text = templates.render(speaker, acts, random.Random(f"template:{seed}:{attempt}"), context)
         problems = validate(speaker, acts, out.text, known_values=known, previous_utterance=previous,
                             own_earlier=own_earlier, max_words=max(config.max_words, 200))
         if not problems:

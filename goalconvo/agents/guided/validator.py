@@ -83,11 +83,12 @@ _NEGATION = re.compile(
 #: Words an act with no slot must show (intent -> pattern).
 _INTENT_MARKERS: dict[str, re.Pattern[str]] = {
     "thank": re.compile(r"\b(thank|thanks|cheers|appreciate|grateful)\b"),
-    "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely)|see you|good night)\b"),
-    "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|anytime|not at all)\b"),
+    "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely|wonderful)|see you|good night"
+                      r"|enjoy your (visit|stay|trip|day|time)|enjoy cambridge|safe travels)\b"),
+    "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|any ?time|not at all)\b"),
     "reqmore": re.compile(r"\b(anything else|something else|else|more|further|other)\b"),
     "OfferBook": re.compile(r"\b(book|reserve|reservation|booking|seats?|tickets?)\b"),
-    "greet": re.compile(r"\b(hello|hi|hey|good (morning|afternoon|evening|day)|greetings|welcome)\b"),
+    "greet": re.compile(r"\b(hello|hi|hey|hiya|(good )?(morning|afternoon|evening)|good day|greetings|welcome)\b"),
 }
 _BOOKED = re.compile(r"\b(booked|reserved|confirmed|booking|reservation|all set|done)\b")
 

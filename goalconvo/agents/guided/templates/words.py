@@ -1,0 +1,167 @@
+"""The words the templates use for MultiWOZ's domains and slots, and how values are written.
+
+Data, not logic: what a slot is called in a question ("the postcode"), what a domain's
+thing is called ("a place to stay"), what is booked there ("a table", "a room",
+"tickets"), and the casing people write values in ("Golden Wok", "Friday", "CB2 1AD").
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Slots that belong to a booking rather than to the search.
+BOOKING_SLOTS = ("People", "Day", "Time", "Stay")
+
+#: How a question or an answer names an attribute ("the phone number").
+SLOT_NOUN: dict[str, str] = {
+    "Addr": "address", "Area": "area", "Arrive": "arrival time", "Car": "car type", "Choice": "options",
+    "Day": "day", "Depart": "departure point", "Dest": "destination", "Fee": "entrance fee",
+    "Food": "type of food", "Id": "train ID", "Internet": "internet", "Leave": "departure time",
+    "Name": "name", "Open": "opening hours", "Parking": "parking", "People": "number of people",
+    "Phone": "phone number", "Post": "postcode", "Price": "price range", "Ref": "reference number",
+    "Stars": "star rating", "Stay": "number of nights", "Ticket": "ticket price", "Time": "time",
+    "Type": "type", "Department": "department",
+}
+#: The same attributes as a User asks for them (shorter, plainer).
+ASK_NOUN: dict[str, str] = {
+    **SLOT_NOUN, "Price": "price range", "Type": "type of place", "Ticket": "ticket price",
+    "Id": "train number", "Car": "kind of car", "Ref": "reference number", "Fee": "entrance fee",
+    "Leave": "departure time", "Arrive": "arrival time",
+}
+
+#: A domain's thing, singular and plural.
+DOMAIN_NOUN: dict[str, tuple[str, str]] = {
+    "restaurant": ("restaurant", "restaurants"), "hotel": ("place to stay", "places to stay"),
+    "attraction": ("attraction", "attractions"), "train": ("train", "trains"), "taxi": ("taxi", "taxis"),
+    "hospital": ("hospital", "hospitals"), "police": ("police station", "police stations"),
+    "booking": ("booking", "bookings"),
+}
+#: Other words for a domain's thing, for variety where no type is given.
+DOMAIN_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "restaurant": (("restaurant", "restaurants"), ("place to eat", "places to eat"), ("restaurant", "restaurants")),
+    "hotel": (("place to stay", "places to stay"),),
+    "attraction": (("attraction", "attractions"), ("place to visit", "places to visit"), ("attraction", "attractions")),
+}
+#: Hotel types as people say them.
+HOTEL_TYPE: dict[str, tuple[str, str]] = {
+    "guesthouse": ("guesthouse", "guesthouses"), "guest house": ("guest house", "guest houses"),
+    "hotel": ("hotel", "hotels"),
+}
+#: Attraction types as people say them: (a singular with article, plural).
+ATTRACTION_TYPE: dict[str, tuple[str, str]] = {
+    "architecture": ("a place with interesting architecture", "places with interesting architecture"),
+    "entertainment": ("a place for entertainment", "entertainment venues"),
+    "multiple sports": ("a multiple sports venue", "multiple sports venues"),
+    "mutliple sports": ("a mutliple sports venue", "mutliple sports venues"),
+    "swimmingpool": ("a swimming pool", "swimming pools"),
+    "swimming pool": ("a swimming pool", "swimming pools"),
+    "concerthall": ("a concert hall", "concert halls"),
+    "concert hall": ("a concert hall", "concert halls"),
+    "boat": ("a boat attraction", "boat attractions"),
+    "nightclub": ("a nightclub", "nightclubs"),
+    "park": ("a park", "parks"),
+    "museum": ("a museum", "museums"),
+    "college": ("a college", "colleges"),
+    "cinema": ("a cinema", "cinemas"),
+    "theatre": ("a theatre", "theatres"),
+    "church": ("a church", "churches"),
+}
+#: What a booking holds, per domain: (a singular thing, its verb in the past, the place word).
+BOOKED_THING: dict[str, str] = {"restaurant": "table", "hotel": "room", "train": "tickets", "taxi": "taxi"}
+
+#: Food words written in lower case (the others are proper adjectives: "Italian", "Modern European").
+_LOWER_FOOD = frozenset({
+    "seafood", "vegetarian", "international", "gastropub", "barbeque", "fusion", "light bites", "halal",
+    "kosher", "steakhouse", "brazilian", "bistro", "fish and chips", "pizza", "tapas",
+})
+_LOWER_NAME_WORDS = frozenset({"and", "of", "the", "de", "la", "on", "in", "at", "a", "an", "for", "to", "by", "off"})
+_CAR_MAKES = {"bmw": "BMW", "vw": "VW"}
+
+
+def title(value: str) -> str:
+    """``"city centre north b and b"`` -> ``"City Centre North B and B"``; ``"christ's college"`` -> ``"Christ's College"``."""
+    words = value.split()
+    out = []
+    for i, w in enumerate(words):
+        if i and w in _LOWER_NAME_WORDS:
+            out.append(w)
+        elif w[:1].isalpha():
+            out.append(w[:1].upper() + w[1:])
+        else:
+            out.append(w)
+    return " ".join(out)
+
+
+def _postcode(value: str) -> str:
+    c = re.sub(r"\s+", "", value).upper()
+    m = re.fullmatch(r"([A-Z]{1,2}\d{1,2}[A-Z]?)(\d[A-Z]{2})", c)
+    return f"{m.group(1)} {m.group(2)}" if m else value.upper()
+
+
+def _address(value: str) -> str:
+    v = re.sub(r"\s+,", ",", value.strip())
+    return title(v)
+
+
+def display(slot: str, value: str) -> str:
+    """A value as people write it in a sentence: names, days and stations capitalised, postcodes in
+    upper case with their space. The validator compares case- and space-insensitively."""
+    v = value.strip()
+    low = v.lower()
+    if slot in ("Name", "Depart", "Dest") and not re.fullmatch(r"tr\s?\d{4}", low):
+        return title(low)
+    if slot == "Day":
+        return " or ".join(d.capitalize() for d in low.split(" or "))
+    if slot == "Food":
+        return low if low in _LOWER_FOOD else title(low)
+    if slot == "Post":
+        return _postcode(low)
+    if slot == "Addr":
+        return _address(low)
+    if slot in ("Id", "Ref"):
+        return v.upper()
+    if slot == "Car":
+        parts = low.split()
+        return " ".join(_CAR_MAKES.get(p, p.capitalize() if i == len(parts) - 1 else p) for i, p in enumerate(parts))
+    return v
+
+
+_UNIT_WORDS = ("department", "unit", "clinic", "ward", "centre", "surgery", "service", "medicine", "ology", "ics")
+
+
+def department(value: str, article: bool = True) -> str:
+    """A hospital department as people name it: ``"an emergency department"``, ``"a cardiology department"``,
+    ``"a paediatric clinic"`` (no "department department")."""
+    v = value.strip().lower()
+    own = any(v.endswith(w) for w in ("department", "unit", "clinic", "ward", "centre", "surgery", "service"))
+    phrase = v if own else f"{v} department"
+    if not article:
+        return phrase
+    return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
+
+
+#: Foods that are dishes, not cuisines: "seafood", not "seafood food".
+_FOOD_NOUNS = frozenset({"seafood", "fish and chips", "light bites", "barbeque", "pizza", "tapas", "steakhouse", "gastropub"})
+
+
+def food_phrase(value: str) -> str:
+    """``"Italian food"``, but ``"seafood"``: the food a restaurant serves, as a noun phrase."""
+    return value if value.lower() in _FOOD_NOUNS else f"{value} food"
+
+
+def content_phrases() -> frozenset[str]:
+    """The words that name what acts carry: slot nouns ("phone number"), domain nouns ("place to
+    stay"), venue types, amenities ("free wifi"), booking things ("a table"). Every template shares
+    them with MultiWOZ by necessity; the check that templates copy no MultiWOZ wording skips them
+    (with the act values) and holds the rest to it."""
+    out = set(SLOT_NOUN.values()) | set(ASK_NOUN.values()) | set(BOOKED_THING.values())
+    for one, many in DOMAIN_NOUN.values():
+        out |= {one, many}
+    for options in DOMAIN_SYNONYMS.values():
+        for one, many in options:
+            out |= {one, many}
+    for one, many in (*HOTEL_TYPE.values(), *ATTRACTION_TYPE.values()):
+        out |= {one.split(" ", 1)[1] if one.startswith(("a ", "an ")) else one, many}
+    out |= {"free wifi", "free parking", "wifi", "internet", "parking", "number", "reference", "stars", "star",
+            "seats", "seat", "ticket", "cab", "car", "department", "hospital", "police station", "postcode", "post code"}
+    return frozenset(out)
