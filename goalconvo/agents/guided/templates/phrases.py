@@ -229,7 +229,7 @@ BOT_OFFER_BOOK: dict[str, tuple[str, ...]] = {
 BOT_OFFER_BOOK_NAME: dict[str, tuple[str, ...]] = {
     "restaurant": ("Shall I reserve a table at {name}?", "Would you like a table at {name}?"),
     "hotel": ("Shall I book a room at {name}?", "Would you like a room at {name}?"),
-    "": ("Shall I book {name} for you?", "Would you like me to book {name}?"),
+    "": ("Shall I book {name} for you?", "Want me to book {name}?"),
 }
 BOT_OFFER_BOOK_CLAUSE = ("Shall I book it {clause}?", "Should I go ahead and book it {clause}?")
 BOT_BOOKED: dict[str, tuple[str, ...]] = {
