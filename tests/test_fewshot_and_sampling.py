@@ -38,6 +38,35 @@ def test_sampling_is_reproducible_and_stays_in_the_goals_domains():
     assert {e.domain for e in fewshot.sample(pool, ["hotel", "train"], 7, "x")} == {"hotel", "train"}
 
 
+def test_a_pool_entry_of_an_older_prompt_version_is_never_sampled():
+    """Phrasings (and openings) accepted under another prompt never reach a prompt of this one."""
+    from goalconvo.agents.guided.engine import GUIDED_PROMPT_VERSION
+
+    def phrasing(i: int, version: str) -> dict:
+        return FewShotExample(example_id=f"p{i}", domain="hotel", opening=f"old {i}", kind="phrasing", speaker="user",
+                              acts={"Hotel-Inform": [["Area", "north"]]}, prompt_version=version).model_dump()
+
+    entries = [phrasing(0, "g1+r3"), phrasing(1, ""), phrasing(2, GUIDED_PROMPT_VERSION)]
+    assert [e.example_id for e in fewshot.phrasing_examples(entries, GUIDED_PROMPT_VERSION)] == ["p2"]
+    openings = [_ex(0).model_copy(update={"prompt_version": "p1"}).model_dump(), _ex(1).model_copy(update={"prompt_version": "p2"}).model_dump(),
+                FewShotExample(example_id="b", domain="hotel", opening="built in", source="builtin").model_dump()]
+    kept = fewshot.openings(openings, "p2")
+    assert [e["example_id"] for e in kept] == ["d1", "b"]
+    for i in range(30):
+        assert {e.example_id for e in fewshot.sample({"hotel": kept}, ["hotel"], 2, f"s{i}")} <= {"d1", "b"}
+
+
+def test_an_accepted_dialogue_gives_the_pool_entries_of_its_own_prompt_version():
+    from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
+
+    goal = Goal(goal_id="g", domains={"hotel": {"info": {"area": "north"}}})
+    d = Dialogue(dialogue_id="x", run_id="r", goal=goal, model="m", prompt_version="g9+r9", mode="guided",
+                 scenario=Scenario(persona=Persona(name="a", style="b", patience="c", verbosity="d"), objective="", first_utterance=""),
+                 turns=[Turn(index=0, speaker="user", text="Hi.", acts={"Hotel-Inform": [["Area", "north"]]}, phrased_by="llm")],
+                 started_at=0, ended_at=1, stop_reason="goal_done")
+    assert [e.prompt_version for e in fewshot.examples_from(d)] == ["g9+r9"]
+
+
 def test_builtin_examples_cover_every_domain():
     assert {e.domain for e in fewshot.builtin_examples()} == {
         "attraction", "hospital", "hotel", "police", "restaurant", "taxi", "train"}

@@ -75,6 +75,9 @@ def sampling_seed(base: int, key: str) -> int:
 class DialogueEngine:
     """Goal -> scenario -> alternating User / SupportBot turns -> a finished Dialogue."""
 
+    #: Stored with every dialogue this engine makes; the few-shot pool samples only its own version.
+    prompt_version: str = prompts.PROMPT_VERSION
+
     def __init__(self, llm: LLMBackend, venues: VenueDB, settings: Settings):
         self.llm = llm
         self.venues = venues
@@ -133,7 +136,7 @@ class DialogueEngine:
             goal=goal,
             scenario=scenario,
             model=self.llm.model_name,
-            prompt_version=prompts.PROMPT_VERSION,
+            prompt_version=self.prompt_version,
             llm_calls=1,
             prompt_tokens=comp.prompt_tokens,
             completion_tokens=comp.completion_tokens,

@@ -1,7 +1,10 @@
 """The Experience Generator's few-shot pool: example openings per domain.
 
 Seeded with built-in examples and fed with the openings of accepted dialogues
-(the paper's dynamically updated pool). The pool is a Faust GlobalTable in the
+(the paper's dynamically updated pool). Each accepted entry carries the prompt version
+of its dialogue, and only entries of the current version are sampled: a changed prompt
+starts a fresh pool, so phrasings of an older (worse) prompt never feed back, even from a
+long-lived broker's compacted changelog. The pool is a Faust GlobalTable in the
 running app (``streams/app.py``), so it survives restarts through its changelog
 topic and every worker sees all of it; this module holds the pure logic, so it
 is tested without a broker. Sampling is seeded by the dialogue id: the same
@@ -38,7 +41,8 @@ def examples_from(dialogue: Dialogue) -> list[FewShotExample]:
     first = dialogue.turns[0].text
     reply = dialogue.turns[1].text if len(dialogue.turns) > 1 else ""
     return [
-        FewShotExample(example_id=dialogue.dialogue_id, domain=d, opening=first, reply=reply, source="accepted")
+        FewShotExample(example_id=dialogue.dialogue_id, domain=d, opening=first, reply=reply, source="accepted",
+                       prompt_version=dialogue.prompt_version)
         for d in dialogue.goal.domain_names
     ]
 
@@ -75,20 +79,26 @@ def _phrasings_from(dialogue: Dialogue) -> list[FewShotExample]:
                 FewShotExample(
                     example_id=f"{dialogue.dialogue_id}:{t.index}", domain=(domains or dialogue.goal.domain_names)[0],
                     opening=t.text, source="accepted", kind="phrasing", speaker=t.speaker, acts=t.acts,
+                    prompt_version=dialogue.prompt_version,
                 )
             )
     return out
 
 
-def phrasing_examples(entries: Iterable[dict]) -> list[PhrasingExample]:
-    """The accepted phrasings among pool entries, in the realizer's form."""
+def _current(entry: dict, prompt_version: str) -> bool:
+    """Built-in entries always; accepted ones only from dialogues of ``prompt_version``."""
+    return entry.get("source") == "builtin" or entry.get("prompt_version", "") == prompt_version
+
+
+def phrasing_examples(entries: Iterable[dict], prompt_version: str) -> list[PhrasingExample]:
+    """The accepted phrasings of ``prompt_version`` among pool entries, in the realizer's form."""
     return [
         PhrasingExample(e["example_id"], e["speaker"], e["acts"], e["opening"], source="accepted")
         for e in entries
-        if e.get("kind") == "phrasing" and e.get("speaker") and e.get("acts")
+        if e.get("kind") == "phrasing" and e.get("speaker") and e.get("acts") and _current(e, prompt_version)
     ]
 
 
-def openings(entries: Iterable[dict]) -> list[dict]:
-    """The opening examples among pool entries (free mode)."""
-    return [e for e in entries if e.get("kind", "opening") == "opening"]
+def openings(entries: Iterable[dict], prompt_version: str) -> list[dict]:
+    """The opening examples of ``prompt_version`` among pool entries (free mode)."""
+    return [e for e in entries if e.get("kind", "opening") == "opening" and _current(e, prompt_version)]

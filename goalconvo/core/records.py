@@ -131,6 +131,9 @@ class FewShotExample(Record):
     kind: Literal["opening", "phrasing"] = "opening"
     speaker: Speaker | None = None
     acts: DialogueActs = Field(default_factory=dict)
+    #: The prompt version of the dialogue it came from: an accepted example is shown only to
+    #: dialogues generated with that same prompt (older versions' phrasings never feed back).
+    prompt_version: str = ""
 
 
 class Turn(BaseModel):

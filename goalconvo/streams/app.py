@@ -261,11 +261,12 @@ class Pipeline:
     # -- stages --------------------------------------------------------------
     def few_shot_pool(self, domains: Sequence[str] = KNOWN_DOMAINS) -> dict[str, list[dict]]:
         """Built-in examples plus the accepted ones in the table, for ``domains``."""
-        return {d: self._builtin_shots.get(d, []) + fewshot.openings(self.fewshot.get(d) or []) for d in domains}
+        version = self.engine.prompt_version
+        return {d: self._builtin_shots.get(d, []) + fewshot.openings(self.fewshot.get(d) or [], version) for d in domains}
 
     def phrasing_pool(self, domains: Sequence[str]) -> list[PhrasingExample]:
         """Guided mode: built-in act->utterance examples plus accepted LLM phrasings of ``domains``."""
-        accepted = [e for d in domains for e in fewshot.phrasing_examples(self.fewshot.get(d) or [])]
+        accepted = [e for d in domains for e in fewshot.phrasing_examples(self.fewshot.get(d) or [], self.engine.prompt_version)]
         return builtin_phrasings() + accepted
 
     async def on_goal(self, goal: Goal) -> None:

@@ -33,7 +33,8 @@ from goalconvo.core.venues import VenueDB
 from goalconvo.llm import LLMBackend
 
 #: Stored with every guided dialogue: the planner/templates version and the phrasing prompt's.
-GUIDED_PROMPT_VERSION = f"g1+{PHRASING_PROMPT_VERSION}"
+#: g2: templates worded for the dialogue before the turn (``templates/``), planner that names a venue once.
+GUIDED_PROMPT_VERSION = f"g2+{PHRASING_PROMPT_VERSION}"
 
 #: The phrasing examples a stage can offer for a set of domains (built-ins plus accepted ones).
 ExamplePool = Callable[[Sequence[str]], Sequence[PhrasingExample]]
@@ -41,6 +42,8 @@ ExamplePool = Callable[[Sequence[str]], Sequence[PhrasingExample]]
 
 class GuidedEngine(DialogueEngine):
     """Goal -> agenda and bot policy -> turns of planned acts, each phrased and validated."""
+
+    prompt_version = GUIDED_PROMPT_VERSION
 
     def __init__(self, llm: LLMBackend | None, venues: VenueDB, settings: Settings, pool: ExamplePool | None = None):
         super().__init__(llm, venues, settings)  # type: ignore[arg-type]
@@ -61,7 +64,7 @@ class GuidedEngine(DialogueEngine):
             goal=goal,
             scenario=Scenario(persona=persona, objective=describe_goal(goal), first_utterance=""),
             model=self.model_label,
-            prompt_version=GUIDED_PROMPT_VERSION,
+            prompt_version=self.prompt_version,
             mode="guided",
             plan={"user": agenda.to_dict(), "bot": BotPolicy.new_state(unavailable_from_goal(goal))},
         )
