@@ -169,6 +169,16 @@ def test_goals_of_both_sources_are_rendered_alike():
         "info": {"food": "indian", "area": "centre"}, "fail_info": {"food": "christmas"}}}})
     assert goal_text(full) == goal_text(short) == (
         "The customer wants an Indian restaurant in the centre, first asking for Christmas food, which may not be found.")
+    # A stale fail_info (MultiWOZ keeps some its crowd workers were never told about) is not told; one the message
+    # asks for is, as the guided agenda decides. A failing first booking is told with its slot.
+    raw = {"restaurant": {"info": {"food": "indian", "area": "centre"}, "fail_info": {"food": "christmas", "area": "centre"},
+                          "book": {"people": "2", "day": "monday", "time": "19:45", "invalid": False},
+                          "fail_book": {"time": "18:45"}}}
+    stale = multiwoz_goal("A", {**raw, "message": ["The restaurant should serve <span>indian</span> food"]})
+    asked = multiwoz_goal("B", {**raw, "message": ["Christmas food. If there is no such restaurant, how about indian"]})
+    assert goal_text(stale) == ("The customer wants an Indian restaurant in the centre, a table booked for 2 at 19:45 "
+                                "on Monday (a first try at 18:45 cannot be booked); they need the reference number.")
+    assert "first asking for Christmas food" in goal_text(asked)
 
 
 @pytest.mark.parametrize(("tokenised", "clean"), [

@@ -42,7 +42,7 @@ _PROPER = (
 _GENERIC = (
     "hotel", "hotels", "guesthouse", "guesthouses", "guest house", "restaurant", "restaurants", "train", "trains",
     "taxi", "taxis", "attraction", "attractions", "museum", "college", "park", "theatre", "cinema", "church",
-    "gallery", "pool", "nightclub", "hospital", "police", "north", "south", "east", "west", "centre", "cheap",
+    "gallery", "pool", "nightclub", "hospital", "police", "north", "south", "east", "west", "centre", "city centre", "cheap",
     "moderate", "moderately", "expensive", "wifi", "internet", "parking", "postcode", "reference", "entrance fee",
 )
 

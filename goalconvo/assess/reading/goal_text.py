@@ -1,14 +1,17 @@
 """The goal above each dialogue on a sheet: what the customer wants, from the goal record, the same way for both sources.
 
 Never MultiWOZ's HTML message nor our generated message text: either would give the origin
-away. Only the record's slots are read (per domain ``info``, ``book``, ``reqt``, ``fail_info``,
+away. Only the record's slots are told (per domain ``info``, ``book``, ``reqt``, ``fail_info``,
 ``fail_book``; anything else, such as MultiWOZ's ``invalid`` flags, is ignored), a domain per
-clause in one fixed order, and the words go through the sheet's cleaner like the turns.
+sentence in one fixed order, and the words go through the sheet's cleaner like the turns. The
+message is read for one thing only, as the guided agenda reads it: whether a ``fail_info`` is a
+first try at all (MultiWOZ keeps stale ones its crowd workers were never told about).
 """
 
 from __future__ import annotations
 
 from goalconvo.assess.reading.cleaning import Cleaner, name_case
+from goalconvo.core.goals import fail_info_applies
 from goalconvo.core.records import DomainGoal, Goal
 
 #: The order domains are told in, whatever order the goal record holds them.
@@ -101,8 +104,18 @@ def _trip(domain: str, v: dict[str, str]) -> str:
     return phrase + (", " + " and ".join(times) if times else "")
 
 
-def _first_ask(domain: str, info: dict[str, str], fail: dict[str, str]) -> str | None:
-    """What the customer asks for first, that may not exist (the slots of ``fail_info`` that differ)."""
+def _lower(d: dict[str, str]) -> dict[str, str]:
+    return {k: str(v).strip().lower() for k, v in d.items()}
+
+
+def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -> str | None:
+    """What the customer asks for first, that may not exist (the slots of ``fail_info`` that differ).
+
+    Only where the goal's message asks for it (``fail_info_applies``, the agenda's own rule): MultiWOZ
+    keeps stale ``fail_info`` its crowd workers were never told about. The message decides, never shows.
+    """
+    if not fail_info_applies(_lower(info), _lower(fail), message):
+        return None
     diff = {k: s for k, x in fail.items() if (s := _given(x)) is not None and _given(info.get(k, "")) != s}
     if not diff:
         return None
@@ -130,6 +143,9 @@ def _first_ask(domain: str, info: dict[str, str], fail: dict[str, str]) -> str |
     return "first asking for " + asked + ", which may not be found"
 
 
+_BOOK_TRY = {"people": "for {}", "day": "on {}", "time": "at {}", "stay": "for {} nights"}
+
+
 def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | None:
     b = {k: s for k, x in book.items() if k in ("people", "day", "time", "stay") and (s := _given(x)) is not None}
     if not b:
@@ -146,9 +162,10 @@ def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | N
             text += f", {b['stay']} night{'s' if b['stay'] != '1' else ''}"
         if "day" in b:
             text += f" from {b['day']}"
-    tried = [s for k, x in fail.items() if k in ("people", "day", "time", "stay") and (s := _given(x)) is not None]
+    tried = [_BOOK_TRY[k].format(s) for k, x in fail.items() if k in _BOOK_TRY and (s := _given(x)) is not None
+             and s != b.get(k)]
     if tried:
-        text += f" (a first try, {_words(tried)}, cannot be booked)"
+        text += f" (a first try {_words(tried)} cannot be booked)"
     return text
 
 
@@ -158,9 +175,9 @@ def _need(slot: str) -> str:
     return "the " + _ASK.get(slot, slot)
 
 
-def _clause(domain: str, g: DomainGoal) -> str:
+def _clause(domain: str, g: DomainGoal, message: list[str]) -> str:
     parts = [_venue(domain, g.info)]
-    if (first := _first_ask(domain, g.info, g.fail_info)) is not None:
+    if (first := _first_ask(g.info, g.fail_info, message)) is not None:
         parts[0] += f", {first}"
     if (booking := _booking(domain, g.book, g.fail_book)) is not None:
         parts.append(booking)
@@ -178,5 +195,5 @@ def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
     sentences = []
     for i, d in enumerate(domains):
         lead = "The customer wants " if i == 0 else "They also want "
-        sentences.append(lead + _clause(d, goal.domains[d]) + ".")
+        sentences.append(lead + _clause(d, goal.domains[d], goal.message) + ".")
     return cleaner.clean(" ".join(sentences))
