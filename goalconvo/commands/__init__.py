@@ -1,7 +1,7 @@
 """The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
 
 The command tree is assembled here; each command lives in a small module
-(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``), shared options and helpers
+(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``, ``reading``), shared options and helpers
 in ``common``. ``runner`` starts broker, worker and sink together;
 ``corpus_ops`` holds the corpus operations that need a judge.
 """

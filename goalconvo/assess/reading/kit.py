@@ -11,7 +11,7 @@ from goalconvo.assess.reading.html_sheet import sheet_html
 from goalconvo.assess.reading.ratings_file import RatingsError, RatingsFile, read_ratings
 from goalconvo.assess.reading.sampling import match, sample
 from goalconvo.assess.reading.sheet import ReadingKey, SheetItem, build_sheet, sheet_text, write_key
-from goalconvo.assess.reading.sources import QueryFn, file_sha256, load_generated, load_human
+from goalconvo.assess.reading.sources import QueryFn, file_sha256, generated_ids, load_generated, load_human
 from goalconvo.core.venues import VenueDB
 
 
@@ -37,14 +37,15 @@ def make_sheet(
         raise ValueError("--dialogues must be at least 1")
     if not sets:
         raise ValueError("name at least one set (--set NAME; `goalconvo sets list` lists them)")
-    generated_by_set = load_generated(query, sets, accepted_only=accepted_only)
-    humans = load_human(reference)
+    if len(set(sets)) < len(sets):
+        raise ValueError("a set is named twice")
     picked, short = [], []
     for s in sets:
-        got = sample(generated_by_set[s], n, f"{seed}:{s}")
-        if len(got) < n:
+        ids = sample(generated_ids(query, s, accepted_only=accepted_only), n, f"{seed}:{s}")
+        if len(ids) < n:
             short.append(s)
-        picked.extend(got)
+        picked.extend(load_generated(query, s, ids))
+    humans = load_human(reference)
     pairs = match(picked, humans, seed)
     cleaner = Cleaner.for_venues(venues)
     items, key = build_sheet(pairs, seed, corpus=corpus, sets=sets, reference=Path(reference),

@@ -24,10 +24,10 @@ class Pair:
     matched_by: str  #: "domain set" | "nearest domain set"
 
 
-def sample(dialogues: Sequence[Candidate], n: int, seed: int | str) -> list[Candidate]:
-    """``n`` of ``dialogues`` (all of them when there are fewer), the same ones for the same seed."""
+def sample(ids: Sequence[str], n: int, seed: int | str) -> list[str]:
+    """``n`` of the dialogue ids (all of them when there are fewer), the same ones for the same seed."""
     rng = random.Random(f"sample:{seed}")
-    pool = sorted(dialogues, key=lambda c: c.dialogue_id)
+    pool = sorted(ids)
     return pool if len(pool) <= n else rng.sample(pool, n)
 
 

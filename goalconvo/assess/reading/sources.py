@@ -47,40 +47,52 @@ class Candidate:
         return "+".join(self.goal.domain_names)
 
 
-def load_generated(query: QueryFn, sets: Sequence[str], *, accepted_only: bool = False) -> dict[str, list[Candidate]]:
-    """Every dialogue of ``sets`` (only the judge's accepted ones with ``accepted_only``), per set.
+def generated_ids(query: QueryFn, set_name: str, *, accepted_only: bool = False) -> list[str]:
+    """The dialogue ids of a set (those the judge accepted with ``accepted_only``), sorted.
 
     Raises ValueError naming a set that holds no dialogue (a typo must not give an empty sheet).
     """
-    out: dict[str, list[Candidate]] = {}
-    for set_name in sets:
-        rows = query(
-            """select d.dialogue_id, d.goal, d.exchanges, v.accepted, v.judge_version,
-                      (select list(c.name order by c.name) from verdict_checks c
-                        where c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version and not c.passed)
-               from dialogues d left join current_verdicts v using (dialogue_id)
-               where d.set_name = ? order by d.dialogue_id""",
-            [set_name],
-        ).rows
-        if not rows:
-            known = [r[0] for r in query("select distinct set_name from dialogues order by 1").rows]
-            raise ValueError(f"no dialogues in set {set_name!r}; sets: {', '.join(known) or 'none'}")
-        turns: dict[str, list[SourceTurn]] = {}
-        for did, idx, speaker, text, phrased_by in query(
-            """select t.dialogue_id, t.idx, t.speaker, t.text, t.phrased_by from turns t
-               join dialogues d using (dialogue_id) where d.set_name = ? order by 1, 2""",
-            [set_name],
-        ).rows:
-            turns.setdefault(did, []).append(SourceTurn(speaker, text, phrased_by, idx))
-        out[set_name] = [
-            Candidate("generated", did, set_name, Goal.model_validate_json(goal) if isinstance(goal, str) else Goal.model_validate(goal),
-                      turns.get(did, []), int(exchanges), accepted, version, list(failed or []))
-            for did, goal, exchanges, accepted, version, failed in rows
-            if not accepted_only or accepted
-        ]
-        if not out[set_name]:
-            raise ValueError(f"set {set_name!r} has no accepted dialogue (drop --accepted-only to rate rejected ones)")
-    return out
+    rows = query(
+        """select d.dialogue_id, coalesce(v.accepted, false) from dialogues d
+           left join current_verdicts v using (dialogue_id) where d.set_name = ? order by 1""",
+        [set_name],
+    ).rows
+    if not rows:
+        known = [r[0] for r in query("select distinct set_name from dialogues order by 1").rows]
+        raise ValueError(f"no dialogues in set {set_name!r}; sets: {', '.join(known) or 'none'}")
+    ids = [did for did, accepted in rows if accepted or not accepted_only]
+    if not ids:
+        raise ValueError(f"set {set_name!r} has no accepted dialogue (drop --accepted-only to rate rejected ones)")
+    return ids
+
+
+def load_generated(query: QueryFn, set_name: str, ids: Sequence[str]) -> list[Candidate]:
+    """The dialogues ``ids`` of a set with their turns and the judge's current verdict, in ``ids``' order.
+
+    Reads only those dialogues (a sheet samples a few of a set that may hold millions).
+    """
+    rows = query(
+        """select d.dialogue_id, d.goal, d.exchanges, v.accepted, v.judge_version,
+                  (select list(c.name order by c.name) from verdict_checks c
+                    where c.dialogue_id = d.dialogue_id and c.judge_version = v.judge_version and not c.passed)
+           from dialogues d left join current_verdicts v using (dialogue_id)
+           where d.set_name = ? and d.dialogue_id in (select unnest(?))""",
+        [set_name, list(ids)],
+    ).rows
+    turns: dict[str, list[SourceTurn]] = {}
+    for did, idx, speaker, text, phrased_by in query(
+        """select dialogue_id, idx, speaker, text, phrased_by from turns
+           where dialogue_id in (select unnest(?)) order by 1, 2""",
+        [list(ids)],
+    ).rows:
+        turns.setdefault(did, []).append(SourceTurn(speaker, text, phrased_by, idx))
+    found = {
+        did: Candidate("generated", did, set_name,
+                       Goal.model_validate_json(goal) if isinstance(goal, str) else Goal.model_validate(goal),
+                       turns.get(did, []), int(exchanges), accepted, version, list(failed or []))
+        for did, goal, exchanges, accepted, version, failed in rows
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def file_sha256(path: Path) -> str:
