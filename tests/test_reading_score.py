@@ -199,6 +199,15 @@ def test_csv_problems_are_named_by_line_and_blank_rows_are_skipped(tmp_path: Pat
     header.write_text("item,coherence\n1,4\n")
     with pytest.raises(RatingsError, match=r"line 1: the CSV header lacks fluency, natural"):
         read_ratings(header, key)
+    semi = tmp_path / "semi.csv"  # a spreadsheet saved with semicolons
+    semi.write_text(paths["bo"].read_text().replace(",", ";"))
+    assert [r.keep for r in read_ratings(semi, key).ratings] == [r.keep for r in read_ratings(paths["bo"], key).ratings]
+    array = tmp_path / "array.json"  # one JSON array, as a model may answer
+    array.write_text(json.dumps([rating("cy", i) for i in range(1, 7)], indent=1))
+    assert len(read_ratings(array, key).ratings) == 6
+    array.write_text("[\n" + json.dumps(rating("cy", 1)) + ",\n" + json.dumps({**rating("cy", 2), "goal": "partly"}) + "\n]")
+    with pytest.raises(RatingsError, match=r"line 3: goal must be 'yes' or 'no', got \"partly\""):
+        read_ratings(array, key)
     other = tmp_path / "other.csv"
     other.write_text(paths["bo"].read_text().replace("abc123", "zzz999"))
     with pytest.raises(RatingsError, match="rates sheet zzz999, but the key is of sheet abc123"):

@@ -137,8 +137,11 @@ def _reader_from_name(path: Path, key: ReadingKey) -> str:
 
 def _records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
     """(line, object) per rating line and the warnings; a first line without "item" may name reader and sheet."""
-    if path.suffix.lower() == ".csv" or text.lstrip().lower().startswith(("sheet,", "item,", "reader,")):
+    head = text.lstrip().lower()
+    if path.suffix.lower() == ".csv" or head.startswith(("sheet,", "item,", "reader,", "sheet;", "item;", "reader;")):
         return _csv_records(path, text)
+    if head.startswith("["):  # one JSON array of ratings, as a model sometimes answers
+        return _array_records(path, text), []
     out: list[tuple[int, dict[str, Any]]] = []
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -154,8 +157,31 @@ def _records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]], l
     return out, []
 
 
+def _array_records(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The objects of a JSON array, each with the line it starts on."""
+    dec, out = json.JSONDecoder(), []
+    i = text.index("[") + 1
+    try:
+        while True:
+            while i < len(text) and text[i] in " \t\r\n,":
+                i += 1
+            if i >= len(text) or text[i] == "]":
+                break
+            obj, end = dec.raw_decode(text, i)
+            line = text.count("\n", 0, i) + 1
+            if not isinstance(obj, dict):
+                raise RatingsError(f"{path}, line {line}: not a JSON object; one object per rating")
+            out.append((line, obj))
+            i = end
+    except json.JSONDecodeError as exc:
+        raise RatingsError(f"{path}, line {exc.lineno}: not JSON ({exc.msg})") from None
+    return out
+
+
 def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
-    rows = csv.reader(io.StringIO(text))
+    first = text.lstrip().split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","  # a spreadsheet's "CSV" in some locales
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(rows)]
     except StopIteration:
