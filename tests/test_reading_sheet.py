@@ -294,3 +294,47 @@ def test_a_sheet_with_multiwoz_val_leaves_no_tokenisation(tmp_path: Path):
     assert len(said) > 1000
     assert not re.search(r" [.,?!:;]( |$)| n't\b| '(s|m|re|ve|ll|d)\b|  ", said), "tokenised spacing left"
     assert [k.matched_by for k in key.items if k.domain_set == "police"] == ["nearest domain set"]
+
+
+def test_the_page_script_keeps_answers_and_saves_a_csv_score_reads(tmp_path: Path):
+    """The page's whole script on a model of the DOM it uses (tests/reading_page_shim.js): answers given in
+    the forms are counted, kept across a reload, and saved as a CSV that `assess score` reads."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the page's script is not run")
+    summary, _ = make(tmp_path)
+    page = (tmp_path / "sheet" / "sheet.html").read_text()
+    from goalconvo.assess.reading.rubric import QUESTIONS
+
+    for q in QUESTIONS:  # the names the script reads are the page's form fields, on every form
+        assert page.count(f'name="{q.name}"') == 6 * (len(q.choices) if q.choices else 1), q.name
+    script = page[page.index("<script>") + 8: page.index("</script>")]
+    (tmp_path / "page.js").write_text(script)
+    full = {"coherence": "2", "fluency": "4", "natural": "1", "roles": "broken", "roles_turns": "2, 4", "facts": "ok",
+            "facts_turns": "", "goal": "no", "keep": "no", "why": 'says "table" at a hotel, twice'}
+    spec = {"items": list(range(1, 7)), "reader": "Dee", "questions": [
+        {"name": q.name, "radio": q.kind in ("score", "choice")} for q in QUESTIONS],
+        "answers": {"1": full, "4": {**full, "roles": "ok", "roles_turns": "", "keep": "yes", "why": ""},
+                    "5": {"coherence": "3"}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    run = subprocess.run([node, str(Path(__file__).parent / "reading_page_shim.js"), str(tmp_path / "page.js"),
+                          str(tmp_path / "spec.json")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert got["ready"] == "1" and got["refused"] and "name" in got["refused"][0]
+    assert got["progress"] == "2 of 6 rated"
+    assert got["done"] == [True, False, False, True, False, False] and got["part"][4] is True
+    assert got["confirms"] == ["4 dialogues are not fully rated. Save anyway?"]
+    assert got["download"] == f"ratings-{summary['sheet']}-Dee.csv" and got["shown"] == got["csv"]
+    assert got["restored_reader"] == "Dee" and got["restored"] == ["2", "", "", "2", "3", ""]
+    assert got["restored_progress"] == "2 of 6 rated"
+    # The saved CSV: items 1 and 4 whole, item 5 half-rated (score names its line), the rest left out.
+    key = ReadingKey.load(Path(summary["key"]))
+    saved = tmp_path / "saved.csv"
+    saved.write_text(got["csv"])
+    with pytest.raises(Exception, match=r"saved.csv, line 4: item 5: no answer for fluency"):
+        read_ratings(saved, key)
+    saved.write_text("".join(line for line in got["csv"].splitlines(keepends=True) if ",5," not in line))
+    r = read_ratings(saved, key)
+    assert r.reader == "Dee" and [(x.item, x.coherence, x.roles_turns, x.keep, x.why) for x in r.ratings] == [
+        (1, 2, (2, 4), False, 'says "table" at a hotel, twice'), (4, 2, (), True, "")]
