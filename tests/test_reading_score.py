@@ -233,17 +233,17 @@ def test_ratings_are_stored_shown_by_metrics_and_deleted_with_their_set(tmp_path
 
     m = metrics()
     a, ref = m["run-a"], m["reference.json"]
-    assert a["dialogues"] == 3 and a["ratings"] == 9 and a["readers"] == 3 and a["rated_dialogues"] == 3
+    assert a["dialogues"] == 3 and a["reader_ratings"] == 9 and a["readers"] == 3 and a["reader_dialogues"] == 3
     assert a["reader_keep"] == pytest.approx(5 / 9, abs=1e-4) and a["reader_coherence"] == pytest.approx(23 / 9, abs=1e-4)
     assert a["reader_roles_broken"] == pytest.approx(1 / 3, abs=1e-4) and a["reader_facts_broken"] == pytest.approx(1 / 9, abs=1e-4)
     assert a["reader_fluency"] == 4 and a["reader_natural"] == 3
     assert ref["dialogues"] is None and ref["reader_keep"] == pytest.approx(8 / 9, abs=1e-4) and ref["readers"] == 3
     # Accepted only: gen-police-2 (item 3) is rejected; items 1 and 2 keep: ann n y, bo n y, cy y y -> 4 of 6.
     acc = metrics("--accepted-only")
-    assert acc["run-a"]["ratings"] == 6 and acc["run-a"]["reader_keep"] == pytest.approx(4 / 6, abs=1e-4)
+    assert acc["run-a"]["reader_ratings"] == 6 and acc["run-a"]["reader_keep"] == pytest.approx(4 / 6, abs=1e-4)
     out = runner.invoke(app, ["metrics", "--db", str(db), "--json", "--by", "domain_set"])
     by_domain = {(r["set_name"], r["domain_set"]): r for r in json.loads(out.output)}
-    assert by_domain[("run-a", "hotel")]["ratings"] == 9 and by_domain[("run-a", "train")]["ratings"] is None
+    assert by_domain[("run-a", "hotel")]["reader_ratings"] == 9 and by_domain[("run-a", "train")]["reader_ratings"] is None
     assert by_domain[("reference.json", "hotel")]["reader_keep"] == pytest.approx(8 / 9, abs=1e-4)
     # The text table shows them too.
     out = runner.invoke(app, ["metrics", "--db", str(db)])
@@ -253,7 +253,7 @@ def test_ratings_are_stored_shown_by_metrics_and_deleted_with_their_set(tmp_path
     paths["ann"].write_text(paths["ann"].read_text().replace('"keep": "no"', '"keep": "yes"'))
     res = runner.invoke(app, ["assess", "score", str(key_path), str(paths["ann"]), "--db", str(db), "--json"])
     assert res.exit_code == 0, res.output
-    assert metrics()["run-a"]["ratings"] == 9 and metrics()["run-a"]["reader_keep"] == pytest.approx(7 / 9, abs=1e-4)
+    assert metrics()["run-a"]["reader_ratings"] == 9 and metrics()["run-a"]["reader_keep"] == pytest.approx(7 / 9, abs=1e-4)
 
     res = runner.invoke(app, ["sets", "delete", "run-a", "--db", str(db), "--json"])
     assert res.exit_code == 0 and json.loads(res.output) == {"set": "run-a", "deleted": 3, "ratings_deleted": 9}

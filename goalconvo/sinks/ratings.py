@@ -31,7 +31,8 @@ FIGURES = {
     "reader_facts_broken": "avg(facts_broken::int)",
     "reader_goal": "avg(goal::int)",
     "readers": "count(distinct reader)",
-    "rated_dialogues": "count(distinct dialogue_id)",
+    "reader_dialogues": "count(distinct dialogue_id)",
+    "reader_ratings": "count(*)",
 }
 
 #: Groupings reader figures are given for (``metrics --by``).
@@ -79,7 +80,7 @@ def reader_figures(
     where = ("where " + " and ".join(conds)) if conds else ""
     figures = ", ".join(f"{sql} as {name}" for name, sql in FIGURES.items())
     res = query(
-        f"select r.set_name, {GROUPS[by]} as grp, count(*) as ratings, {figures} from ratings r {where} group by all order by 1, 2",
+        f"select r.set_name, {GROUPS[by]} as grp, {figures} from ratings r {where} group by all order by 1, 2",
         params or None,
     )
     out = {}
@@ -98,7 +99,7 @@ def merge_reader_figures(rows: list[dict[str, Any]], figures: dict[tuple[str, st
     """
     if not figures:
         return rows
-    names = ["ratings", *FIGURES]
+    names = list(FIGURES)
     blank = dict.fromkeys(names)
     out = []
     seen = set()
