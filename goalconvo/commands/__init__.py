@@ -1,7 +1,7 @@
 """The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
 
 The command tree is assembled here; each command lives in a small module
-(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``), shared options and helpers
+(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``, ``reading``), shared options and helpers
 in ``common``. ``runner`` starts broker, worker and sink together;
 ``corpus_ops`` holds the corpus operations that need a judge.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import broker, corpus, goals, judging, ops, run, sets
+from goalconvo.commands import broker, corpus, goals, judging, ops, reading, run, sets
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -47,5 +47,7 @@ backfill_app.command("goals")(goals.backfill_goals)
 backfill_app.command("sink")(ops.backfill_sink)
 sets_app.command("list")(sets.sets_list)
 sets_app.command("delete")(sets.sets_delete)
+assess_app.command("sheet")(reading.assess_sheet)
+assess_app.command("score")(reading.assess_score)
 
 __all__ = ["app"]

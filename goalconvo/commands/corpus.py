@@ -53,9 +53,13 @@ def metrics(
     exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
     dialogue (after `goalconvo similarity`), tokens and seconds per dialogue, LLM calls and tokens per
     accepted dialogue (all the group's calls/tokens, rejected dialogues too, / its accepted ones).
+    Where readers rated dialogues (`goalconvo assess score`), with --by set or domain_set: their keep
+    rate, mean coherence, fluency and naturalness, shares of roles and facts broken, readers; the
+    human dialogues they rated are a column of their own, named by the reference file.
     """
     from goalconvo.sinks.metrics import compute_metrics, reference_sets
     from goalconvo.sinks.query_server import CorpusUnavailable, reader
+    from goalconvo.sinks.ratings import merge_reader_figures, reader_figures
 
     s = make_settings(db=db)
     try:
@@ -64,6 +68,8 @@ def metrics(
             if reference is not None and reference not in (known := reference_sets(query)):
                 raise ValueError(f"no BERTScore against {reference!r}; scored against: {', '.join(known) or 'none yet'}")
             rows = compute_metrics(query, by=by, sets=sets, accepted_only=accepted_only, reference=reference)
+            rows = merge_reader_figures(
+                rows, reader_figures(query, by=by, sets=sets, accepted_only=accepted_only), by)
     except (CorpusUnavailable, ValueError) as exc:
         fail(exc)
     if as_json:

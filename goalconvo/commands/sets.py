@@ -40,15 +40,22 @@ def sets_delete(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Remove a dialogue set whole: dialogues, turns, verdicts, scores, figures, n-gram counts, snapshots."""
+    """Remove a dialogue set whole: dialogues, turns, verdicts, scores, figures, n-gram counts, snapshots, readers' ratings.
+
+    NAME may also be a reference file's name (e.g. val.json.zip) whose human dialogues readers rated:
+    that removes those ratings.
+    """
     s = make_settings(db=db)
     store = open_corpus(s.db)
     try:
+        rated = store.query("select count(*) from ratings where set_name = ?", [name]).rows[0][0]
         if not yes and not as_json:
             n = next((r["dialogues"] for r in store.list_sets() if r["set_name"] == name), None)
-            if n is None:
+            if n is None and not rated:
                 raise KeyError(f"no dialogue set {name!r}")
-            if not typer.confirm(f"delete set {name!r} and its {n} dialogues?"):
+            what = ", ".join(x for x in (f"its {n} dialogues" if n is not None else "",
+                                         f"{rated} readers' ratings" if rated else "") if x)
+            if not typer.confirm(f"delete set {name!r} and {what}?"):
                 raise typer.Exit(1)
         removed = store.delete_set(name)
     except KeyError as exc:
@@ -56,6 +63,6 @@ def sets_delete(
     finally:
         store.close()
     if as_json:
-        print(json.dumps({"set": name, "deleted": removed}))
+        print(json.dumps({"set": name, "deleted": removed, **({"ratings_deleted": rated} if rated else {})}))
     else:
-        console.print(f"deleted set {name}: {removed} dialogues")
+        console.print(f"deleted set {name}: {removed} dialogues" + (f", {rated} readers' ratings" if rated else ""))

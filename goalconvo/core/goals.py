@@ -116,6 +116,25 @@ def goal_content_key(goal: Goal) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"))
 
 
+_FAIL_CUES = ("no such", "if there is no", "if there are no", "if not", "is not available", "isn't available")
+
+
+def fail_info_applies(info: dict[str, str], fail: dict[str, str], message: list[str]) -> bool:
+    """``fail_info`` is a first try only where the goal's message asks for it (values lower-cased).
+
+    MultiWOZ keeps a stale ``fail_info`` in many goals whose message never mentions it
+    (and the database has it); a goal without a message (hand-made) always tries it. The
+    guided agenda pursues it by this rule, and the reading sheet tells the goal by it.
+    """
+    if not fail or fail == info:
+        return False
+    if not message:
+        return True
+    text = " ".join(message).lower()
+    named = [v for k, v in fail.items() if info.get(k) != v and v not in ("yes", "no")]
+    return any(c in text for c in _FAIL_CUES) and all(v in text for v in named)
+
+
 def describe_goal(goal: Goal) -> str:
     """The goal in plain words, for prompts (MultiWOZ's own message when it has one)."""
     if goal.message:

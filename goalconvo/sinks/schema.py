@@ -274,6 +274,35 @@ MIGRATIONS: tuple[str, ...] = (
     delete from ngram_counts;
     delete from ngram_cells;
     """,
+    # 8: readers' ratings of reading sheets (``goalconvo assess score``), one row per reader and sheet item. A
+    # generated dialogue is named by its dialogue id and set; a human one by the reference file's name (set_name)
+    # and its id in that file. ``metrics`` reads reader figures per set from here; ``sets delete`` removes them.
+    """
+    create table ratings (
+        sheet_id varchar not null,
+        reader varchar not null,
+        item integer not null,
+        source varchar not null,        -- generated | human
+        dialogue_id varchar not null,
+        set_name varchar not null,
+        domain_set varchar not null,
+        coherence tinyint not null,     -- 1-5
+        fluency tinyint not null,
+        naturalness tinyint not null,   -- the rating's "natural"
+        roles_broken boolean not null,
+        roles_turns integer[] not null, -- sheet turn numbers
+        facts_broken boolean not null,
+        facts_turns integer[] not null,
+        goal boolean not null,
+        keep boolean not null,
+        why varchar,
+        judge_accepted boolean,         -- the judge's verdict when the sheet was made (generated only)
+        file_name varchar,              -- the reader's ratings file, as given
+        file_sha256 varchar,
+        stored_at double not null,
+        primary key (sheet_id, reader, item)
+    );
+    """,
 )
 
 

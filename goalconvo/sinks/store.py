@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
-from goalconvo.sinks import figures, schema, tallies
+from goalconvo.sinks import figures, ratings, schema, tallies
 from goalconvo.sinks.sql import QueryResult, check_read_only, fetch, insert_columns
 
 
@@ -262,12 +262,14 @@ class CorpusStore:
         return [dict(zip(res.columns, r)) for r in res.rows]
 
     def delete_set(self, set_name: str) -> int:
-        """Remove a dialogue set whole: its dialogues, turns, verdicts, scores, figures, counts and snapshots."""
+        """Remove a dialogue set whole: its dialogues, turns, verdicts, scores, figures, counts, snapshots and
+        readers' ratings (a reference file's name, whose human dialogues were rated, takes its ratings too)."""
         with self._transaction() as (con, _):
             n = con.execute("select count(*) from dialogues where set_name = ?", [set_name]).fetchone()[0]
             known = con.execute("select count(*) from dialogue_sets where set_name = ?", [set_name]).fetchone()[0]
-            if not n and not known:
+            if not n and not known and not ratings.has_ratings(con, set_name):
                 raise KeyError(f"no dialogue set {set_name!r}")
+            ratings.delete_set(con, set_name)
             ids = "(select dialogue_id from dialogues where set_name = $1)"
             for table in ("turns", "verdict_checks", "verdicts", "similarity", "dialogue_figures", "ignored_generations"):
                 con.execute(f"delete from {table} where dialogue_id in {ids}", [set_name])
@@ -276,6 +278,11 @@ class CorpusStore:
                 con.execute(f"delete from {table} where set_name = ?", [set_name])
             con.execute("delete from runs where run_id = ?", [set_name])
         return n
+
+    def write_ratings(self, sheet_id: str, readers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Readers' ratings of a sheet (``ratings.COLUMNS`` per row), replacing what those readers had on it."""
+        with self._transaction() as (con, _):
+            ratings.replace(con, sheet_id, readers, rows)
 
     def write_similarity(self, rows: Sequence[Sequence[Any]]) -> None:
         """Rows of (dialogue_id, reference_id, reference_set, f1, precision, recall, model, layer, rescaled, candidates, scored_at)."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
+from goalconvo.core.goals import fail_info_applies
 from goalconvo.core.records import DomainGoal, Goal, Persona
 
 #: Words that place a domain in a MultiWOZ goal message.
@@ -64,27 +65,9 @@ def _domain_order(goal: Goal, rng: random.Random) -> list[str]:
     return first + mid + (["taxi"] if "taxi" in goal.domains else [])
 
 
-_FAIL_CUES = ("no such", "if there is no", "if there are no", "if not", "is not available", "isn't available")
-
-
-def _fail_info_applies(info: dict[str, str], fail: dict[str, str], message: list[str]) -> bool:
-    """``fail_info`` is a first try only where the goal's message asks for it.
-
-    MultiWOZ keeps a stale ``fail_info`` in many goals whose message never mentions it
-    (and the database has it); a goal without a message (hand-made) always tries it.
-    """
-    if not fail or fail == info:
-        return False
-    if not message:
-        return True
-    text = " ".join(message).lower()
-    named = [v for k, v in fail.items() if info.get(k) != v and v not in ("yes", "no")]
-    return any(c in text for c in _FAIL_CUES) and all(v in text for v in named)
-
-
 def _domain_state(domain: str, g: DomainGoal, message: list[str]) -> dict[str, Any]:
     info, fail = _lower(g.info), _lower(g.fail_info)
-    fail_phase = _fail_info_applies(info, fail, message)
+    fail_phase = fail_info_applies(info, fail, message)
     book = _lower(g.book, bs.BOOK.get(domain, ()))
     fail_book = _lower(g.fail_book, bs.BOOK.get(domain, ()))
     book_fail = any(book.get(k) != v for k, v in fail_book.items())

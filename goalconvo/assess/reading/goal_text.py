@@ -1,0 +1,199 @@
+"""The goal above each dialogue on a sheet: what the customer wants, from the goal record, the same way for both sources.
+
+Never MultiWOZ's HTML message nor our generated message text: either would give the origin
+away. Only the record's slots are told (per domain ``info``, ``book``, ``reqt``, ``fail_info``,
+``fail_book``; anything else, such as MultiWOZ's ``invalid`` flags, is ignored), a domain per
+sentence in one fixed order, and the words go through the sheet's cleaner like the turns. The
+message is read for one thing only, as the guided agenda reads it: whether a ``fail_info`` is a
+first try at all (MultiWOZ keeps stale ones its crowd workers were never told about).
+"""
+
+from __future__ import annotations
+
+from goalconvo.assess.reading.cleaning import Cleaner, name_case
+from goalconvo.core.goals import fail_info_applies
+from goalconvo.core.records import DomainGoal, Goal
+
+#: The order domains are told in, whatever order the goal record holds them.
+ORDER = ("restaurant", "hotel", "attraction", "hospital", "police", "train", "taxi")
+
+_NONE = {"", "dontcare", "dont care", "don't care", "any", "none", "not mentioned", "?"}
+_PRICE = {"cheap": "cheap", "moderate": "moderately priced", "expensive": "expensive"}
+_ATTRACTION = {
+    "swimmingpool": "swimming pool", "concerthall": "concert hall", "multiple sports": "sports centre",
+    "architecture": "place of architectural interest", "entertainment": "place of entertainment",
+    "boat": "boat trip", "mutliple sports": "sports centre",
+}
+_ASK = {
+    "phone": "phone number", "address": "address", "postcode": "postcode", "entrance fee": "entrance fee",
+    "price": "price", "duration": "travel time", "trainID": "train ID", "leaveAt": "departure time",
+    "arriveBy": "arrival time", "car type": "car type", "stars": "star rating", "area": "area", "pricerange": "price range", "food": "type of food", "type": "type",
+    "name": "name", "department": "department",
+}
+
+
+def _given(v: object) -> str | None:
+    s = str(v).strip()
+    return None if s.lower() in _NONE else s
+
+
+def _article(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" and not phrase.lower().startswith(("one", "uni", "eu")) else "a ") + phrase
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _venue(domain: str, info: dict[str, str]) -> str:
+    """``a cheap Indian restaurant in the north``, ``a 4-star guesthouse in the east with free parking``."""
+    v = {k: s for k, x in info.items() if (s := _given(x)) is not None}
+    if domain in ("train", "taxi"):
+        return _trip(domain, v)
+    if domain == "police":
+        return "the police station"
+    if domain == "hospital":
+        if "department" not in v:
+            return "the hospital"
+        dept = v["department"].lower()
+        return f"the hospital's {dept}" + ("" if dept.endswith(("department", "unit", "clinic", "ward")) else " department")
+    noun = {"restaurant": "restaurant", "hotel": "place to stay", "attraction": "attraction"}[domain]
+    if domain == "hotel" and v.get("type", "").lower() in ("hotel", "guesthouse"):
+        noun = v["type"].lower()
+    if domain == "attraction" and "type" in v:
+        noun = _ATTRACTION.get(v["type"].lower(), v["type"].lower())
+    if "name" in v:
+        return f"{name_case(v['name'])} ({_article(noun)})"
+    adj = []
+    if "pricerange" in v:
+        adj.append(_PRICE.get(v["pricerange"].lower(), v["pricerange"]))
+    if "stars" in v:
+        adj.append(f"{v['stars']}-star")
+    if "food" in v:
+        adj.append(v["food"])
+    phrase = _article(" ".join([*adj, noun]))
+    if "area" in v:
+        phrase += f" in the {v['area'].lower()}"
+    extras = []
+    for slot, word in (("parking", "parking"), ("internet", "wifi")):
+        if slot in v:
+            extras.append(f"free {word}" if v[slot].lower() in ("yes", "free", "true") else f"no {word} needed")
+    if extras:
+        phrase += " with " + _words(extras)
+    return phrase
+
+
+def _trip(domain: str, v: dict[str, str]) -> str:
+    if domain == "train":
+        phrase = "a train"
+    else:
+        phrase = "a taxi"
+    if "departure" in v:
+        phrase += f" from {name_case(v['departure'])}"
+    if "destination" in v:
+        phrase += f" to {name_case(v['destination'])}"
+    if domain == "taxi" and "departure" not in v and "destination" not in v:
+        phrase += " between two of the places above"
+    if "day" in v:
+        phrase += f" on {v['day']}"
+    times = []
+    if "leaveAt" in v:
+        times.append(f"leaving after {v['leaveAt']}")
+    if "arriveBy" in v:
+        times.append(f"arriving by {v['arriveBy']}")
+    return phrase + (", " + " and ".join(times) if times else "")
+
+
+def _lower(d: dict[str, str]) -> dict[str, str]:
+    return {k: str(v).strip().lower() for k, v in d.items()}
+
+
+def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -> str | None:
+    """What the customer asks for first, that may not exist (the slots of ``fail_info`` that differ).
+
+    Only where the goal's message asks for it (``fail_info_applies``, the agenda's own rule): MultiWOZ
+    keeps stale ``fail_info`` its crowd workers were never told about. The message decides, never shows.
+    """
+    if not fail_info_applies(_lower(info), _lower(fail), message):
+        return None
+    diff = {k: s for k, x in fail.items() if (s := _given(x)) is not None and _given(info.get(k, "")) != s}
+    if not diff:
+        return None
+    parts = []
+    for k, s in diff.items():
+        if k == "food":
+            parts.append(f"{s} food")
+        elif k == "pricerange":
+            parts.append(_article(f"{_PRICE.get(s.lower(), s)} one"))
+        elif k == "stars":
+            parts.append(f"{s} stars")
+        elif k == "type":
+            parts.append(_article(_ATTRACTION.get(s.lower(), s.lower())))
+        elif k in ("leaveAt", "arriveBy"):
+            parts.append(("leaving after " if k == "leaveAt" else "arriving by ") + s)
+        elif k == "name":
+            parts.append(name_case(s))
+        elif k in ("parking", "internet"):
+            parts.append(("free " if s.lower() in ("yes", "free", "true") else "no ") + ("parking" if k == "parking" else "wifi"))
+        elif k != "area":
+            parts.append(s)
+    asked = _words(parts) if parts else "one"
+    if "area" in diff:
+        asked += f" in the {diff['area'].lower()}"
+    return "first asking for " + asked + ", which may not be found"
+
+
+_BOOK_TRY = {"people": "for {}", "day": "on {}", "time": "at {}", "stay": "for {} nights"}
+
+
+def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | None:
+    b = {k: s for k, x in book.items() if k in ("people", "day", "time", "stay") and (s := _given(x)) is not None}
+    if not b:
+        return None
+    people = b.get("people")
+    if domain == "train":
+        text = f"with {people} ticket{'s' if people != '1' else ''} booked" if people else "booked"
+    elif domain == "restaurant":
+        text = "a table booked" + (f" for {people}" if people else "") + (f" at {b['time']}" if "time" in b else "") \
+               + (f" on {b['day']}" if "day" in b else "")
+    else:
+        text = "booked" + (f" for {people} {'person' if people == '1' else 'people'}" if people else "")
+        if "stay" in b:
+            text += f", {b['stay']} night{'s' if b['stay'] != '1' else ''}"
+        if "day" in b:
+            text += f" from {b['day']}"
+    tried = [_BOOK_TRY[k].format(s) for k, x in fail.items() if k in _BOOK_TRY and (s := _given(x)) is not None
+             and s != b.get(k)]
+    if tried:
+        text += f" (a first try {_words(tried)} cannot be booked)"
+    return text
+
+
+def _need(slot: str) -> str:
+    if slot in ("parking", "internet"):
+        return "whether it has " + ("parking" if slot == "parking" else "wifi")
+    return "the " + _ASK.get(slot, slot)
+
+
+def _clause(domain: str, g: DomainGoal, message: list[str]) -> str:
+    parts = [_venue(domain, g.info)]
+    if (first := _first_ask(g.info, g.fail_info, message)) is not None:
+        parts[0] += f", {first}"
+    if (booking := _booking(domain, g.book, g.fail_book)) is not None:
+        parts.append(booking)
+    needs = (["the reference number"] if booking else []) + [_need(r) for r in g.reqt if r not in ("ref", "reference", "none")]
+    text = ", ".join(parts)
+    if needs:
+        text += "; they need " + _words(list(dict.fromkeys(needs)))
+    return text
+
+
+def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
+    """What the customer wants, one short sentence per domain: the same words for a human and a generated goal."""
+    cleaner = cleaner or Cleaner.for_venues()
+    domains = sorted(goal.domains, key=lambda d: ORDER.index(d) if d in ORDER else len(ORDER))
+    sentences = []
+    for i, d in enumerate(domains):
+        lead = "The customer wants " if i == 0 else "They also want "
+        sentences.append(lead + _clause(d, goal.domains[d], goal.message) + ".")
+    return cleaner.clean(" ".join(sentences))
