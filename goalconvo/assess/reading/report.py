@@ -41,6 +41,12 @@ def report_text(rep: dict[str, Any]) -> str:
         *[[f"{s} mean abs. difference", *[_f(g["agreement"]["score_mad"][s]) for g in groups]] for s in SCORES],
     ]
     lines += _table(["", *[g["group"] for g in groups]], rows)
+    # Each reader's own figures: what one reader's judgement says, compared within that reader.
+    lines += ["", "each reader's figures (kept, coherence / fluency / natural means, dialogues with roles / facts broken):"]
+    per = [[who, *[(lambda x: f"{x['kept']}/{x['rated']} kept, {_f(x['coherence'])} / {_f(x['fluency'])} / "
+                    f"{_f(x['natural'])}, broken {x['roles_broken']} / {x['facts_broken']}")(g["per_reader"][who])
+                   for g in groups]] for who in readers]
+    lines += ["  " + x for x in _table(["reader", *[g["group"] for g in groups]], per)]
     for g in groups:
         note = g["agreement"]["keep_kappa_note"]
         if g["agreement"]["keep_kappa"] is None and note:

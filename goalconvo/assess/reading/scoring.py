@@ -145,6 +145,8 @@ def score(key: ReadingKey, files: Sequence[RatingsFile]) -> dict[str, Any]:
         for f in files:
             mine = [r for r in f.ratings if r.item in wanted]
             readers[f.reader] = {"rated": len(mine), "kept": sum(r.keep for r in mine),
+                                 "roles_broken": sum(r.roles_broken for r in mine),
+                                 "facts_broken": sum(r.facts_broken for r in mine),
                                  **{s: _r(_mean([getattr(r, s) for r in mine])) for s in SCORES}}
         per_group.append({
             "group": name, "source": ks[0].source, "set": ks[0].set_name, "dialogues": len(ks),
