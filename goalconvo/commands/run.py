@@ -78,10 +78,13 @@ def run(
             summary = run_async(run_goals(s, goals, progress=progress, timeout_s=timeout))
         except (BrokerError, OSError, RuntimeError, ValueError) as exc:
             fail(exc)
+    if summary.stopped_by:
+        console.print(f"[red]stopped: {summary.stopped_by}[/red]")
     out = {
         "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
         "rejected": summary.rejected, "dead_lettered": summary.dead_lettered, "stranded": summary.stranded,
         "seconds": round(summary.seconds, 2), "db": summary.db, "model": summary.model,
+        "stopped_by": summary.stopped_by,
     }
     if as_json:
         print(json.dumps(out))
