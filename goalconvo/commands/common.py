@@ -179,7 +179,7 @@ def shown(value: Any) -> str:
 
 def fail(exc: Exception) -> None:
     # The message may quote stored text or input: no markup read from it, no control character printed.
-    console.print(f"[red]error:[/red] {escape(shown(exc))}")
+    console.print(f"[red]error:[/red] {escape(shown(exc))}", soft_wrap=True)  # one line, however long
     raise typer.Exit(1)
 
 

@@ -34,7 +34,7 @@ def query(
     try:
         res = run_query(s.db, sql, allow_write=write)
     except QueryRefused as exc:
-        console.print(f"[red]refused:[/red] {escape(shown(exc))}")
+        console.print(f"[red]refused:[/red] {escape(shown(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except CorpusUnavailable as exc:
         fail(exc)

@@ -76,7 +76,7 @@ def rejudge(
         if backend is not None:
             run_async(backend.close())
     except QueryRefused as exc:
-        console.print(f"[red]refused:[/red] {escape(shown(exc))}")
+        console.print(f"[red]refused:[/red] {escape(shown(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (LLMError, duckdb.Error, ValueError) as exc:
         fail(exc)
