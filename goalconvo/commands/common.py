@@ -120,24 +120,42 @@ class StopRequest:
 STOP_DEADLINE_S = 8.0
 
 
-def _forced_exit(sig: int) -> None:
-    """The stop in order ran past ``STOP_DEADLINE_S``: clean up what must be and leave now."""
+def _forced_exit(code: int, why: str) -> None:
+    """A stop ran past its deadline: clean up what must be (``core.exits``) and leave now with ``code``."""
     try:
-        console.print(f"[red]stopping took over {STOP_DEADLINE_S:g} s; exiting now ({signal.Signals(sig).name})[/red]")
+        console.print(f"[red]{escape(why)}; exiting now[/red]", soft_wrap=True)
         exits.run_all()
         sys.stderr.flush()
         sys.stdout.flush()
     finally:
-        os._exit(128 + sig)
+        os._exit(code)
 
 
-def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
+def exit_by(seconds: float, code: int, why: str) -> threading.Timer:
+    """Exit with ``code`` in ``seconds`` unless the process has ended by then (a daemon timer: it holds
+    nothing up). What the command had to say is said before this is armed."""
+    timer = threading.Timer(seconds, _forced_exit, args=(code, why))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+#: Once a command's work is over (or failed), the event loop's teardown gets this long: clients of a broker
+#: that is gone can refuse to die (aiokafka's fetcher awaits the tasks it cancels), and must not hold the exit.
+TEARDOWN_DEADLINE_S = 5.0
+
+
+def run_async(coro: Any, *, stop: StopRequest | None = None, finish: Any = None) -> Any:
     """Run a coroutine; SIGTERM behaves like Ctrl-C (everything stops in order).
 
     Without ``stop``, a signal cancels the coroutine and the command exits 130 (Ctrl-C) or
     143 (SIGTERM), the shell's codes for "ended by that signal". With ``stop``, see StopRequest.
     Either way the first signal starts a deadline (``STOP_DEADLINE_S``): a stop that hangs is cut
     short by a forced exit, so a command ends within 10 s of the signal whatever it waited on.
+
+    ``finish(result)``, when given, says what the command has to say (its summary) inside the loop,
+    as soon as the coroutine returns, and gives the exit code; the teardown after it then has
+    ``TEARDOWN_DEADLINE_S``. A coroutine that raises gets the same deadline, with exit code 1.
     """
     received: list[int] = []
     deadline: list[threading.Timer] = []
@@ -149,10 +167,8 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
         def on_signal(sig: int) -> None:
             received.append(sig)
             if not deadline:
-                timer = threading.Timer(STOP_DEADLINE_S, _forced_exit, args=(sig,))
-                timer.daemon = True
-                timer.start()
-                deadline.append(timer)
+                why = f"stopping ({signal.Signals(sig).name}) took over {STOP_DEADLINE_S:g} s"
+                deadline.append(exit_by(STOP_DEADLINE_S, 128 + sig, why))
             if stop is not None and len(received) == 1:
                 stop.signal_name = signal.Signals(sig).name
                 stop.event.set()
@@ -161,7 +177,19 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal, sig)
-        return await coro
+        try:
+            result = await coro
+        except Exception as exc:
+            if not deadline:
+                deadline.append(exit_by(TEARDOWN_DEADLINE_S, 1, f"error: {shown(exc)}; stopping took over "
+                                                                 f"{TEARDOWN_DEADLINE_S:g} s"))
+            raise
+        if finish is not None:
+            code = finish(result)
+            if not deadline:
+                deadline.append(exit_by(TEARDOWN_DEADLINE_S, code or 0,
+                                        f"the last clients took over {TEARDOWN_DEADLINE_S:g} s to stop"))
+        return result
 
     try:
         return asyncio.run(main())
@@ -170,6 +198,9 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
         console.print(f"[yellow]stopped ({signal.Signals(sig).name})[/yellow]")
         # SystemExit, not typer.Exit: that one is a RuntimeError, and commands catch those as failures.
         raise SystemExit(128 + sig) from None
+    finally:
+        if deadline and not received:
+            deadline[0].cancel()  # the teardown ended in time; a signal's deadline stays until the exit
 
 
 def shown(value: Any) -> str:

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 #: How long each part of a worker may take to stop before the rest goes on without it (a broker that is
 #: gone makes Faust's and aiokafka's clients retry their goodbyes).
 PART_STOP_S = 10.0
+#: The same when the broker is known to be gone.
+GONE_STOP_S = 2.0
 
 
 @contextlib.asynccontextmanager
@@ -187,6 +189,8 @@ class Worker:
         ) if self.store else None
         self.failure: WorkerFailed | None = None
         self.failed = asyncio.Event()
+        #: Set when the broker is known to be gone: the stop does not wait for its goodbyes.
+        self.broker_gone = False
         self.started_at = time.monotonic()
         self._watch: asyncio.Task[None] | None = None
 
@@ -258,9 +262,15 @@ class Worker:
         if self._watch is not None:
             self._watch.cancel()
         try:
-            await _bounded(self.pipeline.stop(), "the stages")
+            # A broker that is gone cannot take goodbyes (commits, leaving the group): do not wait long for them,
+            # nor print the clients' tracebacks about it (the reason was said once).
+            bound = GONE_STOP_S if self.broker_gone else PART_STOP_S
+            if self.broker_gone:
+                for name in ("faust", "mode", "aiokafka", "asyncio"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+            await _bounded(self.pipeline.stop(), "the stages", bound)
             if self.sink:
-                await _bounded(self.sink.stop(), "the sink")
+                await _bounded(self.sink.stop(), "the sink", bound)
         finally:
             if self.query_server:
                 await self.query_server.stop()
@@ -279,13 +289,16 @@ class Worker:
         await self.stop()
 
 
-async def _bounded(stopping: Any, what: str) -> None:
-    try:
-        await asyncio.wait_for(stopping, PART_STOP_S)
-    except asyncio.TimeoutError:
-        log.warning("%s did not stop within %.0f s (the broker is gone?); going on without them", what, PART_STOP_S)
-    except Exception as exc:  # noqa: BLE001 - stop the rest in order
-        log.debug("%s stopped with %s", what, exc)
+async def _bounded(stopping: Any, what: str, seconds: float = 10.0) -> None:
+    """Await a part's stop for at most ``PART_STOP_S``. Not ``wait_for``: cancelling a client's stop makes it
+    raise CancelledError from its own cleanup (aiokafka's fetcher awaits the tasks it cancels), which would
+    look like our task being cancelled. A stop that overruns is left to end with the event loop."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("%s did not stop within %.0f s (the broker is gone?); going on without them", what, seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        log.debug("%s stopped with %s", what, task.exception())
 
 
 @dataclass
@@ -373,6 +386,7 @@ async def run_goals(
                     progress(counts)
                 if stopped_by is not None:
                     log.error("run %s stops: %s", run_id, stopped_by)
+                    worker.broker_gone = True
                     break
     return RunSummary(
         run_id=run_id,
@@ -412,6 +426,7 @@ async def _fail_when_embedded_broker_exits(worker: Worker, watch: BusWatch) -> N
         reason = await watch.gone()
         if reason is not None:
             worker.failure = WorkerFailed(reason)
+            worker.broker_gone = True
             worker.failed.set()
             return
         await asyncio.sleep(BUS_CHECK_S)
