@@ -51,7 +51,10 @@ def run(
     stored (or dead-lettered), prints a summary and exits. Default: guided mode
     (dialogue acts planned over MultiWOZ's venue database, phrased by the offline
     CPU model bundled in the install); --mode free for the paper's role-play;
-    --llm vllm --llm-urls ... for a vLLM server.
+    --llm vllm --llm-urls ... for a vLLM server. On a shared --bootstrap-servers broker
+    the run uses topics and groups of its corpus file's own, so runs into other files
+    never mix with it. If its broker dies (or stays unreachable past
+    GOALCONVO_BROKER_UNREACHABLE_S), it stops with its summary and exit code 1.
     """
     from goalconvo.commands.runner import run_goals
     from goalconvo.streams.broker import BrokerError
@@ -130,7 +133,8 @@ def worker(
     """Run the stages (and the sink) until Ctrl-C or SIGTERM, against the given broker.
 
     Several workers may share one consumer group; only one of them may run the
-    sink for a given DuckDB file (start the others with --no-sink). A requested
+    sink for a given DuckDB file (start the others with --no-sink). A new file
+    takes in what is judged from its sink's start on (the past: backfill sink). A requested
     stop (Ctrl-C, SIGTERM) ends in order with a one-line summary and exit code 0;
     a sink that dies stops the worker with the reason and exit code 1.
     """
