@@ -70,7 +70,8 @@ class LoopbackServer:
         self._runner: web.AppRunner | None = None
 
     async def serve(self, app: web.Application, **runner_kw: object) -> None:
-        app.middlewares.insert(0, host_guard(self.allowed))
+        if not app.frozen:  # a server started again keeps the guard it got the first time
+            app.middlewares.insert(0, host_guard(self.allowed))
         self._runner = web.AppRunner(app, access_log=None, **runner_kw)  # type: ignore[arg-type]
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
