@@ -18,7 +18,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "goalconvo"
 
 #: The bus part of ``streams``: what the corpus side may use of it.
-BUS = ("goalconvo.streams.topics", "goalconvo.streams.broker", "goalconvo.streams.replay")
+BUS = ("goalconvo.streams.topics", "goalconvo.streams.broker", "goalconvo.streams.replay", "goalconvo.streams.kafka")
 
 #: Layer -> what its modules may import (a prefix allows the package and everything below it).
 ALLOWED: dict[str, tuple[str, ...]] = {

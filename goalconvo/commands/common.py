@@ -9,7 +9,11 @@ import asyncio
 import itertools
 import json
 import logging
+import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +21,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
+from goalconvo.core import exits
 from goalconvo.core.records import Goal
 from goalconvo.core.settings import Settings, load_settings
+from goalconvo.core.text import escape_controls
 
 console = Console(stderr=True)
 
@@ -39,11 +47,46 @@ ModeOpt = typer.Option(
 )
 
 
+#: A message logged again within this many seconds is counted, not printed (a broker that is gone makes
+#: aiokafka log a connection error several times a second: 13.7 MB of them in 11 minutes).
+LOG_REPEAT_INTERVAL_S = 30.0
+
+
+class OncePerInterval(logging.Filter):
+    """Lets a message through once per ``interval_s``, then says how many like it it held back.
+
+    "Like it": the same template from a client library (aiokafka's ``Unable connect to %r: %s`` names
+    a new connection id each time), the same text from ours.
+    """
+
+    def __init__(self, interval_s: float = LOG_REPEAT_INTERVAL_S):
+        super().__init__()
+        self.interval_s = interval_s
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg if not record.name.startswith("goalconvo") else record.getMessage())
+        now = time.monotonic()
+        with self._lock:
+            last, held = self._seen.get(key, (0.0, 0))
+            if last and now - last < self.interval_s:
+                self._seen[key] = (last, held + 1)
+                return False
+            self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} [{held} more like this in the last {self.interval_s:g} s]"
+        return True
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, OncePerInterval) for f in handler.filters):
+            handler.addFilter(OncePerInterval())
     if not verbose:
         # Faust and aiokafka narrate every rebalance; keep the terminal for progress.
         for name in ("faust", "aiokafka", "mode"):
@@ -71,13 +114,51 @@ class StopRequest:
         self.signal_name: str | None = None
 
 
-def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
+#: After SIGTERM or Ctrl-C a command has this long to stop in order; then it exits anyway (endpoint
+#: files removed, the embedded broker killed: ``core.exits``). A stop in order can hang on a broker
+#: that is gone (Faust's and aiokafka's clients retry it), and "stop" must mean stop.
+STOP_DEADLINE_S = 8.0
+
+
+def _forced_exit(code: int, why: str) -> None:
+    """A stop ran past its deadline: clean up what must be (``core.exits``) and leave now with ``code``."""
+    try:
+        console.print(f"[red]{escape(why)}; exiting now[/red]", soft_wrap=True)
+        exits.run_all()
+        sys.stderr.flush()
+        sys.stdout.flush()
+    finally:
+        os._exit(code)
+
+
+def exit_by(seconds: float, code: int, why: str) -> threading.Timer:
+    """Exit with ``code`` in ``seconds`` unless the process has ended by then (a daemon timer: it holds
+    nothing up). What the command had to say is said before this is armed."""
+    timer = threading.Timer(seconds, _forced_exit, args=(code, why))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+#: Once a command's work is over (or failed), the event loop's teardown gets this long: clients of a broker
+#: that is gone can refuse to die (aiokafka's fetcher awaits the tasks it cancels), and must not hold the exit.
+TEARDOWN_DEADLINE_S = 5.0
+
+
+def run_async(coro: Any, *, stop: StopRequest | None = None, finish: Any = None) -> Any:
     """Run a coroutine; SIGTERM behaves like Ctrl-C (everything stops in order).
 
     Without ``stop``, a signal cancels the coroutine and the command exits 130 (Ctrl-C) or
     143 (SIGTERM), the shell's codes for "ended by that signal". With ``stop``, see StopRequest.
+    Either way the first signal starts a deadline (``STOP_DEADLINE_S``): a stop that hangs is cut
+    short by a forced exit, so a command ends within 10 s of the signal whatever it waited on.
+
+    ``finish(result)``, when given, says what the command has to say (its summary) inside the loop,
+    as soon as the coroutine returns, and gives the exit code; the teardown after it then has
+    ``TEARDOWN_DEADLINE_S``. A coroutine that raises gets the same deadline, with exit code 1.
     """
     received: list[int] = []
+    deadline: list[threading.Timer] = []
 
     async def main() -> Any:
         task = asyncio.current_task()
@@ -85,6 +166,9 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
 
         def on_signal(sig: int) -> None:
             received.append(sig)
+            if not deadline:
+                why = f"stopping ({signal.Signals(sig).name}) took over {STOP_DEADLINE_S:g} s"
+                deadline.append(exit_by(STOP_DEADLINE_S, 128 + sig, why))
             if stop is not None and len(received) == 1:
                 stop.signal_name = signal.Signals(sig).name
                 stop.event.set()
@@ -93,7 +177,19 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal, sig)
-        return await coro
+        try:
+            result = await coro
+        except Exception as exc:
+            if not deadline:
+                deadline.append(exit_by(TEARDOWN_DEADLINE_S, 1, f"error: {shown(exc)}; stopping took over "
+                                                                 f"{TEARDOWN_DEADLINE_S:g} s"))
+            raise
+        if finish is not None:
+            code = finish(result)
+            if not deadline:
+                deadline.append(exit_by(TEARDOWN_DEADLINE_S, code or 0,
+                                        f"the last clients took over {TEARDOWN_DEADLINE_S:g} s to stop"))
+        return result
 
     try:
         return asyncio.run(main())
@@ -102,20 +198,33 @@ def run_async(coro: Any, *, stop: StopRequest | None = None) -> Any:
         console.print(f"[yellow]stopped ({signal.Signals(sig).name})[/yellow]")
         # SystemExit, not typer.Exit: that one is a RuntimeError, and commands catch those as failures.
         raise SystemExit(128 + sig) from None
+    finally:
+        if deadline and not received:
+            deadline[0].cancel()  # the teardown ended in time; a signal's deadline stays until the exit
+
+
+def shown(value: Any) -> str:
+    """Stored text as a terminal may print it: control characters escaped (``core.text``), bidi marks kept."""
+    return escape_controls("" if value is None else str(value))
 
 
 def fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}")
+    # The message may quote stored text or input: no markup read from it, no control character printed.
+    console.print(f"[red]error:[/red] {escape(shown(exc))}", soft_wrap=True)  # one line, however long
     raise typer.Exit(1)
 
 
 def print_result(columns: list[str], rows: list[list[Any]], as_json: bool) -> None:
+    """Rows as a table (stored text shown by ``shown``: no terminal escapes, no rich markup) or JSON
+    (``json.dumps`` escapes control characters itself)."""
     if as_json:
         print(json.dumps([dict(zip(columns, r)) for r in rows], default=str))
         return
-    table = Table(*columns, show_lines=False)
+    table = Table(show_lines=False)
+    for c in columns:
+        table.add_column(Text(shown(c)))
     for r in rows:
-        table.add_row(*("" if v is None else str(v) for v in r))
+        table.add_row(*(Text(shown(v)) for v in r))
     Console().print(table)
 
 
@@ -155,6 +264,16 @@ class GenerateSpec:
         return it if self.count is None else itertools.islice(it, self.count)
 
 
+def check_run_id(run_id: str) -> str:
+    """A ``--run-id`` as an id may be (``core.text.id_problem``), else a clear error."""
+    from goalconvo.core.text import id_problem
+
+    problem = id_problem(run_id) if run_id else "is empty"
+    if problem is not None or len(run_id) > 200:
+        fail(ValueError(f"--run-id {shown(run_id)[:80]!r} {problem or 'is longer than 200 characters'}"))
+    return run_id
+
+
 def need_bus(s: Settings) -> str:
     if not s.bootstrap_servers:
         fail(ValueError("this command works on a running Kafka: give --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS); "
@@ -186,7 +305,7 @@ def choose_goals(
     if path is None:
         raise ValueError("--source jsonl needs a PATH")
     if raw_jsonl:
-        return list(goal_sources.iter_jsonl(path))
+        return list(goal_sources.iter_jsonl(path))  # type: ignore[return-value]
     if path.suffix != ".jsonl":
         raise ValueError("--source jsonl needs a .jsonl file")
     return goal_sources.load_goal_source(path)

@@ -9,7 +9,9 @@ from typing import Optional
 
 import typer
 
-from goalconvo.commands.common import DbOpt, console, fail, make_settings, open_corpus, print_result, run_async
+from rich.markup import escape
+
+from goalconvo.commands.common import DbOpt, console, fail, make_settings, open_corpus, print_result, run_async, shown
 
 
 def query(
@@ -20,7 +22,10 @@ def query(
 ) -> None:
     """Query the corpus with SQL, also while a pipeline is writing it.
 
-    Tables: dialogues, turns, verdicts, verdict_checks, dead_letters, runs.
+    Tables: dialogues, turns, verdicts, verdict_checks, dead_letters, runs. A read
+    (no --write) can change nothing and reads no file but the corpus; through a
+    running sink it is stopped after GOALCONVO_QUERY_TIMEOUT_S and returns at most
+    GOALCONVO_QUERY_MAX_ROWS rows. Stored text is printed with control characters escaped.
     """
     from goalconvo.sinks.query_server import CorpusUnavailable, run_query
     from goalconvo.sinks.sql import QueryRefused
@@ -29,13 +34,16 @@ def query(
     try:
         res = run_query(s.db, sql, allow_write=write)
     except QueryRefused as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+        console.print(f"[red]refused:[/red] {escape(shown(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except CorpusUnavailable as exc:
         fail(exc)
     except Exception as exc:  # duckdb errors: a bad query is the user's to fix
         fail(exc)
     print_result(res.columns, res.rows, as_json)
+    if res.truncated:
+        console.print(f"[yellow]the running sink returned the first {len(res.rows)} rows only "
+                      "(GOALCONVO_QUERY_MAX_ROWS)[/yellow]")
 
 
 def metrics(
@@ -64,7 +72,7 @@ def metrics(
     s = make_settings(db=db)
     try:
         # Opened directly (one read-only connection), or through the running sink.
-        with reader(s.db) as query:
+        with reader(s.db, upgrade=True) as query:
             if reference is not None and reference not in (known := reference_sets(query)):
                 raise ValueError(f"no BERTScore against {reference!r}; scored against: {', '.join(known) or 'none yet'}")
             rows = compute_metrics(query, by=by, sets=sets, accepted_only=accepted_only, reference=reference)
@@ -131,13 +139,15 @@ def dashboard(
     """A live web page over the corpus: figures per set side by side, trends, domains, rejection reasons, dialogues.
 
     Works beside a running pipeline (it reads through the sink's query endpoint) and refreshes every 3 s.
+    A free file written by an older version is upgraded once when it starts; requests never write.
+    It answers only requests naming a loopback host (GOALCONVO_HTTP_ALLOWED_HOSTS adds names).
     """
     from goalconvo.sinks.dashboard.server import Dashboard
 
     s = make_settings(db=db)
 
     async def serve() -> None:
-        dash = Dashboard(s.db, host, port)
+        dash = Dashboard(s.db, host, port, allowed_hosts=[h for h in s.http_allowed_hosts.split(",") if h.strip()])
         try:
             await dash.start()
         except OSError as exc:

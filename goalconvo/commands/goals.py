@@ -11,8 +11,17 @@ from typing import Optional
 
 import typer
 
-from goalconvo.commands.common import BootstrapOpt, choose_goals, fail, make_settings, need_bus, progress_bar, run_async
-from goalconvo.core.records import Goal
+from goalconvo.commands.common import (
+    BootstrapOpt,
+    check_run_id,
+    choose_goals,
+    fail,
+    make_settings,
+    need_bus,
+    progress_bar,
+    run_async,
+)
+from goalconvo.core.records import MAX_EVENT_BYTES, Goal
 
 
 def goals_produce(
@@ -44,9 +53,13 @@ def goals_produce(
     from goalconvo.commands.runner import goal_events, publish
     from goalconvo.streams.topics import Topics
 
+    from goalconvo.streams.kafka import KafkaAccess
+
     s = make_settings(bootstrap_servers=bootstrap_servers)
     if not s.bootstrap_servers:
         fail(ValueError("goals produce needs --bootstrap-servers (or GOALCONVO_BOOTSTRAP_SERVERS)"))
+    check_run_id(run_id)
+    bus = KafkaAccess.from_settings(s)
     topic = Topics.for_prefix(s.topic_prefix).goals
     if source == "generate":
         if forever and (count or limit):
@@ -62,7 +75,7 @@ def goals_produce(
             fail(exc)
         stop = StopRequest()
         try:
-            n = run_async(publish_stream(s.bootstrap_servers, topic, goals, rate=rate, stop=stop.event), stop=stop)
+            n = run_async(publish_stream(bus, topic, goals, rate=rate, stop=stop.event), stop=stop)
         except (OSError, RuntimeError, ValueError) as exc:
             fail(exc)
         if as_json:
@@ -84,7 +97,7 @@ def goals_produce(
         for g in gs:
             g.run_id = run_id
         try:
-            n = run_async(publish_stream(s.bootstrap_servers, topic, iter(gs), rate=rate, stop=stop.event), stop=stop)
+            n = run_async(publish_stream(bus, topic, iter(gs), rate=rate, stop=stop.event), stop=stop)
         except (OSError, RuntimeError, ValueError) as exc:
             fail(exc)
         print(json.dumps({"published": n, "topic": topic}) if as_json else f"published {n} goals to {topic}")
@@ -96,31 +109,47 @@ def goals_produce(
             g.run_id = run_id
         events = list(goal_events(gs))
     else:
-        # Raw lines: a line that is no goal is published as it is and dead-lettered by the pipeline.
-        events = [(None, _with_run_id(r, run_id)) for r in chosen[:limit]]
-    n = run_async(publish(s.bootstrap_servers, Topics.for_prefix(s.topic_prefix).goals, events))
-    topic = Topics.for_prefix(s.topic_prefix).goals
+        # Raw lines: a line that is no goal is published as it is and dead-lettered by the pipeline; one too
+        # large for an event is refused here, naming its line, before anything is published.
+        from goalconvo.core.goals import iter_jsonl_lines
+
+        lines = list(iter_jsonl_lines(path))[:limit] if path is not None else []
+        events = []
+        for number, raw in lines:
+            value = _with_run_id(raw, run_id)
+            if len(value) > MAX_EVENT_BYTES:
+                fail(ValueError(f"{path}, line {number}: {len(value)} bytes, over the {MAX_EVENT_BYTES}-byte limit "
+                                "of an event; nothing was published"))
+            events.append((None, value))
+    try:
+        n = run_async(publish(bus, topic, events))
+    except (OSError, RuntimeError, ValueError) as exc:
+        fail(exc)
     print(json.dumps({"published": n, "topic": topic}) if as_json else f"published {n} goals to {topic}")
 
 
 async def publish_stream(
-    bootstrap_servers: str, topic: str, goals: Iterator[Goal], *, rate: float | None, stop: asyncio.Event,
+    bootstrap_servers: "str | KafkaAccess", topic: str, goals: Iterator[Goal], *, rate: float | None, stop: asyncio.Event,
 ) -> int:
     """Publish ``goals`` (maybe without end) at most ``rate`` per second until they end or ``stop`` is set.
 
     Sends are awaited in batches, so memory stays flat however long it runs; on ``stop``
     what was sent is flushed and the count returned.
     """
-    from aiokafka import AIOKafkaProducer
+    import contextlib
 
-    from goalconvo.core.records import encode
-    from goalconvo.streams.broker import BrokerError
+    from goalconvo.core.records import check_event_size, encode
+    from goalconvo.streams.broker import BrokerError, describe_error
+    from goalconvo.streams.kafka import access
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5)
+    kafka = access(bootstrap_servers)
+    producer = kafka.producer(linger_ms=5)
     try:
         await producer.start()
     except Exception as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {describe_error(exc)}") from exc
     n, pending, t0 = 0, [], time.monotonic()
     try:
         for g in goals:
@@ -134,7 +163,8 @@ async def publish_stream(
                         break
                     except asyncio.TimeoutError:
                         pass
-            pending.append(await producer.send(topic, key=g.goal_id.encode(), value=encode(g)))
+            value = check_event_size(encode(g), f"goal {g.goal_id!r}")
+            pending.append(await producer.send(topic, key=g.goal_id.encode(), value=value))
             n += 1
             if len(pending) >= 256 or rate:
                 await asyncio.gather(*pending)
@@ -148,7 +178,7 @@ async def publish_stream(
 def _with_run_id(raw: bytes, run_id: str) -> bytes:
     try:
         obj = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return raw
     if isinstance(obj, dict):
         obj.setdefault("run_id", run_id)
@@ -173,8 +203,12 @@ def backfill_goals(
     from goalconvo.streams.replay import backfill_goals as do_backfill, filter_goals
     from goalconvo.streams.topics import Topics
 
+    from goalconvo.streams.kafka import KafkaAccess
+
     s = make_settings(bootstrap_servers=bootstrap_servers)
-    bus = need_bus(s)
+    need_bus(s)
+    check_run_id(run_id)
+    bus = KafkaAccess.from_settings(s)
     try:
         gs = choose_goals(source, path, ("multiwoz", "jsonl"), raw_jsonl=False)
         for d in domains or []:

@@ -8,7 +8,9 @@ from typing import Optional
 
 import typer
 
-from goalconvo.commands.common import DbOpt, LlmOpt, console, fail, make_settings, open_corpus, progress_bar, run_async
+from rich.markup import escape
+
+from goalconvo.commands.common import shown, DbOpt, LlmOpt, console, fail, make_settings, open_corpus, progress_bar, run_async
 
 
 def import_multiwoz(
@@ -74,7 +76,7 @@ def rejudge(
         if backend is not None:
             run_async(backend.close())
     except QueryRefused as exc:
-        console.print(f"[red]refused:[/red] {exc}")
+        console.print(f"[red]refused:[/red] {escape(shown(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     except (LLMError, duckdb.Error, ValueError) as exc:
         fail(exc)

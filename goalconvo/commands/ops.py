@@ -35,8 +35,11 @@ def replay(
     from goalconvo.streams.replay import replay as do_replay
     from goalconvo.streams.topics import Topics
 
+    from goalconvo.streams.kafka import KafkaAccess
+
     s = make_settings(bootstrap_servers=bootstrap_servers)
-    bus = need_bus(s)
+    need_bus(s)
+    bus = KafkaAccess.from_settings(s)
     names = Topics.for_prefix(s.topic_prefix).all()
     full = lambda t: t if t in names or t.startswith(s.topic_prefix) else s.topic_prefix + t  # noqa: E731
     if error_type and not unwrap:
@@ -69,7 +72,8 @@ def backfill_sink(
 
     Reads in the corpus file's own consumer group: into the file a (stopped) pipeline
     wrote, it resumes where that sink stopped; into another file, from the beginning.
-    A file a running pipeline holds is refused.
+    It ends at the end offsets it reads when it starts and fails (exit code 1) if it cannot
+    reach them (GOALCONVO_BACKFILL_STALL_S without a record). A file a running pipeline holds is refused.
     """
     from goalconvo.sinks.backfill import backfill_sink as do_backfill
 

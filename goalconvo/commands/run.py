@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -49,7 +51,10 @@ def run(
     stored (or dead-lettered), prints a summary and exits. Default: guided mode
     (dialogue acts planned over MultiWOZ's venue database, phrased by the offline
     CPU model bundled in the install); --mode free for the paper's role-play;
-    --llm vllm --llm-urls ... for a vLLM server.
+    --llm vllm --llm-urls ... for a vLLM server. On a shared --bootstrap-servers broker
+    the run uses topics and groups of its corpus file's own, so runs into other files
+    never mix with it. If its broker dies (or stays unreachable past
+    GOALCONVO_BROKER_UNREACHABLE_S), it stops with its summary and exit code 1.
     """
     from goalconvo.commands.runner import run_goals
     from goalconvo.streams.broker import BrokerError
@@ -74,26 +79,40 @@ def run(
                        detail=f"accepted {c['accepted']} rejected {c['rejected']} dead-lettered {c['dead_lettered']}"
                        + (f" (stranded {c['stranded']})" if c.get("stranded") else ""))
 
+        def report(summary) -> int:
+            """The summary, said inside the event loop as soon as the run returns (its teardown may then
+            take a while on a broker that is gone, and is cut short: ``run_async``)."""
+            bar.stop()
+            if summary.stopped_by:
+                console.print(f"[red]stopped: {summary.stopped_by}[/red]", soft_wrap=True)
+                # The clients of a broker that is gone die noisily in their threads at exit; the reason was said.
+                sys.unraisablehook = lambda _u: None
+                threading.excepthook = lambda _a: None
+            out = {
+                "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
+                "rejected": summary.rejected, "dead_lettered": summary.dead_lettered, "stranded": summary.stranded,
+                "seconds": round(summary.seconds, 2), "db": summary.db, "model": summary.model,
+                "stopped_by": summary.stopped_by,
+            }
+            if as_json:
+                print(json.dumps(out), flush=True)
+            else:
+                print(
+                    f"run {summary.run_id}: {summary.goals} goals -> accepted {summary.accepted}, "
+                    f"rejected {summary.rejected}, dead-lettered {summary.dead_lettered} "
+                    + (f"(stranded {summary.stranded}: no progress for {s.stranded_after_s:g} s) " if summary.stranded else "")
+                    + f"in {summary.seconds:.1f}s (model {summary.model}); corpus: {summary.db}", flush=True
+                )
+            if not summary.finished:
+                console.print("[red]the run ended before every goal was accounted for[/red]")
+                return 1
+            return 0
+
         try:
-            summary = run_async(run_goals(s, goals, progress=progress, timeout_s=timeout))
+            summary = run_async(run_goals(s, goals, progress=progress, timeout_s=timeout), finish=report)
         except (BrokerError, OSError, RuntimeError, ValueError) as exc:
             fail(exc)
-    out = {
-        "run_id": summary.run_id, "goals": summary.goals, "accepted": summary.accepted,
-        "rejected": summary.rejected, "dead_lettered": summary.dead_lettered, "stranded": summary.stranded,
-        "seconds": round(summary.seconds, 2), "db": summary.db, "model": summary.model,
-    }
-    if as_json:
-        print(json.dumps(out))
-    else:
-        print(
-            f"run {summary.run_id}: {summary.goals} goals -> accepted {summary.accepted}, "
-            f"rejected {summary.rejected}, dead-lettered {summary.dead_lettered} "
-            + (f"(stranded {summary.stranded}: no progress for {s.stranded_after_s:g} s) " if summary.stranded else "")
-            + f"in {summary.seconds:.1f}s (model {summary.model}); corpus: {summary.db}"
-        )
     if not summary.finished:
-        console.print("[red]the run ended before every goal was accounted for[/red]")
         raise typer.Exit(1)
 
 
@@ -114,7 +133,8 @@ def worker(
     """Run the stages (and the sink) until Ctrl-C or SIGTERM, against the given broker.
 
     Several workers may share one consumer group; only one of them may run the
-    sink for a given DuckDB file (start the others with --no-sink). A requested
+    sink for a given DuckDB file (start the others with --no-sink). A new file
+    takes in what is judged from its sink's start on (the past: backfill sink). A requested
     stop (Ctrl-C, SIGTERM) ends in order with a one-line summary and exit code 0;
     a sink that dies stops the worker with the reason and exit code 1.
     """

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-from aiokafka import AIOKafkaProducer
+from typing import Any
 
 from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
-from goalconvo.core.records import Goal, encode
+from goalconvo.core.records import Goal, check_event_size, encode
 from goalconvo.core.settings import Settings
 from goalconvo.llm import LLMBackend, create_backend
 from goalconvo.sinks.consumer import DuckDBSink
@@ -25,35 +25,64 @@ from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.opening import open_store_waiting
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
-from goalconvo.streams.broker import BrokerError, EmbeddedBroker, ensure_topics
+from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, describe_error, ensure_topics
+from goalconvo.streams.kafka import Bus, KafkaAccess, access, for_settings
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
 
+#: How long each part of a worker may take to stop before the rest goes on without it (a broker that is
+#: gone makes Faust's and aiokafka's clients retry their goodbyes).
+PART_STOP_S = 10.0
+#: The same when the broker is known to be gone.
+GONE_STOP_S = 2.0
+
 
 @contextlib.asynccontextmanager
-async def message_bus(settings: Settings) -> AsyncIterator[str]:
-    """Yield bootstrap servers with every topic created: the given Kafka, or an embedded broker."""
+async def open_bus(settings: Settings) -> AsyncIterator[tuple[KafkaAccess, BusWatch]]:
+    """The bus with every topic created: the given Kafka (with the settings' TLS/SASL) or an embedded
+    broker (plaintext on loopback), and a watch that says when it is gone."""
+    topics = topic_partitions(settings)
+    replication = {"replication_factor": settings.topic_replication_factor,
+                   "min_insync_replicas": settings.topic_min_insync_replicas}
     if settings.bootstrap_servers:
-        await ensure_topics(settings.bootstrap_servers, topic_partitions(settings))
-        yield settings.bootstrap_servers
+        kafka = KafkaAccess.from_settings(settings)
+        await ensure_topics(kafka, topics, **replication)
+        yield kafka, BusWatch(kafka.bootstrap_servers, None, settings.broker_unreachable_s)
         return
     broker = EmbeddedBroker(binary=settings.embedded_broker_bin)
     await broker.start()
     try:
-        await ensure_topics(broker.bootstrap_servers, topic_partitions(settings))
-        yield broker.bootstrap_servers
+        kafka = KafkaAccess(broker.bootstrap_servers)
+        await ensure_topics(kafka, topics)
+        yield kafka, BusWatch(kafka.bootstrap_servers, broker, settings.broker_unreachable_s)
     finally:
         await broker.stop()
 
 
-async def publish(bootstrap_servers: str, topic: str, events: Iterable[tuple[bytes | None, bytes]]) -> int:
-    """Send (key, value) events to ``topic``; returns how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5)
+@contextlib.asynccontextmanager
+async def message_bus(settings: Settings) -> AsyncIterator[KafkaAccess]:
+    """The bus with every topic created (``open_bus`` without its watch)."""
+    async with open_bus(settings) as (kafka, _):
+        yield kafka
+
+
+async def publish(bus: Bus, topic: str, events: Iterable[tuple[bytes | None, bytes]]) -> int:
+    """Send (key, value) events to ``topic``; returns how many were sent.
+
+    Each value is checked against an event's size limit before anything is produced
+    (``EventTooLarge``, a ValueError), so a file is refused whole rather than half sent.
+    """
+    kafka = access(bus)
+    events = [(key, value if value is None else check_event_size(value, f"event {i}"))
+              for i, (key, value) in enumerate(events, start=1)]
+    producer = kafka.producer(linger_ms=5)
     try:
         await producer.start()
     except Exception as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {describe_error(exc)}") from exc
     n = 0
     try:
         futures = []
@@ -64,6 +93,22 @@ async def publish(bootstrap_servers: str, topic: str, events: Iterable[tuple[byt
     finally:
         await producer.stop()
     return n
+
+
+def run_namespace(settings: Settings, store: CorpusStore) -> Settings:
+    """The settings a ``run`` uses on a broker it shares: topics and groups of its corpus file's own.
+
+    ``<topic_prefix>f<10 hex>.`` and ``<app_id>-f<10 hex>``, from the file's resolved path and the id
+    it got at creation (as ``consumer.sink_group``). Two runs into two files share nothing on the
+    broker (no consumer group, no topic, no table: each has its own near-duplicate index and few-shot
+    pool); runs into one file, one after another, share them, as the dialogues of one corpus should.
+    A run on its own embedded broker needs no namespace.
+    """
+    if not settings.bootstrap_servers:
+        return settings
+    tag = "f" + hashlib.sha1(f"{store.path.resolve()}\0{store.corpus_id}".encode()).hexdigest()[:10]
+    return settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}{tag}.",
+                                       "app_id": f"{settings.app_id}-{tag}"})
 
 
 def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> list[Goal]:
@@ -128,15 +173,24 @@ class Worker:
     ``run`` with the reason.
     """
 
-    def __init__(self, settings: Settings, bootstrap_servers: str, *, llm: LLMBackend | None = None, sink: bool = True):
+    def __init__(self, settings: Settings, bootstrap_servers: Bus, *, llm: LLMBackend | None = None, sink: bool = True,
+                 store: CorpusStore | None = None):
         self.settings = settings
-        self.bootstrap_servers = bootstrap_servers
-        self.pipeline = Pipeline(settings, llm or create_backend(settings), bootstrap_servers)
-        self.store: CorpusStore | None = open_store_waiting(settings.db) if sink else None
-        self.sink = DuckDBSink(settings, bootstrap_servers, self.store) if self.store else None
-        self.query_server = QueryServer(self.store, settings.query_host, settings.query_port) if self.store else None
+        self.kafka = for_settings(settings, bootstrap_servers)
+        self.bootstrap_servers = self.kafka.bootstrap_servers
+        self.pipeline = Pipeline(settings, llm or create_backend(settings), self.kafka)
+        # The sink's store answers others' queries: no file access on it (see CorpusStore, sql.run_read).
+        self.store: CorpusStore | None = store or (open_store_waiting(settings.db, file_access=False) if sink else None)
+        self.sink = DuckDBSink(settings, self.kafka, self.store) if self.store else None
+        self.query_server = QueryServer(
+            self.store, settings.query_host, settings.query_port,
+            allowed_hosts=[h for h in settings.http_allowed_hosts.split(",") if h.strip()],
+            timeout_s=settings.query_timeout_s, max_rows=settings.query_max_rows,
+        ) if self.store else None
         self.failure: WorkerFailed | None = None
         self.failed = asyncio.Event()
+        #: Set when the broker is known to be gone: the stop does not wait for its goodbyes.
+        self.broker_gone = False
         self.started_at = time.monotonic()
         self._watch: asyncio.Task[None] | None = None
 
@@ -203,17 +257,25 @@ class Worker:
         }
 
     async def stop(self) -> None:
+        """Stop every part in order, each within ``PART_STOP_S``: a part that hangs (its broker gone) is left
+        behind, and the endpoint files and the store are closed whatever happened before."""
         if self._watch is not None:
             self._watch.cancel()
-        with contextlib.suppress(Exception):
-            await self.pipeline.stop()
-        if self.sink:
-            with contextlib.suppress(Exception):
-                await self.sink.stop()
-        if self.query_server:
-            await self.query_server.stop()
-        if self.store:
-            self.store.close()
+        try:
+            # A broker that is gone cannot take goodbyes (commits, leaving the group): do not wait long for them,
+            # nor print the clients' tracebacks about it (the reason was said once).
+            bound = GONE_STOP_S if self.broker_gone else PART_STOP_S
+            if self.broker_gone:
+                for name in ("faust", "mode", "aiokafka", "asyncio"):
+                    logging.getLogger(name).setLevel(logging.CRITICAL)
+            await _bounded(self.pipeline.stop(), "the stages", bound)
+            if self.sink:
+                await _bounded(self.sink.stop(), "the sink", bound)
+        finally:
+            if self.query_server:
+                await self.query_server.stop()
+            if self.store:
+                self.store.close()
 
     async def __aenter__(self) -> "Worker":
         try:
@@ -225,6 +287,18 @@ class Worker:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+async def _bounded(stopping: Any, what: str, seconds: float = 10.0) -> None:
+    """Await a part's stop for at most ``PART_STOP_S``. Not ``wait_for``: cancelling a client's stop makes it
+    raise CancelledError from its own cleanup (aiokafka's fetcher awaits the tasks it cancels), which would
+    look like our task being cancelled. A stop that overruns is left to end with the event loop."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("%s did not stop within %.0f s (the broker is gone?); going on without them", what, seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        log.debug("%s stopped with %s", what, task.exception())
 
 
 @dataclass
@@ -239,6 +313,8 @@ class RunSummary:
     model: str
     #: Of the dead-lettered: dialogues the watchdog found stranded (no progress for stranded_after_s).
     stranded: int = 0
+    #: Why the run stopped before every goal was accounted for (its broker gone), else None.
+    stopped_by: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -246,6 +322,9 @@ class RunSummary:
 
 
 ProgressFn = Callable[[dict[str, int]], None]
+
+#: How often ``run`` asks whether its broker is still there (a TCP connect to a given one).
+BUS_CHECK_S = 2.0
 
 
 async def run_goals(
@@ -257,18 +336,36 @@ async def run_goals(
     progress: ProgressFn | None = None,
     timeout_s: float | None = None,
 ) -> RunSummary:
-    """The one command: bus, worker, N goals in, wait until all are stored or dead-lettered."""
+    """The one command: bus, worker, N goals in, wait until all are stored or dead-lettered.
+
+    On a given broker the run works in its corpus file's namespace (``run_namespace``). It stops
+    early, with its counts so far and ``stopped_by`` set, when its broker is gone (``BusWatch``):
+    the embedded broker exited, or a given one was unreachable for ``broker_unreachable_s``.
+    """
     run_id = time.strftime("run-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     t0 = time.monotonic()
     batch = goals_for_run(n_goals, run_id, goals) if goals is not None else goals_from_settings(settings, n_goals, run_id)
-    async with message_bus(settings) as bootstrap:
-        async with Worker(settings, bootstrap, llm=llm) as worker:
-            assert worker.store is not None
+    counts = {"accepted": 0, "rejected": 0, "dead_lettered": 0, "stranded": 0}
+    stopped_by: str | None = None
+    model = settings.model or settings.llm
+    async with contextlib.AsyncExitStack() as stack:
+        # The file first: on a shared broker its identity names the run's topics and groups.
+        store = open_store_waiting(settings.db, file_access=False)
+        try:
+            settings = run_namespace(settings, store)
+            kafka, watch = await stack.enter_async_context(open_bus(settings))
+            worker = Worker(settings, kafka, llm=llm, store=store)  # closes the store from here on
+        except BaseException:
+            store.close()
+            raise
+        async with worker:
             backend = worker.pipeline.llm
+            model = backend.model_name
             worker.store.record_run(run_id, n_goals, settings.llm, backend.model_name, settings.model_dump(mode="json"))
-            await publish(bootstrap, Topics.for_prefix(settings.topic_prefix).goals, goal_events(batch))
-            counts = {"accepted": 0, "rejected": 0, "dead_lettered": 0, "stranded": 0}
+            # The sink read its start offsets when it started: every goal from here on is this run's to store.
+            await publish(kafka, Topics.for_prefix(settings.topic_prefix).goals, goal_events(batch))
             loop = asyncio.get_running_loop()
+            next_check = 0.0
             # Every goal ends stored or dead-lettered: a stranded dialogue too, by the watchdog.
             while counts["accepted"] + counts["rejected"] + counts["dead_lettered"] < n_goals:
                 if timeout_s is not None and time.monotonic() - t0 > timeout_s:
@@ -280,18 +377,26 @@ async def run_goals(
                         f"{worker.failure}; run {run_id} stopped with {counts['accepted']} accepted, "
                         f"{counts['rejected']} rejected, {counts['dead_lettered']} dead-lettered of {n_goals} goals"
                     )
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + BUS_CHECK_S
+                    stopped_by = await watch.gone()
                 counts = await loop.run_in_executor(None, worker.store.run_progress, run_id)
                 counts["stranded"] = await loop.run_in_executor(None, worker.store.run_stranded, run_id)
                 if progress:
                     progress(counts)
-            return RunSummary(
-                run_id=run_id,
-                goals=n_goals,
-                seconds=time.monotonic() - t0,
-                db=str(settings.db),
-                model=backend.model_name,
-                **counts,
-            )
+                if stopped_by is not None:
+                    log.error("run %s stops: %s", run_id, stopped_by)
+                    worker.broker_gone = True
+                    break
+    return RunSummary(
+        run_id=run_id,
+        goals=n_goals,
+        seconds=time.monotonic() - t0,
+        db=str(settings.db),
+        model=model,
+        stopped_by=stopped_by,
+        **counts,
+    )
 
 
 async def serve_worker(
@@ -299,14 +404,32 @@ async def serve_worker(
 ) -> dict[str, float | int | None]:
     """A long-running worker against ``settings.bootstrap_servers`` (or an embedded broker).
 
-    Returns its summary once ``stop`` is set (a requested stop); raises WorkerFailed if its sink dies.
+    Returns its summary once ``stop`` is set (a requested stop); raises WorkerFailed if its sink dies
+    or its embedded broker exits (a given broker that goes away is waited for: clients reconnect).
     """
     stop = stop or asyncio.Event()
-    async with message_bus(settings) as bootstrap:
-        async with Worker(settings, bootstrap, sink=sink) as worker:
-            log.info("worker ready on %s", bootstrap)
-            await worker.wait(stop)
+    async with open_bus(settings) as (kafka, watch):
+        async with Worker(settings, kafka, sink=sink) as worker:
+            log.info("worker ready on %s", kafka.bootstrap_servers)
+            watcher = asyncio.create_task(_fail_when_embedded_broker_exits(worker, watch), name="bus-watch")
+            try:
+                await worker.wait(stop)
+            finally:
+                watcher.cancel()
             return worker.summary()
+
+
+async def _fail_when_embedded_broker_exits(worker: Worker, watch: BusWatch) -> None:
+    if watch.embedded is None:
+        return
+    while worker.failure is None:
+        reason = await watch.gone()
+        if reason is not None:
+            worker.failure = WorkerFailed(reason)
+            worker.broker_gone = True
+            worker.failed.set()
+            return
+        await asyncio.sleep(BUS_CHECK_S)
 
 
 async def serve_broker(

@@ -13,7 +13,9 @@ from typing import Optional
 
 import typer
 
-from goalconvo.commands.common import DbOpt, console, fail, make_settings, open_corpus, print_result
+from rich.markup import escape
+
+from goalconvo.commands.common import shown, DbOpt, console, fail, make_settings, open_corpus, print_result
 
 
 def sets_list(
@@ -65,4 +67,4 @@ def sets_delete(
     if as_json:
         print(json.dumps({"set": name, "deleted": removed, **({"ratings_deleted": rated} if rated else {})}))
     else:
-        console.print(f"deleted set {name}: {removed} dialogues" + (f", {rated} readers' ratings" if rated else ""))
+        console.print(f"deleted set {escape(shown(name))}: {removed} dialogues" + (f", {rated} readers' ratings" if rated else ""))

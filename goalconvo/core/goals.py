@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from goalconvo.core.records import KNOWN_DOMAINS, Goal
+from pydantic import ValidationError
+
+from goalconvo.core.records import KNOWN_DOMAINS, DecodeError, Goal, decode
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -66,7 +68,15 @@ def load_multiwoz_dialogues(path: Path) -> dict[str, Any]:
 
 
 def multiwoz_goals(path: Path) -> list[Goal]:
-    return [multiwoz_goal(did, d["goal"]) for did, d in load_multiwoz_dialogues(path).items()]
+    out = []
+    for did, d in load_multiwoz_dialogues(path).items():
+        try:
+            out.append(multiwoz_goal(did, d["goal"]))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "goal"
+            raise ValueError(f"{path}, dialogue {did}: {where}: {err['msg']}") from None
+    return out
 
 
 def _content_id(obj: Any) -> str:
@@ -74,28 +84,34 @@ def _content_id(obj: Any) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[bytes]:
-    """The non-blank lines of a JSON Lines file, as the raw event bytes to publish.
+    """The non-blank lines of a JSON Lines file, as the raw event bytes to publish (see ``iter_jsonl_lines``)."""
+    return (raw for _, raw in iter_jsonl_lines(path))
+
+
+def iter_jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw event bytes) of each non-blank line of a JSON Lines file.
 
     A line without ``goal_id`` gets one from its content, so republishing the
-    same file maps to the same goals. Lines that are not JSON objects are passed
-    through unchanged: the pipeline dead-letters them with a reason.
+    same file maps to the same goals. Lines that are not JSON objects (nested too
+    deeply to parse as well) are passed through unchanged: the pipeline
+    dead-letters them with a reason.
     """
     with Path(path).open("rb") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, start=1):
             line = line.strip()
             if not line:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError:
-                yield line
+            except (ValueError, RecursionError):
+                yield number, line
                 continue
             if isinstance(obj, dict) and "goal_id" not in obj:
                 obj["goal_id"] = _content_id(obj)
                 obj.setdefault("source", "jsonl")
-                yield json.dumps(obj).encode()
+                yield number, json.dumps(obj).encode()
             else:
-                yield line
+                yield number, line
 
 
 def goal_content_key(goal: Goal) -> str:
@@ -161,11 +177,11 @@ def load_goal_source(path: Path | None) -> list[Goal]:
     path = Path(path)
     if path.suffix == ".jsonl":
         goals = []
-        for n, raw in enumerate(iter_jsonl(path), start=1):
+        for n, raw in iter_jsonl_lines(path):
             try:
-                goals.append(Goal.model_validate_json(raw))
-            except ValueError as exc:
-                raise ValueError(f"{path}, goal {n}: {exc}") from None
+                goals.append(decode(Goal, raw))
+            except DecodeError as exc:
+                raise ValueError(f"{path}, line {n}: {exc}") from None
         return goals
     return multiwoz_goals(path)
 

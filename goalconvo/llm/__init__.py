@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from goalconvo.core.settings import Settings
+from goalconvo.core.settings import Settings, secret
 from goalconvo.llm.base import (
     CallContext,
     ChatMessage,
@@ -50,7 +50,7 @@ def create_backend(settings: Settings) -> LLMBackend:
             timeout_s=settings.llm_timeout_s,
             retries=settings.llm_retries,
             backoff_s=settings.llm_backoff_s,
-            api_key=settings.llm_api_key,
+            api_key=secret(settings.llm_api_key),
             outage_s=settings.llm_outage_s,
             json_mode=settings.llm_json_mode,
         )

@@ -11,6 +11,13 @@ the rest stored; a file that takes no writes stops the sink (``SinkStoreFailed``
 and dead-letters nothing. Beside it: metric snapshots (``snapshots.py``),
 BERTScore as dialogues arrive (``score_loop.py``) and the one-shot catch-up of
 ``goalconvo backfill sink`` (``backfill.py``).
+
+What a new file takes in (its group has no committed offsets yet): with ``from_now`` (a
+worker's or a run's sink), what arrives after the end offsets it reads when it starts, before
+the worker serves and so before ``run`` produces its first goal; those offsets are committed as
+soon as the group assigns the partitions, so a sink restarted later resumes there. Not
+"latest" at the group join, which the broker may hold for seconds while events arrive. The
+past is ``goalconvo backfill sink``'s, explicitly.
 """
 
 from __future__ import annotations
@@ -22,15 +29,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from goalconvo.core import records
-from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue
+from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue, salvage_ids
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.score_loop import ScoreLoop
 from goalconvo.sinks.snapshots import Snapshots
 from goalconvo.sinks.store import CorpusStore, WriteResult
-from goalconvo.streams.broker import leave_group_at_generation_zero
+from goalconvo.streams.broker import leave_group_at_generation_zero, topic_end_offsets
+from goalconvo.streams.kafka import Bus, for_settings
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -63,19 +71,43 @@ class _Item:
     goal: Goal | None = None
 
 
+class _FromNow(ConsumerRebalanceListener):
+    """A partition the group has never committed starts at the offset read at the sink's start (see above)."""
+
+    def __init__(self, sink: "DuckDBSink"):
+        self.sink = sink
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        consumer, fresh = self.sink.consumer, {}
+        for tp in assigned:
+            if await consumer.committed(tp) is None:
+                # A partition unknown at the start was created since: all of it is new.
+                fresh[tp] = self.sink.start_offsets.get(tp, 0)
+                consumer.seek(tp, fresh[tp])
+        if fresh:
+            try:
+                await consumer.commit(fresh)
+            except Exception as exc:  # noqa: BLE001 - the seek holds; the next batch's commit records it
+                log.warning("could not commit the sink's starting offsets (%s); they are committed with its first batch", exc)
+
+
 class DuckDBSink:
-    def __init__(self, settings: Settings, bootstrap_servers: str, store: CorpusStore, *, group_id: str | None = None):
+    def __init__(self, settings: Settings, bootstrap_servers: Bus, store: CorpusStore, *, group_id: str | None = None,
+                 from_now: bool = True):
         self.settings = settings
-        self.bootstrap_servers = bootstrap_servers
+        self.kafka = for_settings(settings, bootstrap_servers)
+        self.bootstrap_servers = self.kafka.bootstrap_servers
         self.store = store
         self.topics = Topics.for_prefix(settings.topic_prefix)
         self.group_id = group_id or sink_group(settings.app_id, store)
+        self.from_now = from_now
+        #: Where each partition stood when the sink started (``from_now``).
+        self.start_offsets: dict[TopicPartition, int] = {}
         session_ms = int(settings.session_timeout_s * 1000)
-        self.consumer = AIOKafkaConsumer(
-            self.topics.dialogues_judged,
-            *self.topics.dead_letters(),
-            self.topics.goals,
-            bootstrap_servers=bootstrap_servers,
+        self.consumer = self.kafka.consumer(
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -107,7 +139,20 @@ class DuckDBSink:
                 store, settings.similarity_reference, settings.snapshot_interval_s / 2, on_scored=self.snapshots.mark
             )
 
+    @property
+    def topic_names(self) -> list[str]:
+        return [self.topics.dialogues_judged, *self.topics.dead_letters(), self.topics.goals]
+
+    async def subscribe(self) -> None:
+        """Subscribe the consumer (before it starts); with ``from_now``, read where each partition ends now."""
+        if self.from_now:
+            self.start_offsets = await topic_end_offsets(self.kafka, self.topic_names)
+            self.consumer.subscribe(self.topic_names, listener=_FromNow(self))
+        else:
+            self.consumer.subscribe(self.topic_names)
+
     async def start(self) -> None:
+        await self.subscribe()
         await self.consumer.start()
         self._task = asyncio.create_task(self._run(), name="duckdb-sink")
         if self.scoring is not None:
@@ -149,6 +194,7 @@ class DuckDBSink:
         return None, DeadLetter(
             source_topic=msg.topic, source_partition=msg.partition, source_offset=msg.offset,
             stage="sink", reason=reason, error_type="DecodeError", key=key, payload=records.payload_text(msg.value),
+            **salvage_ids(msg.value),
         )
 
     async def _run(self) -> None:

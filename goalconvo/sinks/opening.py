@@ -15,9 +15,9 @@ class CorpusBusy(RuntimeError):
     """The corpus file is held by another process."""
 
 
-def open_store(db: Path) -> CorpusStore:
+def open_store(db: Path, *, file_access: bool = True) -> CorpusStore:
     try:
-        return CorpusStore(db)
+        return CorpusStore(db, file_access=file_access)
     except duckdb.IOException as exc:
         where = f" (its sink answers at {endpoint_file(db).read_text().strip()})" if endpoint_file(db).exists() else ""
         raise CorpusBusy(
@@ -25,7 +25,7 @@ def open_store(db: Path) -> CorpusStore:
         ) from exc
 
 
-def open_store_waiting(db: Path, wait_s: float = 10.0) -> CorpusStore:
+def open_store_waiting(db: Path, wait_s: float = 10.0, *, file_access: bool = True) -> CorpusStore:
     """Open ``db`` for a worker's sink, waiting up to ``wait_s`` while another process holds it.
 
     A reader of a free corpus file (``goalconvo query`` or the dashboard when no pipeline runs)
@@ -36,9 +36,9 @@ def open_store_waiting(db: Path, wait_s: float = 10.0) -> CorpusStore:
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            return CorpusStore(db)
+            return CorpusStore(db, file_access=file_access)
         except duckdb.IOException as exc:
             # A running pipeline's sink (it announces an endpoint) will not let go: say so at once.
             if "lock" not in str(exc).lower() or endpoint_file(db).exists() or time.monotonic() >= deadline:
-                return open_store(db)  # raises CorpusBusy with the holder's endpoint, or opens if it just freed
+                return open_store(db, file_access=file_access)  # raises CorpusBusy with the holder's endpoint, or opens if it just freed
             time.sleep(0.1)

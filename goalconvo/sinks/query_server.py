@@ -6,10 +6,14 @@ its address in ``<db>.endpoint``; ``goalconvo query`` opens the file directly
 when it is free and asks the running process when it is not.
 
 Values travel as bound parameters (``params``), never spliced into the SQL.
-Reads need nothing more; a write (``allow_write``) needs the random token the
+A read needs no token and can neither change the corpus nor reach a file: it is
+guarded, run in a read-only transaction that is rolled back, on a database whose
+file access is off (``sql.run_read``), within ``query_timeout_s`` and returning at
+most ``query_max_rows`` rows. A write (``allow_write``) needs the random token the
 sink writes to ``<db>.endpoint.token`` (mode 0600, readable by the file's owner
 only), sent as ``Authorization: Bearer <token>``: another local user cannot write
-through the endpoint.
+through the endpoint. Only JSON bodies are taken, and only requests naming a
+loopback host (``core.httpd``): a web page cannot post to it or rebind a name to it.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ import aiohttp
 import duckdb
 from aiohttp import web
 
+from goalconvo.core import exits
 from goalconvo.core.httpd import LoopbackServer
 from goalconvo.sinks import schema
-from goalconvo.sinks.sql import QueryRefused, QueryResult, check_read_only, fetch, open_read_only
+from goalconvo.sinks.sql import QueryRefused, QueryResult, QueryTimeout, open_read_only, run_read
 from goalconvo.sinks.store import CorpusStore
 
 
@@ -45,21 +50,36 @@ def token_file(db: Path) -> Path:
     return Path(str(db) + ".endpoint.token")
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a new file only its owner can read (an old file is replaced, never reused)."""
+def _write_new(path: Path, text: str, mode: int) -> None:
+    """Write ``text`` to a new file of ``mode``: an old file (or a symlink planted there) is removed, never
+    written through (``O_EXCL | O_NOFOLLOW``: a link that appears in between makes this fail)."""
     path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
 
 
-class QueryServer(LoopbackServer):
-    """Serves ``POST /query`` ({"sql", "params", "allow_write"}) from the sink's own connection."""
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a new file only its owner can read."""
+    _write_new(path, text, 0o600)
 
-    def __init__(self, store: CorpusStore, host: str = "127.0.0.1", port: int = 0):
-        super().__init__(host, port)
+
+def _remove_announcement(db: Path) -> None:
+    for f in (endpoint_file(db), token_file(db)):
+        f.unlink(missing_ok=True)
+
+
+class QueryServer(LoopbackServer):
+    """Serves ``POST /query`` ({"sql", "params", "allow_write"}, JSON) from the sink's own connection."""
+
+    def __init__(self, store: CorpusStore, host: str = "127.0.0.1", port: int = 0, *,
+                 allowed_hosts: tuple[str, ...] | list[str] = (), timeout_s: float = 30.0, max_rows: int = 10_000):
+        super().__init__(host, port, allowed_hosts=allowed_hosts)
         self.store = store
+        self.timeout_s = timeout_s
+        self.max_rows = max_rows
         self.token = secrets.token_urlsafe(32)
+        self._cleanup: int | None = None
         self.app = web.Application()
         self.app.router.add_post("/query", self._handle_query)
         self.app.router.add_get("/health", self._health)
@@ -72,17 +92,25 @@ class QueryServer(LoopbackServer):
         return web.json_response({"ok": True, "db": str(self.store.path), "pid": os.getpid()})
 
     async def _handle_query(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            # A browser sends text/plain or a form without asking first (no CORS preflight): never taken.
+            return web.json_response({"error": "the body must be JSON (Content-Type: application/json)"}, status=415)
         try:
             body = await request.json()
-            sql = str(body["sql"])
+            if not isinstance(body, dict) or not isinstance(body.get("sql"), str):
+                raise TypeError("no sql")
+            sql = body["sql"]
             params = body.get("params")
             if params is not None and not isinstance(params, list):
                 raise TypeError("params must be a list")
+            allow_write = body.get("allow_write", False)
+            if not isinstance(allow_write, bool):
+                raise TypeError("allow_write must be true or false")
         except (ValueError, KeyError, TypeError, AttributeError):
             return web.json_response(
-                {"error": "body must be JSON with a 'sql' field (and a 'params' list, if any)"}, status=400
+                {"error": "body must be JSON with a 'sql' string (and a 'params' list, 'allow_write' true/false)"},
+                status=400,
             )
-        allow_write = bool(body.get("allow_write"))
         if allow_write and not self._authorized(request):
             return web.json_response(
                 {"error": f"writes through the running sink need its token (in {token_file(self.store.path)})"},
@@ -90,13 +118,23 @@ class QueryServer(LoopbackServer):
             )
         try:
             res = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: self.store.query(sql, params, allow_write=allow_write)
+                None, lambda: self.store.query(sql, params, allow_write=allow_write,
+                                               timeout_s=self.timeout_s, max_rows=self.max_rows)
             )
         except QueryRefused as exc:
             return web.json_response({"error": str(exc)}, status=403)
+        except QueryTimeout as exc:
+            return web.json_response({"error": f"{exc} (GOALCONVO_QUERY_TIMEOUT_S)"}, status=408)
+        except duckdb.PermissionException as exc:
+            return web.json_response({"error": f"{exc}. The running sink reads and writes no file but the corpus "
+                                               "(its query endpoint is open to reads): stop the pipeline to COPY to "
+                                               "or read from a file, or use `goalconvo export`"}, status=403)
         except duckdb.Error as exc:
             return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
-        return web.json_response({"columns": res.columns, "rows": res.rows})
+        body = {"columns": res.columns, "rows": res.rows}
+        if res.truncated:
+            body["truncated"] = True  # the first max_rows rows only
+        return web.json_response(body)
 
     def _authorized(self, request: web.Request) -> bool:
         given = request.headers.get("Authorization", "")
@@ -104,12 +142,15 @@ class QueryServer(LoopbackServer):
 
     async def start(self) -> None:
         await self.serve(self.app)
-        _write_private(token_file(self.store.path), self.token)
-        endpoint_file(self.store.path).write_text(json.dumps({"url": self.url, "pid": os.getpid()}))
+        db = self.store.path
+        # Removed on any exit that runs code (an error, a forced exit), not only on a stop in order.
+        self._cleanup = exits.on_exit(f"endpoint files of {db}", lambda: _remove_announcement(db))
+        _write_private(token_file(db), self.token)
+        _write_new(endpoint_file(db), json.dumps({"url": self.url, "pid": os.getpid()}), 0o644)
 
     async def stop(self) -> None:
-        for f in (endpoint_file(self.store.path), token_file(self.store.path)):
-            f.unlink(missing_ok=True)
+        _remove_announcement(self.store.path)
+        exits.cancel(self._cleanup)
         await super().stop()
 
 
@@ -118,13 +159,17 @@ class CorpusUnavailable(RuntimeError):
 
 
 def _direct(db: Path, sql: str, allow_write: bool, params: list[Any] | None = None) -> QueryResult:
+    """The file is free: a read on a read-only connection (file access off, as through a sink); a write
+    through the store (so the tallies follow it: ``CorpusStore.query``)."""
     if allow_write:
-        con = duckdb.connect(str(db))
-    else:
-        check_read_only(sql)
-        con = open_read_only(db)
+        store = CorpusStore(db)
+        try:
+            return store.query(sql, params, allow_write=True)
+        finally:
+            store.close()
+    con = open_read_only(db)
     try:
-        return fetch(con, sql, params)
+        return run_read(con, sql, params)
     finally:
         con.close()
 
@@ -154,7 +199,7 @@ async def _remote(db: Path, sql: str, allow_write: bool, timeout_s: float, param
         if r.status == 403:
             raise QueryRefused(body["error"])
         raise CorpusUnavailable(body["error"])
-    return QueryResult(body["columns"], body["rows"])
+    return QueryResult(body["columns"], body["rows"], bool(body.get("truncated")))
 
 
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -176,11 +221,34 @@ def _upgrade(db: Path) -> None:
     print(f"upgraded {db} in {time.monotonic() - t:.1f} s", file=sys.stderr, flush=True)
 
 
+class CorpusOutdated(CorpusUnavailable):
+    """A free file of an older schema, read where no upgrade may happen (a dashboard request)."""
+
+
+def upgrade_if_outdated(db: Path) -> bool:
+    """Upgrade a free file of an older schema now (``_upgrade``); False when it is current, held or absent."""
+    db = Path(db)
+    if not db.exists():
+        return False
+    try:
+        con = open_read_only(db)
+    except duckdb.IOException:
+        return False  # held by a running sink, which has upgraded it
+    try:
+        outdated = _schema_version(con) < len(schema.MIGRATIONS)
+    finally:
+        con.close()
+    if outdated:
+        _upgrade(db)
+    return outdated
+
+
 @contextlib.contextmanager
-def reader(db: Path) -> Iterator[Callable[..., QueryResult]]:
+def reader(db: Path, *, upgrade: bool = False) -> Iterator[Callable[..., QueryResult]]:
     """``query(sql, params=None)`` for several reads: one read-only connection while the file is free
     (opening one costs more than a small query), else each through the running sink. A free file of an
-    older schema is upgraded first (``_upgrade``)."""
+    older schema is upgraded first when ``upgrade`` (``goalconvo metrics``, a command the user ran), else
+    refused with ``CorpusOutdated``: a read never writes the file on its own (a dashboard request)."""
     db = Path(db)
     if not db.exists():
         raise CorpusUnavailable(f"no corpus at {db}; run `goalconvo run` first or pass --db")
@@ -188,6 +256,9 @@ def reader(db: Path) -> Iterator[Callable[..., QueryResult]]:
         con = open_read_only(db)
         if _schema_version(con) < len(schema.MIGRATIONS):
             con.close()
+            if not upgrade:
+                raise CorpusOutdated(f"{db} was written by an older version; restart the dashboard (it upgrades "
+                                     "the file when it starts) or run `goalconvo metrics` once")
             _upgrade(db)
             con = open_read_only(db)
     except duckdb.IOException as exc:
@@ -197,8 +268,7 @@ def reader(db: Path) -> Iterator[Callable[..., QueryResult]]:
         return
 
     def query(sql: str, params: list[Any] | None = None) -> QueryResult:
-        check_read_only(sql)
-        return fetch(con, sql, list(params) if params is not None else None)
+        return run_read(con, sql, list(params) if params is not None else None)
 
     try:
         yield query

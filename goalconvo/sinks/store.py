@@ -25,8 +25,22 @@ from typing import Any
 import duckdb
 
 from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
+from goalconvo.core.settings import SECRET_FILES
 from goalconvo.sinks import figures, ratings, schema, tallies
-from goalconvo.sinks.sql import QueryResult, check_read_only, fetch, insert_columns
+from goalconvo.sinks.sql import READ_CONFIG, QueryResult, insert_columns, run_read
+
+#: How a secret reads wherever settings are stored or shown (pydantic's SecretStr shows the same).
+REDACTED = "**********"
+
+
+def redact(settings: dict[str, Any]) -> dict[str, Any]:
+    """A settings dump with every secret replaced by ``REDACTED`` (the ones ``SECRET_FILES`` names, and
+    anything named like a password, passphrase, API key or token), so that none reaches the corpus."""
+    return {k: REDACTED if v is not None and _is_secret(k) else v for k, v in settings.items()}
+
+
+def _is_secret(name: str) -> bool:
+    return name in SECRET_FILES or name.lower().endswith(("password", "api_key", "secret", "passphrase", "_token"))
 
 
 def generation_of(started_at: float | None, turns: Sequence[tuple[str, str]]) -> str:
@@ -44,12 +58,18 @@ class WriteResult:
 
 
 class CorpusStore:
-    """A DuckDB corpus file opened for writing by this process (thread-safe)."""
+    """A DuckDB corpus file opened for writing by this process (thread-safe).
 
-    def __init__(self, path: Path | str):
+    ``file_access=False`` (a running sink, whose endpoint answers others' queries): the database
+    reads and writes no file but its own, and its configuration is locked (``sql.READ_CONFIG``).
+    DuckDB applies this to the whole database, so it also holds for ``query --write`` through the
+    endpoint: ``COPY ... TO`` a file needs the file free (stop the pipeline) or ``goalconvo export``.
+    """
+
+    def __init__(self, path: Path | str, *, file_access: bool = True):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(self.path))
+        self._con = duckdb.connect(str(self.path), config={} if file_access else READ_CONFIG)
         self._lock = threading.Lock()
         self.migrate()
 
@@ -58,6 +78,21 @@ class CorpusStore:
         with self._lock:
             schema.migrate(self._con)
             tallies.backfill(self._con)
+            self._redact_runs()
+
+    def _redact_runs(self) -> None:
+        """Settings stored with runs by older versions kept secrets (the LLM API key) in plain text: redact them."""
+        rows = self._con.execute("select run_id, settings from runs where settings is not null").fetchall()
+        changed = []
+        for run_id, text in rows:
+            try:
+                stored = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(stored, dict) and redact(stored) != stored:
+                changed.append([run_id, json.dumps(redact(stored))])
+        for run_id, text in changed:
+            self._con.execute("update runs set settings = ? where run_id = ?", [text, run_id])
 
     def close(self) -> None:
         with self._lock:
@@ -202,10 +237,11 @@ class CorpusStore:
         ])
 
     def record_run(self, run_id: str, goals: int, llm: str, model: str, settings: dict[str, Any]) -> None:
+        """The run's row, with the settings it ran under (secrets redacted: ``redact``)."""
         with self._lock:
             self._con.execute(
                 "insert into runs values (?,?,?,?,?,?) on conflict do nothing",
-                [run_id, time.time(), goals, llm, model, json.dumps(settings, default=str)],
+                [run_id, time.time(), goals, llm, model, json.dumps(redact(settings), default=str)],
             )
             self._con.execute(
                 "insert into dialogue_sets values (?, 'run', ?, ?, ?) on conflict do nothing",
@@ -309,14 +345,16 @@ class CorpusStore:
             "select count(*) from ignored_generations where ? is null or run_id = ?", [run_id, run_id]
         ).rows[0][0]
 
-    def query(self, sql: str, params: Iterable[Any] | None = None, *, allow_write: bool = False) -> QueryResult:
+    def query(self, sql: str, params: Iterable[Any] | None = None, *, allow_write: bool = False,
+              timeout_s: float | None = None, max_rows: int | None = None) -> QueryResult:
+        """A read (guarded, in a read-only transaction rolled back: ``sql.run_read``), or with ``allow_write``
+        any statement; a write is followed by ``tallies.reconcile``, so figures never count deleted rows."""
         if not allow_write:
-            check_read_only(sql)
-        cur = self._con.cursor()
-        try:
-            return fetch(cur, sql, params)
-        finally:
-            cur.close()
+            return run_read(self._con, sql, params, timeout_s=timeout_s, max_rows=max_rows)
+        with self._lock:
+            result = run_read(self._con, sql, params, timeout_s=timeout_s, max_rows=max_rows, write=True)
+            tallies.reconcile(self._con)
+        return result
 
     def run_progress(self, run_id: str) -> dict[str, int]:
         """Dialogues stored (accepted / rejected) and goals dead-lettered for a run.

@@ -234,3 +234,50 @@ def backfill(con: duckdb.DuckDBPyConnection, batch: int = 2000) -> int:
             raise
         done += len(ids)
         log.warning("figures filled in: %d of %d dialogues", done, missing)
+
+
+#: Sets whose tallies disagree with their rows: dialogues, accepted ones (current verdicts) and turns.
+_STALE_SETS = """
+    with d as (select d.set_name, count(*) as n, count(*) filter (where v.accepted) as a
+               from dialogues d left join current_verdicts v using (dialogue_id) group by 1),
+         t as (select d.set_name, count(*) as n from turns u join dialogues d using (dialogue_id) group by 1),
+         s as (select c.set_name, sum(s.dialogues) as n, coalesce(sum(s.dialogues) filter (where c.accepted), 0) as a
+               from cell_sums s join ngram_cells c using (cell_id) group by 1 having sum(s.dialogues) > 0),
+         f as (select c.set_name, sum(f.utterances) as n, count(*) as k
+               from dialogue_figures f join ngram_cells c using (cell_id) group by 1)
+    select coalesce(d.set_name, s.set_name) as set_name from d full join s using (set_name)
+    where d.n is distinct from s.n or d.a is distinct from s.a
+       or coalesce((select n from t where t.set_name = coalesce(d.set_name, s.set_name)), 0)
+          is distinct from coalesce((select n from f where f.set_name = coalesce(d.set_name, s.set_name)), 0)
+    union
+    select c.set_name from dialogue_figures x join ngram_cells c using (cell_id)
+    where x.dialogue_id not in (select dialogue_id from dialogues)
+"""
+
+
+def reconcile(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """After a hand-written write (``query --write``): rebuild the tallies of every set they no longer match.
+
+    The tallies follow the store's own writes; a ``delete from dialogues`` (or turns, or verdicts)
+    typed by hand bypasses them, and the figures and the dashboard would go on counting what was
+    deleted. Sets whose dialogue, accepted or turn counts disagree with their tallies (or whose
+    figures name a dialogue that is gone) lose their tallies and get them again from their rows
+    (``backfill``): the cost of those sets, once, not of the corpus. Returns their names.
+    """
+    stale = sorted({r[0] for r in con.execute(_STALE_SETS).fetchall() if r[0] is not None})
+    if not stale:
+        return []
+    log.warning("rebuilding the figures of %d set(s) a hand-written write changed: %s", len(stale), ", ".join(stale))
+    con.execute("begin")
+    try:
+        for set_name in stale:
+            con.execute("""delete from dialogue_figures where cell_id in (select cell_id from ngram_cells where set_name = ?)
+                           or dialogue_id in (select dialogue_id from dialogues where set_name = ?)""", [set_name, set_name])
+            delete_set(con, set_name)
+        con.execute("delete from dialogue_figures where dialogue_id not in (select dialogue_id from dialogues)")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    backfill(con)
+    return stale

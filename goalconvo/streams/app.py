@@ -15,6 +15,7 @@ decoded or processed go to a dead-letter topic with the reason; nothing else sto
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -42,8 +43,10 @@ from goalconvo.core.records import (
     FewShotExample,
     Goal,
     JudgedDialogue,
+    check_event_size,
     dialogue_id_for,
     encode,
+    salvage_ids,
 )
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
@@ -53,7 +56,8 @@ from goalconvo.llm import LLMBackend
 from goalconvo.streams import faust_consumer
 from goalconvo.streams import progress as marks
 from goalconvo.streams.broker import leave_group_at_generation_zero
-from goalconvo.streams.topics import Topics, assignor_topic, changelog_topic
+from goalconvo.streams.kafka import Bus, for_settings
+from goalconvo.streams.topics import DEAD_LETTER_SUFFIX, Topics, assignor_topic, changelog_topic
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +98,9 @@ def _key_text(key: Any) -> str | None:
 class Pipeline:
     """Builds the Faust app and its stages for one set of settings."""
 
-    def __init__(self, settings: Settings, llm: LLMBackend, bootstrap_servers: str, venues: VenueDB | None = None):
+    def __init__(self, settings: Settings, llm: LLMBackend, bus: Bus, venues: VenueDB | None = None):
         self.settings = settings
+        self.kafka = for_settings(settings, bus)
         self.llm = llm
         self.topics = Topics.for_prefix(settings.topic_prefix)
         self.venues = venues or VenueDB.load(settings.multiwoz_db)
@@ -111,7 +116,10 @@ class Pipeline:
         session = settings.session_timeout_s
         self.app = faust.App(
             settings.app_id,
-            broker=[f"kafka://{b.strip()}" for b in bootstrap_servers.split(",")],
+            broker=[f"kafka://{b.strip()}" for b in self.kafka.bootstrap_servers.split(",")],
+            # TLS / SASL of the cluster, for Faust's consumer, producer and the client it creates topics with.
+            broker_credentials=self.kafka.faust_credentials(),
+            topic_replication_factor=settings.topic_replication_factor,
             store="memory://",
             autodiscover=False,
             web_enabled=False,
@@ -141,7 +149,7 @@ class Pipeline:
         }
         # Faust would commit past events it skipped at a rebalance, and fixes its fetches' wait at 1.5 s
         # (on Tansu, the latency of every hop between stages): see faust_consumer.py.
-        faust_consumer.install(self.app, settings.fetch_max_wait_s)
+        faust_consumer.install(self.app, settings.fetch_max_wait_s, kafka=self.kafka)
         leave_group_at_generation_zero()
         # Dialogue id -> progress entry (streams/progress.py): skips replayed turns, feeds the watchdog.
         self.progress = self.app.Table(PROGRESS_TABLE, default=int, partitions=settings.partitions)
@@ -167,11 +175,18 @@ class Pipeline:
 
         Faust's ``Topic.send`` only queues the event and hands back the delivery's future; a
         progress mark written before that future resolves can outlive the event (issue 13).
+        An event over ``MAX_EVENT_BYTES`` is never sent (``EventTooLarge``: the next stage would
+        refuse it, and its dead letter would name no run): the stage dead-letters the one it holds.
         """
-        delivery = await self._topic[topic].send(key=key.encode(), value=encode(record))
+        value = encode(record)
+        if not topic.endswith(DEAD_LETTER_SUFFIX):
+            check_event_size(value, f"the next event (on {topic})")
+        delivery = await self._topic[topic].send(key=key.encode(), value=value)
         return await delivery
 
     async def dead_letter(self, dl_topic: str, event: EventT, stage: str, reason: str, exc: BaseException | None, **ids: Any) -> None:
+        """Publish the event with the reason; it carries the ids it names even if it did not decode,
+        and an event too large to carry whole goes truncated (``DeadLetter.fit``), never lost."""
         msg = event.message
         raw = event.value
         record = DeadLetter(
@@ -183,10 +198,25 @@ class Pipeline:
             error_type=type(exc).__name__ if exc else "Rejected",
             key=_key_text(event.key),
             **records.payload_fields(raw),
-            **ids,
-        )
-        log.warning("dead-letter from %s at %s: %s", msg.topic, stage, reason)
+            **{**salvage_ids(raw), **{k: v for k, v in ids.items() if v is not None}},
+        ).fit()
+        log.warning("dead-letter from %s at %s: %s", msg.topic, stage, reason[:500])
         await self.send(dl_topic, record.key or record.dead_letter_id, record)
+
+    async def _dead_letter_surely(self, dl_topic: str, event: EventT, stage: str, reason: str,
+                                  exc: BaseException | None, **ids: Any) -> None:
+        """``dead_letter``, tried again after a failed send: a stage that raised here would be restarted
+        by Faust past the event, and the event would be lost without a trace."""
+        for attempt in range(4):
+            try:
+                await self.dead_letter(dl_topic, event, stage, reason, exc, **ids)
+                return
+            except Exception as send_error:  # noqa: BLE001 - the broker away for a moment
+                if attempt == 3:
+                    log.error("cannot dead-letter %s:%s:%s (%s); giving up on it", event.message.topic,
+                              event.message.partition, event.message.offset, send_error)
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
 
     async def _guarded(
         self,
@@ -200,7 +230,7 @@ class Pipeline:
         try:
             record = records.decode(record_type, event.value)
         except DecodeError as exc:
-            await self.dead_letter(dl_topic, event, stage, str(exc), exc)
+            await self._dead_letter_surely(dl_topic, event, stage, str(exc), exc)
             return
         try:
             await handle(record)
@@ -213,7 +243,7 @@ class Pipeline:
             elif isinstance(record, JudgedDialogue):
                 d = record.dialogue
                 ids = {"goal_id": d.goal.goal_id, "run_id": d.run_id, "dialogue_id": d.dialogue_id}
-            await self.dead_letter(dl_topic, event, stage, f"{type(exc).__name__}: {exc}", exc, **ids)
+            await self._dead_letter_surely(dl_topic, event, stage, f"{type(exc).__name__}: {exc}", exc, **ids)
             if isinstance(record, DialogueState) and event.message.topic in (self.topics.turns_user, self.topics.turns_bot):
                 await self._mark(record, marks.DEAD)  # accounted for: the watchdog leaves it alone
 

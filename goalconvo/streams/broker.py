@@ -8,16 +8,19 @@ for development and tests; durable runs point ``--bootstrap-servers`` at Kafka.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from goalconvo.streams.kafka import Bus, access
 from goalconvo.streams.topics import topic_config
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,16 @@ class EmbeddedBroker:
     Use as ``async with EmbeddedBroker() as broker: broker.bootstrap_servers``.
     """
 
-    def __init__(self, *, binary: Path | None = None, host: str = "127.0.0.1", port: int | None = None):
+    def __init__(self, *, binary: Path | None = None, host: str = "127.0.0.1", port: int | None = None,
+                 advertised: str | None = None, args: tuple[str, ...] = ()):
         self.host = host
         self.port = port or free_port(host)
+        #: ``host:port`` told to clients, when they reach the broker through something else (a TLS proxy).
+        self.advertised = advertised
         self._binary = binary
+        self._args = args
         self._proc: subprocess.Popen[bytes] | None = None
+        self._cleanup: int | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -71,13 +79,21 @@ class EmbeddedBroker:
         return self._proc.poll() if self._proc else None
 
     async def start(self, timeout_s: float = 15.0) -> None:
+        from goalconvo.core import exits
+
         url = f"tcp://{self.host}:{self.port}"
-        cmd = [tansu_binary(self._binary), "broker", "--listener-url", url, "--advertised-listener-url", url]
+        advertised = f"tcp://{self.advertised}" if self.advertised else url
+        cmd = [tansu_binary(self._binary), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
+               *self._args]
         log.info("starting embedded broker: %s", " ".join(cmd))
         # Its own session: Ctrl-C in a terminal reaches us, and we stop it in order.
         self._proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
+        # Its own session also means nothing ends it with us: a process that exits without stopping it in
+        # order (an error, a forced exit after a stop that hung) ends it here.
+        proc = self._proc
+        self._cleanup = exits.on_exit(f"embedded broker {proc.pid}", lambda: proc.poll() is None and proc.kill())
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
             if self._proc.poll() is not None:
@@ -93,8 +109,11 @@ class EmbeddedBroker:
                 await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
+        from goalconvo.core import exits
+
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
+            exits.cancel(self._cleanup)
             return
         proc.send_signal(signal.SIGTERM)
         try:
@@ -102,6 +121,7 @@ class EmbeddedBroker:
         except asyncio.TimeoutError:
             proc.kill()
             await asyncio.to_thread(proc.wait)
+        exits.cancel(self._cleanup)
 
     async def __aenter__(self) -> "EmbeddedBroker":
         await self.start()
@@ -112,7 +132,8 @@ class EmbeddedBroker:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: dict[str, int], *, timeout_s: float = 30.0
+    bus: Bus, topics: dict[str, int], *, timeout_s: float = 30.0, replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
 ) -> None:
     """Create the named topics (name -> partitions) unless they exist, with their configs.
 
@@ -121,16 +142,23 @@ async def ensure_topics(
     changelog and its source topic disagree. Faust would create its changelogs
     compacted, but only when they are missing, so they get ``topics.topic_config``
     here (``cleanup.policy=compact``); an existing topic whose configs differ (made
-    by an older version) is named in a warning with the command that fixes it.
+    by an older version) is named in a warning with the command that fixes it. New topics get
+    ``replication_factor`` replicas and, when given, ``min.insync.replicas`` (a production cluster:
+    3 and 2, so an acknowledged event survives a broker lost).
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000))
+    kafka = access(bus)
+    admin: AIOKafkaAdminClient = kafka.admin(request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
     except Exception as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from exc
+        with contextlib.suppress(Exception):
+            await admin.close()
+        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {describe_error(exc)}") from exc
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, n, 1, topic_configs=topic_config(name)) for name, n in topics.items() if name not in existing]
+        missing = [NewTopic(name, n, replication_factor,
+                            topic_configs=topic_config(name, min_insync_replicas=min_insync_replicas))
+                   for name, n in topics.items() if name not in existing]
         if missing:
             try:
                 await admin.create_topics(missing)
@@ -180,7 +208,7 @@ async def _check_configs(admin: AIOKafkaAdminClient, names: list[str]) -> None:
                 )
 
 
-async def end_offsets(bootstrap_servers: str, tps: list) -> dict:
+async def end_offsets(bus: Bus, tps: list) -> dict:
     """The offset after the last record of each partition, measured by a fetch.
 
     Tansu answers ListOffsets(latest) with the base offset of the last record
@@ -189,24 +217,48 @@ async def end_offsets(bootstrap_servers: str, tps: list) -> dict:
     watermark is right, so read it from a throwaway consumer positioned near
     the reported end. With a real Kafka the two agree.
     """
-    from aiokafka import AIOKafkaConsumer
+    return await _with_probe(bus, lambda consumer: _measured_ends(consumer, tps))
 
+
+async def topic_end_offsets(bus: Bus, topics: list[str]) -> dict:
+    """``end_offsets`` of every partition of ``topics`` (those that exist), keyed by TopicPartition."""
+    from aiokafka import TopicPartition
+
+    async def measure(consumer: Any) -> dict:
+        if any(not consumer.partitions_for_topic(t) for t in topics):
+            await consumer._client.force_metadata_update()
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        return await _measured_ends(consumer, tps) if tps else {}
+
+    return await _with_probe(bus, measure)
+
+
+async def _with_probe(bus: Bus, use: Any) -> Any:
     # A short fetch wait: Tansu holds a fetch of a partition with nothing new for all of it (0.5 s by
     # default), and a table's recovery waits for this at every worker start and rebalance.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=50)
-    await consumer.start()
+    consumer = access(bus).consumer(enable_auto_commit=False, fetch_max_wait_ms=50)
     try:
-        consumer.assign(tps)
-        reported = await consumer.end_offsets(tps)
-        for tp in tps:
-            consumer.seek(tp, max(0, reported[tp] - 1))
-        for _ in range(40):
-            if all(consumer.highwater(tp) is not None for tp in tps):
-                break
-            await consumer.getmany(timeout_ms=250, max_records=1)
-        return {tp: max(reported[tp], consumer.highwater(tp) or 0) for tp in tps}
+        await consumer.start()
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        raise BrokerError(f"cannot reach Kafka at {access(bus).bootstrap_servers}: {describe_error(exc)}") from exc
+    try:
+        return await use(consumer)
     finally:
         await consumer.stop()
+
+
+async def _measured_ends(consumer: Any, tps: list) -> dict:
+    consumer.assign(tps)
+    reported = await consumer.end_offsets(tps)
+    for tp in tps:
+        consumer.seek(tp, max(0, reported[tp] - 1))
+    for _ in range(40):
+        if all(consumer.highwater(tp) is not None for tp in tps):
+            break
+        await consumer.getmany(timeout_ms=250, max_records=1)
+    return {tp: max(reported[tp], consumer.highwater(tp) or 0) for tp in tps}
 
 
 def leave_group_at_generation_zero() -> None:
@@ -235,3 +287,59 @@ def leave_group_at_generation_zero() -> None:
 
     _maybe_leave_group._goalconvo = True  # type: ignore[attr-defined]
     gc.GroupCoordinator._maybe_leave_group = _maybe_leave_group  # type: ignore[method-assign]
+
+
+def describe_error(exc: BaseException) -> str:
+    """A Kafka client's error in one line; aiokafka's SASL failures say little on their own."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, KeyError) or "Sasl" in type(exc).__name__ or "Authentication" in type(exc).__name__:
+        text += " (SASL authentication failed: check the mechanism, user name and password)"
+    return text
+
+
+async def reachable(bootstrap_servers: str, timeout_s: float = 2.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection now (the cheapest sign of a live broker)."""
+    for server in bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout_s)
+        except (OSError, ValueError, asyncio.TimeoutError):
+            continue
+        writer.close()
+        return True
+    return False
+
+
+class BusWatch:
+    """Tells a command that its broker is gone: an embedded one exited, or a given one stayed unreachable.
+
+    ``gone()`` is None while the broker is fine, else the reason, once the embedded broker has
+    exited (at once: its topics went with it) or no bootstrap server took a TCP connection for
+    ``unreachable_s`` (a broker that restarts within it is waited for, as clients reconnect).
+    """
+
+    def __init__(self, bootstrap_servers: str, embedded: "EmbeddedBroker | None", unreachable_s: float):
+        self.bootstrap_servers = bootstrap_servers
+        self.embedded = embedded
+        self.unreachable_s = unreachable_s
+        self._down_since: float | None = None
+
+    async def gone(self) -> str | None:
+        loop = asyncio.get_running_loop()
+        if self.embedded is not None:
+            code = self.embedded.exited()
+            if code is not None:
+                return (f"the embedded broker exited (code {code}); every topic in it is lost, "
+                        "so no more dialogues can arrive")
+            return None
+        if await reachable(self.bootstrap_servers):
+            self._down_since = None
+            return None
+        now = loop.time()
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("Kafka at %s does not answer; waiting up to %.0f s for it", self.bootstrap_servers,
+                        self.unreachable_s)
+        if now - self._down_since >= self.unreachable_s:
+            return f"Kafka at {self.bootstrap_servers} was unreachable for {now - self._down_since:.0f} s"
+        return None

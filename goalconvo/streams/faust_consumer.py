@@ -192,9 +192,10 @@ class DeliveredOnlyConsumer(AIOKafkaDriverConsumer):
 
     async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
         reported = await super().highwaters(*partitions)
-        servers = ",".join(f"{u.host}:{u.port}" for u in self.app.conf.broker)
+        # The cluster's TLS/SASL access (install), else plaintext to the app's brokers.
+        bus = getattr(self.app, "goalconvo_kafka", None) or ",".join(f"{u.host}:{u.port}" for u in self.app.conf.broker)
         try:
-            exact = await end_offsets(servers, [TopicPartition(tp.topic, tp.partition) for tp in partitions])
+            exact = await end_offsets(bus, [TopicPartition(tp.topic, tp.partition) for tp in partitions])
         except Exception as exc:  # noqa: BLE001 - keep what the broker reported
             log.warning("could not measure the end of %d partitions (%s); using the reported offsets", len(partitions), exc)
             return reported
@@ -221,9 +222,11 @@ class _FetchWaitConsumer(DeliveredOnlyConsumer):
         return _FetchWaitThread(self, loop=self.loop, beacon=self.beacon)
 
 
-def install(app: faust.App, fetch_max_wait_s: float | None = None) -> None:
+def install(app: faust.App, fetch_max_wait_s: float | None = None, kafka: Any = None) -> None:
     """Make ``app`` create its consumer from DeliveredOnlyConsumer (before the app starts), its fetches
-    waiting at most ``fetch_max_wait_s`` (None: Faust's 1.5 s)."""
+    waiting at most ``fetch_max_wait_s`` (None: Faust's 1.5 s); ``kafka`` (a ``KafkaAccess``) is how its
+    end-offset probe reaches the cluster."""
+    app.goalconvo_kafka = kafka  # type: ignore[attr-defined]
     if fetch_max_wait_s is None:
         app.transport.Consumer = DeliveredOnlyConsumer  # type: ignore[misc]
         return

@@ -11,15 +11,17 @@ dead-letter topic ``unwrap``-ped puts the original events back where they failed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from goalconvo.core.records import DEAD_LETTER_MAX_BYTES, DeadLetter, DecodeError, Goal, decode, encode
-from goalconvo.streams.broker import BrokerError, end_offsets
+from goalconvo.core.records import DEAD_LETTER_MAX_BYTES, DeadLetter, DecodeError, Goal, check_event_size, decode, encode
+from goalconvo.streams.broker import BrokerError, describe_error, end_offsets
+from goalconvo.streams.kafka import Bus, access
 
 Progress = Callable[[int, int], None]
 
@@ -49,12 +51,14 @@ class ReplayResult:
     skipped: int = 0
 
 
-async def _consumer(bootstrap: str) -> AIOKafkaConsumer:
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _consumer(bus: Bus) -> AIOKafkaConsumer:
+    c = access(bus).consumer(enable_auto_commit=False)
     try:
         await c.start()
     except Exception as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        with contextlib.suppress(Exception):
+            await c.stop()
+        raise BrokerError(f"cannot reach Kafka at {access(bus).bootstrap_servers}: {describe_error(exc)}") from exc
     return c
 
 
@@ -121,7 +125,7 @@ async def _read_slice(
 
 
 async def replay(
-    bootstrap: str,
+    bootstrap: Bus,
     topic: str,
     *,
     from_offset: int | None = None,
@@ -151,7 +155,7 @@ async def replay(
     try:
         tps = await _partitions(consumer, topic)
         if not tps:
-            raise ValueError(f"topic {topic!r} does not exist on {bootstrap}")
+            raise ValueError(f"topic {topic!r} does not exist on {access(bootstrap).bootstrap_servers}")
         consumer.assign(tps)
         # The end is fixed now: replaying a topic into itself does not chase its own output.
         ends = await end_offsets(bootstrap, tps)
@@ -166,9 +170,7 @@ async def replay(
             starts = {tp: max(begins[tp], min(int(from_offset or 0), ends[tp])) for tp in tps}
         total = sum(ends[tp] - starts[tp] for tp in tps)
         if not dry_run:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=bootstrap, linger_ms=5, max_request_size=DEAD_LETTER_MAX_BYTES
-            )
+            producer = access(bootstrap).producer(linger_ms=5, max_request_size=DEAD_LETTER_MAX_BYTES)
             await producer.start()
         read = published = skipped = 0
         destinations: set[str] = set()
@@ -187,8 +189,8 @@ async def replay(
                     except DecodeError:
                         skipped += 1
                         continue
-                    if error_type is not None and dl.error_type != error_type:
-                        skipped += 1
+                    if (error_type is not None and dl.error_type != error_type) or dl.payload_truncated:
+                        skipped += 1  # a truncated dead letter cannot give its event back
                         continue
                     dest = to_topic or dl.source_topic
                     key = dl.key.encode() if dl.key is not None else None
@@ -209,7 +211,7 @@ async def replay(
             await producer.stop()
 
 
-async def published_goal_ids(bootstrap: str, topic: str) -> set[tuple[str, str]]:
+async def published_goal_ids(bootstrap: Bus, topic: str) -> set[tuple[str, str]]:
     """(goal_id, run_id) of every goal on the topic now: what a backfill skips."""
     consumer = await _consumer(bootstrap)
     seen: set[tuple[str, str]] = set()
@@ -233,7 +235,7 @@ async def published_goal_ids(bootstrap: str, topic: str) -> set[tuple[str, str]]
 
 
 async def backfill_goals(
-    bootstrap: str,
+    bootstrap: Bus,
     topic: str,
     goals: Sequence[Goal],
     *,
@@ -244,19 +246,22 @@ async def backfill_goals(
     """Publish ``goals`` at most ``rate`` per second, skipping those already on the topic unless ``force``."""
     skip = set() if force else await published_goal_ids(bootstrap, topic)
     todo = [g for g in goals if (g.goal_id, g.run_id or "") not in skip]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    events = [(g, check_event_size(encode(g), f"goal {g.goal_id!r}")) for g in todo]
+    producer = access(bootstrap).producer(linger_ms=5)
     try:
         await producer.start()
     except Exception as exc:
-        raise BrokerError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        raise BrokerError(f"cannot reach Kafka at {access(bootstrap).bootstrap_servers}: {describe_error(exc)}") from exc
     t0 = time.monotonic()
     try:
-        for i, g in enumerate(todo, start=1):
+        for i, (g, value) in enumerate(events, start=1):
             if rate:
                 wait = t0 + (i - 1) / rate - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-            await producer.send(topic, key=g.goal_id.encode(), value=encode(g))
+            await producer.send(topic, key=g.goal_id.encode(), value=value)
             if progress and (i % 50 == 0 or i == len(todo)):
                 progress(i, len(todo))
         await producer.flush()

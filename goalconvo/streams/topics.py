@@ -60,19 +60,23 @@ def changelog_topic(app_id: str, table_name: str) -> str:
     return f"{app_id}-{table_name}{CHANGELOG_SUFFIX}"
 
 
-def topic_config(name: str) -> dict[str, str]:
+def topic_config(name: str, *, min_insync_replicas: int | None = None) -> dict[str, str]:
     """The topic-level Kafka configs a topic is created with (broker.ensure_topics).
 
     A Faust table's changelog is compacted: the latest value per key is the table,
     so time retention must not delete it and recovery reads one record per key, not
     the whole history. A dead-letter topic takes records bigger than the events it
-    wraps. Every other topic keeps the broker's defaults.
+    wraps. ``min_insync_replicas`` (a setting) goes on every topic created. Every other
+    topic keeps the broker's defaults.
     """
+    out: dict[str, str] = {}
     if name.endswith(CHANGELOG_SUFFIX):
-        return {"cleanup.policy": "compact"}
-    if name.endswith(DEAD_LETTER_SUFFIX):
-        return {"max.message.bytes": str(DEAD_LETTER_MAX_BYTES)}
-    return {}
+        out["cleanup.policy"] = "compact"
+    elif name.endswith(DEAD_LETTER_SUFFIX):
+        out["max.message.bytes"] = str(DEAD_LETTER_MAX_BYTES)
+    if min_insync_replicas is not None:
+        out["min.insync.replicas"] = str(min_insync_replicas)
+    return out
 
 
 def assignor_topic(app_id: str) -> str:

@@ -1,4 +1,9 @@
-"""``goalconvo dashboard``: the page and its JSON API on loopback. Everything it needs is bundled (no CDN)."""
+"""``goalconvo dashboard``: the page and its JSON API on loopback. Everything it needs is bundled (no CDN).
+
+A free file written by an older version is upgraded once, when the dashboard starts (it says so on
+stderr); a request never writes the file. Requests must name a loopback host (``core.httpd``), and
+bad parameters answer 400.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,19 @@ from aiohttp import web
 
 from goalconvo.core.httpd import LoopbackServer
 from goalconvo.sinks.dashboard import data
-from goalconvo.sinks.query_server import CorpusUnavailable
+from goalconvo.sinks.query_server import CorpusUnavailable, upgrade_if_outdated
 
 STATIC = importlib.resources.files("goalconvo.sinks.dashboard") / "static"
 TYPES = {".html": "text/html", ".js": "application/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
 
+#: The most dialogues one page of the list returns.
+MAX_PAGE = 200
+
+
 class Dashboard(LoopbackServer):
-    def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 8765):
-        super().__init__(host, port)
+    def __init__(self, db: Path, host: str = "127.0.0.1", port: int = 8765, *, allowed_hosts: tuple[str, ...] | list[str] = ()):
+        super().__init__(host, port, allowed_hosts=allowed_hosts)
         self.db = Path(db)
 
     def app(self) -> web.Application:
@@ -33,6 +42,8 @@ class Dashboard(LoopbackServer):
         return app
 
     async def start(self) -> None:
+        # Once, before serving: an older free file is upgraded here, never by a request.
+        await asyncio.get_running_loop().run_in_executor(None, upgrade_if_outdated, self.db)
         await self.serve(self.app())
 
     @property
@@ -66,13 +77,22 @@ class Dashboard(LoopbackServer):
     async def _dialogues(self, request: web.Request) -> web.Response:
         q = request.query
         try:
-            limit, offset = min(200, int(q.get("limit", "50"))), max(0, int(q.get("offset", "0")))
+            limit, offset = int(q.get("limit", "50")), int(q.get("offset", "0"))
         except ValueError:
-            raise web.HTTPBadRequest(text="limit and offset are integers") from None
-        return await self._json(partial(data.dialogues, self.db, q.get("set") or None, q.get("accepted"), limit, offset))
+            return _bad("limit and offset are whole numbers")
+        if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= 10**12:
+            return _bad(f"limit must be 1 to {MAX_PAGE} and offset 0 or more")
+        accepted = q.get("accepted") or None
+        if accepted not in (None, "true", "false"):
+            return _bad("accepted is true or false")
+        return await self._json(partial(data.dialogues, self.db, q.get("set") or None, accepted, limit, offset))
 
     async def _dialogue(self, request: web.Request) -> web.Response:
         return await self._json(partial(data.dialogue, self.db, request.match_info["dialogue_id"]))
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
 
 
 def _dumps(obj: Any) -> str:
