@@ -203,8 +203,8 @@ MORE_FOODS = ("afghan", "australian", "austrian", "barbeque", "bbq", "basque", "
               "vegetarian", "vegan", "venetian", "welsh", "american", "pizza", "sushi", "curry",
               "noodles", "tapas", "mexican", "asian", "oriental", "middle eastern", "south african")
 #: Car colours and makes a taxi is described by (beside the database's own lists).
-CAR_WORDS = ("black", "white", "red", "yellow", "blue", "grey", "gray", "silver", "green", "toyota", "skoda", "bmw",
-             "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla", "mercedes")
+CAR_COLOURS = ("black", "white", "red", "yellow", "blue", "grey", "gray", "silver", "green")
+CAR_MAKES = ("toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla", "mercedes")
 
 
 def _n(value: Any) -> str:
@@ -224,7 +224,8 @@ class Lexicon:
     foods: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     departments: frozenset[str] = frozenset()
-    cars: frozenset[str] = frozenset(CAR_WORDS)
+    car_colours: frozenset[str] = frozenset(CAR_COLOURS)
+    car_makes: frozenset[str] = frozenset(CAR_MAKES)
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, Iterable[Mapping[str, Any]]], taxi: Mapping[str, Any] | None = None) -> "Lexicon":
@@ -250,9 +251,8 @@ class Lexicon:
                     types.add(_n(row["type"]))
                 if domain == "hospital" and row.get("department"):
                     departments.add(_n(row["department"]))
-        cars = set(CAR_WORDS)
-        for key in ("taxi_colors", "taxi_types"):
-            cars.update(_n(v) for v in (taxi or {}).get(key, []))
+        colours = set(CAR_COLOURS) | {_n(v) for v in (taxi or {}).get("taxi_colors", [])}
+        makes = set(CAR_MAKES) | {_n(v) for v in (taxi or {}).get("taxi_types", [])}
         addresses.discard("")
         stations.discard("")
         return cls(
@@ -264,7 +264,8 @@ class Lexicon:
             foods=frozenset(foods),
             types=frozenset(types),
             departments=frozenset(departments),
-            cars=frozenset(cars),
+            car_colours=frozenset(colours),
+            car_makes=frozenset(makes),
         )
 
     @functools.cached_property
@@ -297,7 +298,12 @@ class Lexicon:
 
     @functools.cached_property
     def car_pattern(self) -> re.Pattern[str] | None:
-        return _alternation(self.cars)
+        """A car as a taxi is described: a make, with its colour before it ("yellow lexus")."""
+        if not self.car_makes:
+            return None
+        colours = "|".join(sorted(map(re.escape, self.car_colours), key=len, reverse=True))
+        makes = "|".join(sorted(map(re.escape, self.car_makes), key=len, reverse=True))
+        return re.compile(rf"(?<![a-z0-9])((?:(?:{colours}) )?(?:{makes}))(?![a-z0-9])")
 
     @functools.cached_property
     def words_in_addresses(self) -> str:

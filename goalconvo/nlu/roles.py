@@ -61,6 +61,7 @@ CUSTOMER_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                                          r"|\b(?:can|could|would) you (?:please )?(?:find|get|recommend|suggest) (?:me|us)\b|^please book (?:me|us|it)\b")),
     ("thanks the desk for its help", _c(r"\bthanks? (?:you )?(?:so much |very much )?for (?:your|all your|all of your|the) (?:help|assistance)\b"
                                         r"|\banything else you can (?:help|do)\b|\b(?:glad|happy) you could help\b|\byou(?:'ve| have) been (?:very |so |really )?helpful\b")),
+    ("credits the customer with its search", _c(_OPENER + r"you (?:have |'ve )?found\b")),
     ("asks for a venue's details", _c(r"\bwhat(?:'s| is) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b"
                                       r"|\b(?:can|could|may) i (?:have|get) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b")),
 )

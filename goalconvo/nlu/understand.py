@@ -176,6 +176,9 @@ def utterance_faults(u: Understanding, lex: Lexicon) -> list[Fault]:
                 out.append(Fault("fact", f"offers {what!r} again after booking it"))
             if "booked" in s.intents:
                 booked_entities |= named
+            for v in s.values:
+                if v.type == "car" and " " in v.text and re.search(r"\b(at|from|to|in front of) (the |a )?$", s.text[: v.start]):
+                    out.append(Fault("fact", f"gives the car {v.text!r} as a place"))
             m = re.search(r"\byour (phone|telephone) number,? (is )?0\d", s.text)
             if m:
                 out.append(Fault("fact", "gives the venue's phone number as the customer's"))
