@@ -27,7 +27,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                r"|enjoy your|see you|good night|goodnight)\b"),
     "welcome": _rx(r"\b(you're|you are) (very |most )?welcome\b|\bmy pleasure\b|\b(glad|happy) (i|we) (could|was able to|were able to|can)"
                    r" (help|assist|be of)|\bhappy to (help|assist|be of)|\bglad to (help|assist|be of)|\bno problem\b|\banytime\b"),
-    "reqmore": _rx(r"\banything else\b|\bsomething else (i|we) can\b|\bwhat else can (i|we)\b|\b(can|may) i (help|assist) (you )?"
+    "reqmore": _rx(r"\banything else\b|\bsomething else\b|\bwhat else\b|\bwhat else can (i|we)\b|\b(can|may) i (help|assist) (you )?"
                    r"(with|further)\b|\bwill that be all\b|\bis that all\b|\banything more (i|we) can\b|\bany other (questions|way)\b"
                    r"|\b(can|may) i help you\b|\bhow (else )?(can|may) i (help|assist)\b"),
     "recommend": _rx(r"\bi (would |'d |will |can |might |could )?(recommend|suggest)\b|\bmay i (recommend|suggest)\b|\bhow about\b"
@@ -46,7 +46,7 @@ INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
                   r"|\b(you're|you are) (all )?(set|booked)\b|\ball booked\b|\b(booked|reserved) you\b|\byour (reference|confirmation)\b"
                   r"|\breference (number|code|no)?( is|:|#)|\bbooking (is|was) made\b|\bi booked\b|\bdone, i\b"
                   r"|^(booked|reserved|confirmed|done|all set)\b|\breference (number |code )?(?=[a-z0-9]*\d)[a-z0-9]{8}\b"),
-    "no-offer": _rx(r"\bthere (are|is|were|was) no\b|\bthere (aren't|isn't|weren't|wasn't) (a|an|any)\b"
+    "no-offer": _rx(r"\bthere (are|is|were|was) no\b(?! (charge|fee|entrance fee|cost|need|problem|rush))|\bthere (aren't|isn't|weren't|wasn't) (a|an|any)\b"
                     r"|\b(i|we) (don't|do not|couldn't|could not|can't|cannot|wasn't able to|was unable to|am unable to|did not|didn't)"
                     r" (find|see|have|locate|show)\b|\b(no|not any) (results|matches|match|entries|options|trains|hotels|restaurants|attractions"
                     r"|places|guesthouses)\b|\bnothing (matches|fits|available|like that|in)\b|\bunable to find\b|\bnone (of them|that|in|match)"
@@ -63,13 +63,17 @@ ASKING = re.compile(
     r"\b(could you|can you|would you|will you|can i|could i|may i|tell me|give me|send me|let me know|i need the|i need their"
     r"|i need its|i'd like the|i would like the|i'd like to know|i would like to know|i want the|i'll need|i will need"
     r"|i also need the|i'll also need|please provide|provide me|i need to know|i'd also like|do you know|do you have"
-    r"|what's|what is|what are|where is|how much|how long|how many|which|what time|i need to get the|get me the)\b"
+    r"|what's|what is|what are|where is|how much|how long|how many|which|what time|i need to get the|get me the"
+    r"|we need|we'd like|we would like|we'll need|we will need)\b"
 )
 
 _REQUEST_PHRASES = sorted(((p, slot) for slot, ps in REQUEST_WORDS.items() for p in ps), key=lambda x: -len(x[0]))
-_REQUEST_RX = [(re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])"), slot) for p, slot in _REQUEST_PHRASES]
+_REQUEST_RX = [(re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?:s|es)?(?![a-z0-9])"), slot) for p, slot in _REQUEST_PHRASES]
 _DOMAIN_RX = {d: re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(w) for w in ws) + r")(?![a-z0-9])")
               for d, ws in DOMAIN_NOUNS.items()}
+
+
+_WH_QUESTION = re.compile(r"^(?:\w+,? )?(what|which|when|where|how many|how long|for how many)\b")
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ def sentence_acts(text: str, question: bool, values: list[Value], domains: set[s
     dom = next(iter(domains)) if len(domains) == 1 else None
     acts = [Act(intent, dom) for intent, rx in INTENT_PATTERNS.items() if rx.search(text)]
     intents = {a.intent for a in acts}
+    if "offer-book" in intents and _WH_QUESTION.match(text):
+        acts = [a for a in acts if a.intent != "offer-book"]  # "what time do you want to book?" asks, it does not offer
     if "no-book" in intents and "booked" in intents and re.search(r"\b(fully booked|booked up)\b", text):
         acts = [a for a in acts if a.intent != "booked"]
     slots = requested_slots(text, question, values)

@@ -20,7 +20,7 @@ _CANNOT = re.compile(
     r"\b(no|not|none|nothing|unknown|unsure|sorry|unfortunately|afraid|unable|cannot|can't|couldn't|don't|doesn't|isn't"
     r"|aren't|unavailable|n/a|varies|depends|free|one moment|let me|hold on|check|i will get|i'll get|i will find|i'll find"
     r"|i will look|i'll look|yes|yeah|correct|right|it is|it does|they do|they are|it's a|it's an|it is a|it is an|minute"
-    r"|moment|be right back|right back|wait|process|working on)\b"
+    r"|moment|be right back|right back|wait|process|working on|more information|more info|more details|narrow)\b"
 )
 #: The User does not mind, or declines, or changes its mind.
 _LOOSE_ANSWER = re.compile(

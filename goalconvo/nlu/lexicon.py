@@ -64,14 +64,17 @@ REQUEST_WORDS: dict[str, tuple[str, ...]] = {
     "fee": ("entrance fee", "entry fee", "admission", "fee", "cost to get in", "cost of entry", "charge to"),
     "price": ("price", "fare", "cost", "how much", "ticket price", "total"),
     "duration": ("travel time", "journey time", "how long", "duration", "trip time", "length of the"),
-    "leave": ("departure time", "leave", "leaves", "leaving", "depart", "departs", "departing", "what time does it"),
+    "leave": ("departure time", "leave", "leaves", "leaving", "depart", "departs", "departing", "what time does it",
+              "be picked up", "pick you up at", "picked up at", "pickup time", "pick up time", "what time should the taxi",
+              "when should the taxi", "when do you want the taxi"),
     "arrive": ("arrival time", "arrive", "arrives", "arriving", "get in", "get there"),
     "train_id": ("train id", "train number", "train's id", "id number", "trainid", "the id"),
     "stars": ("star", "stars", "rating"),
     "area": ("area", "part of town", "side of town", "part of the city", "where in town", "what part"),
     "pricerange": ("price range", "pricerange", "budget", "price point", "how expensive"),
     "food": ("food", "cuisine", "type of restaurant", "kind of restaurant"),
-    "type": ("type of", "kind of", "sort of", "what type", "what kind"),
+    "type": ("type of", "kind of", "sort of", "what type", "what kind", "a type", "which type", "type in mind",
+             "what sort"),
     "parking": ("parking", "park there", "car park"),
     "internet": ("internet", "wifi"),
     "reference": ("reference", "confirmation number", "booking number", "ref number", "reservation number"),
@@ -79,7 +82,7 @@ REQUEST_WORDS: dict[str, tuple[str, ...]] = {
             "what kind of car", "colour", "color"),
     "name": ("name of", "the name", "called", "what is it called", "its name"),
     "day": ("what day", "which day", "day would", "day will", "day do", "day are", "what date", "which date",
-            "day of the week", "day you", "on what day", "day and time"),
+            "day of the week", "day you", "on what day", "day and time", "the day", "and day", "day and"),
     "people": ("how many people", "how many guests", "how many persons", "how many tickets", "how many of you",
                "how many in your party", "party size", "for how many", "how many will", "number of people",
                "how many are", "how many would", "how many seats", "size of your party", "number of guests",
@@ -90,8 +93,8 @@ REQUEST_WORDS: dict[str, tuple[str, ...]] = {
              "how long you", "how long will they"),
     "time": ("what time", "which time", "time would", "time will", "time do", "time of", "time for"),
     "departure": ("where from", "from where", "departure station", "departing from", "leaving from",
-                  "coming from", "where will you be departing", "where are you departing", "pick you up",
-                  "pick up from", "picked up", "your departure", "departure site", "departure location",
+                  "coming from", "where will you be departing", "where are you departing", "pick you up from",
+                  "pick up from", "picked up from", "where should the taxi pick", "where will the taxi pick", "your departure", "departure site", "departure location",
                   "starting from", "traveling from", "travelling from", "depart from", "leave from"),
     "destination": ("destination", "where to", "going to", "heading to", "where are you going", "where will you be going",
                     "where would you like to go", "travelling to", "traveling to", "headed", "where are you headed",
@@ -290,6 +293,10 @@ class Lexicon:
     @functools.cached_property
     def food_pattern(self) -> re.Pattern[str] | None:
         return _alternation(self.foods)
+
+    @functools.cached_property
+    def department_pattern(self) -> re.Pattern[str] | None:
+        return _alternation(self.departments)
 
     @functools.cached_property
     def type_pattern(self) -> re.Pattern[str] | None:

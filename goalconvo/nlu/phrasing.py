@@ -35,15 +35,20 @@ _SAME_QUESTION = ({"leave", "arrive", "time"}, {"price", "fee", "pricerange"}, {
                   {"stay", "duration"}, {"departure", "destination"})
 
 
-def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set[str], set[str]]:
-    """(intents, requested slots, domains) of MultiWOZ-form acts."""
+def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set[str], set[str], bool]:
+    """(intents, requested slots, domains, whether a taxi is booked by its car) of MultiWOZ-form acts."""
     intents, slots, domains = set(), set(), set()
+    may_book = False
     for key, pairs in acts.items():
         domain, _, intent = key.partition("-")
         domain = domain.lower()
         if domain not in ("general", "booking"):
             domains.add(domain)
         mine = PLANNED_INTENTS.get(intent)
+        if domain == "booking" and intent == "Inform" and all(str(p[0]).lower() == "none" for p in pairs):
+            mine = "offer-book"  # MultiWOZ's Booking-Inform with no slot: "shall I book it?"
+        if domain == "taxi" and intent == "Inform" and any(str(p[0]) == "Car" for p in pairs):
+            may_book = True  # MultiWOZ's booked taxi is its car and phone
         if mine:
             intents.add(mine)
         if intent == "Request":
@@ -55,7 +60,7 @@ def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set
                     slot = "price"
                 if slot:
                     slots.add(slot)
-    return intents, slots, domains
+    return intents, slots, domains, may_book
 
 
 def _alike(slot: str) -> set[str]:
@@ -68,7 +73,7 @@ def _alike(slot: str) -> set[str]:
 
 def act_problems(u: Understanding, planned_acts: Mapping[str, Sequence[Sequence[str]]]) -> list[str]:
     """What the text ``u`` drops from or adds to ``planned_acts`` (MultiWOZ form)."""
-    intents, slots, domains = _planned(planned_acts)
+    intents, slots, domains, may_book = _planned(planned_acts)
     said = set(u.intents)
     asked = set(u.requests)
     if said & {"no-offer", "no-book"}:
@@ -85,6 +90,8 @@ def act_problems(u: Understanding, planned_acts: Mapping[str, Sequence[Sequence[
         if not (_alike(slot) & asked) and not u.mentions(_alike(slot)):
             out.append(f"does not ask for the planned {slot.replace('_', ' ')}")
     for intent in _MAY_NOT_ADD:
+        if intent == "booked" and may_book:
+            continue
         if intent in said and intent not in intents and not (intent in ("no-offer", "no-book") and intents & {"no-offer", "no-book"}):
             out.append(f"adds a {intent} act the plan does not make")
     extra = {s for s in asked if not any(_alike(s) & _alike(p) for p in slots)}

@@ -28,6 +28,7 @@ def normalize(text: str) -> str:
     t = _SPLIT_NOT.sub("n't", t)
     t = t.replace("&", " and ").replace("wi-fi", "wifi").replace("wi fi", "wifi")
     t = re.sub(r"\bcenter\b", "centre", t)
+    t = re.sub(r"\btheater(s?)\b", r"theatre\1", t)
     t = re.sub(r"\bguest house", "guesthouse", t)
     t = _SPACE_BEFORE_PUNCT.sub(r"\1", t)
     t = re.sub(r"[ \t]+", " ", t)

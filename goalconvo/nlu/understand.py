@@ -124,7 +124,8 @@ _BOOKING_CONTEXT = re.compile(r"\b(book|booked|booking|reserve|reserved|reservat
 _DOUBLED = re.compile(r"\b([a-z]{3,}) \1\b")
 #: Doubled words people write on purpose or by a slip of the keys (a reader reads past them).
 _DOUBLES_OK = frozenset({"very", "bye", "that", "had", "really", "many", "knock", "far", "haha", "the", "and", "you",
-                         "for", "would", "like", "can", "will", "have", "are", "was", "there", "this", "not", "too"})
+                         "for", "would", "like", "can", "will", "have", "are", "was", "there", "this", "not", "too", "two", "one",
+                         "three", "four"})
 #: Words that present a venue as on offer ("there is X", "X is available", "how about X?").
 _PRESENTING = re.compile(r"\b(there is|there's|how about|what about|i recommend|i suggest|i'd recommend|you might like"
                          r"|is available|are available|fits your|i have)\b")

@@ -45,8 +45,11 @@ _AMENITIES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("internet", re.compile(r"\b(?:wifi|internet|wireless)\b")),
     ("parking", re.compile(r"\b(?:parking|car park|park (?:there|the car|my car))\b")),
 )
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _WORD_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("day", re.compile(r"\b(?:" + "|".join(DAYS) + r"|today|tonight|tomorrow|this weekend)\b")),
+    ("day", re.compile(r"\b(?:" + "|".join(DAYS) + r"|today|tonight|tomorrow|this weekend)\b"
+                       r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b(?:" + _MONTHS + r") \d{1,2}(?:st|nd|rd|th)?\b"
+                       r"|\b\d{1,2}(?:st|nd|rd|th)(?: of (?:" + _MONTHS + r"|the month|this month|next month))?\b")),
     ("area", re.compile(r"\b(?:" + "|".join(sorted(AREAS, key=len, reverse=True)) + r")\b")),
     ("pricerange", re.compile(r"\b(?:" + "|".join(sorted(PRICE_RANGES, key=len, reverse=True)) + r")\b")),
 )
@@ -111,7 +114,7 @@ def find_values(text: str, lex: Lexicon) -> list[Value]:
             add(kind, m)
     for kind, pattern in (("address", lex.address_pattern), ("venue", lex.name_pattern),
                           ("station", lex.station_pattern), ("food", lex.food_pattern), ("car", lex.car_pattern),
-                          ("type", lex.type_pattern)):
+                          ("type", lex.type_pattern), ("department", lex.department_pattern)):
         if pattern is not None:
             found += [(len(m.group(1)), kind, m) for m in pattern.finditer(text)]
     for m in _ADDRESS_SHAPE.finditer(text):
