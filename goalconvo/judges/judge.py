@@ -7,6 +7,8 @@ the LLM judge is on), so verdicts of a changed judge live beside the old ones.
 
 from __future__ import annotations
 
+import asyncio
+
 from goalconvo.core.records import CheckResult, Dialogue, JudgedDialogue, Verdict
 from goalconvo.core.settings import Settings, llm_judge_enabled
 from goalconvo.core.venues import VenueDB
@@ -45,7 +47,8 @@ class Judge:
     async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
         checks = run_rules(dialogue, self.settings, self.venues)
         if self.settings.sense_check:
-            checks.append(check_sense(dialogue, self.settings, self.venues))
+            # ~5 ms of regular expressions a dialogue: off the event loop, as other CPU work is.
+            checks.append(await asyncio.to_thread(check_sense, dialogue, self.settings, self.venues))
         goal, _ = check_goal(dialogue, self.venues)
         checks.append(goal)
         scores = {"goal_completion": goal.score or 0.0}

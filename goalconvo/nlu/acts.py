@@ -9,6 +9,7 @@ for a domain (:data:`~goalconvo.nlu.lexicon.DOMAIN_NOUNS`).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -68,7 +69,7 @@ ASKING = re.compile(
 )
 
 _REQUEST_PHRASES = sorted(((p, slot) for slot, ps in REQUEST_WORDS.items() for p in ps), key=lambda x: -len(x[0]))
-_REQUEST_RX = [(re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?:s|es)?(?![a-z0-9])"), slot) for p, slot in _REQUEST_PHRASES]
+_REQUEST_RX = [(p, re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?:s|es)?(?![a-z0-9])"), slot) for p, slot in _REQUEST_PHRASES]
 _DOMAIN_RX = {d: re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(w) for w in ws) + r")(?![a-z0-9])")
               for d, ws in DOMAIN_NOUNS.items()}
 
@@ -83,17 +84,24 @@ class Act:
     slots: tuple[str, ...] = ()
 
 
-def slot_mentions(text: str) -> list[tuple[str, int, int]]:
-    """``(slot, start, end)`` of every slot word, longest first, never overlapping."""
+@functools.lru_cache(maxsize=4096)
+def _slot_mentions(text: str) -> tuple[tuple[str, int, int], ...]:
     taken: list[tuple[int, int]] = []
     out = []
-    for rx, slot in _REQUEST_RX:
+    for phrase, rx, slot in _REQUEST_RX:
+        if phrase not in text:  # a substring test first: most phrases are absent from a sentence
+            continue
         for m in rx.finditer(text):
             a, b = m.span()
             if all(b <= s or a >= e for s, e in taken):
                 taken.append((a, b))
                 out.append((slot, a, b))
-    return sorted(out, key=lambda x: x[1])
+    return tuple(sorted(out, key=lambda x: x[1]))
+
+
+def slot_mentions(text: str) -> list[tuple[str, int, int]]:
+    """``(slot, start, end)`` of every slot word, longest first, never overlapping."""
+    return list(_slot_mentions(text))
 
 
 def domains_of(text: str, values: list[Value]) -> set[str]:
