@@ -92,10 +92,12 @@ def measure(name: str, dialogues: Iterator[tuple[str, Turns]], lex: Lexicon, max
     kinds: Counter[str] = Counter()
     shown: dict[str, list[dict]] = defaultdict(list)
     rejected_by: Counter[str] = Counter()
-    t0 = time.perf_counter()
+    seconds = 0.0
     for did, turns in dialogues:
         n += 1
+        t0 = time.perf_counter()
         faults = [f for f in dialogue_faults(turns, lex) if f.category in categories_counted]  # type: ignore[arg-type]
+        seconds += time.perf_counter() - t0
         if len(faults) > max_faults:
             rejected += 1
             for c in sorted({f.category for f in faults}):
@@ -106,7 +108,6 @@ def measure(name: str, dialogues: Iterator[tuple[str, Turns]], lex: Lexicon, max
             kinds[k] += 1
             if len(shown[k]) < examples:
                 shown[k].append({"dialogue": did, "turn": f.turn, "fault": f.message, "text": turns[f.turn or 0][1]})
-    seconds = time.perf_counter() - t0
     return {
         "source": name, "categories": list(categories_counted), "dialogues": n, "rejected": rejected, "share_rejected": round(rejected / max(1, n), 4),
         "rejected_with_a_fault_of": dict(rejected_by), "faults": dict(categories),
