@@ -157,6 +157,27 @@ def test_a_turn_in_its_role_has_no_role_fault(speaker, text):
     assert [f for f in utterance_faults(understand(text, speaker, LEX), LEX) if f.category == "role"] == []
 
 
+@pytest.mark.parametrize(
+    ("speaker", "text"),
+    [
+        ("user", "You have been very helpful, thanks."),
+        ("user", "We have a reservation already."),
+        ("user", "Is there anything else I need to know?"),
+        ("user", "Actually, I will need a table for 5 instead."),
+        ("bot", "I need to know how many people will be dining."),
+        ("bot", "I want to make sure I have this right: you need a train on Friday?"),
+        ("bot", "Your train tickets are booked, and your table at the gandhi too."),
+        ("bot", "I have booked a table for you at hotel du vin and bistro."),
+        ("bot", "Your booking was successful. The table will be reserved for 15 minutes. Reference number is : WQ8HG3DC ."),
+        ("bot", "TR1234 leaves Cambridge at 05:00 and arrives in London Kings Cross at 05:51. It is 23.60 pounds a ticket."),
+        ("bot", "The phone number of the gandhi is 01223353942 and its postcode is cb21dp."),
+        ("bot", "There is no charge, it's free. Anything else?"),
+    ],
+)
+def test_an_ordinary_line_has_no_fault(speaker, text):
+    assert utterance_faults(understand(text, speaker, LEX), LEX) == []
+
+
 # --- facts -------------------------------------------------------------------------------------------
 
 

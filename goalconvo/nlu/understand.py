@@ -188,14 +188,24 @@ def utterance_faults(u: Understanding, lex: Lexicon) -> list[Fault]:
 
 def _booking_word_faults(s: SentenceReading) -> list[Fault]:
     """A table at a hotel, a room at a restaurant, tickets for a restaurant: the unit against the venue
-    (or train) the sentence names, else the domain word right after it ("a table at the hotel")."""
+    (or train) named nearest it in the sentence, else the domain word right after it ("a table at the hotel")."""
     if not _BOOKING_CONTEXT.search(s.text):
         return []
-    named = {d for v in s.values if v.type in ("venue", "train_id") for d in (v.domains or {"train"})}
+    named = [v for v in s.values if v.type in ("venue", "train_id")]
+    units = list(_UNIT_RX.finditer(s.text))
     out = []
-    for m in _UNIT_RX.finditer(s.text):
+    for m in units:
         unit = m.group(1)
-        known = named & set(UNIT_DOMAINS)
+        before = re.search(r"([a-z]+) $", s.text[: m.start()])
+        known = {d for d in UNIT_DOMAINS if before and before.group(1) in DOMAIN_NOUNS[d]}  # "train tickets"
+        if not known:
+            # The venue or train named nearest the unit, with no other unit word between them.
+            def gap(v: Value) -> int:
+                a, b = (m.end(), v.start) if v.start >= m.end() else (v.end, m.start())
+                return 10**6 if any(a <= o.start() < b for o in units if o is not m) else b - a
+            near = sorted(named, key=gap)
+            if near and gap(near[0]) <= 40:
+                known = set(near[0].domains or {"train"}) & set(UNIT_DOMAINS)
         if not known:
             after = _ATTACHED.match(s.text, m.end())
             known = {d for d in UNIT_DOMAINS if after and after.group(1) in DOMAIN_NOUNS[d]}
