@@ -14,6 +14,10 @@ examples (dialogue, turn, the fault, the turn's text).
   the venue databases beside it (``db/``) when there;
 - ``--corpus FILE``: the dialogues of a GoalConvo corpus (copied first: DuckDB locks a file its
   writer holds), ``--set NAME`` to keep one set;
+- ``--templates GOALS``: the guided planner and its templates (no LLM, no broker, in this process) on
+  each goal of a MultiWOZ file (``--templates ../shared/data/multiwoz/val.json.zip``; ``--templates
+  builtin`` for the built-in goals), under ``--run-id`` (the templates are chosen by the dialogue id),
+  also judged whole (rules, sense, goal check) to give the acceptance a run would see;
 - ``--sgd FOLDER``: SGD's doctors, dentists and bank dialogues (other domains, another crowd):
   what the role cues (domain-general words) say of human text they were not written on; facts
   and coherence need the domain's values, which the Cambridge lexicon does not have, so they
@@ -71,6 +75,35 @@ def corpus_dialogues(path: Path, set_name: str | None) -> Iterator[tuple[str, Tu
         yield current, turns
 
 
+def template_dialogues(source: str, run_id: str, judged: dict) -> Iterator[tuple[str, Turns]]:
+    """Planner + templates on each goal; ``judged`` collects the whole judge's verdicts (accepted, sense passed)."""
+    import asyncio
+
+    from goalconvo.agents.guided.engine import GuidedEngine
+    from goalconvo.core.goals import builtin_goals, multiwoz_goals
+    from goalconvo.judges.judge import Judge
+
+    settings = Settings(llm="scripted", judge_llm=False, phrasing_tries=0)
+    venues = VenueDB.load(settings.multiwoz_db)
+    engine, judge = GuidedEngine(None, venues, settings), Judge(settings, venues)
+    goals = builtin_goals() if source == "builtin" else multiwoz_goals(Path(source))
+
+    async def drive(goal):  # type: ignore[no-untyped-def]
+        state = await engine.start(goal, run_id)
+        while True:
+            state = await engine.user_turn(state)
+            step = await engine.bot_turn(state)
+            if step.finished is not None:
+                return step.finished
+            state = step.state
+
+    for goal in goals:
+        d = asyncio.run(drive(goal))
+        v = asyncio.run(judge.judge(d)).verdict
+        judged[d.dialogue_id] = (v.accepted, next(c.passed for c in v.checks if c.name == "sense"))
+        yield d.dialogue_id, [(t.speaker, t.text) for t in d.turns]
+
+
 def sgd_dialogues(folder: Path) -> Iterator[tuple[str, Turns]]:
     for service in sorted(p for p in folder.iterdir() if (p / "dialogues.json").is_file()):
         for d in json.loads((service / "dialogues.json").read_text()):
@@ -120,6 +153,9 @@ def print_report(r: dict) -> None:
     print(f"\n## {r['source']}: {r['rejected']} of {r['dialogues']} rejected ({r['share_rejected']:.1%}); "
           f"{r['ms_per_dialogue']} ms a dialogue")
     print(f"   rejected dialogues with a fault of each category: {r['rejected_with_a_fault_of']}; faults: {r['faults']}")
+    if "accepted_by_the_whole_judge" in r:
+        print(f"   the whole judge (rules, sense, goal check; no near-duplicates) accepts {r['accepted_by_the_whole_judge']}"
+              f" of {r['dialogues']}; without the sense check it would accept {r['accepted_without_the_sense_check']}")
     for k in r["kinds"]:
         print(f"   {k['count']:4d}  {k['kind']}")
         for e in k["examples"]:
@@ -134,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--multiwoz-db", type=Path, default=None, help="venue databases (default: db/ beside --multiwoz)")
     ap.add_argument("--corpus", type=Path, action="append", default=[], help="a GoalConvo corpus file (repeatable)")
     ap.add_argument("--set", dest="set_name", default=None, help="only this dialogue set of each corpus")
+    ap.add_argument("--templates", default=None, help="goals for the planner + templates: a MultiWOZ file or 'builtin'")
+    ap.add_argument("--run-id", default="sense-bench", help="run id of the template dialogues (it picks the templates)")
     ap.add_argument("--sgd", type=Path, default=None, help="folder of SGD services (dialogues.json each)")
     ap.add_argument("--examples", type=int, default=2, help="examples printed per kind of fault")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -155,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         reports.append(measure(f"corpus {path}", corpus_dialogues(path, args.set_name), lex, settings.sense_max_faults,
                                args.examples))
+    if args.templates is not None:
+        judged: dict = {}
+        r = measure(f"planner + templates on {args.templates} (run id {args.run_id})",
+                    template_dialogues(args.templates, args.run_id, judged), lex, settings.sense_max_faults, args.examples)
+        r["accepted_by_the_whole_judge"] = sum(a for a, _ in judged.values())
+        r["accepted_without_the_sense_check"] = sum(a or not p for a, p in judged.values())
+        reports.append(r)
     if args.sgd is not None:
         reports.append(measure(f"SGD {args.sgd} (role cues only)", sgd_dialogues(args.sgd), lex, settings.sense_max_faults,
                                args.examples, ("role",)))
