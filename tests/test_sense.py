@@ -131,6 +131,8 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("user", "Sure, 4 people can make a booking for you.", "offers to book"),
         ("user", "Your reference number is 83BC46B2.", "reports a booking"),
         ("user", "Is there anything else you need?", "offers more help"),
+        ("user", "Thanks, I have all the information you need. Goodbye!", "offers more help"),
+        ("user", "I can't find a train from norwich to cambridge on Sunday.", "reports finding nothing"),
         ("bot", "I would like to go on a train from London Kings. What day is it?", "states its own travel plans"),
         ("bot", "Is there anything else you can help me with?", "thanks the desk for its help"),
         ("bot", "Could you book me a table for two?", "asks the desk to book or find"),

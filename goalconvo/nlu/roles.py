@@ -37,8 +37,10 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"|table|room|ticket|tickets|taxi|train)(?: number)? (?:is|has been|was|are|will be)\b"
                              r"|\b(?:is|has been) (?:booked|reserved) for you\b|^(?:the )?(?:reference|confirmation) (?:number )?(?:is|:)")),
     ("offers more help", _c(r"\banything else (?:i|we) can\b|\bhow (?:can|may) i (?:help|assist)\b|\b(?:can|may) i (?:help|assist)\b"
-                            r"|\bwhat else can i do\b|\bis there anything else you\b|\b(?:anything|everything|all) (?:else )?you (?:need|require)\b"
+                            r"|\bwhat else can i do\b|\bis there anything else you\b|\b(?:anything|everything|all) (?:else )?(?:the |of the )?"
+                            r"(?:information |info |details )?you (?:need|require)\b"
                             r"|\bwill that be all\b|\bis that all you\b|\bglad i could help\b")),
+    ("reports finding nothing", _c(_OPENER + r"(?:i|we) (?:can't|cannot|couldn't|could not) find (?:a|an|any)\b")),
     ("welcomes thanks", _c(r"\b(?:you're|you are) (?:very |most )?welcome\b|\bhappy to (?:help|assist)\b|\bmy pleasure\b")),
     ("reports what it found", _c(_OPENER + r"(?:there (?:is|are|'s)|there're|we have|we've got|i (?:see|found|have found|can see)) " + _COUNT
                                  + r"\b(?!.*\b(?:of us|people|persons|guests|in (?:my|our) (?:party|group))\b)(?!.*\?$)(?!.*\b(?:no|nothing)\b)"
