@@ -178,7 +178,11 @@ ACT_SLOTS: dict[str, str] = {
 }
 
 AREAS = ("north", "south", "east", "west", "centre", "city centre", "town centre")
-PRICE_RANGES = ("cheap", "moderate", "moderately priced", "expensive", "inexpensive", "budget")
+#: Ways of saying a price range (the guided templates say "mid-priced", "reasonably priced", "low cost" too).
+PRICE_RANGES = ("cheap", "moderate", "moderately priced", "expensive", "inexpensive", "budget", "mid priced",
+                "mid-priced", "mid range", "mid-range", "midrange", "reasonably priced", "low cost", "low-cost",
+                "low priced", "low-priced", "budget friendly", "budget-friendly", "pricey", "upmarket", "high end",
+                "high-end")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Venue names that are everyday phrases, never read as naming a venue.
 AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge", "parkside"})
