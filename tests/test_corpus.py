@@ -16,7 +16,7 @@ from goalconvo.commands.corpus_ops import rejudge
 from goalconvo.core.records import Dialogue, Goal, Persona, Scenario, Turn
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
-from goalconvo.judges.judge import Judge
+from goalconvo.judges.judge import RULES_VERSION, Judge
 from goalconvo.sinks.export import export_corpus
 from goalconvo.sinks.metrics import compute_metrics
 from goalconvo.sinks.store import CorpusStore
@@ -86,7 +86,7 @@ def test_rejudge_adds_verdicts_under_a_new_version_and_keeps_the_old(tmp_path: P
     out = asyncio.run(rejudge(store, s, where="set_name = 'b'", version="loose-1", llm=None))
     assert out == {"judged": 1, "accepted": 1, "judge_version": "loose-1"}
     rows = store.query("select judge_version, accepted from verdicts where dialogue_id = 'b1' order by judged_at").rows
-    assert rows == [["rules-3", False], ["loose-1", True]]
+    assert rows == [[RULES_VERSION, False], ["loose-1", True]]
     assert store.query("select judge_version from current_verdicts where dialogue_id = 'b1'").rows == [["loose-1"]]
     assert store.query("select count(*) from verdicts where dialogue_id like 'a%'").rows == [[2]], "other sets untouched"
     store.close()

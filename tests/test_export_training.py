@@ -69,8 +69,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     tmp = tmp_path_factory.mktemp("training")
     tag = uuid.uuid4().hex[:8]
+    # The exports, not the templates: without the sense check, which rejects some template dialogues by their
+    # faults (chosen by the run id), so that most of the 12 are accepted and exported.
     s = Settings(db=tmp / "corpus.duckdb", app_id=f"gc-test-{tag}", topic_prefix=f"t{tag}.", llm="scripted",
-                 partitions=4, session_timeout_s=TEST_SESSION_TIMEOUT_S, concurrency=4)
+                 partitions=4, session_timeout_s=TEST_SESSION_TIMEOUT_S, concurrency=4, sense_check=False)
     goals = builtin_goals()[:12]
     first = asyncio.run(run_goals(s, 12, goals=goals, timeout_s=240))
     assert first.finished and first.accepted >= 8, first

@@ -15,6 +15,7 @@ from goalconvo.commands.runner import Worker, publish
 from goalconvo.core.records import JudgedDialogue, decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
+from goalconvo.judges.judge import RULES_VERSION
 from goalconvo.llm.vllm_server import VLLMServerBackend
 from goalconvo.streams.topics import Topics
 
@@ -90,7 +91,7 @@ def test_each_bad_dialogue_gets_the_verdict_and_reason_expected(settings: Settin
         if check is None:
             assert v.accepted and not failed, (case_id, failed)
             assert v.scores["coherence"] == 4.0 and v.judge_model == "vllm:judge-7b"
-            assert v.judge_version == "rules-3+llm"
+            assert v.judge_version == RULES_VERSION + "+llm"
             continue
         assert not v.accepted, case_id
         assert check in failed, (case_id, failed)

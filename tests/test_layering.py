@@ -1,6 +1,8 @@
 """Imports point one way (DESIGN.md, "Packages inside goalconvo/"), checked on every import of the package.
 
-Bottom up: ``core`` < ``llm`` < ``agents`` | ``judges`` (never each other) < ``streams``
+Bottom up: ``core`` < ``llm`` < ``agents`` | ``judges`` (never each other) < ``streams``;
+``nlu`` (understanding turns from their text) uses only ``core``, and ``agents``, ``judges`` and
+``streams`` may use it
 (not ``sinks`` or ``commands``); ``sinks`` may use only the bus part of ``streams``
 (topics, broker, replay) and ``core``; ``assess`` (the instruments) what ``sinks`` may and
 ``sinks`` itself; ``commands`` may use everything; ``devtools``
@@ -23,10 +25,12 @@ BUS = ("goalconvo.streams.topics", "goalconvo.streams.broker", "goalconvo.stream
 #: Layer -> what its modules may import (a prefix allows the package and everything below it).
 ALLOWED: dict[str, tuple[str, ...]] = {
     "core": ("goalconvo.core",),
+    # Understanding turns from their text (rules over core's venue data); agents and judges read with it.
+    "nlu": ("goalconvo.core", "goalconvo.nlu"),
     "llm": ("goalconvo.core", "goalconvo.llm"),
-    "agents": ("goalconvo.core", "goalconvo.llm", "goalconvo.agents"),
-    "judges": ("goalconvo.core", "goalconvo.llm", "goalconvo.judges"),
-    "streams": ("goalconvo.core", "goalconvo.llm", "goalconvo.agents", "goalconvo.judges", "goalconvo.streams"),
+    "agents": ("goalconvo.core", "goalconvo.nlu", "goalconvo.llm", "goalconvo.agents"),
+    "judges": ("goalconvo.core", "goalconvo.nlu", "goalconvo.llm", "goalconvo.judges"),
+    "streams": ("goalconvo.core", "goalconvo.nlu", "goalconvo.llm", "goalconvo.agents", "goalconvo.judges", "goalconvo.streams"),
     "sinks": ("goalconvo.core", "goalconvo.sinks", *BUS),
     # The instruments (reading sheets and their scores, the belief tracker) read the corpus.
     "assess": ("goalconvo.core", "goalconvo.sinks", *BUS, "goalconvo.assess"),
@@ -146,6 +150,9 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.sinks.store", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
         ("goalconvo.sinks.store", "from goalconvo.llm import LLMBackend\n", "goalconvo.llm"),
         ("goalconvo.assess.dst", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
+        ("goalconvo.nlu.understand", "from goalconvo.llm import LLMBackend\n", "goalconvo.llm"),
+        ("goalconvo.nlu.phrasing", "from goalconvo.agents.guided.acts import split_key\n", "goalconvo.agents.guided.acts"),
+        ("goalconvo.sinks.store", "from goalconvo.nlu import understand\n", "goalconvo.nlu.understand"),
         ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess"),
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
     ],
@@ -163,6 +170,8 @@ def test_an_import_against_the_layering_is_named(module, source, bad):
         ("goalconvo.streams.app", "from goalconvo.agents.dialogue import DialogueEngine\nfrom goalconvo.judges.judge import Judge\n"),
         ("goalconvo.commands.runner", "from goalconvo.sinks.consumer import DuckDBSink\nfrom goalconvo.streams.app import Pipeline\n"),
         ("goalconvo.agents.dialogue", "from goalconvo.llm import CallContext\nfrom goalconvo import __version__\n"),
+        ("goalconvo.judges.sense", "from goalconvo.nlu import dialogue_faults\nfrom goalconvo.core.venues import VenueDB\n"),
+        ("goalconvo.agents.guided.realizer", "from goalconvo.nlu import check_phrasing\n"),
     ],
 )
 def test_imports_that_point_down_pass(module, source):

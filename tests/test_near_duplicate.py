@@ -181,7 +181,9 @@ def _assert_all_flagged(goals: list[Goal], out: dict, twins: bool = True) -> Non
 
 
 def test_republished_goals_under_a_new_run_id_are_all_rejected_as_near_duplicates(settings, bus: str):
-    goals, out = _republish(settings, bus, 12, restart=False)
+    # Every run-a dialogue must pass for its twin to be flagged; the sense check, which rejects some of the
+    # templates' faults ("I've booked X. ... There is X."), is not what this test is about.
+    goals, out = _republish(settings.model_copy(update={"sense_check": False}), bus, 12, restart=False)
     _assert_all_flagged(goals, out)
 
 

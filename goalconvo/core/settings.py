@@ -209,6 +209,17 @@ class Settings(BaseSettings):
     max_ngram_overlap: float = Field(
         0.8, gt=0.0, le=1.0, description="Rule: trigram overlap at which one utterance repeats or echoes another."
     )
+    sense_check: bool = Field(
+        True,
+        description="Judge: the sense check (judges/sense.py): each turn read from its text and speaker alone for role "
+        "(the User speaking like the desk, or the desk like a customer), facts (a value of the wrong type, booking "
+        "words of another domain, contradictions, stacked facts) and coherence with the turn before; off: skipped.",
+    )
+    sense_max_faults: int = Field(
+        0, ge=0,
+        description="Sense check: most faults a dialogue may show and pass (calibrated on MultiWOZ val: "
+        "benchmarks/sense.py).",
+    )
     judge_llm: bool | None = Field(
         None,
         description="Ask the LLM judge when every rule and the goal check pass. Unset: on for vllm backends "

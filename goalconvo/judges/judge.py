@@ -1,4 +1,4 @@
-"""The judge: rule filters, the goal check, then the LLM judge; any failed mark rejects.
+"""The judge: rule filters, the sense check, the goal check, then the LLM judge; any failed mark rejects.
 
 The LLM call is the expensive part, so it is made only when every cheap check
 passed. The judge version names what judged (rules version, and ``+llm`` when
@@ -7,19 +7,24 @@ the LLM judge is on), so verdicts of a changed judge live beside the old ones.
 
 from __future__ import annotations
 
+import asyncio
+
 from goalconvo.core.records import CheckResult, Dialogue, JudgedDialogue, Verdict
 from goalconvo.core.settings import Settings, llm_judge_enabled
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.goal_check import check_goal
 from goalconvo.judges.llm_judge import LLMJudge
 from goalconvo.judges.rules import run_rules
+from goalconvo.judges.sense import check_sense
 from goalconvo.llm import LLMBackend
 
-RULES_VERSION = "rules-3"
+#: rules-4: the sense check (judges/sense.py) joined the rule filters; rules-3 verdicts stay as they were.
+RULES_VERSION = "rules-4"
 
 
 def default_version(settings: Settings) -> str:
-    return RULES_VERSION + ("+llm" if llm_judge_enabled(settings) else "")
+    """``rules-4`` (``rules-4-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
+    return RULES_VERSION + ("" if settings.sense_check else "-nosense") + ("+llm" if llm_judge_enabled(settings) else "")
 
 
 class Judge:
@@ -41,6 +46,9 @@ class Judge:
 
     async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
         checks = run_rules(dialogue, self.settings, self.venues)
+        if self.settings.sense_check:
+            # ~5 ms of regular expressions a dialogue: off the event loop, as other CPU work is.
+            checks.append(await asyncio.to_thread(check_sense, dialogue, self.settings, self.venues))
         goal, _ = check_goal(dialogue, self.venues)
         checks.append(goal)
         scores = {"goal_completion": goal.score or 0.0}
