@@ -128,8 +128,9 @@ def test_metrics_by_mode_keeps_guided_and_free_apart(settings: Settings):
 
 @pytest.mark.slow
 def test_a_run_with_the_bundled_model_stores_llm_phrasings_the_validator_passed(settings: Settings):
-    """The claim that generation works: the bundled CPU model phrases turns that pass the validator."""
-    local = settings.model_copy(update={"llm": "local", "concurrency": 2})
+    """The claim that generation works when asked for: the bundled CPU model (off by default in guided
+    mode, README) phrases turns that pass the validator and the sense check."""
+    local = settings.model_copy(update={"llm": "local", "concurrency": 2, "phrasing_tries": 3})
     summary = asyncio.run(run_goals(local, 2, timeout_s=420))
     assert summary.finished and summary.dead_lettered == 0
     phrased = _rows(local.db, "select phrased_by, count(*) from turns group by 1")
@@ -137,3 +138,12 @@ def test_a_run_with_the_bundled_model_stores_llm_phrasings_the_validator_passed(
     assert counts.get("llm", 0) >= 1, counts
     model = _rows(local.db, "select distinct model from dialogues")
     assert model and model[0][0] not in ("scripted", "template")
+
+
+def test_the_bundled_model_phrases_nothing_by_default_and_a_served_one_does():
+    from goalconvo.core.settings import phrasing_tries_for
+
+    assert phrasing_tries_for(Settings(llm="local")) == 0
+    assert phrasing_tries_for(Settings(llm="local", model="smollm2")) == 0
+    assert phrasing_tries_for(Settings(llm="local", phrasing_tries=3)) == 3
+    assert phrasing_tries_for(Settings(llm="vllm")) == 3 and phrasing_tries_for(Settings(llm="local", model="my.gguf")) == 3

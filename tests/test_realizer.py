@@ -339,3 +339,44 @@ def test_the_draft_s_first_token_is_barred_except_for_closings():
 def test_no_llm_means_template():
     out = asyncio.run(realize(None, "user", {"general-thank": [["none", "none"]]}, seed=1))
     assert out.phrased_by == "template" and out.llm_calls == 0 and "thank" in out.text.lower()
+
+
+# --- the sense check at generation time --------------------------------------------------
+
+
+def _sensed(speaker: str, acts: dict, previous: str, replies: list[str]) -> Phrasing:
+    from goalconvo.core.venues import VenueDB
+    from goalconvo.nlu import check_phrasing, lexicon_for
+
+    lex = lexicon_for(VenueDB.load())
+    sense = lambda text: check_phrasing(text, speaker, previous, lexicon=lex, planned_acts=acts)  # noqa: E731
+    return asyncio.run(realize(FakeLLM(replies), speaker, acts, previous_utterance=previous, seed=3,
+                               config=RealizerConfig(tries=len(replies)), sense=sense))
+
+
+@pytest.mark.parametrize(
+    ("speaker", "acts", "previous", "bad", "why"),
+    [
+        ("user", {"Train-Inform": [["Depart", "cambridge"]]}, "Where are you starting from?",
+         "You can find a train from Cambridge.", "role:"),
+        ("bot", {"Restaurant-Inform": [["Phone", "01223355166"]], "Booking-Inform": [["none", "none"]]}, "What is their number?",
+         "Their number is 01223355166.", "acts: drops"),
+        ("bot", {"Restaurant-Inform": [["Phone", "01223355166"]]}, "What is their number?",
+         "Their number is 01223355166. Shall I book a table?", "acts: adds"),
+        ("user", {"Hotel-Inform": [["Area", "north"]]}, "What part of town would you like?",
+         "What area would you like? North.", "coherence:"),
+    ],
+)
+def test_a_phrasing_the_sense_check_refuses_is_not_used(speaker, acts, previous, bad, why):
+    """Out of role, an act dropped or added, a reply that asks the desk's question back: the values
+    are all there (the validator passes it), the judge's reading refuses it, the template is used."""
+    assert validate(speaker, acts, bad, previous_utterance=previous) == []
+    out = _sensed(speaker, acts, previous, [bad])
+    assert out.phrased_by == "template" and out.text != bad
+    assert any(why in r for r in out.refusals), out.refusals
+
+
+def test_a_phrasing_the_sense_check_passes_is_used():
+    acts = {"Restaurant-Inform": [["People", "4"]]}
+    out = _sensed("user", acts, "How many people is the table for?", ["There will be 4 of us."])
+    assert out.phrased_by == "llm" and out.text == "There will be 4 of us."

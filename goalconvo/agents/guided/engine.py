@@ -17,6 +17,7 @@ from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.agents.guided.realizer import PHRASING_PROMPT_VERSION, Phrasing, PhrasingExample, RealizerConfig, realize
 from goalconvo.agents.guided.validator import known_names
 from goalconvo.core.goals import describe_goal
+from goalconvo.nlu import check_phrasing, lexicon_for
 from goalconvo.core.records import (
     Dialogue,
     DialogueActs,
@@ -28,7 +29,7 @@ from goalconvo.core.records import (
     Turn,
     dialogue_id_for,
 )
-from goalconvo.core.settings import Settings, turn_cap
+from goalconvo.core.settings import Settings, phrasing_tries_for, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import LLMBackend
 
@@ -49,7 +50,8 @@ class GuidedEngine(DialogueEngine):
         super().__init__(llm, venues, settings)  # type: ignore[arg-type]
         self.pool = pool
         self.known = known_names(venues.tables)
-        self.config = RealizerConfig(tries=settings.phrasing_tries, temperature=min(settings.temperature, 0.7))
+        self.lexicon = lexicon_for(venues)
+        self.config = RealizerConfig(tries=phrasing_tries_for(settings), temperature=min(settings.temperature, 0.7))
 
     # -- the Experience Generator ---------------------------------------------
     async def start(self, goal: Goal, run_id: str, examples: Sequence[FewShotExample] = ()) -> DialogueState:
@@ -124,10 +126,15 @@ class GuidedEngine(DialogueEngine):
         # The User's manner only: given the persona's name, small models address someone by it.
         persona = self._persona_manner(state.scenario.persona) if speaker == "user" else ""
         examples = list(self.pool(state.goal.domain_names)) if self.pool is not None else None
+        history = [(t.speaker, t.text) for t in state.turns]
+
+        def sense(text: str) -> list[str]:
+            return check_phrasing(text, speaker, lexicon=self.lexicon, planned_acts=acts, history=history)
+
         return await realize(
             self.llm, speaker, acts, persona, previous, examples, f"{self.settings.seed}:{state.dialogue_id}:{len(state.turns)}",
             known_values=self.known, own_earlier=own, config=self.config,
-            context=templates.TurnContext.from_turns(state.turns, speaker),
+            context=templates.TurnContext.from_turns(state.turns, speaker), sense=sense,
         )
 
     @staticmethod

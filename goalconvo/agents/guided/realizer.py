@@ -30,7 +30,7 @@ import json
 import random
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -294,10 +294,13 @@ async def realize(
     own_earlier: Sequence[str] = (),
     config: RealizerConfig = RealizerConfig(),
     context: templates.TurnContext | None = None,
+    sense: Callable[[str], list[str]] | None = None,
 ) -> Phrasing:
     """Phrase ``acts`` as ``speaker``: LLM tries checked by the validator, then the template.
 
-    ``llm=None`` (or ``config.tries == 0``) phrases by template only. ``examples``
+    ``llm=None`` (or ``config.tries == 0``) phrases by template only. ``sense`` (the judge's
+    understanding of a candidate in its dialogue, ``nlu.check_phrasing``) refuses what the
+    validator's fact and form checks let through. ``examples``
     is the few-shot pool (``None``: the built-in examples); ``known_values`` the
     venue names the validator must not see invented. The call context carries
     ``task="phrase"`` and ``speaker``, ``acts``, ``template``, ``try`` in its data,
@@ -343,6 +346,10 @@ async def realize(
             speaker, acts, text, known_values=known, previous_utterance=previous_utterance,
             own_earlier=own_earlier, max_words=config.max_words,
         )
+        if not problems and sense is not None:
+            # The judge's own reading of the candidate: out of role, a garbled fact, not following the
+            # turn before, or an act dropped or added is refused here, before the dialogue carries it.
+            problems = sense(text)
         if not problems and draft is not None and same_text(text, draft):
             # A copy of the draft is the template's wording: retry warmer for words of the model's own.
             copies += 1
