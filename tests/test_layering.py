@@ -146,7 +146,7 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.sinks.store", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
         ("goalconvo.sinks.store", "from goalconvo.llm import LLMBackend\n", "goalconvo.llm"),
         ("goalconvo.assess.dst", "from goalconvo.judges.judge import Judge\n", "goalconvo.judges.judge"),
-        ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess"),
+        ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess.dst"),
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
     ],
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from goalconvo.commands import broker, corpus, goals, judging, ops, run, sets
+from goalconvo.commands import dst
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -30,6 +31,11 @@ assess_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(assess_app, name="assess")
+dst_app = typer.Typer(
+    help="A belief-state tracker trained on a set and on real dialogues, tested on real ones (JGA, slot accuracy).",
+    no_args_is_help=True,
+)
+assess_app.add_typer(dst_app, name="dst")
 
 app.command()(run.run)
 app.command()(run.worker)
@@ -47,5 +53,7 @@ backfill_app.command("goals")(goals.backfill_goals)
 backfill_app.command("sink")(ops.backfill_sink)
 sets_app.command("list")(sets.sets_list)
 sets_app.command("delete")(sets.sets_delete)
+dst_app.command("evaluate")(dst.evaluate)
+dst_app.command("ratio")(dst.ratio)
 
 __all__ = ["app"]
