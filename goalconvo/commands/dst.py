@@ -168,10 +168,16 @@ def evaluate(
             real_pool = as_pool(REAL, real_dialogues)
         generated, skipped = _load_generated(db, set_name) if set_name else (None, 0)
         if generated is not None:
+            paired = pair and real_pool is not None and bool(set(generated.keys.values()) & set(real_pool.keys.values()))
             leaked = sorted(set(generated.keys.values()) & set(test_ids))
-            if leaked:
+            if leaked and not paired:
                 console.print(f"[yellow]warning: {len(leaked)} of the set's dialogues were generated from goals of test "
                               f"dialogues (e.g. {leaked[0]}): the test is not blind to them[/yellow]")
+            elif paired and not as_json:
+                unpaired = sum(k not in real_pool.keys for k in generated.keys.values())
+                if unpaired:
+                    console.print(f"{unpaired} of the set's dialogues have no goal among the real training dialogues: "
+                                  "paired draws leave them out")
             if skipped:
                 console.print(f"[yellow]{skipped} accepted dialogues of {set_name} carry no belief state: left out[/yellow]")
         exp, runs, seconds = _experiment(test_dialogues, test_ids, generated, real_pool, sizes=sizes, draws=draws,

@@ -8,7 +8,8 @@ on the dialogues of those same N goals, so the ratio compares like with like. Dr
 uses seed ``seed + k`` for the sample and for the classifiers; same seed, same figures.
 
 Conditions: ``generated`` and ``real`` at each size, and ``real+generated`` (A real
-dialogues, the same A as ``real`` at that size and draw, plus the whole generated pool).
+dialogues, the same A as ``real`` at that size and draw, plus the whole generated pool;
+when paired, its dialogues of the paired goals: a goal of the test never trains).
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class Experiment:
             if condition == MIXED:
                 assert self.real and self.generated
                 real_ids = self._ids(self.real, n, seed)
-                gen_ids = sorted(self.generated.dialogues)
+                gen_ids = self._ids(self.generated, None, seed)
                 train = _examples(self.real, real_ids) + _examples(self.generated, gen_ids)
                 count = len(real_ids) + len(gen_ids)
             else:
