@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from goalconvo.commands.common import DbOpt, LlmOpt, ModeOpt, console, fail, make_settings, open_corpus, run_async
+from goalconvo.commands.common import DbOpt, ModeOpt, console, fail, make_settings, open_corpus, run_async
 
 SizesOpt = typer.Option(
     "all", "--sizes", help="Training sizes, comma-separated: dialogues per draw, or 'all' (the whole pool), e.g. 100,300,all.")

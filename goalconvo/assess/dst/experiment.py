@@ -216,12 +216,13 @@ def slot_gap(runs: Sequence[Run], size: int | str, top: str = GENERATED, bottom:
     the ``top`` tracker's commonest misses, wrong values and inventions (first draw), largest gap first."""
     acc: dict[tuple[str, str], list[float]] = {}
     first: dict[str, dict[str, Any]] = {}
+    first_draw = min((r.draw for r in runs if r.condition == top and r.size == size), default=None)
     for r in runs:
         if r.size != size or r.condition not in (top, bottom):
             continue
         for s in r.slots:
             acc.setdefault((r.condition, s["slot"]), []).append(s["accuracy"])
-            if r.condition == top and r.draw == min(x.draw for x in runs if x.condition == top and x.size == size):
+            if r.condition == top and r.draw == first_draw:
                 first[s["slot"]] = s
     slots = sorted({s for _, s in acc})
     rows = []

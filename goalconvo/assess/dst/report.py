@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from goalconvo.assess.dst.experiment import Run, label_agreement, ratios, slot_gap, summarise
+from goalconvo.assess.dst.experiment import Run, ratios, slot_gap, summarise
 
 #: Version of the JSON document ``assess dst`` writes.
 RESULT_VERSION = 1
@@ -80,4 +80,4 @@ def result(runs: Sequence[Run], *, test: Mapping[str, Any], training: Mapping[st
     return out
 
 
-__all__ = ["RESULT_VERSION", "agreement_table", "gap_table", "label_agreement", "ratio_table", "result", "summary_table"]
+__all__ = ["RESULT_VERSION", "agreement_table", "gap_table", "ratio_table", "result", "summary_table"]
