@@ -41,7 +41,7 @@ def _progress(quiet: bool):
     def show(i: int, n: int, run: Any) -> None:
         if not quiet:
             console.print(f"[{i}/{n}] {run.condition} size {run.size} draw {run.draw}: {run.dialogues} dialogues, "
-                          f"JGA {run.jga:.3f}, slot accuracy {run.slot_accuracy:.3f} ({run.seconds:.1f} s)")
+                          f"JGA {run.jga:.3f}, slot accuracy {run.slot_accuracy:.3f} ({run.seconds:.1f} s)", soft_wrap=True)
     return show
 
 
