@@ -11,7 +11,10 @@ against their nearest val dialogue (and ``--human-sample`` val dialogues against
 their nearest *other* one), then prints the figures side by side with the
 targets of issue 12: wall time, acceptance, share of LLM-phrased turns, goal
 completion, per-dialogue distinct-1, exchanges per domain set against val's,
-BERTScore F1, and dead letters.
+BERTScore F1, and dead letters. Beside them (``--no-dst`` skips it), the belief
+tracker of ``goalconvo assess dst evaluate``: trained on N of the run's accepted
+dialogues and on N of val's first half (N = the accepted count, at most 499; the same
+goals when the run's goals are val's), tested on val's second half, 3 draws.
 """
 
 from __future__ import annotations
@@ -66,6 +69,24 @@ def metrics(db: Path, by: str) -> list[dict]:
     return json.loads(goalconvo("metrics", "--db", str(db), "--by", by, "--json"))
 
 
+def tracker_figures(db: Path, run_set: str, reference: Path, accepted: int) -> dict | None:
+    """The belief tracker trained on the run and on val's first half (same size), tested on val's second half."""
+    if not accepted:
+        return None
+    n = min(accepted, 499)
+    cmd = [sys.executable, "-m", "goalconvo.commands", "assess", "dst", "evaluate", "--set", run_set, "--db", str(db),
+           "--test", str(reference), "--real", str(reference), "--sizes", str(n), "--draws", "3", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:  # a free-mode run has no belief states: say so, keep the other figures
+        print(f"belief tracker skipped: {' '.join(done.stderr.split())}")
+        return None
+    doc = json.loads(done.stdout)
+    rows = {r["condition"]: r for r in doc["summary"]}
+    ratio = next((r["ratio"] for r in doc["ratios"] if r["what"] == "generated / real"), None)
+    return {"size": rows["generated"]["dialogues"], "generated": rows["generated"], "real": rows["real"], "ratio": ratio,
+            "empty": doc["test"]["empty_state_jga"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--goals", type=int, default=20)
@@ -74,6 +95,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, default=None, help="Corpus file (default: a new temporary one).")
     ap.add_argument("--no-similarity", action="store_true", help="Skip BERTScore (slow for hundreds of dialogues).")
     ap.add_argument("--human-sample", type=int, default=100, help="Val dialogues scored for the human reference F1.")
+    ap.add_argument("--no-dst", action="store_true", help="Skip the belief tracker's figures.")
     ap.add_argument("run_args", nargs="*", help="Arguments for `goalconvo run` (after --).")
     args = ap.parse_args()
 
@@ -107,6 +129,7 @@ def main() -> None:
     ).fetchone() if not args.no_similarity else (None, 0)
     close_to_draft = near_copies(con, run_set)
     con.close()
+    dst = None if args.no_dst else tracker_figures(db, run_set, args.reference, summary["accepted"])
 
     print(f"\nrun {run_set}: {summary['goals']} goals in {wall:.0f} s wall ({summary['seconds']:.0f} s in the run), "
           f"model {summary['model']}, corpus {db}\n")
@@ -122,6 +145,14 @@ def main() -> None:
         (f"  same, domain sets val has ({covered[1]})", covered[0], human.get("bertscore_f1"), ""),
         ("dead letters", dead, None, "0"),
     ]
+    if dst is not None:
+        n = dst["size"]
+        rows += [
+            (f"tracker JGA, {n} train dialogues", dst["generated"]["jga"]["mean"], dst["real"]["jga"]["mean"],
+             f"val 2nd half, 3 draws; empty state {dst['empty']:.3f}"),
+            ("  slot accuracy", dst["generated"]["slot_accuracy"]["mean"], dst["real"]["slot_accuracy"]["mean"], ""),
+            ("  JGA generated / val", dst["ratio"], None, "(scripted, 498 val goals: 0.52; README)"),
+        ]
     print(f"{'figure':34} {'generated':>10} {'MultiWOZ val':>13}   target")
     for name, a, b, target in rows:
         fa = "-" if a is None else (f"{a:.3f}" if isinstance(a, float) else str(a))

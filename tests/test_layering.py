@@ -153,7 +153,7 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.nlu.understand", "from goalconvo.llm import LLMBackend\n", "goalconvo.llm"),
         ("goalconvo.nlu.phrasing", "from goalconvo.agents.guided.acts import split_key\n", "goalconvo.agents.guided.acts"),
         ("goalconvo.sinks.store", "from goalconvo.nlu import understand\n", "goalconvo.nlu.understand"),
-        ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess"),
+        ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess.dst"),
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
     ],
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import broker, corpus, goals, judging, ops, reading, run, sets
+from goalconvo.commands import broker, corpus, goals, judging, dst, ops, reading, run, sets
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -30,6 +30,11 @@ assess_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(assess_app, name="assess")
+dst_app = typer.Typer(
+    help="A belief-state tracker trained on a set and on real dialogues, tested on real ones (JGA, slot accuracy).",
+    no_args_is_help=True,
+)
+assess_app.add_typer(dst_app, name="dst")
 
 app.command()(run.run)
 app.command()(run.worker)
@@ -49,5 +54,7 @@ sets_app.command("list")(sets.sets_list)
 sets_app.command("delete")(sets.sets_delete)
 assess_app.command("sheet")(reading.assess_sheet)
 assess_app.command("score")(reading.assess_score)
+dst_app.command("evaluate")(dst.evaluate)
+dst_app.command("ratio")(dst.ratio)
 
 __all__ = ["app"]
