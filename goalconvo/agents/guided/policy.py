@@ -114,11 +114,21 @@ class BotPolicy:
                     s for a, _ in pairs if (s := bs.goal_slot(domain, a)) is not None
                 )
         out: DialogueActs = {}
+        offered_before = dict(st.get("named", {}))
         for domain in order:
             changed = {s for d, s, _ in informed if d == domain}
             getattr(self, f"_{domain}")(st, domain, changed, requests.get(domain, []), out)
+            self._taken_up(st, domain, offered_before, bool(requests.get(domain)) or bool(changed & set(bs.BOOK[domain])))
         self._general(st, user_acts, out, bool(order))
         return out, st, bs.metadata(st["belief"], st["booked"])
+
+    @staticmethod
+    def _taken_up(st: dict[str, Any], domain: str, offered: dict[str, str], engaged: bool) -> None:
+        """The belief state names a venue the desk offered once the User takes it up (asks about it or
+        books it), as MultiWOZ's annotators labelled it; the search itself never reads that name."""
+        venue = st["venue"].get(domain)
+        if domain in DESCRIBE and engaged and venue and offered.get(domain) == str(venue).lower():
+            st["belief"].setdefault(domain, {"semi": {}, "book": {}})["semi"].setdefault("name", str(venue).lower())
 
     def _rng(self, st: dict[str, Any], what: str) -> random.Random:
         return random.Random(f"{self.dialogue_id}:{st['turn']}:{what}")

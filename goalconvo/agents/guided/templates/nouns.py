@@ -16,6 +16,7 @@ from goalconvo.agents.guided.templates.words import (
     DOMAIN_NOUN,
     DOMAIN_SYNONYMS,
     HOTEL_TYPE,
+    USER_SYNONYMS,
     SLOT_NOUN,
     display,
     food_phrase,
@@ -72,9 +73,14 @@ def count(v: str, rng: random.Random) -> str:
     return v
 
 
-def people(v: str, rng: random.Random) -> str:
+def people(v: str, rng: random.Random, user: bool = False) -> str:
+    """``"4 people"``; a customer may also say "4 of us", "a party of 4"."""
     n = count(v, rng)
-    return f"{n} person" if norm(v) in ("1", "one") else f"{n} people"
+    if not user:
+        return f"{n} person" if norm(v) in ("1", "one") else f"{n} people"
+    if norm(v) in ("1", "one"):
+        return pick(rng, (f"{n} person", f"{n} person", "just one person"))
+    return pick(rng, (f"{n} people", f"{n} people", f"{n} people", f"{n} of us", f"a group of {n}"))
 
 
 def nights(v: str, rng: random.Random) -> str:
@@ -98,7 +104,8 @@ def gather(pairs: list[list[str]]) -> Slots:
 def area(v: str, rng: random.Random) -> str:
     nv = norm(v)
     if nv in ("centre", "center"):
-        return pick(rng, ["in the centre", "in the city centre", "in the centre of town", "in the centre"])
+        return pick(rng, ["in the centre", "in the city centre", "in the centre of town", "in the centre", "in the center",
+                          "in the center of town"])
     if nv in ("north", "south", "east", "west"):
         return pick(rng, [f"in the {nv}", f"in the {nv}", f"on the {nv} side", f"in the {nv} of town"])
     return f"in {v}" if nv.startswith("the ") else f"in the {v}"
@@ -110,7 +117,7 @@ def price(v: str, rng: random.Random) -> str:
     return v
 
 
-def head_noun(domain: str, s: Slots, rng: random.Random, plural: bool) -> tuple[str, bool]:
+def head_noun(domain: str, s: Slots, rng: random.Random, plural: bool, user: bool = False) -> tuple[str, bool]:
     """The head noun (the venue type where given) and whether it carries its own article."""
     t = take(s, "Type", "or").lower()
     if domain == "attraction" and t:
@@ -121,12 +128,12 @@ def head_noun(domain: str, s: Slots, rng: random.Random, plural: bool) -> tuple[
         return (many if plural else one), False
     if t:
         return (t if not plural else (t if t.endswith("s") else t + "s")), False
-    options = DOMAIN_SYNONYMS.get(domain, (DOMAIN_NOUN.get(domain, (domain, domain + "s")),))
+    options = (USER_SYNONYMS if user else DOMAIN_SYNONYMS).get(domain) or DOMAIN_SYNONYMS.get(domain, (DOMAIN_NOUN.get(domain, (domain, domain + "s")),))
     one, many = pick(rng, options)
     return (many if plural else one), False
 
 
-def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False, article: bool = True) -> str:
+def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False, article: bool = True, user: bool = False) -> str:
     """Search constraints as a noun phrase; consumes the slots it says.
 
     ``{"Price": ["cheap"], "Food": ["thai"], "Area": ["north"]}`` ->
@@ -143,7 +150,7 @@ def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False,
     if has(s, "Price"):
         adj.append(" or ".join(price(v, rng) for v in s.pop("Price") if not silent(v)))
     food = take(s, "Food", "or") if has(s, "Food") else ""
-    noun, own_article = head_noun(domain, s, rng, plural)
+    noun, own_article = head_noun(domain, s, rng, plural, user)
     if domain == "restaurant" and food:
         if noun.startswith("place"):
             noun = f"{noun} serving {food_phrase(food)}"
@@ -199,13 +206,24 @@ def predicates(domain: str, s: Slots, rng: random.Random) -> list[str]:
     return out
 
 
-def route(domain: str, s: Slots, rng: random.Random, day: bool = True) -> str:
-    """A train's or taxi's journey; consumes Depart, Dest, (Day,) Leave, Arrive."""
+def route(domain: str, s: Slots, rng: random.Random, day: bool = True, varied: bool = False) -> str:
+    """A train's or taxi's journey; consumes Depart, Dest, (Day,) Leave, Arrive.
+
+    ``varied``: the ways a traveller says it ("to Ely from Cambridge", "leaving Cambridge for
+    Ely", "going to Ely"), not only the timetable's "from X to Y"."""
     parts = []
-    if has(s, "Depart"):
-        parts.append(f"from {take(s, 'Depart')}")
-    if has(s, "Dest"):
-        parts.append(f"to {take(s, 'Dest')}")
+    dep = take(s, "Depart") if has(s, "Depart") else ""
+    dest = take(s, "Dest") if has(s, "Dest") else ""
+    if varied and dep and dest:
+        parts.append(pick(rng, (f"from {dep} to {dest}", f"to {dest} from {dep}", f"from {dep} to {dest}",
+                                f"leaving {dep} for {dest}", f"that goes to {dest} from {dep}",
+                                f"departing {dep} and arriving in {dest}")))
+    elif varied and dest:
+        parts.append(pick(rng, (f"to {dest}", f"going to {dest}", f"into {dest}", f"heading to {dest}")))
+    elif varied and dep:
+        parts.append(pick(rng, (f"from {dep}", f"leaving {dep}", f"out of {dep}", f"departing from {dep}")))
+    else:
+        parts += [f"from {dep}"] * bool(dep) + [f"to {dest}"] * bool(dest)
     if day and domain == "train" and has(s, "Day"):
         parts.append(f"on {take(s, 'Day', 'or')}")
     if has(s, "Leave"):
@@ -215,12 +233,12 @@ def route(domain: str, s: Slots, rng: random.Random, day: bool = True) -> str:
     return " ".join(parts)
 
 
-def booking_clause(domain: str, s: Slots, rng: random.Random) -> str:
+def booking_clause(domain: str, s: Slots, rng: random.Random, user: bool = False) -> str:
     """``"for 4 people on Friday at 18:30"`` / hotel ``"for 2 people for 3 nights from Friday"``;
     consumes People, Stay, Day, Time."""
     parts = []
     if has(s, "People"):
-        parts.append("for " + people(take(s, "People", "or"), rng))
+        parts.append("for " + people(take(s, "People", "or"), rng, user))
     if has(s, "Stay"):
         parts.append("for " + nights(take(s, "Stay", "or"), rng))
     if has(s, "Day"):

@@ -17,6 +17,9 @@ USER_OPEN = (
     "I'm hoping to find {np}.", "Do you know of {np}?", "I want to find {np}.",
     "Please find me {np}.", "Can you suggest {np}?", "Is there {np} you'd suggest?", "I'd love to find {np}.",
 )
+#: What a visitor may say before the first need (it names Cambridge where no train is asked for).
+USER_TRIP = ("I'm visiting Cambridge next week.", "I'm spending a few days in Cambridge.", "I'm heading over to Cambridge soon.",
+             "We're in Cambridge for the weekend.", "My family and I are visiting Cambridge.")
 #: A second or third domain, later in the dialogue.
 USER_NEXT = (
     "I also need {np}.", "Next, I need {np}.", "I also want {np}.", "One last thing: I'm after {np}.",

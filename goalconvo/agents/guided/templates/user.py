@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.templates import phrases as P
 from goalconvo.agents.guided.templates.context import TurnContext
 from goalconvo.agents.guided.templates.nouns import (
@@ -75,9 +76,9 @@ def _answer(domain: str, slot: str, values: list[str], rng: random.Random) -> st
     if slot == "Day":
         return pick(rng, (f"On {v}{end}.", f"{_cap(v)}{end}.", f"I'd like {v}.", f"That's for {v}."))
     if slot == "People":
-        p = people(said[0], rng)
-        n = p.split()[0]
-        one = n in ("1", "one")
+        p = people(said[0], rng, user=True)
+        n = count(said[0], rng)
+        one = norm(said[0]) in ("1", "one")
         return pick(rng, (f"For {p}{end}.", f"It's for {p}.", f"{_cap(p)}{end}.") + (() if one else (f"There will be {n} of us.", f"{_cap(n)} of us.")))
     if slot == "Time":
         return pick(rng, (f"At {v}{end}.", f"{v}{end}.", f"At {v}, if possible.", f"Let's say {v}."))
@@ -109,7 +110,7 @@ def _dontcare(slot: str, rng: random.Random) -> str:
 def _search_np(domain: str, s: Slots, rng: random.Random) -> str:
     """A new need as a noun phrase: ``"a cheap guesthouse in the north"``, ``"a train from X to Y on Friday"``."""
     if domain in ("train", "taxi"):
-        r = route(domain, s, rng)
+        r = route(domain, s, rng, varied=True)
         noun = domain if domain == "train" or rng.random() < 0.7 else "cab"
         return f"a {noun} {r}".strip()
     if domain == "police":
@@ -118,7 +119,7 @@ def _search_np(domain: str, s: Slots, rng: random.Random) -> str:
         dept = take(s, "Department")
         return f"a hospital with {department(dept)}" if dept else "the hospital"
     search = {k: s.pop(k) for k in _SEARCH if k in s}
-    return noun_phrase(domain, search, rng)
+    return noun_phrase(domain, search, rng, user=True)
 
 
 def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list[str]:
@@ -138,12 +139,12 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
     if answered and not (prev & {"NoOffer", "NoBook"}):
         book_asked = [k for k in answered if k in booking]
         if len(book_asked) >= 2:
-            clause = booking_clause(domain, {k: booking.pop(k) for k in book_asked}, rng)
+            clause = booking_clause(domain, {k: booking.pop(k) for k in book_asked}, rng, user=True)
             main.append(_cap(clause) + pick(rng, P.USER_FRAGMENT_END) + ".")
         journey = [k for k in _ROUTE if k in s]
         if domain in ("train", "taxi") and len(journey) >= 2:
             # Several details of a journey in one breath: "To Ely on Saturday, after 10:30."
-            r = route(domain, {k: s.pop(k) for k in journey}, rng)
+            r = route(domain, {k: s.pop(k) for k in journey}, rng, varied=True)
             frames = (f"{_cap(r)}, please.", f"I'd like to travel {r}.", f"I need to go {r}.") if domain == "train" else (
                 f"{_cap(r)}, please.", f"I need the taxi {r}.", f"I'd like to go {r}.")
             main.append(pick(rng, frames))
@@ -164,7 +165,7 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         if name:
             main.append(pick(rng, (f"Okay, how about {name} instead?", f"What about {name}, then?")))
         elif domain in ("train", "taxi"):
-            r = route(domain, s, rng)
+            r = route(domain, s, rng, varied=True)
             main.append(pick(rng, (f"Okay, what about {r}?", f"Could you check {r} instead?", f"Then {r} would do.")))
         else:
             search = {k: s.pop(k) for k in _SEARCH if k in s}
@@ -173,7 +174,7 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
                 if preds:
                     main.append(pick(rng, P.USER_RELAX_MORE).format(pred=join(preds)))
             if search:
-                main.append(pick(rng, P.USER_RELAX).format(np=noun_phrase(domain, search, rng)))
+                main.append(pick(rng, P.USER_RELAX).format(np=noun_phrase(domain, search, rng, user=True)))
     elif name and not booking:
         frames = P.USER_NAME_OPEN if ctx.turn == 0 or not ctx.topics else P.USER_NAME_NEXT
         main.append(pick(rng, frames).format(name=name))
@@ -197,7 +198,7 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         frames = P.USER_OPEN if not ctx.topics else P.USER_NEXT
         main.append(pick(rng, frames).format(np=_search_np(domain, {}, rng)))
     if booking:
-        clause = booking_clause(domain, booking, rng)
+        clause = booking_clause(domain, booking, rng, user=True)
         kind = domain if domain in P.USER_BOOK else ""
         if prev & {"NoBook"}:
             main.append(pick(rng, P.USER_BOOK_RETRY).format(clause=clause))
@@ -263,6 +264,11 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
     elif "bye" in general:
         tail.append(pick(rng, P.USER_BYE))
     sentences = body + tail
+    if ctx.turn == 0 and body and not {d for d, _ in acts} & {"train", "taxi"} and rng.random() < 0.25:
+        sentences.insert(0, pick(rng, P.USER_TRIP))  # "Cambridge" said where no train goes there
+    spelled_out = rng.random() < 0.3 and "greet" not in general
+    if spelled_out:
+        sentences = [_uncontract(x) for x in sentences]
     if "greet" in general and not ctx.greeted:
         hello = pick(rng, P.USER_GREET)
         if sentences and not sentences[0].startswith(("I ", "I'")):
@@ -272,6 +278,16 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
         else:
             sentences = [hello + "!"]
     return sentences or [pick(rng, P.USER_FALLBACK)]
+
+
+_CONTRACTIONS = (("I'm", "I am"),)
+
+
+def _uncontract(sentence: str) -> str:
+    """Many customers write "I am" and "I would like" in full."""
+    for short, full in _CONTRACTIONS:
+        sentence = sentence.replace(short, full)
+    return sentence
 
 
 def _acknowledge(ctx: TurnContext, informs: bool, requests: bool, booking: bool, rng: random.Random) -> str:

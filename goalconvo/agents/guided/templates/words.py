@@ -42,6 +42,15 @@ DOMAIN_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
     "hotel": (("place to stay", "places to stay"),),
     "attraction": (("attraction", "attractions"), ("place to visit", "places to visit"), ("attraction", "attractions")),
 }
+#: What a customer calls a domain's thing where no type is asked for ("a hotel" for any place to
+#: stay: the desk never calls a guesthouse a hotel, a customer may).
+USER_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
+    "hotel": (("place to stay", "places to stay"), ("hotel", "hotels"), ("place to stay", "places to stay"),
+              ("hotel", "hotels"), ("room", "rooms")),
+    "attraction": (("attraction", "attractions"), ("place to visit", "places to visit"), ("place to go", "places to go")),
+    "restaurant": (("restaurant", "restaurants"), ("place to eat", "places to eat"), ("restaurant", "restaurants"),
+                   ("place to dine", "places to dine")),
+}
 #: Hotel types as people say them.
 HOTEL_TYPE: dict[str, tuple[str, str]] = {
     "guesthouse": ("guesthouse", "guesthouses"), "guest house": ("guest house", "guest houses"),
@@ -157,11 +166,12 @@ def content_phrases() -> frozenset[str]:
     out = set(SLOT_NOUN.values()) | set(ASK_NOUN.values()) | set(BOOKED_THING.values())
     for one, many in DOMAIN_NOUN.values():
         out |= {one, many}
-    for options in DOMAIN_SYNONYMS.values():
+    for options in (*DOMAIN_SYNONYMS.values(), *USER_SYNONYMS.values()):
         for one, many in options:
             out |= {one, many}
     for one, many in (*HOTEL_TYPE.values(), *ATTRACTION_TYPE.values()):
         out |= {one.split(" ", 1)[1] if one.startswith(("a ", "an ")) else one, many}
     out |= {"free wifi", "free parking", "wifi", "internet", "parking", "number", "reference", "stars", "star",
-            "seats", "seat", "ticket", "cab", "car", "department", "hospital", "police station", "postcode", "post code"}
+            "seats", "seat", "ticket", "cab", "car", "department", "hospital", "police station", "postcode", "post code",
+            "cambridge"}
     return frozenset(out)
