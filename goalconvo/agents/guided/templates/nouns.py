@@ -80,7 +80,8 @@ def people(v: str, rng: random.Random, user: bool = False) -> str:
         return f"{n} person" if norm(v) in ("1", "one") else f"{n} people"
     if norm(v) in ("1", "one"):
         return pick(rng, (f"{n} person", f"{n} person", "just one person"))
-    return pick(rng, (f"{n} people", f"{n} people", f"{n} people", f"{n} of us", f"a group of {n}"))
+    group = (f"a group of {n}",) if v.isdigit() and int(v) >= 3 else ()
+    return pick(rng, (f"{n} people", f"{n} people", f"{n} people", f"{n} of us", *group))
 
 
 def nights(v: str, rng: random.Random) -> str:

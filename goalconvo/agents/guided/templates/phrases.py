@@ -158,7 +158,7 @@ BOT_RECOMMEND_BARE = (
 )
 BOT_NAME = ("{Name} is {np}.", "There's {name}, {np}.", "I found {name}, {np}.", "{Name} fits: it's {np}.")
 BOT_NAME_BARE = ("I found {name}.", "There's {name}.", "{Name} is the one.", "That would be {name}.")
-BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "It does: {name} {pred}.")
+BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "That's right: {name} {pred}.")
 BOT_NOOFFER = (
     "I'm sorry, there are no {nps}.", "Unfortunately I can't find any {nps}.", "I'm afraid there aren't any {nps}.",
     "Sorry, I have no {nps}.",
