@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
 from goalconvo.core.goals import fail_info_applies
 from goalconvo.core.records import DomainGoal, Goal, Persona
+
+if TYPE_CHECKING:
+    from goalconvo.core.venues import VenueDB
 
 #: Words that place a domain in a MultiWOZ goal message.
 _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
@@ -40,6 +43,35 @@ _PLACES = ("attraction", "hotel", "restaurant")
 MAX_DOMAIN_TURNS = 9
 #: Where a taxi goes when the goal names one venue only.
 FALLBACK_PLACE = "cambridge train station"
+#: Taxi endpoints that are places, not venues of the goal's domains.
+_LANDMARKS = ("station", "centre", "center", "airport", "hospital", "police", "college", "museum")
+
+
+def venue_names(db: "VenueDB") -> dict[str, set[str]]:
+    """Lower-case venue names per venue domain, for :meth:`UserAgenda.from_goal`."""
+    return {d: db.all_values(d, "name") for d in _PLACES}
+
+
+def _taxi_endpoints(cons: dict[str, str], order: list[str], venue_names: Mapping[str, Collection[str]]) -> dict[str, str]:
+    """Which of the goal's venue domains each taxi endpoint it names is: a venue of that domain, or a
+    place the database does not know (a goal written against other venues) taken by the goal's next
+    venue domain not yet matched. Stations, the centre and the like stay as they are."""
+    known = set().union(*venue_names.values()) if venue_names else set()
+    places = [d for d in order if d in _PLACES]
+    out: dict[str, str] = {}
+    for k in ("departure", "destination"):
+        v = cons.get(k)
+        if v:
+            d = next((d for d in places if v in venue_names.get(d, ())), None)
+            if d:
+                out[k] = d
+    for k in ("departure", "destination"):
+        v = cons.get(k)
+        if v and k not in out and v not in known and not any(w in v for w in _LANDMARKS):
+            d = next((d for d in places if d not in out.values()), None)
+            if d:
+                out[k] = d
+    return out
 
 
 def _act_slot(slot: str) -> str:
@@ -88,8 +120,14 @@ class UserAgenda:
         self.state = state
 
     @classmethod
-    def from_goal(cls, goal: Goal, seed: str, persona: Persona | dict[str, str] | None = None) -> "UserAgenda":
-        """Reads: ``goal.domains`` (info, fail_info, book, fail_book, reqt), ``goal.message`` for the order."""
+    def from_goal(cls, goal: Goal, seed: str, persona: Persona | dict[str, str] | None = None,
+                  venue_names: Mapping[str, Collection[str]] | None = None) -> "UserAgenda":
+        """Reads: ``goal.domains`` (info, fail_info, book, fail_book, reqt), ``goal.message`` for the order.
+
+        ``venue_names`` (lower-case names per venue domain) tells which of the goal's own domains a taxi
+        endpoint it names belongs to: the taxi then goes to the venue that domain settled on in this
+        dialogue, not to the one the goal's writer found (a cab to The Spice Route after booking Sitar
+        Tandoori reads as a broken fact)."""
         traits = persona.model_dump() if isinstance(persona, Persona) else dict(persona or {})
         order = _domain_order(goal, random.Random(f"{seed}:order"))
         state = {
@@ -97,6 +135,8 @@ class UserAgenda:
             "traits": {k: str(traits.get(k, "")) for k in ("style", "patience", "verbosity")},
             "dom": {d: _domain_state(d, goal.domains[d], goal.message) for d in order},
         }
+        if "taxi" in state["dom"] and venue_names:
+            state["dom"]["taxi"]["endpoint_of"] = _taxi_endpoints(state["dom"]["taxi"]["cons"], order, venue_names)
         agenda = cls(state)
         agenda._start_domain()
         return agenda
@@ -276,6 +316,9 @@ class UserAgenda:
         if dom != "taxi":
             return
         s, doms = self.state["dom"]["taxi"], self.state["dom"]
+        for k, d in s.get("endpoint_of", {}).items():
+            if doms.get(d, {}).get("venue"):
+                s["cons"][k] = str(doms[d]["venue"]).lower()
         places = [doms[d]["venue"] for d in self.state["order"] if d in _PLACES and doms[d]["venue"]]
         if "departure" in s["cons"] and "destination" in s["cons"]:
             return

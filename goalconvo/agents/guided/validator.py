@@ -50,7 +50,7 @@ from goalconvo.agents.guided.normalize import (
 REQUEST_WORDS: dict[str, tuple[str, ...]] = {
     "Addr": ("address", "where", "located", "location", "street"),
     "Area": ("area", "part of town", "where", "side", "located", "location", "neighbourhood"),
-    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when"),
+    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when", "be there by", "a time"),
     "Car": ("car", "vehicle", "kind of", "type", "model", "make"),
     "Day": ("day", "when", "date"),
     "Depart": ("from", "depart", "leaving", "pick you up", "pick up", "pickup", "start"),

@@ -102,5 +102,15 @@ class TurnContext:
                 return True
         return False
 
+    def own_choice(self, domain: str) -> str | None:
+        """The number of matches this speaker gave for ``domain`` in its last turn ("I have 5 theatres"),
+        so the next turn does not say the same count again."""
+        for key, pairs in self.own_previous.items():
+            if split_key(key)[0] == domain:
+                for s, v in pairs:
+                    if s == "Choice":
+                        return v.lower()
+        return None
+
     def offered_booking(self) -> bool:
         return bool(self.previous_intents() & {"OfferBook"}) or "Booking-Inform" in self.previous

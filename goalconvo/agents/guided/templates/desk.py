@@ -34,6 +34,8 @@ from goalconvo.agents.guided.templates.words import ATTRACTION_TYPE, HOTEL_TYPE,
 
 _DESC = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking")
 _VENUES = ("restaurant", "hotel", "attraction")
+#: Slots that find or describe a venue or train (the rest answer questions about it).
+_FINDING = frozenset({"Choice", "Name", "Id", "Car", "Department", "Leave", "Arrive", "Depart", "Dest", *_DESC})
 
 
 def _cap(s: str) -> str:
@@ -81,6 +83,13 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
     out: list[str] = []
     choice = take(s, "Choice")
     names = [v for v in s.pop("Name", []) if not silent(v)]
+    if choice and ctx.own_choice(domain) == choice.lower():
+        # Said in the last turn: "There are 5 theatres." twice reads as a machine, and so does
+        # "It's a theatre." on its own.
+        choice = ""
+        if not names:
+            for k in _DESC:
+                s.pop(k, None)
     desc = {k: s.pop(k) for k in _DESC if k in s}
     if choice and not names:
         one = norm(choice) in ("1", "one")
@@ -117,6 +126,8 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
 def _train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots | None) -> list[str]:
     out: list[str] = []
     choice = take(s, "Choice")
+    if choice and ctx.own_choice("train") == choice.lower():
+        choice = ""
     ids = [v for v in s.pop("Id", []) if not silent(v)]
     if nooffer is not None:
         r = route("train", nooffer, rng)
@@ -202,10 +213,17 @@ def _nooffer(domain: str, s: Slots, rng: random.Random) -> list[str]:
     return [pick(rng, P.BOT_NOOFFER).format(nps=np)] + facts(domain, s, rng)
 
 
-def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking: bool) -> list[str]:
+def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking: bool,
+         refused: Slots | None = None) -> list[str]:
     slots = [k for k in s if k.lower() != "none"]
     if not slots:
         return []
+    others = [k for k in (refused or {}) if k not in slots and k in P.BOT_ASK_OTHER and k not in ("Name", "Department")]
+    if after_refusal and not booking and len(slots) == 1 and others:
+        # The User may change any of the constraints that failed: asking about one only and hearing
+        # about another reads as not listening.
+        return [pick(rng, P.BOT_ASK_OTHER_TWO).format(a=SLOT_NOUN.get(slots[0], slots[0].lower()),
+                                                       b=SLOT_NOUN.get(others[0], others[0].lower()))]
     if after_refusal:
         asks = [pick(rng, P.BOT_ASK_OTHER.get(k, (f"Would another {SLOT_NOUN.get(k, k.lower())} do?",))) for k in slots]
         return list(dict.fromkeys(asks))
@@ -245,14 +263,22 @@ def _booked(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
     return out + facts(domain, s, rng, _their(domain))
 
 
-def _train_booked(s: Slots, rng: random.Random) -> list[str]:
+def _train_booked(s: Slots, rng: random.Random, times: Slots | None = None) -> list[str]:
+    """``times``: the Leave/Arrive of the same train when this turn both finds and books it, said in
+    the booking sentence ("I've booked 2 tickets on TR0721, which leaves at 11:50 and gets in at 12:07")
+    rather than offering a train already booked."""
     tid = take(s, "Id", "or")
     ref, total = take(s, "Ref"), take(s, "Ticket")
     n = take(s, "People")
     out = []
     if tid:
         frames = P.BOT_TRAIN_BOOKED_PEOPLE if n else P.BOT_TRAIN_BOOKED
-        out.append(pick(rng, frames).format(id=tid, n=n))
+        leave, arrive = take(times or {}, "Leave"), take(times or {}, "Arrive")
+        when = join([b for b in (f"leaves at {leave}" if leave else "", f"gets in at {arrive}" if arrive else "") if b])
+        if when:  # a frame that ends on the train, so "which" is the train's
+            frames = tuple(f for f in frames if f.endswith("{id}.")) or frames
+        sentence = pick(rng, frames).format(id=tid, n=n)
+        out.append(sentence.rstrip(".") + f", which {when}." if when else sentence)
     elif n:
         out.append(f"I've booked {n} tickets.")
     else:
@@ -323,10 +349,20 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         elif i == "NoBook":
             body += _nobook(dom(d), s, rng)
     booked: list[str] = []
+    # A train found and booked in one turn is said once, in the booking sentence.
+    booked_ids = {v.lower() for (d, i), s in acts.items() if i in ("Book", "OfferBooked") and dom(d) == "train"
+                  for v in s.get("Id", [])}
+    train_times: Slots = {}
+    if booked_ids and ("train", "Inform") in acts and {v.lower() for v in acts[("train", "Inform")].get("Id", [])} <= booked_ids:
+        found = dict(acts[("train", "Inform")])
+        train_times = {k: found.pop(k) for k in ("Leave", "Arrive") if k in found}
+        for k in ("Id", "Depart", "Dest"):
+            found.pop(k, None)
+        acts = {**acts, ("train", "Inform"): found}
     for (d, i), s in acts.items():
         s = dict(s)
         if i in ("Book", "OfferBooked"):
-            booked += _train_booked(s, rng) if dom(d) == "train" else _booked(dom(d), s, rng, ctx)
+            booked += _train_booked(s, rng, train_times) if dom(d) == "train" else _booked(dom(d), s, rng, ctx)
     # What is found is said before what is booked; answers about it after the booking.
     offers: list[str] = []
     answers: list[str] = []
@@ -340,6 +376,11 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
             finds = i == "Recommend" or any(k in s for k in ("Name", "Id", "Choice", "Car", "Department"))
             if set(s) == {"Name"} and _same_booking(acts, d, s["Name"]):
                 continue  # "I've booked a room at X" names it: no "How about X?" before
+            if finds and d != "taxi":
+                # "Their postcode is ..." before "I'd suggest X", or "You can reach them on ..." before
+                # "You're booked in at X", answers about a place not yet named: answers come last.
+                asked = {k: s.pop(k) for k in list(s) if k not in _FINDING}
+                answers.extend(facts(dom(d), asked, rng, _their(dom(d))))
             said = _inform(d, s, rng, ctx, recommend=i == "Recommend", nooffer=nooffer)
             (offers if finds else answers).extend(said)
             offered = offered or i == "Recommend" or "Name" in acts[(d, i)] and d in _VENUES
@@ -351,7 +392,9 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
     for (d, i), s in acts.items():
         if i == "Request":
             after = any(r[0] in (d, "booking") or d == "booking" for r in refusal)
-            questions += _ask(dom(d), dict(s), rng, after_refusal=after, booking=d == "booking")
+            refused = acts.get((d, "NoOffer")) if d != "booking" else None
+            questions += _ask(dom(d), dict(s), rng, after_refusal=after, booking=d == "booking",
+                              refused={k: v for k, v in (refused or {}).items() if not all(map(silent, v))})
     booking_offer = ("booking", "Inform") in acts or any(i == "OfferBook" for _, i in acts)
     if booking_offer:
         d = next((d for (d, i) in acts if i == "OfferBook"), topic or "")

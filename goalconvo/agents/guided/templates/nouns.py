@@ -284,8 +284,11 @@ def _pair_up(sentences: list[str], rng: random.Random) -> list[str]:
     i = 0
     while i < len(sentences):
         a = sentences[i]
-        if i + 1 < len(sentences) and len(a.split()) + len(sentences[i + 1].split()) <= 16 and rng.random() < 0.6:
-            b = sentences[i + 1]
+        b = sentences[i + 1] if i + 1 < len(sentences) else ""
+        same_start = bool(b) and a.split()[0] == b.split()[0]
+        if b and len(a.split()) + len(b.split()) <= 16 and (same_start or rng.random() < 0.6):
+            if same_start and b.split()[0] in ("Their", "Its", "The"):
+                b = "the " + b.split(" ", 1)[1]  # "Their postcode is X, and the phone number is Y"
             out.append(a.rstrip(".") + ", and " + (b[:1].lower() + b[1:] if not b.startswith(("I ", "I'")) else b))
             i += 2
             continue

@@ -156,7 +156,7 @@ BOT_RECOMMEND_BARE = (
     "How about {name}?", "I'd recommend {name}.", "{Name} would be a good choice.", "You might like {name}.",
     "I'd suggest {name}.",
 )
-BOT_NAME = ("{Name} is {np}.", "There's {name}, {np}.", "I found {name}, {np}.", "{Name} fits: it's {np}.")
+BOT_NAME = ("{Name} is {np}.", "There's {name}, {np}.", "I found {name}, {np}.", "{Name} might suit you. It's {np}.")
 BOT_NAME_BARE = ("I found {name}.", "There's {name}.", "{Name} is the one.", "That would be {name}.")
 BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "That's right: {name} {pred}.")
 BOT_NOOFFER = (
@@ -178,16 +178,16 @@ BOT_ASK: dict[str, tuple[str, ...]] = {
     "Day": ("What day are you travelling?", "Which day would that be?", "On what day?"),
     "Depart": ("Where are you starting from?", "Where are you travelling from?", "What's your starting point?"),
     "Dest": ("Where are you heading?", "What's your destination?", "Where are you off to?"),
-    "Leave": ("When would you like to set off?", "When do you want to set off?", "Any preferred departure time?"),
-    "Arrive": ("By what time must you arrive?", "When must you get there by?", "Is there an arrival time you need?"),
+    "Leave": ("When would you like to set off?", "What time would you like to travel?", "Do you have a time in mind?"),
+    "Arrive": ("Is there a time you have to be there by?", "What time would you like to travel?", "When do you have to be there?"),
     "People": ("How many tickets shall I book?", "How many people are travelling?", "For how many people?"),
     "Department": ("Which department are you looking for?", "What department do you need?"),
     "Time": ("What time would you like?", "At what time?"),
     "Stay": ("How many nights?", "How long will you stay?"),
 }
 BOT_ASK_TAXI: dict[str, tuple[str, ...]] = {
-    "Leave": ("What time should the driver collect you?", "What time should the taxi come?", "What time would suit you for the pickup?"),
-    "Arrive": ("By what time must you arrive?", "What time should you get there?"),
+    "Leave": ("What time do you need the taxi?", "When would you like the taxi?", "What time should the taxi come?"),
+    "Arrive": ("What time do you need the taxi?", "When would you like the taxi?"),
     "Depart": ("Where should the taxi pick you up?", "Where should the driver pick you up?"),
     "Dest": ("Where are you going?", "Where is the taxi taking you?"),
 }
@@ -222,6 +222,8 @@ BOT_ASK_OTHER: dict[str, tuple[str, ...]] = {
     "Name": ("Is there another one you'd like?",),
     "Department": ("Is there another department you need?",),
 }
+#: Asking again after a no-offer with two or more constraints: either may change ("a different area or type of food").
+BOT_ASK_OTHER_TWO = ("Would a different {a} or {b} work for you?", "Shall I try another {a} or {b}?", "Could you change the {a} or the {b}?")
 #: Offering to book, per domain.
 BOT_OFFER_BOOK: dict[str, tuple[str, ...]] = {
     "restaurant": ("Shall I reserve you a table?", "Shall I reserve a table?", "Want a table booked there?", "I could book you a table."),
@@ -284,7 +286,7 @@ FACT: dict[str, tuple[str, ...]] = {
     "Choice": ("There are {v} options.",),
 }
 FACT_FREE = ("It's free to get in.", "Entrance is free.", "It's free of charge.")
-FACT_UNKNOWN = ("I don't have the {noun}, I'm afraid: it's unknown.", "Sadly the {noun} is unknown.")
+FACT_UNKNOWN = ("I'm afraid I don't know the {noun}.", "Sadly my listing has no {noun} for it.", "I'm sorry, the {noun} isn't listed.")
 FACT_YESNO: dict[tuple[str, bool], tuple[str, ...]] = {
     ("Internet", True): ("They have free wifi.", "Wifi is included.", "There's free internet."),
     ("Internet", False): ("They don't offer internet.", "There's no wifi there."),

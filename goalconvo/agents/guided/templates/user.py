@@ -145,8 +145,15 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         if domain in ("train", "taxi") and len(journey) >= 2:
             # Several details of a journey in one breath: "To Ely on Saturday, after 10:30."
             r = route(domain, {k: s.pop(k) for k in journey}, rng, varied=True)
-            frames = (f"{_cap(r)}, please.", f"I'd like to travel {r}.", f"I need to go {r}.") if domain == "train" else (
-                f"{_cap(r)}, please.", f"I need the taxi {r}.", f"I'd like to go {r}.")
+            if r.startswith(("to ", "from ", "into ")):
+                frames = (f"{_cap(r)}, please.", f"I'd like to travel {r}.", f"I need to go {r}.") if domain == "train" else (
+                    f"{_cap(r)}, please.", f"I need the taxi {r}.", f"I'd like to go {r}.")
+            elif r.startswith("that "):  # "One that goes to Ely from Cambridge", not "travel that goes"
+                frames = (f"One {r}, please.", f"I need one {r}.")
+            elif r.startswith(("heading", "going", "leaving", "departing")):
+                frames = (f"{_cap(r)}, please.", f"I'll be {r}.")
+            else:
+                frames = (f"{_cap(r)}, please.",)
             main.append(pick(rng, frames))
         for k in answered:
             if k in s:
