@@ -252,3 +252,24 @@ def test_every_multiwoz_val_goal_plans_cleanly(db):
     for ds, n in real.items():
         ratio = (sum(ours[ds]) / len(ours[ds])) / (sum(n) / len(n))
         assert 0.7 <= ratio <= 1.3, (ds, ratio)
+
+
+def test_a_taxi_the_goal_sends_to_another_venue_goes_to_the_one_this_dialogue_found(db):
+    """A goal names the taxi's endpoints as its writer's venues (The Spice Route, a place this
+    database lacks); the desk found others, and a cab to a restaurant the User never booked reads
+    as a broken fact, so the User names the venues found here."""
+    g = goal(
+        attraction={"info": {"type": "theatre"}, "reqt": ["phone"]},
+        restaurant={"info": {"food": "indian", "area": "east", "pricerange": "expensive"},
+                    "book": {"day": "thursday", "people": "5", "time": "19:45"}},
+        taxi={"info": {"departure": "the junction", "destination": "the spice route", "arriveBy": "19:30"},
+              "reqt": ["car type"]},
+    )
+    for seed in ("a", "b", "c"):
+        plan = plan_dialogue(g, db, seed=seed, dialogue_id=f"d-taxi-goal-{seed}")
+        assert plan.finished
+        taxi, venues = plan.turns[-1].metadata["taxi"]["semi"], plan.bot_state["venue"]
+        assert taxi["destination"] == venues["restaurant"].lower()
+        assert taxi["departure"] == venues["attraction"].lower()
+        said = " ".join(str(t.acts) for t in plan.turns if t.speaker == "user").lower()
+        assert "spice route" not in said

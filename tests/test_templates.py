@@ -210,3 +210,40 @@ def test_a_venue_the_desk_named_is_not_named_again_in_the_answer():
     for seed in range(20):
         text = templates.render("bot", {"Restaurant-Inform": [["Phone", "01223323178"]]}, seed, ctx)
         assert "sala thong" not in text.lower() and "found" not in text.lower(), text
+
+
+def test_a_count_said_in_the_last_turn_is_not_said_again():
+    ctx = _ctx(("user", {"Attraction-Inform": [["Type", "theatre"]]}),
+               ("bot", {"Attraction-Inform": [["Choice", "5"], ["Type", "theatre"]], "Attraction-Request": [["Area", "?"]]}),
+               ("user", {"Attraction-Inform": [["Area", "dontcare"]]}))
+    for seed in range(20):
+        text = templates.render("bot", {"Attraction-Inform": [["Choice", "5"], ["Type", "theatre"]],
+                                        "Attraction-Recommend": [["Name", "adc theatre"]]}, seed, ctx)
+        assert "5" not in text and not text.startswith("It's a theatre"), text
+        assert "adc theatre" in text.lower(), text
+
+
+def test_answers_come_after_the_place_they_are_about():
+    """'Their postcode is X. I'd suggest Y.' gives a postcode for a place not yet named."""
+    for seed in range(30):
+        text = templates.render("bot", {"Restaurant-Inform": [["Choice", "2"], ["Food", "indian"], ["Post", "cb58pa"]],
+                                        "Restaurant-Recommend": [["Name", "pipasha restaurant"]]}, seed,
+                                templates.TurnContext(topics=("restaurant",)))
+        low = text.lower()
+        assert low.index("pipasha") < low.index("cb5"), text
+
+
+def test_a_train_found_and_booked_in_one_turn_is_said_once():
+    acts = {"Train-Inform": [["Choice", "8"], ["Id", "TR7409"], ["Leave", "09:00"], ["Arrive", "09:51"]],
+            "Train-OfferBooked": [["Id", "TR7409"], ["People", "2"], ["Ticket", "47.20 pounds"], ["Ref", "AB12CD34"]]}
+    for seed in range(30):
+        text = templates.render("bot", acts, seed, templates.TurnContext(topics=("train",)))
+        assert text.count("TR7409") == 1 and "09:00" in text and "09:51" in text, text
+        assert ", which leaves" in text and text.split(", which leaves")[0].endswith("TR7409"), text
+
+
+def test_after_a_refusal_on_two_constraints_the_desk_asks_about_either():
+    acts = {"Restaurant-NoOffer": [["Food", "korean"], ["Area", "south"]], "Restaurant-Request": [["Area", "?"]]}
+    for seed in range(20):
+        text = templates.render("bot", acts, seed, templates.TurnContext(topics=("restaurant",))).lower()
+        assert "area" in text and "food" in text, text
