@@ -136,6 +136,11 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("bot", "I would like to go on a train from London Kings. What day is it?", "states its own travel plans"),
         ("bot", "Is there anything else you can help me with?", "thanks the desk for its help"),
         ("bot", "Could you book me a table for two?", "asks the desk to book or find"),
+        # Seen in a baseline-commit run the judge accepted (issue 22's agreement sheet):
+        ("user", "You'd like to find a cheap Indian restaurant in the north part of town.", "tells the customer what they want"),
+        ("user", "What's the portuguese restaurant you're looking for?", "asks the customer's preferences"),
+        ("user", "Thanks, I have all the things you need. Goodbye!", "offers more help"),
+        ("bot", "Can you help with gonville hotel? It is located at gonville place.", "asks for help"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
@@ -153,6 +158,8 @@ def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
         ("bot", "There are 4 guesthouses in the north . Do you have a price range in mind ?"),
         ("bot", "You 're welcome . You can find it at 12 hills road ."),
         ("user", "Thank you so much for your help ."),
+        ("bot", "There are a lot ! Can you help me narrow it down by telling me where you 'll be departing from ?"),
+        ("bot", "Which area are you looking for ?"),
     ],
 )
 def test_a_turn_in_its_role_has_no_role_fault(speaker, text):
@@ -238,6 +245,13 @@ def test_a_turn_that_does_not_follow_the_one_before_is_a_coherence_fault():
     assert any("the desk asked for the people; the User's reply says nothing of it" in f for f in _faults(off_topic))
     fits = ["I need a hotel in the north.", "How many people will be staying?", "Just me , for two nights ."]
     assert _faults(fits) == []
+    detail_first = ["I want a college. Can I have the address, please?",
+                    "I have 18 attractions. The address is storey's way. I'd recommend churchill college, a college."]
+    assert any("1:coherence:the desk gives the address before naming the place" in f for f in _faults(detail_first))
+    named_first = ["I want a college.", "I'd recommend churchill college. The address is storey's way."]
+    assert _faults(named_first) == []
+    driver = ["I need a taxi to the gandhi at 18:00.", "Your taxi is a blue bmw, contact number 07123456789, to the gandhi."]
+    assert not [f for f in _faults(driver) if "before naming" in f]
     opening = ["What's their phone number, and where exactly are they?", "Parkside police station is on 01223358966."]
     assert any(f.startswith("0:coherence:the User opens by asking for the phone") for f in _faults(opening))
 

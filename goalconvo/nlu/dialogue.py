@@ -60,6 +60,8 @@ class _Memory:
     booked: dict[str, int] = field(default_factory=dict)  # venue or train id -> turn it was booked
     user_turns: list[tuple[int, str]] = field(default_factory=list)
     domain: str | None = None
+    #: Whether a venue was named yet (by either speaker).
+    named: bool = False
 
 
 _REBOOK = re.compile(r"\b(book|reserve|reservation|booking|change|instead|another|different|actually|cancel|also|again"
@@ -131,6 +133,7 @@ def _user_turn(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list
             for t, vals in _day_people_nights([s]).items():
                 mem.user_said.setdefault((domain, t), set()).update(vals)
     mem.user_turns.append((index, u.norm))
+    mem.named = mem.named or bool(u.of_type("venue"))
     return out
 
 
@@ -174,8 +177,29 @@ def _desk_turn(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list
             for v in named:
                 if mem.booked.get(v.compact, index) < index:
                     out.append(Fault("fact", f"offers {v.text!r} again, booked in turn {mem.booked[v.compact]}"))
+    out += _detail_before_place(u, mem)
     mem.domain = turn_domain
     return out
+
+
+#: Details that belong to a place ("the phone number is ..."), and words of a turn about a taxi's driver.
+_DETAILS = ("phone", "postcode", "address")
+_DRIVER = re.compile(r"\b(taxi|cab|driver|car|contact number)\b")
+
+
+def _detail_before_place(u: Understanding, mem: _Memory) -> list[Fault]:
+    """A desk that gives a phone number, postcode or address, then names the place, when nothing was
+    named before: the detail belonged to nothing yet ("The address is Storey's Way. I'd recommend
+    Churchill College")."""
+    order = [(v.type, v.text) for s in u.sentences for v in sorted(s.values, key=lambda v: v.start)]
+    venues = [i for i, (t, _) in enumerate(order) if t == "venue"]
+    if not mem.named and venues and not _DRIVER.search(u.norm):
+        first = next((i for i, (t, _) in enumerate(order) if t in _DETAILS), None)
+        if first is not None and first < venues[0]:
+            mem.named = True
+            return [Fault("coherence", f"the desk gives the {order[first][0]} before naming the place it belongs to")]
+    mem.named = mem.named or bool(venues)
+    return []
 
 
 def cross_turn_faults(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list[Fault]:

@@ -38,17 +38,17 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"|\b(?:is|has been) (?:booked|reserved) for you\b|^(?:the )?(?:reference|confirmation) (?:number )?(?:is|:)")),
     ("offers more help", _c(r"\banything else (?:i|we) can\b|\bhow (?:can|may) i (?:help|assist)\b|\b(?:can|may) i (?:help|assist)\b"
                             r"|\bwhat else can i do\b|\bis there anything else you\b|\b(?:anything|everything|all) (?:else )?(?:the |of the )?"
-                            r"(?:information |info |details )?you (?:need|require)\b"
+                            r"(?:information |info |details |things )?you (?:need|require)\b"
                             r"|\bwill that be all\b|\bis that all you\b|\bglad i could help\b")),
     ("reports finding nothing", _c(_OPENER + r"(?:i|we) (?:can't|cannot|couldn't|could not) find (?:a|an|any)\b")),
     ("welcomes thanks", _c(r"\b(?:you're|you are) (?:very |most )?welcome\b|\bhappy to (?:help|assist)\b|\bmy pleasure\b")),
     ("reports what it found", _c(_OPENER + r"(?:there (?:is|are|'s)|there're|we have|we've got|i (?:see|found|have found|can see)) " + _COUNT
                                  + r"\b(?!.*\b(?:of us|people|persons|guests|in (?:my|our) (?:party|group))\b)(?!.*\?$)(?!.*\b(?:no|nothing)\b)"
                                  + r"[^.?!]*\b(?:" + _VENUE_NOUNS + r"|options|results|matches|choices|star|stars|cheap|expensive|moderate)\b")),
-    ("tells the customer what they want", _c(_OPENER + r"(?:you(?:'re| are) (?:looking for|after|interested in|in need of)|you (?:want|need|would like|'d like|require)"
+    ("tells the customer what they want", _c(_OPENER + r"(?:you(?:'re| are) (?:looking for|after|interested in|in need of)|you(?: want| need| would like|'d like| require)"
                                              r"|what you(?:'re| are) (?:after|looking for))\b")),
     ("asks the customer's preferences", _c(r"\b(?:what|which|how many|where|when)\b[^?.]*\b(?:do|would|will) you (?:prefer|like|want|need)\b(?! to know)"
-                                           r"|\bare you looking for\b|\byour preferences?\b|\bdo you (?:have a|prefer)\b[^?.]*\b(?:preference|area|price range)\b")),
+                                           r"|\bare you looking for\b|\b(?:what|which)\b[^?.]*\byou(?:'re| are) (?:looking for|after)\b|\byour preferences?\b|\bdo you (?:have a|prefer)\b[^?.]*\b(?:preference|area|price range)\b")),
     ("offers to find", _c(_OPENER + r"i can (?:find|get|book|reserve|recommend|suggest|offer|arrange|look up|check)\b|" + _OPENER
                           + r"you can find\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
 )
@@ -64,6 +64,7 @@ CUSTOMER_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("thanks the desk for its help", _c(r"\bthanks? (?:you )?(?:so much |very much )?for (?:your|all your|all of your|the) (?:help|assistance)\b"
                                         r"|\banything else you can (?:help|do)\b|\b(?:glad|happy) you could help\b|\byou(?:'ve| have) been (?:very |so |really )?helpful\b")),
     ("credits the customer with its search", _c(_OPENER + r"you (?:have |'ve )?found\b")),
+    ("asks for help", _c(r"\b(?:can|could) you help (?:me |us )?(?:with|find|book)\b(?! (?:that|this|it|narrow))")),
     ("asks for a venue's details", _c(r"\bwhat(?:'s| is) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b"
                                       r"|\b(?:can|could|may) i (?:have|get) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b")),
 )
