@@ -16,7 +16,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection, Mapping
 
 from pydantic import ValidationError
 
@@ -280,4 +280,43 @@ def sample_goals(
             g.goal_id = f"{g.goal_id}#{k}"
         g.run_id = run_id
         out.append(g)
+    return out
+
+
+#: Domains whose goal ends at a venue a taxi may go to or from.
+PLACE_DOMAINS = ("attraction", "hotel", "restaurant")
+#: Taxi endpoints that are places, not venues of the goal's domains.
+_LANDMARKS = ("station", "centre", "center", "airport", "hospital", "police")
+#: Words in a venue's name that tell its domain ("abbey swimming pool" is an attraction).
+_NAME_HINTS = {
+    "attraction": ("pool", "museum", "theatre", "college", "church", "park", "gallery", "cinema", "club", "boat",
+                   "punt", "hall", "centre", "garden", "gardens", "arts"),
+    "hotel": ("hotel", "guest house", "guesthouse", "lodge", "inn", "b & b", "bed and breakfast", "house"),
+    "restaurant": ("restaurant", "kitchen", "bar", "cafe", "grill", "bistro", "brasserie", "pizza", "route", "tandoori"),
+}
+
+
+def taxi_endpoint_domains(cons: dict[str, str], order: Sequence[str],
+                          venue_names: Mapping[str, Collection[str]]) -> dict[str, str]:
+    """Which of the goal's venue domains each taxi endpoint it names is (lower-case values in ``cons``).
+
+    A venue of that domain in ``venue_names``; else, for a place the database does not know (a goal
+    written against other venues), the goal's venue domain its name hints at ("pool", "hotel"), else
+    the next one not yet matched. Stations, the centre and the like stay as they are."""
+    known = set().union(*venue_names.values()) if venue_names else set()
+    places = [d for d in order if d in PLACE_DOMAINS]
+    out: dict[str, str] = {}
+    for k in ("departure", "destination"):
+        v = cons.get(k)
+        d = next((d for d in places if v and v in venue_names.get(d, ())), None)
+        if d:
+            out[k] = d
+    for k in ("departure", "destination"):
+        v = cons.get(k)
+        if not v or k in out or v in known or any(w in v for w in _LANDMARKS):
+            continue
+        free = [d for d in places if d not in out.values()]
+        hinted = [d for d in free if any(re.search(rf"\b{re.escape(w)}\b", v) for w in _NAME_HINTS.get(d, ()))]
+        if hinted or free:
+            out[k] = (hinted or free)[0]
     return out

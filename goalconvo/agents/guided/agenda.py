@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping
 
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
-from goalconvo.core.goals import fail_info_applies
+from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal, Persona
 
 if TYPE_CHECKING:
@@ -38,40 +38,16 @@ _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
 }
 #: Informing order inside a domain (the rest follow in goal order).
 _FIRST = ("name", "departure", "destination", "day", "food", "type")
-_PLACES = ("attraction", "hotel", "restaurant")
+_PLACES = PLACE_DOMAINS
 #: A domain is abandoned after this many user turns in it (the bot cannot satisfy it).
 MAX_DOMAIN_TURNS = 9
 #: Where a taxi goes when the goal names one venue only.
 FALLBACK_PLACE = "cambridge train station"
-#: Taxi endpoints that are places, not venues of the goal's domains.
-_LANDMARKS = ("station", "centre", "center", "airport", "hospital", "police", "college", "museum")
 
 
 def venue_names(db: "VenueDB") -> dict[str, set[str]]:
     """Lower-case venue names per venue domain, for :meth:`UserAgenda.from_goal`."""
-    return {d: db.all_values(d, "name") for d in _PLACES}
-
-
-def _taxi_endpoints(cons: dict[str, str], order: list[str], venue_names: Mapping[str, Collection[str]]) -> dict[str, str]:
-    """Which of the goal's venue domains each taxi endpoint it names is: a venue of that domain, or a
-    place the database does not know (a goal written against other venues) taken by the goal's next
-    venue domain not yet matched. Stations, the centre and the like stay as they are."""
-    known = set().union(*venue_names.values()) if venue_names else set()
-    places = [d for d in order if d in _PLACES]
-    out: dict[str, str] = {}
-    for k in ("departure", "destination"):
-        v = cons.get(k)
-        if v:
-            d = next((d for d in places if v in venue_names.get(d, ())), None)
-            if d:
-                out[k] = d
-    for k in ("departure", "destination"):
-        v = cons.get(k)
-        if v and k not in out and v not in known and not any(w in v for w in _LANDMARKS):
-            d = next((d for d in places if d not in out.values()), None)
-            if d:
-                out[k] = d
-    return out
+    return {d: db.all_values(d, "name") for d in PLACE_DOMAINS}
 
 
 def _act_slot(slot: str) -> str:
@@ -136,7 +112,7 @@ class UserAgenda:
             "dom": {d: _domain_state(d, goal.domains[d], goal.message) for d in order},
         }
         if "taxi" in state["dom"] and venue_names:
-            state["dom"]["taxi"]["endpoint_of"] = _taxi_endpoints(state["dom"]["taxi"]["cons"], order, venue_names)
+            state["dom"]["taxi"]["endpoint_of"] = taxi_endpoint_domains(state["dom"]["taxi"]["cons"], order, venue_names)
         agenda = cls(state)
         agenda._start_domain()
         return agenda

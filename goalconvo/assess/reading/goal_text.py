@@ -10,9 +10,12 @@ first try at all (MultiWOZ keeps stale ones its crowd workers were never told ab
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from goalconvo.assess.reading.cleaning import Cleaner, name_case
-from goalconvo.core.goals import fail_info_applies
+from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal
+from goalconvo.core.venues import VenueDB
 
 #: The order domains are told in, whatever order the goal record holds them.
 ORDER = ("restaurant", "hotel", "attraction", "hospital", "police", "train", "taxi")
@@ -83,15 +86,20 @@ def _venue(domain: str, info: dict[str, str]) -> str:
     return phrase
 
 
+def _place(value: str) -> str:
+    """A taxi endpoint: a name in its casing, or one of the goal's places ("the theatre") as it is."""
+    return value if value.startswith(_OF_GOAL) else name_case(value)
+
+
 def _trip(domain: str, v: dict[str, str]) -> str:
     if domain == "train":
         phrase = "a train"
     else:
         phrase = "a taxi"
     if "departure" in v:
-        phrase += f" from {name_case(v['departure'])}"
+        phrase += f" from {_place(v['departure'])}"
     if "destination" in v:
-        phrase += f" to {name_case(v['destination'])}"
+        phrase += f" to {_place(v['destination'])}"
     if domain == "taxi" and "departure" not in v and "destination" not in v:
         phrase += " between two of the places above"
     if "day" in v:
@@ -195,5 +203,36 @@ def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
     sentences = []
     for i, d in enumerate(domains):
         lead = "The customer wants " if i == 0 else "They also want "
-        sentences.append(lead + _clause(d, goal.domains[d], goal.message) + ".")
+        g = goal.domains[d]
+        if d == "taxi":
+            g = g.model_copy(update={"info": _taxi_between(goal, domains)})
+        sentences.append(lead + _clause(d, g, goal.message) + ".")
     return cleaner.clean(" ".join(sentences))
+
+
+#: How a taxi endpoint that is one of the goal's places starts ("the theatre").
+_OF_GOAL = "the "
+
+
+@lru_cache(maxsize=1)
+def _shipped_names() -> dict[str, set[str]]:
+    db = VenueDB.load()
+    return {d: db.all_values(d, "name") for d in PLACE_DOMAINS}
+
+
+def _taxi_between(goal: Goal, domains: list[str]) -> dict[str, str]:
+    """A taxi between two places of the goal is told as such ("from the theatre to the restaurant"), as
+    MultiWOZ's own goal messages say it ("a taxi to commute between the two places"): the names in its
+    record are the venues the writer's dialogue found, which another dialogue of the goal need not find."""
+    info = dict(goal.domains["taxi"].info)
+    cons = {k: str(v).strip().lower() for k, v in info.items()}
+    for slot, d in taxi_endpoint_domains(cons, domains, _shipped_names()).items():
+        other = goal.domains[d].info
+        if d == "attraction":
+            noun = _ATTRACTION.get(str(other.get("type", "")).lower(), str(other.get("type", "") or "attraction").lower())
+        elif d == "hotel":
+            noun = {"hotel": "hotel", "guesthouse": "guesthouse"}.get(str(other.get("type", "")).lower(), "place to stay")
+        else:
+            noun = "restaurant"
+        info[slot] = f"{_OF_GOAL}{noun}"
+    return info

@@ -78,6 +78,15 @@ def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
     return out
 
 
+def _type_goes_without_saying(domain: str, types: list[str], names: list[str]) -> bool:
+    """A hotel that is a hotel, or a venue whose name says its type ("Mumford Theatre")."""
+    t = norm(types[0]) if types else ""
+    if domain == "hotel" and t == "hotel":
+        return True
+    word = {"guesthouse": "guest house", "swimmingpool": "pool", "concerthall": "hall"}.get(t, t)
+    return bool(word) and all(word in n.lower() or t in n.lower() for n in names)
+
+
 def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recommend: bool) -> list[str]:
     """Inform / Recommend of venues: how many match, the one named, then its attributes."""
     out: list[str] = []
@@ -109,6 +118,8 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
                 out.append(pick(rng, ("There are {c} of those.", "I have {c} that match.", "{c} places fit.")).format(c=choice).capitalize())
         if choice and norm(choice) in ("1", "one"):
             out.append(pick(rng, ("It's the only one.", "There's only the one.")))
+        if set(desc) == {"Type"} and _type_goes_without_saying(domain, desc["Type"], names):
+            desc = {}  # "Gonville Hotel, a hotel" says the type twice
         if already and desc and not recommend:
             preds = _third_person(domain, desc, rng)
             out.append(_fmt(pick(rng, P.BOT_CONFIRM), name=name, pred=join(preds)))
@@ -356,7 +367,7 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
     if booked_ids and ("train", "Inform") in acts and {v.lower() for v in acts[("train", "Inform")].get("Id", [])} <= booked_ids:
         found = dict(acts[("train", "Inform")])
         train_times = {k: found.pop(k) for k in ("Leave", "Arrive") if k in found}
-        for k in ("Id", "Depart", "Dest"):
+        for k in ("Id", "Depart", "Dest", "Choice"):  # "I have 7 trains. You're booked on ..." crams the turn
             found.pop(k, None)
         acts = {**acts, ("train", "Inform"): found}
     for (d, i), s in acts.items():
@@ -426,7 +437,10 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         if ack:
             lead.append(ack)
     if "reqmore" in general:
-        tail.append(pick(rng, P.BOT_REQMORE_AFTER_OFFER if offered and not questions else P.BOT_REQMORE))
+        frames = P.BOT_REQMORE_AFTER_OFFER if offered and not questions else P.BOT_REQMORE
+        if any("help" in x.lower() for x in lead + tail):  # "Glad to help. How else can I help?"
+            frames = tuple(f for f in frames if "help" not in f.lower()) or frames
+        tail.append(pick(rng, frames))
     if "bye" in general:
         tail.append(pick(rng, P.BOT_BYE))
     sentences = lead + body + questions + tail

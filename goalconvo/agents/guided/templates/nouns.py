@@ -153,7 +153,10 @@ def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False,
     food = take(s, "Food", "or") if has(s, "Food") else ""
     noun, own_article = head_noun(domain, s, rng, plural, user)
     if domain == "restaurant" and food:
-        if noun.startswith("place"):
+        if noun.startswith("place") and not user:  # "a place to eat serving Indian food" reads as a form
+            noun = "restaurants" if plural else "restaurant"
+            adj.append(food)
+        elif noun.startswith("place"):
             noun = f"{noun} serving {food_phrase(food)}"
         else:
             adj.append(food)
@@ -218,7 +221,7 @@ def route(domain: str, s: Slots, rng: random.Random, day: bool = True, varied: b
     if varied and dep and dest:
         parts.append(pick(rng, (f"from {dep} to {dest}", f"to {dest} from {dep}", f"from {dep} to {dest}",
                                 f"leaving {dep} for {dest}", f"that goes to {dest} from {dep}",
-                                f"departing {dep} and arriving in {dest}")))
+                                f"departing {dep} and arriving {'in' if domain == 'train' else 'at'} {dest}")))
     elif varied and dest:
         parts.append(pick(rng, (f"to {dest}", f"going to {dest}", f"into {dest}", f"heading to {dest}")))
     elif varied and dep:

@@ -19,10 +19,10 @@ USER_OPEN = (
 )
 #: What a visitor may say before the first need (it names Cambridge where no train is asked for).
 USER_TRIP = ("I'm visiting Cambridge next week.", "I'm spending a few days in Cambridge.", "I'm heading over to Cambridge soon.",
-             "We're in Cambridge for the weekend.", "My family and I are visiting Cambridge.")
+             "I'll be in Cambridge for a few days.")
 #: A second or third domain, later in the dialogue.
 USER_NEXT = (
-    "I also need {np}.", "Next, I need {np}.", "I also want {np}.", "One last thing: I'm after {np}.",
+    "I also need {np}.", "Next, I need {np}.", "I also want {np}.", "I'm after {np} as well.",
     "I'd also like {np}.", "Besides that, I need {np}.", "I'm also after {np}.", "Now I need {np}.",
     "Next I'm hoping to find {np}.",
 )
@@ -33,7 +33,7 @@ USER_OPEN_TRAVEL = (
 )
 USER_NEXT_TRAVEL = (
     "I also need {np}.", "I'll also need {np}.", "Next, I need {np}.", "Could you also sort out {np}?",
-    "I'd also like {np}.", "One last thing: I'm after {np}.",
+    "I'd also like {np}.", "I'm after {np} as well.",
 )
 #: Opening with a venue's name.
 USER_NAME_OPEN = (
@@ -158,7 +158,7 @@ BOT_RECOMMEND_BARE = (
 )
 BOT_NAME = ("{Name} is {np}.", "There's {name}, {np}.", "I found {name}, {np}.", "{Name} might suit you. It's {np}.")
 BOT_NAME_BARE = ("I found {name}.", "There's {name}.", "{Name} is the one.", "That would be {name}.")
-BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "That's right: {name} {pred}.")
+BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "{Name} {pred}, so that works.")
 BOT_NOOFFER = (
     "I'm sorry, there are no {nps}.", "Unfortunately I can't find any {nps}.", "I'm afraid there aren't any {nps}.",
     "Sorry, I have no {nps}.",
@@ -308,7 +308,7 @@ BOT_TAXI = (
 )
 BOT_TAXI_PHONE = ("The driver's number is {v}.", "You can reach the driver on {v}.", "The driver can be reached on {v}.")
 #: Hospital and police.
-BOT_HOSPITAL = ("The hospital has {a_dept}.", "Yes, there's {a_dept} at the hospital.", "You want the {dept} at Addenbrookes Hospital.")
+BOT_HOSPITAL = ("Addenbrookes Hospital has {a_dept}.", "Yes, there's {a_dept} at the hospital.", "You want the {dept} at Addenbrookes Hospital.")
 BOT_POLICE = ("The nearest police station is {name}.", "That would be {name}.", "You want {name}.")
 #: Closings.
 BOT_WELCOME = ("You're welcome.", "My pleasure.", "Glad to help.", "No problem.", "Happy to help.", "Any time.")
