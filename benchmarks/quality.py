@@ -135,7 +135,7 @@ def main() -> None:
           f"model {summary['model']}, corpus {db}\n")
     rows = [
         ("acceptance", ours["acceptance"], human["acceptance"], ">= 0.85 (val goals, templates: >= 0.97)"),
-        ("LLM-phrased turns", ours.get("llm_phrased"), None, ">= 0.60"),
+        ("LLM-phrased turns", ours.get("llm_phrased"), None, "reported, no target (the bundled model phrases nothing by default)"),
         ("  of them close to the draft", close_to_draft, None, "(>= 0.8 of its trigrams kept)"),
         ("goal completion", ours["goal_completion"], human["goal_completion"], ">= 0.90"),
         ("distinct-1 (mean per dialogue)", ours["distinct1_mean"], human["distinct1_mean"], ">= 0.45"),
@@ -151,7 +151,7 @@ def main() -> None:
             (f"tracker JGA, {n} train dialogues", dst["generated"]["jga"]["mean"], dst["real"]["jga"]["mean"],
              f"val 2nd half, 3 draws; empty state {dst['empty']:.3f}"),
             ("  slot accuracy", dst["generated"]["slot_accuracy"]["mean"], dst["real"]["slot_accuracy"]["mean"], ""),
-            ("  JGA generated / val", dst["ratio"], None, "(scripted, 498 val goals: 0.52; README)"),
+            ("  JGA generated / val", dst["ratio"], None, "(scripted, 999 val goals: 0.78, issue 22 wants >= 0.75; README)"),
         ]
     print(f"{'figure':34} {'generated':>10} {'MultiWOZ val':>13}   target")
     for name, a, b, target in rows:

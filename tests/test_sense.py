@@ -141,6 +141,8 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("user", "What's the portuguese restaurant you're looking for?", "asks the customer's preferences"),
         ("user", "Thanks, I have all the things you need. Goodbye!", "offers more help"),
         ("bot", "Can you help with gonville hotel? It is located at gonville place.", "asks for help"),
+        ("user", "You can try a cheap Indian restaurant on the north side of town.", "offers to find"),
+        ("user", "Would you like to book for 2 people on saturday at 18:30?", "offers to book"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
@@ -243,6 +245,8 @@ def test_a_turn_that_does_not_follow_the_one_before_is_a_coherence_fault():
     assert any("the desk asked for the day; the User asks the same back" in f for f in _faults(mirrored))
     off_topic = ["I need a hotel in the north.", "How many people will be staying?", "Hmm."]
     assert any("the desk asked for the people; the User's reply says nothing of it" in f for f in _faults(off_topic))
+    unknown_place = ["I need a cab departing from Botanic Garden.", "Where are you going?", "I need to get to Golden Dragon."]
+    assert _faults(unknown_place) == []
     fits = ["I need a hotel in the north.", "How many people will be staying?", "Just me , for two nights ."]
     assert _faults(fits) == []
     detail_first = ["I want a college. Can I have the address, please?",

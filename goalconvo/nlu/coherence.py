@@ -23,6 +23,8 @@ _CANNOT = re.compile(
     r"|moment|be right back|right back|wait|process|working on|more information|more info|more details|narrow)\b"
 )
 #: The User does not mind, or declines, or changes its mind.
+#: A place said as where a journey starts or ends, named or not.
+_PLACE_ANSWER = re.compile(r"\b(?:to|from|into|at|out of|get to|going to|heading to|leaving|pick me up at)\s+(?:the\s+)?[a-z0-9']{3,}")
 _LOOSE_ANSWER = re.compile(
     r"\b(any|anything|anywhere|whatever|either|doesn't matter|does not matter|don't care|do not care|no preference|not picky"
     r"|not particular|up to you|you choose|you pick|surprise me|no|not|nope|actually|instead|rather|never mind|not sure"
@@ -86,6 +88,8 @@ def user_fits(prev: Understanding, cur: Understanding) -> list[Fault]:
         return out
     if _LOOSE_ANSWER.search(cur.norm):
         return out
+    if {"destination", "departure"} & set(asked) and _PLACE_ANSWER.search(cur.norm):
+        return out  # "I need to get to Golden Dragon": a place the venue database need not know
     out.append(Fault("coherence", f"the desk asked for the {' and '.join(s.replace('_', ' ') for s in asked[:3])}; "
                                   "the User's reply says nothing of it"))
     return out

@@ -31,7 +31,7 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("recommends", _c(r"\bi (?:would |'d |can |might )?(?:recommend|suggest)\b|\bmay i (?:recommend|suggest)\b"
                       r"|\byou (?:might|may|would) (?:like|enjoy|love)\b")),
     ("offers to book", _c(r"\b(?:shall|should) i (?:book|reserve|make)\b|\bwould you like me to\b|\bdo you want me to\b"
-                          r"|\bwant me to (?:book|reserve|find|look)\b|(?<!that )(?<!if )(?<!where )(?<!which )(?<!so )\bi (?:can|could|will|'ll) (?:book|reserve) (?:it|that|one|this|them|you|a|the)\b"
+                          r"|\bwant me to (?:book|reserve|find|look)\b|^(?:(?:ok|okay|sure|great),? )?would you like to (?:book|reserve|make a (?:booking|reservation))\b|(?<!that )(?<!if )(?<!where )(?<!which )(?<!so )\bi (?:can|could|will|'ll) (?:book|reserve) (?:it|that|one|this|them|you|a|the)\b"
                           r"(?!.*\b(?:myself|later|online)\b)|\b(?:book|reserve|find|look up|arrange|make)\b[^.?!]{0,40}\bfor you\b")),
     ("reports a booking", _c(r"\b(?:i|we)(?:'ve| have) (?:booked|reserved) (?:it|that|you|your|this|them)\b|\byour (?:reference|booking|reservation"
                              r"|table|room|ticket|tickets|taxi|train)(?: number)? (?:is|has been|was|are|will be)\b"
@@ -50,7 +50,7 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("asks the customer's preferences", _c(r"\b(?:what|which|how many|where|when)\b[^?.]*\b(?:do|would|will) you (?:prefer|like|want|need)\b(?! to know)"
                                            r"|\bare you looking for\b|\b(?:what|which)\b[^?.]*\byou(?:'re| are) (?:looking for|after)\b|\byour preferences?\b|\bdo you (?:have a|prefer)\b[^?.]*\b(?:preference|area|price range)\b")),
     ("offers to find", _c(_OPENER + r"i can (?:find|get|book|reserve|recommend|suggest|offer|arrange|look up|check)\b|" + _OPENER
-                          + r"you can find\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
+                          + r"you (?:can|could) (?:find|try)\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
 )
 
 #: Lines of a customer: the desk saying one speaks like a customer.

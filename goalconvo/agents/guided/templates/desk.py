@@ -10,6 +10,7 @@ turn is "it" or "they", not named again.
 from __future__ import annotations
 
 import random
+import zlib
 
 from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.templates import phrases as P
@@ -438,9 +439,14 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
             lead.append(ack)
     if "reqmore" in general:
         frames = P.BOT_REQMORE_AFTER_OFFER if offered and not questions else P.BOT_REQMORE
-        if any("help" in x.lower() for x in lead + tail):  # "Glad to help. How else can I help?"
-            frames = tuple(f for f in frames if "help" not in f.lower()) or frames
-        tail.append(pick(rng, frames))
+        # Turn by turn through the frames from a place the dialogue's first topic sets: the desk's
+        # next turn never asks "Anything further I can do?" word for word again; a frame saying
+        # "help" after "Glad to help." gives way to the next.
+        i = zlib.crc32(",".join(ctx.topics[:1]).encode()) + ctx.turn // 2
+        helped = any("help" in x.lower() for x in lead + tail)
+        while helped and "help" in frames[i % len(frames)].lower() and any("help" not in f.lower() for f in frames):
+            i += 1
+        tail.append(frames[i % len(frames)])
     if "bye" in general:
         tail.append(pick(rng, P.BOT_BYE))
     sentences = lead + body + questions + tail

@@ -229,12 +229,18 @@ def _request(domain: str, slots: list[str], rng: random.Random, ctx: TurnContext
             out.append(pick(rng, P.USER_ASK_ONE[slot]))
         elif slot == "Time" and domain not in ("train",):
             nouns.append("booking time")
+        elif slot == "Time":
+            nouns.append("travel time")  # "What's the time?" asks the clock
         else:
             nouns.append(ASK_NOUN.get(slot, slot.lower()))
     if nouns:
         in_play = bool(ctx.named) and domain in ("restaurant", "hotel", "attraction")
         their = pick(rng, ("their", "the")) if in_play else "the"
-        frame = pick(rng, P.USER_ASK)
+        frames = P.USER_ASK
+        if not any(k.endswith("-Request") for k in ctx.own_previous):
+            # "I'd like the phone number too" with nothing asked before has nothing to add to
+            frames = tuple(f for f in frames if not f.rstrip(".?").endswith(("too", "as well"))) or frames
+        frame = pick(rng, frames)
         if with_other:  # after a booking or other informs, the request is an add-on
             frame = pick(rng, ("Could I also get {their} {list}?", "And what's {their} {list}?", "Also, what is {their} {list}?", "Could you tell me {their} {list} too?"))
         out.insert(0, frame.format(their=their, list=join(nouns)))
