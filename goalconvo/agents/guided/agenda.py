@@ -38,7 +38,6 @@ _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
 }
 #: Informing order inside a domain (the rest follow in goal order).
 _FIRST = ("name", "departure", "destination", "day", "food", "type")
-_PLACES = PLACE_DOMAINS
 #: A domain is abandoned after this many user turns in it (the bot cannot satisfy it).
 MAX_DOMAIN_TURNS = 9
 #: Where a taxi goes when the goal names one venue only.
@@ -295,7 +294,7 @@ class UserAgenda:
         for k, d in s.get("endpoint_of", {}).items():
             if doms.get(d, {}).get("venue"):
                 s["cons"][k] = str(doms[d]["venue"]).lower()
-        places = [doms[d]["venue"] for d in self.state["order"] if d in _PLACES and doms[d]["venue"]]
+        places = [doms[d]["venue"] for d in self.state["order"] if d in PLACE_DOMAINS and doms[d]["venue"]]
         if "departure" in s["cons"] and "destination" in s["cons"]:
             return
         if len(places) < 2:
