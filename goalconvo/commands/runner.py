@@ -362,7 +362,7 @@ async def run_goals(
             backend = worker.pipeline.llm
             # What phrased the dialogues: the guided engine's label ("template" when the model phrases nothing).
             model = getattr(worker.pipeline.engine, "model_label", backend.model_name)
-            worker.store.record_run(run_id, n_goals, settings.llm, backend.model_name, settings.model_dump(mode="json"))
+            worker.store.record_run(run_id, n_goals, settings.llm, model, settings.model_dump(mode="json"))
             # The sink read its start offsets when it started: every goal from here on is this run's to store.
             await publish(kafka, Topics.for_prefix(settings.topic_prefix).goals, goal_events(batch))
             loop = asyncio.get_running_loop()
