@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from goalconvo.core.goals import builtin_goals
+from conftest import MULTIWOZ, needs_multiwoz
+
+from goalconvo.core.goals import builtin_goals, multiwoz_goals
 from goalconvo.core.records import Dialogue, Goal
 from goalconvo.judges import near_duplicate as nd
 
@@ -53,9 +55,14 @@ def test_an_identical_dialogue_is_flagged_naming_the_original_and_not_itself():
     assert nd.check(None, 0.4).passed
 
 
+@needs_multiwoz()
 def test_a_paraphrase_is_flagged_by_its_words_alone():
-    """Reordered sentences, swapped synonyms, other persona wording: >= 90% flagged (the benchmark's bar)."""
-    dialogues = _guided(_distinct(20), "run-a")
+    """Reordered sentences, swapped synonyms, other persona wording: >= 90% flagged (the benchmark's bar),
+    on the benchmark's own input: val goals (benchmarks/near_duplicates.py). The built-in goals are
+    mostly one domain, 6-turn dialogues of ~40 words, where swapping half the words is no longer a
+    near-duplicate in words (17 of their first 20 were flagged after issue 22's template changes; 20 of
+    20 val goals are)."""
+    dialogues = _guided(bench.distinct_goals(multiwoz_goals(MULTIWOZ / "val.json.zip"), 20), "run-a")
     index = _index(dialogues, same_goal=False)
     found = 0
     for d in dialogues:
