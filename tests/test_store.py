@@ -158,3 +158,18 @@ def test_a_worker_s_store_waits_out_a_short_read_and_names_a_long_one(tmp_path: 
     finally:
         reader.kill()
         reader.wait()
+
+
+def test_a_sinks_start_offsets_are_kept_with_the_file(tmp_path: Path):
+    """The first start of a file's sink fixes where it starts reading; a sink killed before its first
+    commit restarts from there, not from the topics' end (which would skip what was judged meanwhile)."""
+    path = tmp_path / "c.duckdb"
+    store = CorpusStore(path)
+    assert store.sink_start_offsets("g", {("judged", 0): 5, ("judged", 1): 2}) == {("judged", 0): 5, ("judged", 1): 2}
+    store.close()
+    store = CorpusStore(path)  # the process restarted: the topics have grown since
+    assert store.sink_start_offsets("g", {("judged", 0): 9, ("judged", 1): 7}) == {("judged", 0): 5, ("judged", 1): 2}
+    # A topic first seen now starts where it ends now; another group of the file has its own.
+    assert store.sink_start_offsets("g", {("judged", 0): 9, ("other", 0): 4}) == {("judged", 0): 5, ("judged", 1): 2, ("other", 0): 4}
+    assert store.sink_start_offsets("h", {("judged", 0): 9}) == {("judged", 0): 9}
+    store.close()

@@ -72,7 +72,9 @@ class _Item:
 
 
 class _FromNow(ConsumerRebalanceListener):
-    """A partition the group has never committed starts at the offset read at the sink's start (see above)."""
+    """A partition the group has never committed starts where it stood at this file's first sink start
+    (kept in the file: ``CorpusStore.sink_start_offsets``), so a sink killed before its first commit loses
+    nothing judged before its restart; a partition unknown then starts at 0."""
 
     def __init__(self, sink: "DuckDBSink"):
         self.sink = sink
@@ -146,7 +148,10 @@ class DuckDBSink:
     async def subscribe(self) -> None:
         """Subscribe the consumer (before it starts); with ``from_now``, read where each partition ends now."""
         if self.from_now:
-            self.start_offsets = await topic_end_offsets(self.kafka, self.topic_names)
+            now = await topic_end_offsets(self.kafka, self.topic_names)
+            kept = await asyncio.to_thread(self.store.sink_start_offsets, self.group_id,
+                                           {(tp.topic, tp.partition): o for tp, o in now.items()})
+            self.start_offsets = {TopicPartition(t, p): o for (t, p), o in kept.items()}
             self.consumer.subscribe(self.topic_names, listener=_FromNow(self))
         else:
             self.consumer.subscribe(self.topic_names)

@@ -333,6 +333,24 @@ class CorpusStore:
         with self._lock:
             insert_columns(self._con, "metric_snapshots", rows, skip_existing=False)
 
+    def sink_start_offsets(self, group_id: str, now: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        """Where each partition stood when this file's sink of ``group_id`` first started: ``now`` the
+        first time (then kept in ``sink_state``), the kept offsets on every later start. A sink killed
+        before its first commit restarts from there, not from the topics' end, which would skip what
+        was judged in between."""
+        key = f"sink_start:{group_id}"
+        with self._lock:
+            row = self._con.execute("select value from sink_state where key = ?", [key]).fetchone()
+            kept = {(t, int(p)): int(o) for t, p, o in json.loads(row[0])} if row is not None else {}
+            # A topic first seen now (another topic prefix on this file) starts where it ends now.
+            known = {t for t, _ in kept}
+            new = {tp: o for tp, o in now.items() if tp[0] not in known}
+            if new or row is None:
+                kept.update(new)
+                self._con.execute("insert or replace into sink_state values (?, ?, ?)",
+                                  [key, json.dumps([[t, p, o] for (t, p), o in sorted(kept.items())]), time.time()])
+        return kept
+
     # -- reads -------------------------------------------------------------
     @property
     def corpus_id(self) -> str:
