@@ -247,3 +247,19 @@ def test_after_a_refusal_on_two_constraints_the_desk_asks_about_either():
     for seed in range(20):
         text = templates.render("bot", acts, seed, templates.TurnContext(topics=("restaurant",))).lower()
         assert "area" in text and "food" in text, text
+
+
+def test_the_desk_does_not_end_two_turns_running_with_the_same_question():
+    for topic in ("hotel", "train", "restaurant", "attraction", "taxi"):
+        for turn in range(1, 12, 2):
+            texts = [templates.render("bot", {"general-reqmore": [["none", "none"]]}, seed,
+                                      templates.TurnContext(topics=(topic,), turn=t))
+                     for seed, t in ((turn, turn), (turn, turn + 2))]  # the same draw: only the turn differs
+            assert texts[0] != texts[1], (topic, turn, texts)
+
+
+def test_a_user_asks_for_a_trains_travel_time_not_the_time():
+    for seed in range(20):
+        text = templates.render("user", {"Train-Request": [["Time", "?"], ["Ticket", "?"]]}, seed,
+                                templates.TurnContext(topics=("train",))).lower()
+        assert "the time" not in text and "their time" not in text, text
