@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from goalconvo.core.goals import PLACE_DOMAINS
+
 #: Slots a lookup may filter on, per domain (MultiWOZ's informable slots).
 SEARCHABLE: dict[str, tuple[str, ...]] = {
     "hotel": ("name", "type", "area", "pricerange", "stars", "internet", "parking"),
@@ -105,6 +107,10 @@ class VenueDB:
         if key not in self._values:
             self._values[key] = {_norm(r[slot]) for r in self.tables.get(domain, []) if slot in r}
         return self._values[key]
+
+    def place_names(self) -> dict[str, set[str]]:
+        """Lower-case venue names per domain a taxi may go to or from (``core.goals.taxi_endpoint_domains``)."""
+        return {d: self.all_values(d, "name") for d in PLACE_DOMAINS}
 
     @functools.cached_property
     def known_facts(self) -> frozenset[str]:

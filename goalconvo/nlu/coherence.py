@@ -22,9 +22,9 @@ _CANNOT = re.compile(
     r"|i will look|i'll look|yes|yeah|correct|right|it is|it does|they do|they are|it's a|it's an|it is a|it is an|minute"
     r"|moment|be right back|right back|wait|process|working on|more information|more info|more details|narrow)\b"
 )
-#: The User does not mind, or declines, or changes its mind.
 #: A place said as where a journey starts or ends, named or not.
 _PLACE_ANSWER = re.compile(r"\b(?:to|from|into|at|out of|get to|going to|heading to|leaving|pick me up at)\s+(?:the\s+)?[a-z0-9']{3,}")
+#: The User does not mind, or declines, or changes its mind.
 _LOOSE_ANSWER = re.compile(
     r"\b(any|anything|anywhere|whatever|either|doesn't matter|does not matter|don't care|do not care|no preference|not picky"
     r"|not particular|up to you|you choose|you pick|surprise me|no|not|nope|actually|instead|rather|never mind|not sure"

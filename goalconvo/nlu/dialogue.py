@@ -193,13 +193,13 @@ def _detail_before_place(u: Understanding, mem: _Memory) -> list[Fault]:
     Churchill College")."""
     order = [(v.type, v.text) for s in u.sentences for v in sorted(s.values, key=lambda v: v.start)]
     venues = [i for i, (t, _) in enumerate(order) if t == "venue"]
+    out = []
     if not mem.named and venues and not _DRIVER.search(u.norm):
         first = next((i for i, (t, _) in enumerate(order) if t in _DETAILS), None)
         if first is not None and first < venues[0]:
-            mem.named = True
-            return [Fault("coherence", f"the desk gives the {order[first][0]} before naming the place it belongs to")]
+            out.append(Fault("coherence", f"the desk gives the {order[first][0]} before naming the place it belongs to"))
     mem.named = mem.named or bool(venues)
-    return []
+    return out
 
 
 def cross_turn_faults(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list[Fault]:

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import copy
 import random
-from typing import TYPE_CHECKING, Any, Collection, Mapping
+from typing import Any, Collection, Mapping
 
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
 from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal, Persona
-
-if TYPE_CHECKING:
-    from goalconvo.core.venues import VenueDB
 
 #: Words that place a domain in a MultiWOZ goal message.
 _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
@@ -42,11 +39,6 @@ _FIRST = ("name", "departure", "destination", "day", "food", "type")
 MAX_DOMAIN_TURNS = 9
 #: Where a taxi goes when the goal names one venue only.
 FALLBACK_PLACE = "cambridge train station"
-
-
-def venue_names(db: "VenueDB") -> dict[str, set[str]]:
-    """Lower-case venue names per venue domain, for :meth:`UserAgenda.from_goal`."""
-    return {d: db.all_values(d, "name") for d in PLACE_DOMAINS}
 
 
 def _act_slot(slot: str) -> str:
@@ -99,10 +91,10 @@ class UserAgenda:
                   venue_names: Mapping[str, Collection[str]] | None = None) -> "UserAgenda":
         """Reads: ``goal.domains`` (info, fail_info, book, fail_book, reqt), ``goal.message`` for the order.
 
-        ``venue_names`` (lower-case names per venue domain) tells which of the goal's own domains a taxi
-        endpoint it names belongs to: the taxi then goes to the venue that domain settled on in this
-        dialogue, not to the one the goal's writer found (a cab to The Spice Route after booking Sitar
-        Tandoori reads as a broken fact)."""
+        ``venue_names`` (``VenueDB.place_names()``: lower-case names per venue domain) tells which of
+        the goal's own domains a taxi endpoint it names belongs to: the taxi then goes to the venue that
+        domain settled on in this dialogue, not to the one the goal's writer found (a cab to The Spice
+        Route after booking Sitar Tandoori reads as a broken fact)."""
         traits = persona.model_dump() if isinstance(persona, Persona) else dict(persona or {})
         order = _domain_order(goal, random.Random(f"{seed}:order"))
         state = {

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from goalconvo.agents.dialogue import DialogueEngine, StepResult
 from goalconvo.agents.guided import templates
-from goalconvo.agents.guided.agenda import UserAgenda, venue_names
+from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.agents.guided.realizer import PHRASING_PROMPT_VERSION, Phrasing, PhrasingExample, RealizerConfig, realize
 from goalconvo.agents.guided.validator import known_names
@@ -58,7 +58,7 @@ class GuidedEngine(DialogueEngine):
         """Persona, the User's agenda, the bot's booking calendar, and the phrased first utterance."""
         persona = self.persona_for(goal, run_id)
         dialogue_id = dialogue_id_for(run_id, goal.goal_id)
-        agenda = UserAgenda.from_goal(goal, f"{self.settings.seed}:{dialogue_id}", persona, venue_names(self.venues))
+        agenda = UserAgenda.from_goal(goal, f"{self.settings.seed}:{dialogue_id}", persona, self.venues.place_names())
         acts, done = agenda.next_acts(None)
         state = DialogueState(
             dialogue_id=dialogue_id,

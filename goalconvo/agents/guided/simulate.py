@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from goalconvo.agents.guided.acts import DialogueActs
-from goalconvo.agents.guided.agenda import UserAgenda, venue_names
+from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.core.records import Goal, Persona
 from goalconvo.core.venues import VenueDB
@@ -55,7 +55,7 @@ def plan_dialogue(
     Reads: the goal (through :class:`UserAgenda` and, for the booking calendar,
     :func:`unavailable_from_goal`). Adds: the turns with acts, each bot turn's metadata.
     """
-    agenda = UserAgenda.from_goal(goal, seed, persona, venue_names(db))
+    agenda = UserAgenda.from_goal(goal, seed, persona, db.place_names())
     policy = BotPolicy(db, dialogue_id)
     bot_state = BotPolicy.new_state(unavailable_from_goal(goal))
     turns: list[PlannedTurn] = []

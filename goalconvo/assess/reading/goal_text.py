@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from goalconvo.assess.reading.cleaning import Cleaner, name_case
-from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
+from goalconvo.core.goals import fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal
 from goalconvo.core.venues import VenueDB
 
@@ -216,8 +216,7 @@ _OF_GOAL = "the "
 
 @lru_cache(maxsize=1)
 def _shipped_names() -> dict[str, set[str]]:
-    db = VenueDB.load()
-    return {d: db.all_values(d, "name") for d in PLACE_DOMAINS}
+    return VenueDB.load().place_names()
 
 
 def _taxi_between(goal: Goal, domains: list[str]) -> dict[str, str]:

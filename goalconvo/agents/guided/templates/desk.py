@@ -79,6 +79,11 @@ def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
     return out
 
 
+def _new_count(domain: str, choice: str, ctx: TurnContext) -> bool:
+    """Whether a count of matches is news: "There are 5 theatres." said again the next turn reads as a machine."""
+    return ctx.own_choice(domain) != choice.lower()
+
+
 def _type_goes_without_saying(domain: str, types: list[str], names: list[str]) -> bool:
     """A hotel that is a hotel, or a venue whose name says its type ("Mumford Theatre")."""
     t = norm(types[0]) if types else ""
@@ -93,11 +98,9 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
     out: list[str] = []
     choice = take(s, "Choice")
     names = [v for v in s.pop("Name", []) if not silent(v)]
-    if choice and ctx.own_choice(domain) == choice.lower():
-        # Said in the last turn: "There are 5 theatres." twice reads as a machine, and so does
-        # "It's a theatre." on its own.
+    if choice and not _new_count(domain, choice, ctx):
         choice = ""
-        if not names:
+        if not names:  # nor does "It's a theatre." on its own
             for k in _DESC:
                 s.pop(k, None)
     desc = {k: s.pop(k) for k in _DESC if k in s}
@@ -138,7 +141,7 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
 def _train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots | None) -> list[str]:
     out: list[str] = []
     choice = take(s, "Choice")
-    if choice and ctx.own_choice("train") == choice.lower():
+    if choice and not _new_count("train", choice, ctx):
         choice = ""
     ids = [v for v in s.pop("Id", []) if not silent(v)]
     if nooffer is not None:
