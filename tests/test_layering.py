@@ -1,13 +1,13 @@
 """Imports point one way (DESIGN.md, "Packages inside goalconvo/"), checked on every import of the package.
 
-Bottom up: ``core`` < ``llm`` < ``agents`` | ``judges`` (never each other) < ``streams``;
+Bottom up: ``packs`` (domain packs: their model and loaders; imports nothing of ours) < ``core`` < ``llm`` < ``agents`` | ``judges`` (never each other) < ``streams``;
 ``nlu`` (understanding turns from their text) uses only ``core``, and ``agents``, ``judges`` and
 ``streams`` may use it
 (not ``sinks`` or ``commands``); ``sinks`` may use only the bus part of ``streams``
 (topics, broker, replay) and ``core``; ``assess`` (the instruments) what ``sinks`` may and
 ``sinks`` itself; ``commands`` may use everything; ``devtools``
 only ``core``. Module-level imports and imports inside functions count alike,
-``import x`` and ``from x import y`` alike, relative ones resolved.
+``import x`` and ``from x import y`` alike, relative ones resolved. Every layer may use ``packs``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "goalconvo"
 BUS = ("goalconvo.streams.topics", "goalconvo.streams.broker", "goalconvo.streams.replay", "goalconvo.streams.kafka")
 
 #: Layer -> what its modules may import (a prefix allows the package and everything below it).
-ALLOWED: dict[str, tuple[str, ...]] = {
+_ALLOWED: dict[str, tuple[str, ...]] = {
+    # Domain packs at the very bottom: what a domain is, read by every layer above.
+    "packs": (),
     "core": ("goalconvo.core",),
     # Understanding turns from their text (rules over core's venue data); agents and judges read with it.
     "nlu": ("goalconvo.core", "goalconvo.nlu"),
@@ -37,6 +39,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "commands": ("goalconvo",),
     "devtools": ("goalconvo.core", "goalconvo.devtools"),
 }
+ALLOWED: dict[str, tuple[str, ...]] = {layer: ("goalconvo.packs", *may) for layer, may in _ALLOWED.items()}
 
 
 def layer_of(module: str) -> str:
@@ -155,6 +158,9 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.sinks.store", "from goalconvo.nlu import understand\n", "goalconvo.nlu.understand"),
         ("goalconvo.sinks.store", "from goalconvo.assess import dst\n", "goalconvo.assess.dst"),
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
+        # The packs layer is the very bottom: not even core.
+        ("goalconvo.packs.loader", "from goalconvo.core.settings import Settings\n", "goalconvo.core.settings"),
+        ("goalconvo.packs.schema", "from goalconvo.judges import rules\n", "goalconvo.judges"),
     ],
 )
 def test_an_import_against_the_layering_is_named(module, source, bad):
@@ -172,6 +178,9 @@ def test_an_import_against_the_layering_is_named(module, source, bad):
         ("goalconvo.agents.dialogue", "from goalconvo.llm import CallContext\nfrom goalconvo import __version__\n"),
         ("goalconvo.judges.sense", "from goalconvo.nlu import dialogue_faults\nfrom goalconvo.core.venues import VenueDB\n"),
         ("goalconvo.agents.guided.realizer", "from goalconvo.nlu import check_phrasing\n"),
+        ("goalconvo.judges.rules", "from goalconvo.packs import Pack\nfrom goalconvo.packs.values import value_problem\n"),
+        ("goalconvo.core.goals", "from goalconvo.packs.model import Pack\n"),
+        ("goalconvo.packs.loader", "from goalconvo.packs.checks import cross_check\nfrom .schema import read_schema\n"),
     ],
 )
 def test_imports_that_point_down_pass(module, source):

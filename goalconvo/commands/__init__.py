@@ -1,7 +1,7 @@
 """The ``goalconvo`` command line, the top layer: it parses, then calls the packages below.
 
 The command tree is assembled here; each command lives in a small module
-(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``, ``reading``), shared options and helpers
+(``run``, ``broker``, ``goals``, ``corpus``, ``judging``, ``ops``, ``sets``, ``reading``, ``packs``), shared options and helpers
 in ``common``. ``runner`` starts broker, worker and sink together;
 ``corpus_ops`` holds the corpus operations that need a judge.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from goalconvo.commands import broker, corpus, goals, judging, dst, ops, reading, run, sets
+from goalconvo.commands import broker, corpus, goals, judging, dst, ops, packs, reading, run, sets
 
 app = typer.Typer(
     help="GoalConvo: grow a corpus of synthetic goal-oriented dialogues (Kafka + Faust + DuckDB).",
@@ -35,6 +35,11 @@ dst_app = typer.Typer(
     no_args_is_help=True,
 )
 assess_app.add_typer(dst_app, name="dst")
+packs_app = typer.Typer(
+    help="Domain packs (SGD's schema.json + entity rows + pack.toml): list, show, validate, scaffold, import from SGD.",
+    no_args_is_help=True,
+)
+app.add_typer(packs_app, name="packs")
 
 app.command()(run.run)
 app.command()(run.worker)
@@ -56,5 +61,10 @@ assess_app.command("sheet")(reading.assess_sheet)
 assess_app.command("score")(reading.assess_score)
 dst_app.command("evaluate")(dst.evaluate)
 dst_app.command("ratio")(dst.ratio)
+packs_app.command("list")(packs.packs_list)
+packs_app.command("show")(packs.packs_show)
+packs_app.command("validate")(packs.packs_validate)
+packs_app.command("new")(packs.packs_new)
+packs_app.command("import-sgd")(packs.packs_import_sgd)
 
 __all__ = ["app"]

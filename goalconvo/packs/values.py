@@ -1,0 +1,46 @@
+"""Does a value fit its slot's format and bounds? One function, used by pack checks and the validator.
+
+Formats: ``count`` (a whole number within the rule's bounds), ``time`` (H:MM or HH:MM,
+0:00-24:59), ``weekday``, and the locale's own patterns for ``date``, ``phone``,
+``postcode``, ``price``/``money``. ``text`` and ``reference`` take any short text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from goalconvo.packs.model import Locale, SlotRule
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+MAX_VALUE_CHARS = 200
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_COUNT = re.compile(r"-?[0-9]{1,9}")
+
+
+def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:
+    """Why ``value`` does not fit ``rule`` (a short sentence), or None when it does."""
+    text = value.strip()
+    if len(text) > MAX_VALUE_CHARS:
+        return f"a value of {len(text)} characters (at most {MAX_VALUE_CHARS})"
+    fmt = rule.format
+    if fmt == "count":
+        if _COUNT.fullmatch(text) is None:
+            return f"{value!r} is not a whole number"
+        n = int(text)
+        if (rule.minimum is not None and n < rule.minimum) or (rule.maximum is not None and n > rule.maximum):
+            return f"{value!r} is outside {rule.minimum}-{rule.maximum}"
+    elif fmt == "time":
+        m = _CLOCK.fullmatch(text)
+        if m is None or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+            return f"{value!r} is not a time of day (H:MM or HH:MM)"
+    elif fmt == "weekday":
+        if text.lower() not in WEEKDAYS:
+            return f"{value!r} is not a day of the week"
+    elif fmt in ("date", "phone", "postcode", "price", "money"):
+        pattern = getattr(locale, "price" if fmt == "money" else fmt)
+        try:
+            if re.fullmatch(pattern, text) is None:
+                return f"{value!r} does not match the pack's {fmt} format {pattern!r}"
+        except re.error:
+            return None  # the pattern itself is reported once by the pack check
+    return None
