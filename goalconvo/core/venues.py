@@ -26,8 +26,6 @@ SEARCHABLE: dict[str, tuple[str, ...]] = {
     "hospital": ("department",),
     "police": ("name",),
 }
-#: Domains whose goals can ask for a booking.
-BOOKABLE = ("hotel", "restaurant", "train", "taxi")
 
 
 def _norm(v: Any) -> str:

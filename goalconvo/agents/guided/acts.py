@@ -50,13 +50,6 @@ ACT_SLOT: dict[str, str] = {
 #: Train-Inform answer but a booking time elsewhere: callers decide by domain).
 GOAL_SLOT: dict[str, str] = {v: k for k, v in ACT_SLOT.items() if k not in ("duration",)}
 
-#: Intents a User may use / a SupportBot may use.
-USER_INTENTS = ("Inform", "Request", "thank", "bye", "greet")
-BOT_INTENTS = (
-    "Inform", "Request", "Recommend", "Select", "NoOffer", "OfferBook", "OfferBooked",
-    "Book", "NoBook", "reqmore", "welcome", "bye", "greet",
-)
-
 NONE_PAIR = ["none", "none"]
 
 
