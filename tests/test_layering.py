@@ -160,7 +160,7 @@ def test_every_module_sits_in_a_layer():
         ("goalconvo.devtools.openai_stub", "import importlib\nimportlib.import_module('goalconvo.llm.base')\n", "goalconvo.llm.base"),
         # The packs layer is the very bottom: not even core.
         ("goalconvo.packs.loader", "from goalconvo.core.settings import Settings\n", "goalconvo.core.settings"),
-        ("goalconvo.packs.schema", "from goalconvo.judges import rules\n", "goalconvo.judges"),
+        ("goalconvo.packs.schema", "from goalconvo.judges import rules\n", "goalconvo.judges.rules"),
     ],
 )
 def test_an_import_against_the_layering_is_named(module, source, bad):

@@ -101,11 +101,11 @@ def test_the_judge_runs_the_sense_check_after_the_rules_and_names_its_version():
     v = asyncio.run(judge.judge(_dialogue(BROKEN))).verdict
     names = [c.name for c in v.checks]
     assert names.index("sense") == names.index("ended_properly") + 1 < names.index("goal_completion")
-    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-4"
+    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-5"
     off = Settings(llm="scripted", judge_llm=False, sense_check=False)
     v_off = asyncio.run(Judge(off, DB).judge(_dialogue(BROKEN))).verdict
-    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-4-nosense"
-    assert default_version(Settings(llm="vllm")) == "rules-4+llm"
+    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-5-nosense"
+    assert default_version(Settings(llm="vllm")) == "rules-5+llm"
 
 
 def test_the_fault_budget_is_a_setting(monkeypatch):
@@ -143,6 +143,10 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("bot", "Can you help with gonville hotel? It is located at gonville place.", "asks for help"),
         ("user", "You can try a cheap Indian restaurant on the north side of town.", "offers to find"),
         ("user", "Would you like to book for 2 people on saturday at 18:30?", "offers to book"),
+        # Seen in baseline-commit runs the judge accepted on the second agreement sheet (5217cff481):
+        ("user", "The train leaving will be at 10:30, you can expect a reservation for four people.",
+         "tells the customer what to expect"),
+        ("bot", "Can you call Wandlebury country park on 01223243830? Do you need anything else?", "asks the other side to phone"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
@@ -206,6 +210,15 @@ def test_an_ordinary_line_has_no_fault(speaker, text):
         (["I need a train.", "I've booked TR7409. The total comes to 47.20 pounds. There is TR7409, is available."],
          "offers 'tr7409' again after booking it"),
         (["I need a hospital.", "That is the emergency department department."], "says 'department' twice in a row"),
+        # Seen in baseline-commit runs the judge accepted on the agreement sheets:
+        (["I want an Indian restaurant.", "I booked pipasha restaurant at cb58pa. Is there something else you need?"],
+         "books at a postcode"),
+        (["I want an Indian restaurant.", "I booked pipasha restaurant. It is at cb58pa. The post code is cb58pa."],
+         "says the postcode 'cb58pa' twice in one turn"),
+        (["I need a train to Ely.", "Train TR0721 leaves at 11:50. You're all set, TR0721 is booked."],
+         "says the train id 'tr0721' twice in one turn"),
+        (["Could you recommend a cardiology hospital with a department?", "The address is hills rd."],
+         "names the department as a thing a place has"),
     ],
 )
 def test_a_garbled_fact_in_one_turn_is_a_fact_fault(lines, fragment):
@@ -256,6 +269,18 @@ def test_a_turn_that_does_not_follow_the_one_before_is_a_coherence_fault():
     assert _faults(named_first) == []
     driver = ["I need a taxi to the gandhi at 18:00.", "Your taxi is a blue bmw, contact number 07123456789, to the gandhi."]
     assert not [f for f in _faults(driver) if "before naming" in f]
+    echo = ["I need help finding a hospital with a paediatric clinic department.",
+            "The paediatric clinic is the department you need. Is there anything else?"]
+    assert any("1:coherence:the desk only says back what the User asked" in f for f in _faults(echo))
+    echo2 = ["I need a cheap hotel in the north.", "You're looking for a cheap hotel in the north. What else do you need?"]
+    assert any("1:coherence:the desk only says back" in f for f in _faults(echo2))
+    # A restatement that says something new, or asks, answers: not a fault.
+    adds = ["Can you help me find the paediatric clinic?", "You want the paediatric clinic at Addenbrookes Hospital. Anything else?"]
+    assert not [f for f in _faults(adds) if "says back" in f]
+    confirms = ["I need a cheap hotel in the north.", "You're looking for a cheap hotel in the north. How many nights?"]
+    assert not [f for f in _faults(confirms) if "says back" in f]
+    asks = ["I need a hotel.", "You need to tell me how many people are staying."]
+    assert not [f for f in _faults(asks) if "says back" in f]
     opening = ["What's their phone number, and where exactly are they?", "Parkside police station is on 01223358966."]
     assert any(f.startswith("0:coherence:the User opens by asking for the phone") for f in _faults(opening))
 

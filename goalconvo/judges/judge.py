@@ -19,11 +19,14 @@ from goalconvo.judges.sense import check_sense
 from goalconvo.llm import LLMBackend
 
 #: rules-4: the sense check (judges/sense.py) joined the rule filters; rules-3 verdicts stay as they were.
-RULES_VERSION = "rules-4"
+#: rules-5: the sense check also reads a desk turn that only restates the request, a postcode, phone,
+#: reference or train id said twice in a turn, a booking "at" a postcode, a slot's name as a thing a
+#: place has, a User telling the desk what to expect and a desk asking the User to phone.
+RULES_VERSION = "rules-5"
 
 
 def default_version(settings: Settings) -> str:
-    """``rules-4`` (``rules-4-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
+    """``rules-5`` (``rules-5-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
     return RULES_VERSION + ("" if settings.sense_check else "-nosense") + ("+llm" if llm_judge_enabled(settings) else "")
 
 

@@ -11,7 +11,8 @@ Across turns:
   another;
 - a different reference for a booking already given one, the User having asked
   nothing new;
-- the desk offering again, by name, what it already booked.
+- the desk offering again, by name, what it already booked;
+- a desk turn that only says back the User's request, naming nothing the User did not say.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 from goalconvo.nlu.coherence import follows
 from goalconvo.nlu.lexicon import Lexicon
-from goalconvo.nlu.understand import Fault, Speaker, Understanding, understand, utterance_faults
+from goalconvo.nlu.understand import Fault, Speaker, Understanding, only_restates, understand, utterance_faults
 
 _NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 _CHANGE = re.compile(r"\b(actually|instead|change|changed|rather|sorry|mean|meant|back|return|returning|also|another|different"
@@ -62,6 +63,8 @@ class _Memory:
     domain: str | None = None
     #: Whether a venue was named yet (by either speaker).
     named: bool = False
+    #: Every word the User said so far.
+    user_words: set[str] = field(default_factory=set)
 
 
 _REBOOK = re.compile(r"\b(book|reserve|reservation|booking|change|instead|another|different|actually|cancel|also|again"
@@ -133,6 +136,7 @@ def _user_turn(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list
             for t, vals in _day_people_nights([s]).items():
                 mem.user_said.setdefault((domain, t), set()).update(vals)
     mem.user_turns.append((index, u.norm))
+    mem.user_words |= set(re.findall(r"[a-z0-9]+", u.norm))
     mem.named = mem.named or bool(u.of_type("venue"))
     return out
 
@@ -178,6 +182,9 @@ def _desk_turn(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list
                 if mem.booked.get(v.compact, index) < index:
                     out.append(Fault("fact", f"offers {v.text!r} again, booked in turn {mem.booked[v.compact]}"))
     out += _detail_before_place(u, mem)
+    restated = only_restates(u, mem.user_words)
+    if restated:
+        out.append(restated)
     mem.domain = turn_domain
     return out
 

@@ -51,6 +51,7 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                                            r"|\bare you looking for\b|\b(?:what|which)\b[^?.]*\byou(?:'re| are) (?:looking for|after)\b|\byour preferences?\b|\bdo you (?:have a|prefer)\b[^?.]*\b(?:preference|area|price range)\b")),
     ("offers to find", _c(_OPENER + r"i can (?:find|get|book|reserve|recommend|suggest|offer|arrange|look up|check)\b|" + _OPENER
                           + r"you (?:can|could) (?:find|try)\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
+    ("tells the customer what to expect", _c(r"\byou (?:can|could|will|'ll|should) expect\b")),
 )
 
 #: Lines of a customer: the desk saying one speaks like a customer.
@@ -64,6 +65,7 @@ CUSTOMER_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("thanks the desk for its help", _c(r"\bthanks? (?:you )?(?:so much |very much )?for (?:your|all your|all of your|the) (?:help|assistance)\b"
                                         r"|\banything else you can (?:help|do)\b|\b(?:glad|happy) you could help\b|\byou(?:'ve| have) been (?:very |so |really )?helpful\b")),
     ("credits the customer with its search", _c(_OPENER + r"you (?:have |'ve )?found\b")),
+    ("asks the other side to phone", _c(r"\b(?:can|could|would) you (?:please )?(?:call|phone|ring|contact)\b")),
     ("asks for help", _c(r"\b(?:can|could) you help (?:me |us )?(?:with|find|book)\b(?! (?:that|this|it|narrow))")),
     ("asks for a venue's details", _c(r"\bwhat(?:'s| is) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b"
                                       r"|\b(?:can|could|may) i (?:have|get) (?:the|their|its) (?:phone|address|postcode|post code|entrance fee)\b")),

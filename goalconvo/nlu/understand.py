@@ -130,6 +130,20 @@ _DOUBLES_OK = frozenset({"very", "bye", "that", "had", "really", "many", "knock"
 _PRESENTING = re.compile(r"\b(there is|there's|how about|what about|i recommend|i suggest|i'd recommend|you might like"
                          r"|is available|are available|fits your|i have)\b")
 _USER_CLAIMS_NOT_THEIRS = ("postcode", "reference", "train_id")
+#: A slot's name used as a thing a place has: "a cardiology hospital with a department".
+_SLOT_AS_THING = re.compile(r"\bwith an? (department|area|price range|pricerange|type|food|cuisine|name|star rating)"
+                            r"(?=[.?!,]|$| and\b| or\b| please\b)")
+#: Details a desk says once a turn: said again in another sentence, they are stacked.
+_ONCE_A_TURN = ("postcode", "phone", "reference", "train_id")
+#: A desk sentence that only says back what the customer asked for ("You're looking for X.",
+#: "X is the department you need."): a turn of nothing but these answers nothing.
+_RESTATES = re.compile(
+    r"^(?:(?:ok|okay|sure|great|alright|so|certainly|absolutely),? )*(?:you(?:'re| are) (?:looking for|after|interested in"
+    r"|in need of)|you(?: want| need| would like|'d like| require))\b"
+    r"(?! (?:to|me to) (?:tell|give|let|provide|specify|say|choose|pick|decide|confirm|call|contact|know)\b)"
+    r"|\bis (?:the|just the|exactly the) (?:(?!if |when |so )[a-z]+ ){1,3}you(?:'re| are)? (?:need|want|looking for|asked for"
+    r"|requested|after)\b")
+_GENERAL = frozenset({"reqmore", "bye", "welcome", "thank", "greet"})
 
 
 def _a(noun: str) -> str:
@@ -151,6 +165,7 @@ def utterance_faults(u: Understanding, lex: Lexicon) -> list[Fault]:
         out.append(Fault("role", f"{who} {label} ({_quote(words)})"))
     booked_entities: set[str] = set()
     seen_claims: set[tuple[str, str]] = set()
+    said_twice: set[str] = set()
     for s in u.sentences:
         for c in s.claims:
             if c.wrong:
@@ -160,6 +175,7 @@ def utterance_faults(u: Understanding, lex: Lexicon) -> list[Fault]:
             key = (c.slot, c.value.compact)
             if key in seen_claims:
                 out.append(Fault("fact", f"says the {c.slot.replace('_', ' ')} {_quote(c.value.text)} twice"))
+                said_twice.add(c.value.compact)
             seen_claims.add(key)
         if u.speaker == "bot":
             out += _booking_word_faults(s)
@@ -183,7 +199,53 @@ def utterance_faults(u: Understanding, lex: Lexicon) -> list[Fault]:
             m = re.search(r"\byour (phone|telephone) number,? (is )?0\d", s.text)
             if m:
                 out.append(Fault("fact", "gives the venue's phone number as the customer's"))
+            if "booked" in s.intents:
+                for v in s.values:
+                    if v.type == "postcode" and s.text[: v.start].endswith(" at "):
+                        out.append(Fault("fact", f"books at a postcode ({_quote(s.text)})"))
+        m = _SLOT_AS_THING.search(s.text)
+        if m:
+            out.append(Fault("fact", f"names the {m.group(1)} as a thing a place has ({_quote(m.group(0))})"))
+    if u.speaker == "bot":
+        out += _repeats(u, said_twice)
     return out
+
+
+def _repeats(u: Understanding, claimed: set[str]) -> list[Fault]:
+    """A desk turn that says a postcode, phone, reference or train id in two sentences."""
+    out: list[Fault] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, s in enumerate(u.sentences):
+        for v in s.values:
+            if v.type not in _ONCE_A_TURN:
+                continue
+            first = seen.setdefault((v.type, v.compact), i)
+            if first != i and v.compact not in claimed:
+                out.append(Fault("fact", f"says the {v.type.replace('_', ' ')} {_quote(v.text)} twice in one turn"))
+                claimed.add(v.compact)
+    return out
+
+
+#: Words of a restatement's frame, and words that carry nothing ("you're looking for a ... with the ...").
+_FRAME_WORDS = frozenset("you you're re are looking for after interested in need of want would like 'd require is the a an "
+                         "just exactly asked requested so ok okay sure great alright certainly absolutely with at to and "
+                         "that this one some".split())
+
+
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that say something, beyond a restatement's frame."""
+    return set(re.findall(r"[a-z0-9]+", text)) - _FRAME_WORDS
+
+
+def only_restates(u: Understanding, user_words: set[str]) -> Fault | None:
+    """A desk turn whose every sentence but its courtesies says back the User's request
+    ("You're looking for X.", "X is the department you need.") in words the User already used."""
+    content = [s for s in u.sentences if not (s.intents and s.intents <= _GENERAL)]
+    if not content or not all(_RESTATES.search(s.text) and not s.sentence.question for s in content):
+        return None
+    if any(content_words(s.text) - user_words for s in content):
+        return None  # it says something new ("You want the clinic at Addenbrookes Hospital")
+    return Fault("coherence", f"the desk only says back what the User asked ({_quote(content[0].text)})")
 
 
 def _booking_word_faults(s: SentenceReading) -> list[Fault]:
