@@ -147,6 +147,9 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("user", "The train leaving will be at 10:30, you can expect a reservation for four people.",
          "tells the customer what to expect"),
         ("bot", "Can you call Wandlebury country park on 01223243830? Do you need anything else?", "asks the other side to phone"),
+        # Seen in the first agreement sheet's baseline run, outside the sheet:
+        ("user", "Sure, a swimming pool is available. Do you need the entrance fee?", "asks what the customer needs"),
+        ("user", "Sure, a swimming pool is available.", "reports what is available"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):

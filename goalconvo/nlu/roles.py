@@ -52,6 +52,9 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("offers to find", _c(_OPENER + r"i can (?:find|get|book|reserve|recommend|suggest|offer|arrange|look up|check)\b|" + _OPENER
                           + r"you (?:can|could) (?:find|try)\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
     ("tells the customer what to expect", _c(r"\byou (?:can|could|will|'ll|should) expect\b")),
+    ("asks what the customer needs", _c(r"\bdo you need (?:the|a|an|any|anything|me|help|more)\b(?!.* (?:me|i|my|us|we)\b)")),
+    ("reports what is available", _c(r"^(?:(?:sure|yes|ok|okay|great|well),? )?(?:a|an|the|there) (?:[a-z]+ ){0,5}(?:is|are) "
+                                     r"(?:still )?available\b(?!.*\?)")),
 )
 
 #: Lines of a customer: the desk saying one speaks like a customer.
