@@ -99,7 +99,8 @@ def export(
     fmt: str = typer.Option(
         "jsonl", "--format",
         help="jsonl | parquet | multiwoz (MultiWOZ's own layout: dialog_act per turn, belief state as metadata "
-        "per system turn; .json or .zip) | openai-chat (JSONL of {\"messages\": [...]}, a system turn first) | "
+        "per system turn; .json or .zip) | sgd (the Schema-Guided Dialogue layout: turns with frames, actions and the "
+        "user state; one .json) | openai-chat (JSONL of {\"messages\": [...]}, a system turn first) | "
         "sharegpt (JSONL of {\"id\", \"conversations\": [{\"from\": system|human|gpt, \"value\"}]}) | "
         "hf (a Hugging Face dataset folder: data/<split>-*.parquet written by DuckDB and a README.md card). "
         "The last three are split train/validation/test by goal content, so one goal never spans splits."),

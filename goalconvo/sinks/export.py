@@ -1,4 +1,4 @@
-"""The corpus written out in a MultiWOZ-like layout, ready for training."""
+"""The corpus written out: a MultiWOZ-like layout, MultiWOZ's and SGD's own, or for training."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from goalconvo.sinks.export_multiwoz import multiwoz_dialogues, write_multiwoz
+from goalconvo.sinks.export_sgd import sgd_dialogues, write_sgd
 from goalconvo.sinks.export_training import TRAINING_FORMATS, export_training
 from goalconvo.sinks.store import CorpusStore
 
@@ -24,8 +25,8 @@ def export_corpus(
         counts = export_training(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
                                  ratios=split_ratios, system_prompt=system_prompt)
         return sum(counts.values())
-    if fmt not in ("jsonl", "parquet", "multiwoz"):
-        raise ValueError(f"--format must be jsonl, parquet, multiwoz, {', '.join(TRAINING_FORMATS)}")
+    if fmt not in ("jsonl", "parquet", "multiwoz", "sgd"):
+        raise ValueError(f"--format must be jsonl, parquet, multiwoz, sgd, {', '.join(TRAINING_FORMATS)}")
     if split != "all" or split_ratios is not None:
         raise ValueError(f"--split and --split-ratios apply to {', '.join(TRAINING_FORMATS)} only")
     conds = [] if include_rejected else ["v.accepted"]
@@ -38,6 +39,10 @@ def export_corpus(
         dialogues = multiwoz_dialogues(store, where, params)
         write_multiwoz(dialogues, out)
         return len(dialogues)
+    if fmt == "sgd":
+        sgd = sgd_dialogues(store, where, params)
+        write_sgd(sgd, out)
+        return len(sgd)
     rows = store.query(
         f"""select d.dialogue_id, d.set_name, d.model, d.prompt_version, d.domains, d.goal, d.stop_reason,
                    v.accepted, v.judge_version, v.scores,

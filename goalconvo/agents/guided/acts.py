@@ -10,41 +10,11 @@ so an exported corpus reads like MultiWOZ.
 
 from __future__ import annotations
 
+from goalconvo.core.act_slots import ACT_SLOT
 from goalconvo.core.records import DialogueActs
 
 __all__ = ["DialogueActs", "ACT_SLOT", "GOAL_SLOT", "act_key", "split_key", "add_act", "act_values"]
 
-#: Goal / database slot names -> MultiWOZ act slot names.
-ACT_SLOT: dict[str, str] = {
-    "address": "Addr",
-    "area": "Area",
-    "arriveBy": "Arrive",
-    "car type": "Car",
-    "choice": "Choice",
-    "day": "Day",
-    "departure": "Depart",
-    "destination": "Dest",
-    "entrance fee": "Fee",
-    "food": "Food",
-    "trainID": "Id",
-    "internet": "Internet",
-    "leaveAt": "Leave",
-    "name": "Name",
-    "openhours": "Open",
-    "parking": "Parking",
-    "people": "People",
-    "phone": "Phone",
-    "postcode": "Post",
-    "pricerange": "Price",
-    "reference": "Ref",
-    "price": "Ticket",
-    "time": "Time",
-    "duration": "Time",
-    "type": "Type",
-    "stars": "Stars",
-    "stay": "Stay",
-    "department": "Department",
-}
 
 #: MultiWOZ act slot names -> goal slot names (``Time`` is a train's duration in a
 #: Train-Inform answer but a booking time elsewhere: callers decide by domain).
