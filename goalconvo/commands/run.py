@@ -16,6 +16,9 @@ from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, ModeOpt, cons
 
 def run(
     goals: int = typer.Option(5, "--goals", "-n", min=1, help="How many goals to turn into dialogues."),
+    all_goals: bool = typer.Option(
+        False, "--all-goals",
+        help="Every goal of --goal-source once (in place of --goals; the domain-count knobs still filter)."),
     db: Optional[Path] = DbOpt,
     llm: Optional[str] = LlmOpt,
     bootstrap_servers: Optional[str] = BootstrapOpt,
@@ -67,6 +70,11 @@ def run(
         max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
         similarity_reference=similarity_reference, mode=mode, phrasing_tries=phrasing_tries,
     )
+    if all_goals:
+        try:
+            goals = count_source_goals(s)
+        except ValueError as exc:
+            fail(exc)
     with Progress(
         TextColumn("[bold]dialogues"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
@@ -114,6 +122,21 @@ def run(
             fail(exc)
     if not summary.finished:
         raise typer.Exit(1)
+
+
+def count_source_goals(s) -> int:
+    """How many goals of ``s.goal_source`` fit the domain-count knobs: what ``--all-goals`` runs, each once."""
+    from goalconvo.core.goal_generator import GENERATE_SOURCE
+    from goalconvo.core.goals import load_goal_source, parse_domain_mix
+
+    if s.goal_source is None or str(s.goal_source) == GENERATE_SOURCE:
+        raise ValueError("--all-goals needs --goal-source FILE (a MultiWOZ zip/json or a .jsonl of goals)")
+    if s.domain_mix is not None:
+        raise ValueError("--all-goals runs each goal once; --domain-mix weighs a sample instead: give one or the other")
+    pool = [g for g in load_goal_source(s.goal_source) if s.min_domains <= len(g.domains) <= s.max_domains]
+    if not pool:
+        raise ValueError(f"no goal of {s.goal_source} has {s.min_domains}..{s.max_domains} domains")
+    return len(pool)
 
 
 def worker(
