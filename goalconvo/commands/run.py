@@ -127,7 +127,7 @@ def run(
 def count_source_goals(s) -> int:
     """How many goals of ``s.goal_source`` fit the domain-count knobs: what ``--all-goals`` runs, each once."""
     from goalconvo.core.goal_generator import GENERATE_SOURCE
-    from goalconvo.core.goals import load_goal_source, parse_domain_mix
+    from goalconvo.core.goals import load_goal_source
 
     if s.goal_source is None or str(s.goal_source) == GENERATE_SOURCE:
         raise ValueError("--all-goals needs --goal-source FILE (a MultiWOZ zip/json or a .jsonl of goals)")
