@@ -150,6 +150,10 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         # Seen in the first agreement sheet's baseline run, outside the sheet:
         ("user", "Sure, a swimming pool is available. Do you need the entrance fee?", "asks what the customer needs"),
         ("user", "Sure, a swimming pool is available.", "reports what is available"),
+        # Seen on the third agreement sheet (e9e62596b2), the two baseline dialogues the judge let through:
+        ("user", "I'll book it for two people. Please let me know if you have any questions or concerns!", "invites questions"),
+        ("user", "My search for a cheap Indian restaurant in the north is underway.", "talks about the search it runs"),
+        ("bot", "Can you find 2 places to stay on the north side of town?", "asks the desk to book or find"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):

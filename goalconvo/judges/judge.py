@@ -21,7 +21,8 @@ from goalconvo.llm import LLMBackend
 #: rules-4: the sense check (judges/sense.py) joined the rule filters; rules-3 verdicts stay as they were.
 #: rules-5: the sense check also reads a desk turn that only restates the request, a postcode, phone,
 #: reference or train id said twice in a turn, a booking "at" a postcode, a slot's name as a thing a
-#: place has, a User telling the desk what to expect and a desk asking the User to phone.
+#: place has, a User telling the desk what to expect, offering what it may need, inviting questions or
+#: talking about its search, and a desk asking the User to phone or to find.
 RULES_VERSION = "rules-5"
 
 

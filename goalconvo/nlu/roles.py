@@ -53,6 +53,9 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                           + r"you (?:can|could) (?:find|try)\b|\byou (?:will|'ll|can) find (?:it|them) (?:at|on)\b|\byou can (?:call|reach|contact) them\b")),
     ("tells the customer what to expect", _c(r"\byou (?:can|could|will|'ll|should) expect\b")),
     ("asks what the customer needs", _c(r"\bdo you need (?:the|a|an|any|anything|me|help|more)\b(?!.* (?:me|i|my|us|we)\b)")),
+    ("invites questions", _c(r"\blet me know if you (?:have|need|want)\b|\b(?:any|if you have) (?:other |more |further )?"
+                             r"(?:questions|concerns)\b")),
+    ("talks about the search it runs", _c(r"\bmy search\b")),
     ("reports what is available", _c(r"^(?:(?:sure|yes|ok|okay|great|well),? )?(?:a|an|the|there) (?:[a-z]+ ){0,5}(?:is|are) "
                                      r"(?:still )?available\b(?!.*\?)")),
 )
@@ -64,7 +67,8 @@ CUSTOMER_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
                                        r"|\bi (?:need|want|would like|'d like|am looking for|'m looking for) (?:a|an|some) (?:" + _VENUE_NOUNS
                                        + r"|ticket|tickets|table|room)\b")),
     ("asks the desk to book or find", _c(r"\b(?:can|could|would|will) you (?:please )?(?:book|reserve) (?:me|us|it for me)\b"
-                                         r"|\b(?:can|could|would) you (?:please )?(?:find|get|recommend|suggest) (?:me|us)\b|^please book (?:me|us|it)\b")),
+                                         r"|\b(?:can|could|would) you (?:please )?(?:find|get|recommend|suggest) (?:me|us)\b|^please book (?:me|us|it)\b"
+                                         r"|\b(?:can|could|would) you (?:please )?(?:find|search for|look for|look up|locate)\b")),
     ("thanks the desk for its help", _c(r"\bthanks? (?:you )?(?:so much |very much )?for (?:your|all your|all of your|the) (?:help|assistance)\b"
                                         r"|\banything else you can (?:help|do)\b|\b(?:glad|happy) you could help\b|\byou(?:'ve| have) been (?:very |so |really )?helpful\b")),
     ("credits the customer with its search", _c(_OPENER + r"you (?:have |'ve )?found\b")),
