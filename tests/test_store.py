@@ -1,6 +1,7 @@
 """The DuckDB corpus: migrations, idempotent writes, read-only queries."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,36 @@ def test_a_worker_s_store_waits_out_a_short_read_and_names_a_long_one(tmp_path: 
     try:
         with pytest.raises(CorpusBusy, match="open in another process"):
             open_store_waiting(db, wait_s=0.5)
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+def test_an_endpoint_left_by_a_killed_sink_does_not_stop_a_worker_waiting_out_a_read(tmp_path: Path):
+    """A SIGKILLed sink leaves its endpoint file; a worker starting while a reader holds the file (a
+    test's poll, ``goalconvo query``) waits the reader out instead of naming the dead sink as the holder
+    (this failed test_pipeline's kill test under load: the second worker exited at once)."""
+    import json
+
+    from goalconvo.sinks.opening import CorpusBusy, open_store_waiting
+    from goalconvo.sinks.query_server import endpoint_file
+
+    db = tmp_path / "c.duckdb"
+    CorpusStore(db).close()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    endpoint_file(db).write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": dead.pid}))
+    reader = _hold_lock(db, 1.5)
+    try:
+        open_store_waiting(db, wait_s=20).close()
+    finally:
+        reader.kill()
+        reader.wait()
+    endpoint_file(db).write_text(json.dumps({"url": "http://127.0.0.1:9", "pid": os.getpid()}))  # a live holder
+    reader = _hold_lock(db, 30)
+    try:
+        with pytest.raises(CorpusBusy, match="its sink answers at"):
+            open_store_waiting(db, wait_s=20)
     finally:
         reader.kill()
         reader.wait()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
@@ -25,6 +27,26 @@ def open_store(db: Path, *, file_access: bool = True) -> CorpusStore:
         ) from exc
 
 
+def _holder_running(db: Path) -> bool:
+    """Whether the sink that announced itself in ``db``'s endpoint file is still a live process.
+
+    A SIGKILLed sink leaves its endpoint file behind; its pid is then gone. An unreadable file or
+    a pid that cannot be checked counts as running (the cautious answer)."""
+    try:
+        pid = int(json.loads(endpoint_file(db).read_text())["pid"])
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, owned by another user
+    return True
+
+
 def open_store_waiting(db: Path, wait_s: float = 10.0, *, file_access: bool = True) -> CorpusStore:
     """Open ``db`` for a worker's sink, waiting up to ``wait_s`` while another process holds it.
 
@@ -38,7 +60,8 @@ def open_store_waiting(db: Path, wait_s: float = 10.0, *, file_access: bool = Tr
         try:
             return CorpusStore(db, file_access=file_access)
         except duckdb.IOException as exc:
-            # A running pipeline's sink (it announces an endpoint) will not let go: say so at once.
-            if "lock" not in str(exc).lower() or endpoint_file(db).exists() or time.monotonic() >= deadline:
+            # A running pipeline's sink (it announces an endpoint) will not let go: say so at once. An
+            # endpoint left by a killed sink is no holder: the lock is a reader's, wait it out.
+            if "lock" not in str(exc).lower() or _holder_running(db) or time.monotonic() >= deadline:
                 return open_store(db, file_access=file_access)  # raises CorpusBusy with the holder's endpoint, or opens if it just freed
             time.sleep(0.1)
