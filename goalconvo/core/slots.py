@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+from goalconvo.packs.values import MAX_VALUE_CHARS, WEEKDAYS, is_clock_time
+
+__all__ = ["MAX_VALUE_CHARS", "SLOT_TYPES", "WEEKDAYS", "slot_value_problem"]
 
 #: slot -> (kind, bounds): ``count`` (a whole number within the bounds, with what it counts),
 #: ``clock`` (H:MM or HH:MM, 0:00-24:59: MultiWOZ's timetable writes a train past midnight as 24:07), ``weekday`` (a day of the week, any case).
@@ -24,10 +26,6 @@ SLOT_TYPES: dict[str, tuple[str, ...] | tuple[str, int, int, str]] = {
     "day": ("weekday",),
 }
 
-#: The longest text any slot value may be (venue names run to about 40 characters).
-MAX_VALUE_CHARS = 200
-
-_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _COUNT = re.compile(r"[0-9]{1,4}")
 
 
@@ -44,8 +42,7 @@ def slot_value_problem(slot: str, value: str) -> str | None:
         if _COUNT.fullmatch(text) is None or not (low <= int(text) <= high):
             return f"{slot}: {value!r} is not a whole number of {unit} from {low} to {high}"
     elif kind[0] == "clock":
-        m = _CLOCK.fullmatch(text)
-        if m is None or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+        if not is_clock_time(text):
             return f"{slot}: {value!r} is not a time of day (H:MM or HH:MM, 0:00 to 24:59)"
     elif kind[0] == "weekday" and text.lower() not in WEEKDAYS:
         return f"{slot}: {value!r} is not a day of the week ({', '.join(WEEKDAYS)})"

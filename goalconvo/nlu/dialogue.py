@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from goalconvo.nlu.coherence import follows
 from goalconvo.nlu.lexicon import Lexicon
-from goalconvo.nlu.understand import Fault, Speaker, Understanding, only_restates, understand, utterance_faults
+from goalconvo.nlu.understand import Fault, Speaker, Understanding, only_restates, plain_words, understand, utterance_faults
 
 _NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 _CHANGE = re.compile(r"\b(actually|instead|change|changed|rather|sorry|mean|meant|back|return|returning|also|another|different"
@@ -136,7 +136,7 @@ def _user_turn(index: int, u: Understanding, mem: _Memory, lex: Lexicon) -> list
             for t, vals in _day_people_nights([s]).items():
                 mem.user_said.setdefault((domain, t), set()).update(vals)
     mem.user_turns.append((index, u.norm))
-    mem.user_words |= set(re.findall(r"[a-z0-9]+", u.norm))
+    mem.user_words |= plain_words(u.norm)
     mem.named = mem.named or bool(u.of_type("venue"))
     return out
 

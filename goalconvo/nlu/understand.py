@@ -227,14 +227,19 @@ def _repeats(u: Understanding, claimed: set[str]) -> list[Fault]:
 
 
 #: Words of a restatement's frame, and words that carry nothing ("you're looking for a ... with the ...").
-_FRAME_WORDS = frozenset("you you're re are looking for after interested in need of want would like 'd require is the a an "
+_FRAME_WORDS = frozenset("you re are looking for after interested in need of want would like d require is the a an "
                          "just exactly asked requested so ok okay sure great alright certainly absolutely with at to and "
                          "that this one some".split())
 
 
+def plain_words(text: str) -> set[str]:
+    """The words of normalised ``text``, apostrophes splitting them ("you're" -> you, re)."""
+    return set(re.findall(r"[a-z0-9]+", text))
+
+
 def content_words(text: str) -> set[str]:
     """The words of ``text`` that say something, beyond a restatement's frame."""
-    return set(re.findall(r"[a-z0-9]+", text)) - _FRAME_WORDS
+    return plain_words(text) - _FRAME_WORDS
 
 
 def only_restates(u: Understanding, user_words: set[str]) -> Fault | None:

@@ -31,13 +31,13 @@ from typing import Any
 from goalconvo.packs.model import PackError, Service
 from goalconvo.packs.schema import read_schema, schema_json
 from goalconvo.packs.tables import write_jsonl
+from goalconvo.packs.values import is_clock_time
 
 GOAL_VERSION = 1
 SGD_LICENCE = "CC BY-SA 4.0"
 SGD_ATTRIBUTION = ("Derived from the Schema-Guided Dialogue dataset (Rastogi, Zang, Sunkara, Gupta, Khaitan, AAAI 2020), "
                    "github.com/google-research-datasets/dstc8-schema-guided-dialogue, CC BY-SA 4.0; "
                    "converted by goalconvo packs import-sgd")
-_TIME = re.compile(r"[0-9]{1,2}:[0-9]{2}")
 _INT = re.compile(r"[0-9]{1,6}")
 
 
@@ -120,7 +120,7 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
 def _formats(values: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     rules: dict[str, dict[str, Any]] = {}
     for slot, vals in values.items():
-        if vals and all(_TIME.fullmatch(v) for v in vals):
+        if vals and all(is_clock_time(v) for v in vals):
             rules[slot] = {"format": "time"}
         elif vals and all(_INT.fullmatch(v) for v in vals):
             # Whole numbers, at least 0; the seen values are not bounds a new goal must keep.
@@ -236,7 +236,7 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
             counts[s.name] = len(rows[s.name])
         else:
             per_call.append(s.name)
-    rules = {k: v for k, v in _formats(values).items()}
+    rules = _formats(values)
     for s in picked:
         columns = {c for r in rows[s.name].values() for c in r} if s.name in entity_files else set()
         for i in s.intents:

@@ -11,10 +11,17 @@ import re
 
 from goalconvo.packs.model import Locale, SlotRule
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: The longest text any slot value may be (venue names run to about 40 characters).
 MAX_VALUE_CHARS = 200
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _COUNT = re.compile(r"-?[0-9]{1,9}")
+
+
+def is_clock_time(text: str) -> bool:
+    """H:MM or HH:MM, 0:00-24:59 (MultiWOZ's timetable writes a train past midnight as 24:07)."""
+    m = _CLOCK.fullmatch(text)
+    return m is not None and int(m.group(1)) <= 24 and int(m.group(2)) <= 59
 
 
 def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:
@@ -30,8 +37,7 @@ def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:
         if (rule.minimum is not None and n < rule.minimum) or (rule.maximum is not None and n > rule.maximum):
             return f"{value!r} is outside {rule.minimum}-{rule.maximum}"
     elif fmt == "time":
-        m = _CLOCK.fullmatch(text)
-        if m is None or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+        if not is_clock_time(text):
             return f"{value!r} is not a time of day (H:MM or HH:MM)"
     elif fmt == "weekday":
         if text.lower() not in WEEKDAYS:
