@@ -101,11 +101,11 @@ def test_the_judge_runs_the_sense_check_after_the_rules_and_names_its_version():
     v = asyncio.run(judge.judge(_dialogue(BROKEN))).verdict
     names = [c.name for c in v.checks]
     assert names.index("sense") == names.index("ended_properly") + 1 < names.index("goal_completion")
-    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-5"
+    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-6"
     off = Settings(llm="scripted", judge_llm=False, sense_check=False)
     v_off = asyncio.run(Judge(off, DB).judge(_dialogue(BROKEN))).verdict
-    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-5-nosense"
-    assert default_version(Settings(llm="vllm")) == "rules-5+llm"
+    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-6-nosense"
+    assert default_version(Settings(llm="vllm")) == "rules-6+llm"
 
 
 def test_the_fault_budget_is_a_setting(monkeypatch):
@@ -154,6 +154,11 @@ def test_the_fault_budget_is_a_setting(monkeypatch):
         ("user", "I'll book it for two people. Please let me know if you have any questions or concerns!", "invites questions"),
         ("user", "My search for a cheap Indian restaurant in the north is underway.", "talks about the search it runs"),
         ("bot", "Can you find 2 places to stay on the north side of town?", "asks the desk to book or find"),
+        # Seen on the fourth agreement sheet (45aa6f2eee), the two baseline dialogues the judge let through:
+        ("user", "Help me find a college in the centre of town, if you're looking for one.", "says what the customer may be after"),
+        ("user", "Thank you for your kind words.", "thanks the customer for kind words"),
+        ("bot", "Glad you helped, thank you.", "thanks the other side for being helped"),
+        ("bot", "Christ's College is in the centre and has 13 attractions.", "counts places inside a place"),
     ],
 )
 def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
@@ -173,6 +178,9 @@ def test_a_turn_out_of_role_is_a_role_fault(speaker, text, cue):
         ("user", "Thank you so much for your help ."),
         ("bot", "There are a lot ! Can you help me narrow it down by telling me where you 'll be departing from ?"),
         ("bot", "Which area are you looking for ?"),
+        ("bot", "Thank you for your kind words . Have a nice day ."),
+        ("bot", "There are 13 attractions in the centre . Is there a type you are looking for ?"),
+        ("user", "I am glad you could help ."),
     ],
 )
 def test_a_turn_in_its_role_has_no_role_fault(speaker, text):

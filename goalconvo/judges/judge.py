@@ -23,11 +23,13 @@ from goalconvo.llm import LLMBackend
 #: reference or train id said twice in a turn, a booking "at" a postcode, a slot's name as a thing a
 #: place has, a User telling the desk what to expect, offering what it may need, inviting questions or
 #: talking about its search, and a desk asking the User to phone or to find.
-RULES_VERSION = "rules-5"
+#: rules-6: also a User saying what the desk may be after ("if you're looking for one") or thanking it
+#: for kind words, either side glad the other "helped", and a venue said to hold a count of places.
+RULES_VERSION = "rules-6"
 
 
 def default_version(settings: Settings) -> str:
-    """``rules-5`` (``rules-5-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
+    """``rules-6`` (``rules-6-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
     return RULES_VERSION + ("" if settings.sense_check else "-nosense") + ("+llm" if llm_judge_enabled(settings) else "")
 
 

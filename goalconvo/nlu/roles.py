@@ -56,6 +56,8 @@ DESK_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("invites questions", _c(r"\blet me know if you (?:have|need|want)\b|\b(?:any|if you have) (?:other |more |further )?"
                              r"(?:questions|concerns)\b")),
     ("talks about the search it runs", _c(r"\bmy search\b")),
+    ("says what the customer may be after", _c(r"\bif you(?:'re| are) looking for (?:one|it|them|something|that)\b")),
+    ("thanks the customer for kind words", _c(r"\b(?:thank you|thanks) (?:so much |very much )?for (?:your|the|those) kind words\b")),
     ("reports what is available", _c(r"^(?:(?:sure|yes|ok|okay|great|well),? )?(?:a|an|the|there) (?:[a-z]+ ){0,5}(?:is|are) "
                                      r"(?:still )?available\b(?!.*\?)")),
 )
@@ -81,6 +83,9 @@ CUSTOMER_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 #: Lines that make no sense from either side: the speaker talking about its own help, the prompt.
 SELF_TALK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("talks about its own help", _c(r"\b(?:received|got|enjoyed|liked|appreciated|needed) my help\b|\bmy help (?:was|has been|helped)\b")),
+    ("thanks the other side for being helped", _c(r"\b(?:glad|happy|pleased) you (?:were )?helped\b")),
+    ("counts places inside a place", _c(r"\b(?:college|museum|church|gallery|theatre|pool|park|hotel|guesthouse|restaurant)\b[^.?!]{0,40}"
+                                        r"\b(?:has|have|offers) \d+ (?:attractions|restaurants|hotels|guesthouses|places|options|colleges|museums)\b")),
     ("talks about its instructions", _c(r"\bmy goal (?:is|was)\b|\b(?:slight|mild) anxiety\b|\b(?:an|my) impatient\b|\bmy persona\b")),
 )
 
