@@ -223,7 +223,8 @@ def test_each_shared_sgd_service_imports(tmp_path: Path, service: str):
     report = import_sgd(SGD / service, tmp_path / service, service.lower())
     pack = load_pack(tmp_path / service)
     dialogues = json.loads((SGD / service / "dialogues.json").read_text())
-    assert report.goals == len(dialogues)
+    # Every dialogue gives a goal; one pursued by an earlier dialogue already is written once.
+    assert report.goals + report.merged == len(dialogues) and report.skipped == 0 and report.merged < len(dialogues) / 5
     if service == "Banks_1":  # balances and confirmations are per-call records, not entities
         assert pack.per_call == {"Banks_1"} and not pack.entities and pack.rule("Banks_1", "balance").generated
     else:
@@ -235,7 +236,11 @@ def test_each_shared_sgd_service_imports(tmp_path: Path, service: str):
     state = last_user["frames"][0]["state"]
     if state["active_intent"] != "NONE":
         task = next(t for t in first["tasks"] if t["intent"] == state["active_intent"])
-        assert task["inform"] == {k: v[0] for k, v in state["slot_values"].items()}
+        assert set(task["inform"]) == set(state["slot_values"])
+        # Each value as SGD's canonical form of what the user said ("San Fran" -> "San Francisco").
+        canonical = {c for t in dialogues[0]["turns"] for f in t["frames"] for a in f["actions"] for c in a.get("canonical_values", [])}
+        for k, v in state["slot_values"].items():
+            assert task["inform"][k] == v[0] or task["inform"][k] in canonical
 
 
 # -- the commands -----------------------------------------------------------------------------

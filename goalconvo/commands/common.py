@@ -93,6 +93,26 @@ def setup_logging(verbose: bool) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
+PackOpt = typer.Option(
+    None, "--pack",
+    help="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder; unset: MultiWOZ's Cambridge "
+    "domains. Every worker of a run needs the same pack [env GOALCONVO_PACK].",
+)
+
+
+def check_pack(name_or_path: str) -> None:
+    """Refuse a pack that does not load before anything starts, with every problem it has."""
+    from goalconvo.packs.model import PackError
+    from goalconvo.packs.registry import find_pack
+
+    try:
+        find_pack(name_or_path)
+    except PackError as exc:
+        console.print(f"[red]error: pack {escape(name_or_path)} cannot be used[/red]\n  " + escape("\n  ".join(exc.problems)),
+                      soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
 def make_settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)

@@ -134,4 +134,5 @@ def packs_import_sgd(
     made = ", ".join([f"{s}: {n} entity rows" for s, n in report.entity_rows.items()]
                      + [f"{s}: results made per call" for s in report.per_call])
     print(f"wrote {p.ref} to {out}: {report.goals} goals from {report.dialogues} dialogues"
-          + (f" ({report.skipped} used none of the services)" if report.skipped else "") + f"; {made}")
+          + (f" ({report.skipped} used none of the services)" if report.skipped else "")
+          + (f" ({report.merged} pursued a goal another dialogue had: written once)" if report.merged else "") + f"; {made}")

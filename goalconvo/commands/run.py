@@ -11,7 +11,9 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from goalconvo.commands.common import BootstrapOpt, DbOpt, LlmOpt, ModeOpt, console, fail, make_settings, run_async, setup_logging
+from goalconvo.commands.common import (
+    BootstrapOpt, DbOpt, LlmOpt, ModeOpt, PackOpt, check_pack, console, fail, make_settings, run_async, setup_logging,
+)
 
 
 def run(
@@ -42,6 +44,7 @@ def run(
     judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
     similarity_reference: Optional[Path] = typer.Option(
         None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
+    pack: Optional[str] = PackOpt,
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Give up after this many seconds."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the broker and stages do."),
@@ -68,8 +71,10 @@ def run(
         max_turns=max_turns, seed=seed, multiwoz_db=multiwoz_db, llm_urls=llm_urls, max_in_flight=max_in_flight,
         temperature=temperature, goal_source=goal_source, domain_mix=domain_mix, min_domains=min_domains,
         max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
-        similarity_reference=similarity_reference, mode=mode, phrasing_tries=phrasing_tries,
+        similarity_reference=similarity_reference, mode=mode, phrasing_tries=phrasing_tries, pack=pack,
     )
+    if s.pack:
+        check_pack(s.pack)
     if all_goals:
         try:
             goals = count_source_goals(s)
@@ -129,6 +134,13 @@ def count_source_goals(s) -> int:
     from goalconvo.core.goal_generator import GENERATE_SOURCE
     from goalconvo.core.goals import load_goal_source
 
+    if s.pack:
+        from goalconvo.commands.runner import pack_goal_pool
+
+        pack_pool = pack_goal_pool(s)
+        if not pack_pool:
+            raise ValueError(f"--all-goals: pack {s.pack} has no goal file and no --goal-source FILE was given")
+        return len(pack_pool)
     if s.goal_source is None or str(s.goal_source) == GENERATE_SOURCE:
         raise ValueError("--all-goals needs --goal-source FILE (a MultiWOZ zip/json or a .jsonl of goals)")
     if s.domain_mix is not None:
@@ -149,6 +161,7 @@ def worker(
     max_in_flight: Optional[int] = typer.Option(None, "--max-in-flight", help="Most LLM requests open at once."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency"),
     sink: bool = typer.Option(True, "--sink/--no-sink", help="Also run the DuckDB sink (one per corpus file)."),
+    pack: Optional[str] = PackOpt,
     similarity_reference: Optional[Path] = typer.Option(
         None, "--similarity-reference", help="MultiWOZ file: BERTScore each new dialogue against it as it is stored."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
@@ -167,8 +180,10 @@ def worker(
     setup_logging(verbose)
     s = make_settings(
         bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
-        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference, mode=mode,
+        llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference, mode=mode, pack=pack,
     )
+    if s.pack:
+        check_pack(s.pack)
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
     stop = StopRequest()

@@ -124,6 +124,37 @@ def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> 
     return out
 
 
+def pack_goal_pool(settings: Settings) -> list[Goal] | None:
+    """The goals of ``--goal-source FILE`` (a pack's goal lines) or of the pack's own goal file; None: draw them."""
+    from goalconvo.core.goal_generator import GENERATE_SOURCE
+    from goalconvo.core.pack_goals import read_pack_goals
+    from goalconvo.packs.registry import find_pack
+
+    pack = find_pack(settings.pack)  # type: ignore[arg-type]
+    if settings.goal_source is not None:
+        return None if str(settings.goal_source) == GENERATE_SOURCE else read_pack_goals(pack, settings.goal_source)
+    return read_pack_goals(pack) if "goals" in pack.extras else None
+
+
+def pack_goals_for_run(settings: Settings, n: int, run_id: str) -> list[Goal]:
+    """A pack run's goals: the first ``n`` of its goal pool (seeded order), else drawn from the pack.
+
+    With ``--goal-source generate``, or a pack without a goal file, every goal is drawn from the pack
+    (``core.pack_goals.generate_pack_goals``); past the pool's end, drawn goals top it up.
+    """
+    import random
+
+    from goalconvo.core.pack_goals import generate_pack_goals
+    from goalconvo.packs.registry import find_pack
+
+    pool = pack_goal_pool(settings) or []
+    rng = random.Random(f"{settings.seed}:{run_id}")
+    chosen = rng.sample(pool, k=min(n, len(pool)))
+    if len(chosen) < n:
+        chosen += generate_pack_goals(find_pack(settings.pack), n - len(chosen), seed=f"{settings.seed}:{run_id}")  # type: ignore[arg-type]
+    return [g.model_copy(update={"run_id": run_id}) for g in chosen]
+
+
 def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
     """A run's goals under the user's knobs: source, domain mix, complexity, failing first requests.
 
@@ -134,6 +165,8 @@ def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
     from goalconvo.core.goal_generator import GENERATE_SOURCE, generate_goals, parse_goal_mix
     from goalconvo.core.venues import VenueDB
 
+    if settings.pack:
+        return pack_goals_for_run(settings, n, run_id)
     domain_mix = parse_domain_mix(settings.domain_mix)
 
     def generated(k: int) -> list[Goal]:

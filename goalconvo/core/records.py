@@ -125,14 +125,77 @@ class DomainGoal(BaseModel):
         return v
 
 
+#: How a pack task ended in the dialogue it came from (or is meant to end): SGD's NOTIFY_SUCCESS,
+#: NOTIFY_FAILURE, or no call at all (a search the user only asked about).
+TaskOutcome = Literal["success", "failure", "none"]
+#: The most tasks a pack goal may hold.
+MAX_TASKS = 12
+
+
+class PackTask(BaseModel):
+    """One task of a pack goal: an intent of a service with the values the user gives and asks for.
+
+    ``failed_first``: the service refuses once (the desk offers an alternative the user takes);
+    ``record``: the key of the user's own record the task is about (an appointment, an account).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    service: str = Field(min_length=1, max_length=MAX_SLOT_NAME_CHARS)
+    intent: str = Field(min_length=1, max_length=MAX_SLOT_NAME_CHARS)
+    inform: dict[str, str] = Field(default_factory=dict)
+    request: list[str] = Field(default_factory=list)
+    outcome: TaskOutcome = "success"
+    failed_first: bool = False
+    record: str | None = Field(None, max_length=MAX_ID_CHARS)
+
+    @field_validator("inform", mode="before")
+    @classmethod
+    def _inform_strings(cls, v: Any) -> Any:
+        return _strings(v) if isinstance(v, dict) else v
+
+    @field_validator("inform")
+    @classmethod
+    def _inform_values(cls, v: dict[str, str]) -> dict[str, str]:
+        for slot, value in v.items():
+            if len(slot) > MAX_SLOT_NAME_CHARS or id_problem(slot) is not None:
+                raise ValueError(f"slot name {escape_controls(slot[:60])!r} is not a slot name")
+            if has_controls(value) or len(value) > 200:
+                raise ValueError(f"{slot}: the value holds control characters or runs over 200 characters")
+        return v
+
+    @field_validator("request")
+    @classmethod
+    def _task_requests(cls, v: list[str]) -> list[str]:
+        return DomainGoal._requests(v)  # type: ignore[operator]
+
+
 class Goal(Record):
-    """What the simulated user wants: constraints, requested attributes, bookings."""
+    """What the simulated user wants: constraints, requested attributes, bookings.
+
+    A MultiWOZ goal names its domains (``domains``). A pack goal also names its pack
+    (``pack``: ``name@version#hash12``, so a worker holding another version refuses it) and
+    lists its tasks in order; its ``domains`` are the tasks' services, each an empty
+    ``DomainGoal`` (the pack's slots are checked by the worker that holds the pack).
+    """
 
     goal_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     domains: dict[str, DomainGoal]
     message: list[str] = Field(default_factory=list)
     source: str = Field("builtin", max_length=MAX_ID_CHARS)
     run_id: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS)
+    pack: str | None = Field(None, min_length=1, max_length=MAX_ID_CHARS)
+    tasks: list[PackTask] = Field(default_factory=list, max_length=MAX_TASKS)
+    #: The pack's user whose records (appointments, accounts) the goal is drawn from.
+    user: str | None = Field(None, max_length=MAX_ID_CHARS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pack_domains(cls, data: Any) -> Any:
+        """A pack goal's domains are its tasks' services (filled in when the goal does not list them)."""
+        if isinstance(data, dict) and data.get("pack") and not data.get("domains") and isinstance(data.get("tasks"), list):
+            data = {**data, "domains": {str(t.get("service")): {} for t in data["tasks"] if isinstance(t, dict)}}
+        return data
 
     @field_validator("goal_id")
     @classmethod
@@ -161,15 +224,26 @@ class Goal(Record):
             raise ValueError(f"a goal of {size} bytes serialised (at most {MAX_GOAL_BYTES})")
         return self
 
-    @field_validator("domains")
-    @classmethod
-    def _known_domains(cls, v: dict[str, DomainGoal]) -> dict[str, DomainGoal]:
-        if not v:
+    @model_validator(mode="after")
+    def _known_domains(self) -> "Goal":
+        if not self.domains:
             raise ValueError("a goal needs at least one domain")
-        unknown = sorted(set(v) - set(KNOWN_DOMAINS))
-        if unknown:
-            raise ValueError(f"unknown domain(s) {unknown}; known: {list(KNOWN_DOMAINS)}")
-        return v
+        if self.pack is None:
+            if self.tasks:
+                raise ValueError("a goal with tasks names its pack (pack: name@version#hash)")
+            unknown = sorted(set(self.domains) - set(KNOWN_DOMAINS))
+            if unknown:
+                raise ValueError(f"unknown domain(s) {unknown}; known: {list(KNOWN_DOMAINS)} (a goal of another domain names its pack)")
+            return self
+        if not self.tasks:
+            raise ValueError(f"a goal of pack {self.pack} needs at least one task")
+        services = {t.service for t in self.tasks}
+        if set(self.domains) != services:
+            raise ValueError(f"domains {sorted(self.domains)} are not the tasks' services {sorted(services)}")
+        for name in self.domains:
+            if len(name) > MAX_SLOT_NAME_CHARS or id_problem(name) is not None:
+                raise ValueError(f"service name {escape_controls(name[:60])!r} is not a name")
+        return self
 
     @property
     def domain_names(self) -> list[str]:

@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     multiwoz_db: Path | None = Field(
         None, description="Folder of MultiWOZ venue databases (*_db.json); built-in fallback if unset."
     )
+    pack: str | None = Field(
+        None,
+        description="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder. Unset: MultiWOZ's "
+        "Cambridge domains. Every worker of a run needs the same pack (same content hash): goals name it.",
+    )
 
     # --- corpus ------------------------------------------------------------
     db: Path = Field(Path("goalconvo.duckdb"), description="DuckDB corpus file.")

@@ -14,6 +14,8 @@ from goalconvo.core.settings import Settings, llm_judge_enabled
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.goal_check import check_goal
 from goalconvo.judges.llm_judge import LLMJudge
+from goalconvo.judges.pack_judge import check_pack_form, check_pack_goal, check_pack_roles
+from goalconvo.packs.model import Pack
 from goalconvo.judges.rules import run_rules
 from goalconvo.judges.sense import check_sense
 from goalconvo.llm import LLMBackend
@@ -34,9 +36,12 @@ def default_version(settings: Settings) -> str:
 
 
 class Judge:
-    def __init__(self, settings: Settings, venues: VenueDB, llm: LLMBackend | None = None, version: str | None = None):
+    def __init__(self, settings: Settings, venues: VenueDB, llm: LLMBackend | None = None, version: str | None = None,
+                 pack: Pack | None = None):
         self.settings = settings
         self.venues = venues
+        #: The domain pack a pack dialogue is judged against (its goal names it); None: MultiWOZ only.
+        self.pack = pack
         self.llm_judge = (
             LLMJudge(llm, min_score=settings.judge_min_score, retries=settings.judge_retries)
             if llm is not None and llm_judge_enabled(settings)
@@ -50,16 +55,32 @@ class Judge:
             else "skipped: no LLM judge configured"
         )
 
-    async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
-        checks = run_rules(dialogue, self.settings, self.venues)
+    def _pack_checks(self, dialogue: Dialogue) -> tuple[list[CheckResult], CheckResult]:
+        if self.pack is None or dialogue.goal.pack != self.pack.ref:
+            held = self.pack.ref if self.pack else "no pack"
+            return [CheckResult(name="rules", passed=False, reason=f"the goal names pack {dialogue.goal.pack}; this judge holds {held}")], \
+                CheckResult(name="goal_check", passed=False, score=0.0, reason="not judged")
+        checks = [check_pack_form(dialogue)]
         if self.settings.sense_check:
-            # ~5 ms of regular expressions a dialogue: off the event loop, as other CPU work is.
-            checks.append(await asyncio.to_thread(check_sense, dialogue, self.settings, self.venues))
-        goal, _ = check_goal(dialogue, self.venues)
+            checks.append(check_pack_roles(dialogue))
+        return checks, check_pack_goal(dialogue, self.pack)
+
+    async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
+        if dialogue.goal.pack is not None:
+            checks, goal = await asyncio.to_thread(self._pack_checks, dialogue)
+        else:
+            checks = run_rules(dialogue, self.settings, self.venues)
+            if self.settings.sense_check:
+                # ~5 ms of regular expressions a dialogue: off the event loop, as other CPU work is.
+                checks.append(await asyncio.to_thread(check_sense, dialogue, self.settings, self.venues))
+            goal, _ = check_goal(dialogue, self.venues)
         checks.append(goal)
         scores = {"goal_completion": goal.score or 0.0}
         judge_error = False
-        if self.llm_judge is not None and all(c.passed for c in checks):
+        if dialogue.goal.pack is not None:
+            checks.append(CheckResult(name="llm_judge", passed=True,
+                                      reason="skipped: the LLM judge's prompt is written for MultiWOZ's desk, not a pack's"))
+        elif self.llm_judge is not None and all(c.passed for c in checks):
             result = await self.llm_judge.judge(dialogue)
             checks.append(result.check)
             scores.update(result.scores)

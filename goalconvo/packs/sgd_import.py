@@ -52,6 +52,8 @@ class ImportReport:
     entity_rows: dict[str, int]
     per_call: list[str]
     skipped: int
+    #: Dialogues whose goal another dialogue had already given (written once).
+    merged: int = 0
 
 
 def _dialogue_files(source: Path) -> list[Path]:
@@ -79,6 +81,15 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
     tasks: dict[tuple[str, str], dict[str, Any]] = {}
     order: list[tuple[str, str]] = []
     active: dict[str, str] = {}
+    # The user's words for a value ("San Fran") -> SGD's canonical value ("San Francisco"), which the
+    # service's results (the pack's entity rows) use.
+    canon: dict[tuple[str, str, str], str] = {}
+    for turn in dialogue.get("turns", []):
+        for frame in turn.get("frames", []):
+            for action in frame.get("actions", []):
+                for v, c in zip(action.get("values") or [], action.get("canonical_values") or []):
+                    if isinstance(v, str) and isinstance(c, str):
+                        canon[(str(frame.get("service")), str(action.get("slot")), v)] = c
     for turn in dialogue.get("turns", []):
         for frame in turn.get("frames", []):
             service = frame.get("service")
@@ -96,7 +107,7 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
                                   "outcome": "none", "failed_first": False}
                     order.append(key)
                 task = tasks[key]
-                task["inform"] = {k: v[0] for k, v in (state.get("slot_values") or {}).items() if v}
+                task["inform"] = {k: canon.get((service, k, v[0]), v[0]) for k, v in (state.get("slot_values") or {}).items() if v}
                 for r in state.get("requested_slots") or []:
                     if r not in task["request"]:
                         task["request"].append(r)
@@ -115,6 +126,29 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
         return None
     return {"version": GOAL_VERSION, "source_dialogue": str(dialogue.get("dialogue_id", "")),
             "services": sorted({s for s, _ in order}), "tasks": [tasks[k] for k in order]}
+
+
+def settled_tasks(services: tuple[Service, ...] | list[Service], raw_tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SGD's state carries a service's values from intent to intent; each task keeps what it adds.
+
+    A task keeps the values its intent takes (required and optional slots) that differ from what the
+    user said for an earlier task of the service; a value a search returned (the doctor the user
+    picked) is not the user's to say.
+    """
+    by_name = {s.name: s for s in services}
+    out = []
+    seen: dict[str, dict[str, str]] = {}
+    for t in raw_tasks:
+        svc = by_name.get(str(t.get("service")))
+        intent = svc.intent(str(t.get("intent"))) if svc else None
+        inform = dict(t.get("inform") or {})
+        if svc is not None and intent is not None:
+            takes = {*intent.required_slots, *intent.optional_slots}
+            earlier = seen.setdefault(svc.name, {})
+            inform = {k: v for k, v in inform.items() if k in takes and earlier.get(k) != v}
+            earlier.update(inform)
+        out.append({**t, "inform": inform})
+    return out
 
 
 def _formats(values: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -185,11 +219,24 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
     intent_dialogues: dict[tuple[str, str], int] = defaultdict(int)
     failed_dialogues: dict[tuple[str, str], int] = defaultdict(int)
     goals: list[dict[str, Any]] = []
+    seen_goals: dict[str, dict[str, Any]] = {}
+    skipped = 0
+    search_columns = {s.name: {r for i in s.intents if not i.is_transactional for r in i.result_slots} for s in picked}
     for d in dialogues:
         goal = goal_of(d, wanted)
         if goal is None:
+            skipped += 1
             continue
         goal["pack"] = name
+        goal["tasks"] = settled_tasks(picked, goal["tasks"])
+        # Many SGD dialogues pursue the very same goal: it is written once (a second would only make a
+        # near-duplicate dialogue), its dialogues counted.
+        key = json.dumps(goal["tasks"], sort_keys=True)
+        if key in seen_goals:
+            seen_goals[key]["dialogues"] += 1
+            continue
+        goal["dialogues"] = 1
+        seen_goals[key] = goal
         goals.append(goal)
         for t in goal["tasks"]:
             intent_dialogues[(t["service"], t["intent"])] += 1
@@ -212,13 +259,19 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
                         alternatives[(service, after_failure[service])].add(action["slot"])
                 call = frame.get("service_call") or {}
                 intent = by_name[service].intent(call.get("method", "")) if call else None
-                if intent is None or intent.is_transactional:
+                if intent is None:
                     continue
                 results = [r for r in frame.get("service_results") or [] if isinstance(r, dict)]
-                if results:
+                # A booking's result names its entity too (a doctor no search returned): its row is kept,
+                # with the columns a search returns.
+                columns = search_columns[service] if intent.is_transactional else None
+                if results and not intent.is_transactional:
                     rows_per_call[service].append(len(results))
                 for r in results:
-                    row = {k: str(v) for k, v in r.items() if by_name[service].slot(k) is not None}
+                    row = {k: str(v) for k, v in r.items() if by_name[service].slot(k) is not None
+                           and (columns is None or k in columns)}
+                    if not row or (columns is not None and any(row.items() <= old.items() for old in rows[service].values())):
+                        continue
                     for k, v in row.items():
                         values[f"{service}.{k}"].append(v)
                     rows[service][tuple(sorted(row.items()))] = row
@@ -253,4 +306,5 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
     (out / "pack.toml").write_text(_pack_toml(name, picked, entity_files, per_call, rules, failures, source),
                                    encoding="utf-8")
     return ImportReport(out=out, services=chosen, dialogues=len(dialogues), goals=len(goals),
-                        entity_rows=counts, per_call=per_call, skipped=len(dialogues) - len(goals))
+                        entity_rows=counts, per_call=per_call, skipped=skipped,
+                        merged=len(dialogues) - skipped - len(goals))

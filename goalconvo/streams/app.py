@@ -30,6 +30,9 @@ from faust.types import TP, EventT
 from goalconvo.agents import fewshot
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.guided.engine import GuidedEngine
+from goalconvo.agents.pack.engine import PackEngine
+from goalconvo.core.pack_goals import goal_problem
+from goalconvo.packs.registry import find_pack
 from goalconvo.agents.guided.realizer import PhrasingExample
 from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasings
 from goalconvo.core import records
@@ -109,7 +112,10 @@ class Pipeline:
             if settings.mode == "guided"
             else DialogueEngine(llm, self.venues, settings)
         )
-        self.judge = Judge(settings, self.venues, llm)
+        #: The domain pack this worker holds (``--pack``); a goal naming another pack or version is dead-lettered.
+        self.pack = find_pack(settings.pack) if settings.pack else None
+        self.pack_engine = PackEngine(self.pack, settings) if self.pack is not None else None
+        self.judge = Judge(settings, self.venues, llm, pack=self.pack)
         self._builtin_shots: dict[str, list[dict]] = {}
         for ex in fewshot.builtin_examples():
             self._builtin_shots.setdefault(ex.domain, []).append(ex.model_dump(mode="json"))
@@ -299,8 +305,29 @@ class Pipeline:
         accepted = [e for d in domains for e in fewshot.phrasing_examples(self.fewshot.get(d) or [], self.engine.prompt_version)]
         return builtin_phrasings() + accepted
 
+    def _engine_for(self, goal: Goal) -> DialogueEngine:
+        """The pack engine for a goal of this worker's pack; MultiWOZ's engine for a MultiWOZ goal.
+
+        A goal that names another pack or version, or a pack goal on a worker without one (or the
+        other way round), raises with the reason: the stage dead-letters it.
+        """
+        if self.pack is None:
+            if goal.pack is not None:
+                raise ValueError(f"goal {goal.goal_id} names pack {goal.pack}; this worker holds no pack "
+                                 "(MultiWOZ): start it with --pack")
+            return self.engine
+        problem = goal_problem(goal, self.pack)
+        if problem:
+            raise ValueError(problem)
+        return self.pack_engine  # type: ignore[return-value]
+
     async def on_goal(self, goal: Goal) -> None:
         run_id = goal.run_id or "adhoc"
+        engine = self._engine_for(goal)
+        if engine is self.pack_engine:
+            state = await engine.start(goal, run_id)
+            await self.send(self.topics.turns_user, state.dialogue_id, state)
+            return
         examples = fewshot.sample(
             self.few_shot_pool(goal.domain_names), goal.domain_names, self.settings.few_shot_k,
             f"{self.settings.seed}:{dialogue_id_for(run_id, goal.goal_id)}",
@@ -311,14 +338,14 @@ class Pipeline:
     async def on_user_turn(self, state: DialogueState) -> None:
         if self._already_done(state):
             return
-        new = await self.engine.user_turn(state)
+        new = await self._engine_for(state.goal).user_turn(state)
         sent = await self._send_next(self.topics.turns_bot, new)
         await self._mark(new, sent=sent)
 
     async def on_bot_turn(self, state: DialogueState) -> None:
         if self._already_done(state):
             return
-        step = await self.engine.bot_turn(state)
+        step = await self._engine_for(state.goal).bot_turn(state)
         if step.finished is not None:
             await self._send_next(self.topics.dialogues_completed, step.finished)
             await self._mark(step.state, marks.DONE)

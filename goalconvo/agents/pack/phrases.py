@@ -1,0 +1,208 @@
+"""Pack dialogue acts said in English: the pack's own phrasings where it has them, plain ones else.
+
+A pack may ship ``templates.toml`` (``[files] templates`` in pack.toml) with phrasings per slot
+and per intent, each a list of variants (``{value}`` is the slot's value; ``{count}`` a count):
+
+    [slots."Clinicians.speciality"]
+    user = ["It's for {value}.", "I need someone for {value}."]   # the User gives the value
+    ask = ["What would you like to be seen for?"]                  # the desk asks for it
+    tell = ["That's {value}."]                                    # the desk says it
+    request = ["Which surgery is that?"]                          # the User asks for it
+    offer = ["How about {value}?"]                                # the desk offers an entity
+
+    [intents."Clinicians.BookVisit"]
+    user = ["Can I book a visit?"]          # the User asks for it
+    offer = ["Shall I book a visit?"]       # the desk offers it
+    done = ["That's booked."]               # NOTIFY_SUCCESS
+    failed = ["That time has gone."]        # NOTIFY_FAILURE
+    confirm = ["So that's {values}. Shall I go ahead?"]
+
+Anything a pack leaves out is said plainly from the slot's name ("appointment time"), so an
+imported SGD pack reads without templates. Variants are picked by a seeded choice per turn.
+"""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from goalconvo.agents.pack import acts as A
+from goalconvo.agents.pack.acts import Act
+from goalconvo.packs.model import Pack
+
+
+_CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "of", "that", "which"}
+
+
+def slot_words(slot: str) -> str:
+    return slot.replace("_", " ").strip()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _intent_words(pack: Pack, service: str, intent: str) -> str:
+    """"book an appointment with a specific doctor" from the intent's description, else its name."""
+    svc = pack.service(service)
+    it = svc.intent(intent) if svc else None
+    if it and it.description:
+        # The description's head: "find a medical service provider" of "... based on their location".
+        words = it.description.strip().rstrip(".").split()
+        cut = next((i for i, w in enumerate(words) if i >= 3 and w.lower() in _CUT_WORDS), len(words))
+        d = " ".join(words[:cut])
+        return d[:1].lower() + d[1:]
+    words = "".join(" " + c.lower() if c.isupper() else c for c in intent).strip()
+    return words
+
+
+@dataclass
+class PackPhrases:
+    """The pack's templates (if any) and the plain fallbacks, for one pack."""
+
+    pack: Pack
+    slots: dict[str, dict[str, list[str]]]
+    intents: dict[str, dict[str, list[str]]]
+
+    @classmethod
+    def for_pack(cls, pack: Pack) -> "PackPhrases":
+        raw: dict[str, Any] = {}
+        rel = pack.extras.get("templates")
+        if rel and pack.root:
+            raw = tomllib.loads((Path(pack.root) / rel).read_text(encoding="utf-8"))
+        return cls(pack, raw.get("slots", {}), raw.get("intents", {}))
+
+    def _own(self, table: dict[str, dict[str, list[str]]], key: str, role: str) -> list[str]:
+        v = table.get(key, {}).get(role)
+        return [v] if isinstance(v, str) else list(v or [])
+
+    def _pick(self, rng: random.Random, own: list[str], plain: list[str], **fields: str) -> str:
+        choice = rng.choice(own or plain)
+        return choice.format(**fields)
+
+    # -- one act ----------------------------------------------------------------------------------
+    def slot(self, rng: random.Random, role: str, service: str, slot: str, value: str = "") -> str:
+        w = slot_words(slot)
+        plain = {
+            "user": [f"The {w} is {value}.", f"{value}, please.", f"Make it {value}.", f"I'd like {value}.",
+                     f"Let's go with {value}.", f"{value} would be good.", f"I'm thinking {value}.",
+                     f"Put down {value} for the {w}.", f"It should be {value}.", f"{value} works for me.",
+                     f"Go with {value}.", f"My {w} is {value}.", f"Use {value}.", f"{value}, if that's possible.",
+                     f"I'd say {value}.", f"Ideally {value}.", f"Let's do {value}.", f"Can we say {value}?",
+                     f"{value} is what I want.", f"For the {w}, {value}."],
+            "dontcare": [f"Any {w} is fine.", f"I don't mind about the {w}.", "Whatever you have is fine.",
+                         f"The {w} doesn't matter to me."],
+            "ask": [f"What {w} would you like?", f"Which {w} do you have in mind?", f"Could you give me the {w}?",
+                    f"And what's the {w}?", f"What {w} should I put down?", f"Tell me the {w}, please.",
+                    f"I'll need the {w} as well.", f"What would you like for the {w}?"],
+            "tell": [f"The {w} is {value}.", f"It's {value}.", f"The {w}: {value}.", f"I have {value} here.",
+                     f"That's {value}.", f"Its {w} is {value}.", f"It shows {value}.", f"We have {value}.",
+                     f"{value} is the {w}.", f"According to our records, {value}.", f"It says {value}."],
+            "request": [f"What is the {w}?", f"Can you tell me the {w}?", f"Could I have the {w}?",
+                        f"And the {w}?", f"What's their {w}?", f"Do you know the {w}?", f"I'd also like the {w}."],
+            "offer": [f"How about {value}?", f"I have {value}.", f"There's {value}.", f"{value} is one option.",
+                      f"Would {value} suit you?", f"I can suggest {value}.", f"One match is {value}."],
+        }[role]
+        own = self._own(self.slots, f"{service}.{slot}", role)
+        return self._pick(rng, own, plain, value=value)
+
+    def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "") -> str:
+        w = _intent_words(self.pack, service, intent)
+        plain = {
+            "user": [f"Hi, I'd like to {w}.", f"Hello. Could you help me {w}?", f"I want to {w}, please.",
+                     f"Hi there, I need to {w}.", f"Can you help me {w}?", f"I'm hoping to {w}.",
+                     f"Good morning. I'd like to {w}.", f"I was wondering if I could {w}.", f"Could I {w}?",
+                     f"Hello, I'm calling to {w}."],
+            "offer": [f"Would you like me to {w}?", f"Shall I {w} for you?", f"Do you want to {w} now?",
+                      f"Would you like to {w}?", f"I can {w} now if you like."],
+            "done": ["That's done.", "All done, that went through.", "Done: it's all set.", "That went through fine.",
+                     "It's all sorted.", "That's been taken care of.", "Success, it's done.", "Okay, that's complete.",
+                     "Finished, no problems.", "Right, that's gone through.", "Excellent, it worked."],
+            "failed": ["Sorry, that didn't go through.", "I'm sorry, I couldn't do that.", "Unfortunately that failed.",
+                       "I'm afraid that didn't work.", "That couldn't be done, sorry."],
+            "confirm": [f"Please confirm: {values}. Is that right?", f"Let me check: {values}. Shall I go ahead?",
+                        f"Just to be sure: {values}. Correct?", f"So that's {values}. Should I proceed?",
+                        f"I have {values}. Is that all correct?", f"Okay, {values}. Can I go ahead?",
+                        f"Reading it back: {bare}. Does that sound right?", f"That's {bare}, yes?",
+                        f"To sum up, {bare}. Shall I do it?", f"{bare}: have I got that right?"],
+            "nothing": ["Sorry, I couldn't find anything that fits.", "I'm afraid nothing matches that.",
+                        "There's nothing that fits, sorry.", "I found no match for that."],
+        }[role]
+        own = self._own(self.intents, f"{service}.{intent}", role)
+        return self._pick(rng, own, plain, values=values, bare=bare or values)
+
+    # -- a turn -----------------------------------------------------------------------------------
+    def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str]) -> str:
+        """The turn's text: each act in order, one sentence or two; ``intent_of`` names each service's current intent."""
+        rng = random.Random(seed)
+        parts: list[str] = []
+        confirms = A.named(acts, A.CONFIRM)
+        for a in acts:
+            intent = intent_of.get(a.service, "")
+            if a.act == A.INFORM_INTENT:
+                parts.append(self.intent(rng, "user", a.service, a.value))
+            elif a.act == A.INFORM and speaker == "user":
+                parts.append(self.slot(rng, "dontcare" if a.value == "dontcare" else "user", a.service, a.slot, a.value))
+            elif a.act == A.INFORM:
+                parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
+            elif a.act == A.REQUEST:
+                parts.append(self.slot(rng, "request" if speaker == "user" else "ask", a.service, a.slot))
+            elif a.act == A.INFORM_COUNT:
+                parts.append(rng.choice((f"I found {a.value} that fit.", f"There are {a.value} options.",
+                                         f"I have {a.value} matches.", f"{a.value} came up.", f"I see {a.value} of them.")))
+            elif a.act == A.OFFER and a is A.named(acts, A.OFFER)[0]:
+                parts.append(self.slot(rng, "offer", a.service, a.slot, a.value))
+            elif a.act == A.OFFER:
+                parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
+            elif a.act == A.CONFIRM and a is confirms[0]:
+                values = ", ".join(f"{slot_words(c.slot)} {c.value}" for c in confirms)
+                bare = ", ".join(c.value for c in confirms[:-1]) + (" and " if len(confirms) > 1 else "") + confirms[-1].value
+                parts.append(self.intent(rng, "confirm", a.service, intent, values, bare))
+            elif a.act == A.NOTIFY_SUCCESS:
+                parts.append(self.intent(rng, "done", a.service, intent))
+            elif a.act == A.NOTIFY_FAILURE:
+                parts.append(self.intent(rng, "nothing" if not a.slot else "failed", a.service, intent))
+            elif a.act == A.OFFER_INTENT:
+                if not A.has(acts, A.NOTIFY_SUCCESS):
+                    parts.append(self.intent(rng, "offer", a.service, a.value))
+                intent_of = {**intent_of, a.service: a.value}
+            elif a.act == A.REQUEST_ALTS:
+                parts.append(rng.choice(("Is there anything else?", "Do you have another option?", "Any others?",
+                                         "What else is there?", "Could you find me a different one?"))
+                             if speaker == "user" else rng.choice(("Would you like to change anything?",
+                                                                   "Is there something else I can search for?")))
+            elif a.act == A.SELECT:
+                parts.append(rng.choice(("That one sounds good.", "Great, that works for me.", "Perfect, thanks.",
+                                         "That'll do nicely.", "Okay, that one is fine.", "Sounds right to me.")))
+            elif a.act in (A.AFFIRM, A.AFFIRM_INTENT):
+                parts.append(rng.choice(("Yes, please.", "Yes, that's right.", "Yes, go ahead.", "That's correct.",
+                                         "Yes, do it.", "Right, please go on.", "Sure, sounds good.")) if a.slot != "fixed"
+                             else rng.choice(("That worked, thank you!", "Great, it's working now.", "Oh, that fixed it.",
+                                              "Yes, it's back now. Thanks!")))
+            elif a.act in (A.NEGATE, A.NEGATE_INTENT):
+                parts.append(rng.choice(("No, thank you.", "No, that's fine.", "Not right now.", "No, I'll leave it.")) if a.slot != "fixed"
+                             else rng.choice(("I tried that, but it still doesn't work.", "No luck, it's still the same.",
+                                              "Done that, and nothing has changed.")))
+            elif a.act == A.REQ_MORE:
+                parts.append(rng.choice(("Is there anything else I can help with?", "Can I help with anything else?",
+                                         "Anything else today?", "What else can I do for you?", "Do you need anything more?",
+                                         "Anything further?", "Is that everything for now?", "Can I do anything more for you?",
+                                         "Something else I can sort out?")))
+            elif a.act == A.THANK_YOU:
+                parts.append(rng.choice(("That's all, thank you.", "Thanks, that's everything.", "Thank you, that's all I needed.",
+                                         "No, I'm all set. Thanks.", "Nothing else, thanks a lot.", "That covers it, thank you.",
+                                         "Great, that's it for today.", "Brilliant, nothing more.", "Lovely, cheers.",
+                                         "Wonderful, I appreciate it.", "Okay, that's me done.", "Perfect. No more questions.")))
+            elif a.act == A.GOODBYE and speaker == "user":
+                if not A.has(acts, A.THANK_YOU):
+                    parts.append(rng.choice(("Thanks, bye.", "Goodbye.")))
+                else:
+                    parts[-1] = parts[-1].rstrip(".") + rng.choice((". Bye!", ". Goodbye."))
+            elif a.act == A.GOODBYE:
+                parts.append(rng.choice(("You're welcome. Goodbye!", "Glad I could help. Have a good day!", "Take care, goodbye.",
+                                         "My pleasure. Bye now.", "Have a lovely day.", "Thanks for calling. Goodbye.")))
+        return " ".join(_sentence(p) for p in parts if p)

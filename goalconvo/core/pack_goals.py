@@ -1,0 +1,224 @@
+"""Goals of a pack: read from its goal file (``packs import-sgd`` writes one), or drawn from the pack.
+
+Every goal names its pack (``Pack.ref``: name, version, content hash), so a worker holding
+another version of the pack refuses it rather than generating with the wrong one.
+
+Drawn goals (``generate_pack_goals``) read only the pack: an intent of a service, its
+required values from an entity row (a search), the user's own records (a visit to move, an
+account), a diagnosis row (a fault), or the slot's known values; requests among the result
+slots; a refusal first at the pack's failure rate; a booking after a search where the service
+has one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from goalconvo.core.records import Goal
+from goalconvo.packs.model import Intent, Pack, Service
+from goalconvo.packs.sgd_import import settled_tasks
+
+_ANY = "dontcare"
+
+
+def goal_problem(goal: Goal, pack: Pack) -> str | None:
+    """Why ``goal`` cannot run on ``pack`` (another pack or version, a service or intent it lacks), or None."""
+    if goal.pack != pack.ref:
+        return (f"goal {goal.goal_id} names pack {goal.pack or 'MultiWOZ (no pack)'}, this worker holds {pack.ref}: "
+                "start the worker with that pack (--pack), or make the goals again from this one")
+    for i, task in enumerate(goal.tasks):
+        svc = pack.service(task.service)
+        if svc is None:
+            return f"goal {goal.goal_id}, task {i}: pack {pack.meta.name} has no service {task.service!r}"
+        if svc.intent(task.intent) is None:
+            return f"goal {goal.goal_id}, task {i}: service {task.service!r} has no intent {task.intent!r}"
+        for slot in (*task.inform, *task.request):
+            if svc.slot(slot) is None:
+                return f"goal {goal.goal_id}, task {i}: service {task.service!r} has no slot {slot!r}"
+    return None
+
+
+def _settled(pack: Pack, raw_tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return settled_tasks(pack.services, raw_tasks)
+
+
+def read_pack_goals(pack: Pack, path: Path | None = None) -> list[Goal]:
+    """The goals of the pack's goal file (``[files] goals`` in pack.toml, or ``path``), as Goal records."""
+    path = path or (Path(pack.root) / pack.extras["goals"] if "goals" in pack.extras else None)
+    if path is None:
+        raise ValueError(f"pack {pack.meta.name} has no goal file ([files] goals in pack.toml): draw goals with --goals N")
+    goals = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            goal = Goal.model_validate({
+                "goal_id": f"{pack.meta.name}:{raw.get('source_dialogue') or n}",
+                "pack": pack.ref,
+                "tasks": _settled(pack, raw["tasks"]),
+                "user": raw.get("user"),
+                "source": f"pack:{pack.meta.name}",
+            })
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise ValueError(f"{path}, line {n}: {str(exc).splitlines()[0]}") from None
+        problem = goal_problem(goal, pack)
+        if problem:
+            raise ValueError(f"{path}, line {n}: {problem}")
+        goals.append(goal)
+    return goals
+
+
+# -- drawing goals from the pack ----------------------------------------------------------------------
+
+
+def _values(pack: Pack, svc: Service, slot: str) -> list[str]:
+    s = svc.slot(slot)
+    found = list(s.possible_values) if s else []
+    for row in pack.entities.get(svc.name, ()):
+        if row.get(slot) and row[slot] not in found:
+            found.append(row[slot])
+    return [v for v in found if v != _ANY]
+
+
+def _value(pack: Pack, svc: Service, slot: str, rng: random.Random) -> str:
+    pool = _values(pack, svc, slot)
+    if pool:
+        return rng.choice(pool)
+    rule = pack.rule(svc.name, slot)
+    if rule.format == "time":
+        return f"{rng.randrange(9, 17)}:{rng.choice(('00', '15', '30', '45'))}"
+    if rule.format == "weekday":
+        return rng.choice(("monday", "tuesday", "wednesday", "thursday", "friday"))
+    if rule.format == "count":
+        lo, hi = rule.minimum if rule.minimum is not None else 1, rule.maximum if rule.maximum is not None else 6
+        return str(rng.randint(max(lo, 1), max(min(hi, 8), 1)))
+    return ""
+
+
+def _requests(svc: Service, intent: Intent, taken: set[str], rng: random.Random) -> list[str]:
+    pool = [s for s in intent.result_slots if s not in taken and not (svc.slot(s) and svc.slot(s).is_categorical)]  # type: ignore[union-attr]
+    return rng.sample(pool, k=min(len(pool), rng.choice((0, 1, 1, 2)))) if pool else []
+
+
+def _failure_rate(pack: Pack, service: str, intent: str) -> float:
+    return next((f.rate for f in pack.failures if f.service == service and f.intent == intent), 0.0)
+
+
+def _search_then_book(pack: Pack, svc: Service, search: Intent, rng: random.Random) -> list[dict[str, Any]] | None:
+    rows = pack.entities.get(svc.name, ())
+    if not rows:
+        return None
+    row = rng.choice(rows)
+    inform = {s: row[s] for s in search.required_slots if row.get(s)}
+    for s in search.optional_slots:
+        if row.get(s) and rng.random() < 0.4:
+            inform[s] = row[s]
+    if len(inform) < len(search.required_slots):
+        return None
+    tasks = [{"service": svc.name, "intent": search.name, "inform": inform,
+              "request": _requests(svc, search, set(inform), rng), "outcome": "none"}]
+    books = [i for i in svc.intents if i.is_transactional and any(s in row for s in i.required_slots)]
+    if books and rng.random() < 0.75:
+        book = rng.choice(books)
+        values = {s: _value(pack, svc, s, rng) for s in book.required_slots if s not in row}
+        if all(values.values()):
+            failed = rng.random() < _failure_rate(pack, svc.name, book.name)
+            tasks.append({"service": svc.name, "intent": book.name, "inform": values, "request": [],
+                          "outcome": "success", "failed_first": failed})
+    return tasks
+
+
+def _own_record(pack: Pack, svc: Service, intent: Intent, rng: random.Random) -> tuple[list[dict[str, Any]], str] | None:
+    us = next((u for u in pack.user_states if u.service == svc.name and intent.name in u.intents), None)
+    if us is None or not us.rows:
+        return None
+    record = rng.choice(us.rows)
+    user = record.get("user", "")
+    mine = [r for r in us.rows if r.get("user") == user]
+    inform: dict[str, str] = {}
+    for s in intent.required_slots:
+        if s in record:
+            inform[s] = record[s]
+        elif us.amount_slot and s == us.amount_slot:
+            have = float(record.get(us.amount_column, "0") or 0)
+            failed = rng.random() < _failure_rate(pack, svc.name, intent.name)
+            inform[s] = str(int(have * 1.5) + 10 if failed else max(5, int(have * rng.uniform(0.1, 0.6)) // 5 * 5))
+        else:
+            # Another of the user's records ("to_account": the user's other account), else a new value ("new_day").
+            column = next((c for c in record if c != us.key and s.endswith(c)), "")
+            other = [r for r in mine if r is not record and r.get(column)]
+            inform[s] = other[0][column] if column and other else _value(pack, svc, s, rng)
+    if not all(inform.values()):
+        return None
+    failed = any(s == us.amount_slot for s in inform) and float(inform.get(us.amount_slot, 0) or 0) > float(
+        record.get(us.amount_column, "0") or 0)
+    return ([{"service": svc.name, "intent": intent.name, "inform": inform, "request": [], "outcome": "success",
+              "failed_first": failed, "record": record.get(us.key)}], user)
+
+
+def _fault(pack: Pack, svc: Service, rng: random.Random) -> list[dict[str, Any]] | None:
+    table = next((d for d in pack.diagnoses if d.service == svc.name), None)
+    if table is None or not table.rows:
+        return None
+    row = rng.choice(table.rows)
+    facts = {k: (v or next((x for x in _values(pack, svc, k)), "")) for k, v in row.when.items()}
+    diagnose = next((i for i in svc.intents if not i.is_transactional and i.name != table.fallback_intent), None)
+    if diagnose is None:
+        return None
+    fixed = row.fixes and bool(row.step)
+    tasks = [{"service": svc.name, "intent": diagnose.name, "inform": facts, "request": [], "outcome": "success" if fixed else "failure"}]
+    if not fixed:
+        tasks.append({"service": svc.name, "intent": table.fallback_intent, "inform": {}, "request": [], "outcome": "success"})
+        visit = next((i for i in svc.intents if i.is_transactional and i.name != table.fallback_intent), None)
+        if visit is not None and rng.random() < 0.6:
+            inform = {s: _value(pack, svc, s, rng) for s in visit.required_slots if s not in {"ticket_id"} and _value(pack, svc, s, rng)}
+            tasks.append({"service": svc.name, "intent": visit.name, "inform": inform, "request": [], "outcome": "success"})
+    return tasks
+
+
+def _short(seed: int | str) -> str:
+    return hashlib.blake2b(str(seed).encode(), digest_size=4).hexdigest()
+
+
+def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
+    """``n`` goals drawn from the pack alone (seeded), each naming the pack's ref."""
+    rng = random.Random(f"{seed}:{pack.ref}")
+    starts: list[tuple[Service, Intent]] = []
+    for svc in pack.services:
+        diag = next((d for d in pack.diagnoses if d.service == svc.name), None)
+        for intent in svc.intents:
+            if diag is not None and intent.name == diag.fallback_intent:
+                continue
+            starts.append((svc, intent))
+    goals: list[Goal] = []
+    tries = 0
+    while len(goals) < n and tries < n * 50:
+        tries += 1
+        svc, intent = rng.choice(starts)
+        user = None
+        made: list[dict[str, Any]] | None
+        if any(d.service == svc.name for d in pack.diagnoses):
+            made = _fault(pack, svc, rng)
+        elif any(u.service == svc.name and intent.name in u.intents for u in pack.user_states):
+            got = _own_record(pack, svc, intent, rng)
+            made, user = (got if got else (None, None))
+        elif not intent.is_transactional and svc.name in pack.entities and svc.name not in pack.per_call:
+            made = _search_then_book(pack, svc, intent, rng)
+        else:
+            inform = {s: _value(pack, svc, s, rng) for s in intent.required_slots}
+            made = [{"service": svc.name, "intent": intent.name, "inform": inform, "request": [],
+                     "outcome": "success" if intent.is_transactional else "none"}] if all(inform.values()) else None
+        if not made:
+            continue
+        goals.append(Goal.model_validate({"goal_id": f"{pack.meta.name}-drawn-{_short(seed)}-{len(goals):05d}", "pack": pack.ref,
+                                          "tasks": made, "user": user, "source": f"pack:{pack.meta.name}:drawn"}))
+    if len(goals) < n:
+        raise ValueError(f"pack {pack.meta.name}: drew only {len(goals)} of {n} goals (no intent it can draw from)")
+    return goals
