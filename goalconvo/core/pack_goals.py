@@ -159,8 +159,15 @@ def _own_record(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
         return None
     failed = any(s == us.amount_slot for s in inform) and float(inform.get(us.amount_slot, 0) or 0) > float(
         record.get(us.amount_column, "0") or 0)
-    return ([{"service": svc.name, "intent": intent.name, "inform": inform, "request": [], "outcome": "success",
-              "failed_first": failed, "record": record.get(us.key)}], user)
+    tasks = [{"service": svc.name, "intent": intent.name, "inform": inform, "request": [], "outcome": "success",
+              "failed_first": failed, "record": record.get(us.key)}]
+    reader = next((svc.intent(i) for i in us.intents if svc.intent(i) and us.amount_column in svc.intent(i).result_slots  # type: ignore[union-attr]
+                   and not svc.intent(i).is_transactional), None)  # type: ignore[union-attr]
+    if us.amount_slot in inform and reader is not None and rng.random() < 0.5:
+        # Then a balance read of the account the money left: the dialogue's figures must agree.
+        tasks.append({"service": svc.name, "intent": reader.name, "record": record.get(us.key), "request": [], "outcome": "none",
+                      "inform": {s: record[s] for s in reader.required_slots if s in record}})
+    return (tasks, user)
 
 
 def _fault(pack: Pack, svc: Service, rng: random.Random) -> list[dict[str, Any]] | None:
@@ -198,6 +205,7 @@ def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
                 continue
             starts.append((svc, intent))
     goals: list[Goal] = []
+    drawn: set[str] = set()
     tries = 0
     while len(goals) < n and tries < n * 50:
         tries += 1
@@ -217,8 +225,14 @@ def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
                      "outcome": "success" if intent.is_transactional else "none"}] if all(inform.values()) else None
         if not made:
             continue
+        # A goal drawn twice would only make a near-duplicate dialogue: draw again.
+        key = json.dumps([user, made], sort_keys=True)
+        if key in drawn:
+            continue
+        drawn.add(key)
         goals.append(Goal.model_validate({"goal_id": f"{pack.meta.name}-drawn-{_short(seed)}-{len(goals):05d}", "pack": pack.ref,
                                           "tasks": made, "user": user, "source": f"pack:{pack.meta.name}:drawn"}))
     if len(goals) < n:
-        raise ValueError(f"pack {pack.meta.name}: drew only {len(goals)} of {n} goals (no intent it can draw from)")
+        raise ValueError(f"pack {pack.meta.name}: drew only {len(goals)} different goals of the {n} asked for "
+                         "(its entities, records and diagnosis rows allow no more)")
     return goals

@@ -15,6 +15,7 @@ from goalconvo.core.records import CheckResult, Dialogue, PackTask
 from goalconvo.nlu.roles import CUSTOMER_CUES, DESK_CUES, SELF_TALK, cues
 from goalconvo.nlu.text import normalize, split_sentences
 from goalconvo.packs.model import Pack
+from goalconvo.packs.templates import load_templates, value_wordings
 
 MAX_TURN_CHARS = 800
 
@@ -55,14 +56,15 @@ def _known_values(pack: Pack, service: str, slot: str) -> set[str]:
     return out
 
 
-def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask) -> list[str]:
+def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict) -> list[str]:
     """What the dialogue leaves undone of one task (empty when it is done)."""
     missing = []
     user_text = " ".join(normalize(t.text) for t in dialogue.turns if t.speaker == "user")
     desk = [t for t in dialogue.turns if t.speaker == "bot"]
     desk_text = " ".join(normalize(t.text) for t in desk)
     for slot, value in task.inform.items():
-        if value != "dontcare" and normalize(value) not in user_text and normalize(value) not in desk_text:
+        forms = [normalize(value)] + [normalize(w).rstrip(".!?") for w in value_wordings(templates, task.service, slot, value)]
+        if value != "dontcare" and not any(f in user_text or f in desk_text for f in forms):
             missing.append(f"{task.intent}: {slot} {value!r} never said")
     for slot in task.request:
         known = _known_values(pack, task.service, slot)
@@ -84,7 +86,8 @@ def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask) -> list[str]:
 
 def check_pack_goal(dialogue: Dialogue, pack: Pack) -> CheckResult:
     tasks = dialogue.goal.tasks
-    undone = [_task_done(dialogue, pack, t) for t in tasks]
+    templates = load_templates(pack)
+    undone = [_task_done(dialogue, pack, t, templates) for t in tasks]
     done = sum(1 for u in undone if not u)
     score = done / len(tasks) if tasks else 0.0
     reasons = [m for u in undone for m in u]

@@ -53,7 +53,8 @@ class PackEngine(DialogueEngine):
             own = {x["text"] for x in turns if x["speaker"] == t.speaker}
             # Another wording where a side would say a line of its own again ("Yes, that's right." twice).
             for attempt in range(6):
-                text = self.phrases.say(t.speaker, t.acts, f"{seed}:{i}" + (f":{attempt}" if attempt else ""), t.intents)
+                text = self.phrases.say(t.speaker, t.acts, f"{seed}:{i}" + (f":{attempt}" if attempt else ""), t.intents,
+                                        first=i == 0)
                 if text not in own:
                     break
             turns.append({"speaker": t.speaker, "text": text, "acts": to_wire(t.acts), "belief": t.belief or None})

@@ -24,16 +24,17 @@ imported SGD pack reads without templates. Variants are picked by a seeded choic
 from __future__ import annotations
 
 import random
-import tomllib
+import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from goalconvo.agents.pack import acts as A
 from goalconvo.agents.pack.acts import Act
 from goalconvo.packs.model import Pack
+from goalconvo.packs.templates import load_templates, value_wordings
 
 
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+", re.IGNORECASE)
 _CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "of", "that", "which"}
 
 
@@ -70,10 +71,7 @@ class PackPhrases:
 
     @classmethod
     def for_pack(cls, pack: Pack) -> "PackPhrases":
-        raw: dict[str, Any] = {}
-        rel = pack.extras.get("templates")
-        if rel and pack.root:
-            raw = tomllib.loads((Path(pack.root) / rel).read_text(encoding="utf-8"))
+        raw = load_templates(pack)
         return cls(pack, raw.get("slots", {}), raw.get("intents", {}))
 
     def _own(self, table: dict[str, dict[str, list[str]]], key: str, role: str) -> list[str]:
@@ -81,8 +79,14 @@ class PackPhrases:
         return [v] if isinstance(v, str) else list(v or [])
 
     def _pick(self, rng: random.Random, own: list[str], plain: list[str], **fields: str) -> str:
+        """A variant, filled in; a pack's variant naming a field this act lacks falls back to a plain one."""
+        value = fields.get("value", "")
+        fields.setdefault("lower", value[:1].lower() + value[1:])
         choice = rng.choice(own or plain)
-        return choice.format(**fields)
+        try:
+            return choice.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return rng.choice(plain).format(**fields)
 
     # -- one act ----------------------------------------------------------------------------------
     def slot(self, rng: random.Random, role: str, service: str, slot: str, value: str = "") -> str:
@@ -108,9 +112,14 @@ class PackPhrases:
                       f"Would {value} suit you?", f"I can suggest {value}.", f"One match is {value}."],
         }[role]
         own = self._own(self.slots, f"{service}.{slot}", role)
+        # A pack may say one value its own way (``[slots."S.tried".values] nothing = [...]``): the User's words.
+        wordings = value_wordings({"slots": self.slots}, service, slot, value)
+        if role in ("user", "dontcare") and wordings:
+            own = wordings
         return self._pick(rng, own, plain, value=value)
 
-    def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "") -> str:
+    def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "",
+               slots: dict[str, str] | None = None) -> str:
         w = _intent_words(self.pack, service, intent)
         plain = {
             "user": [f"Hi, I'd like to {w}.", f"Hello. Could you help me {w}?", f"I want to {w}, please.",
@@ -133,10 +142,10 @@ class PackPhrases:
                         "There's nothing that fits, sorry.", "I found no match for that."],
         }[role]
         own = self._own(self.intents, f"{service}.{intent}", role)
-        return self._pick(rng, own, plain, values=values, bare=bare or values)
+        return self._pick(rng, own, plain, values=values, bare=bare or values, **(slots or {}))
 
     # -- a turn -----------------------------------------------------------------------------------
-    def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str]) -> str:
+    def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str], first: bool = False) -> str:
         """The turn's text: each act in order, one sentence or two; ``intent_of`` names each service's current intent."""
         rng = random.Random(seed)
         parts: list[str] = []
@@ -144,7 +153,9 @@ class PackPhrases:
         for a in acts:
             intent = intent_of.get(a.service, "")
             if a.act == A.INFORM_INTENT:
-                parts.append(self.intent(rng, "user", a.service, a.value))
+                said = self.intent(rng, "user", a.service, a.value)
+                # A greeting opens the call, not each new request in it.
+                parts.append(said if first else _GREETING.sub("", said))
             elif a.act == A.INFORM and speaker == "user":
                 parts.append(self.slot(rng, "dontcare" if a.value == "dontcare" else "user", a.service, a.slot, a.value))
             elif a.act == A.INFORM:
@@ -161,7 +172,7 @@ class PackPhrases:
             elif a.act == A.CONFIRM and a is confirms[0]:
                 values = ", ".join(f"{slot_words(c.slot)} {c.value}" for c in confirms)
                 bare = ", ".join(c.value for c in confirms[:-1]) + (" and " if len(confirms) > 1 else "") + confirms[-1].value
-                parts.append(self.intent(rng, "confirm", a.service, intent, values, bare))
+                parts.append(self.intent(rng, "confirm", a.service, intent, values, bare, {c.slot: c.value for c in confirms}))
             elif a.act == A.NOTIFY_SUCCESS:
                 parts.append(self.intent(rng, "done", a.service, intent))
             elif a.act == A.NOTIFY_FAILURE:
@@ -181,8 +192,8 @@ class PackPhrases:
             elif a.act in (A.AFFIRM, A.AFFIRM_INTENT):
                 parts.append(rng.choice(("Yes, please.", "Yes, that's right.", "Yes, go ahead.", "That's correct.",
                                          "Yes, do it.", "Right, please go on.", "Sure, sounds good.")) if a.slot != "fixed"
-                             else rng.choice(("That worked, thank you!", "Great, it's working now.", "Oh, that fixed it.",
-                                              "Yes, it's back now. Thanks!")))
+                             else rng.choice(("That worked!", "Great, it's working now.", "Oh, that fixed it.",
+                                              "Yes, it's back now.")))
             elif a.act in (A.NEGATE, A.NEGATE_INTENT):
                 parts.append(rng.choice(("No, thank you.", "No, that's fine.", "Not right now.", "No, I'll leave it.")) if a.slot != "fixed"
                              else rng.choice(("I tried that, but it still doesn't work.", "No luck, it's still the same.",

@@ -122,7 +122,7 @@ class UserSide:
             optional = [s for s in (intent.optional_slots if intent else {}) if s in task.inform and s not in asked
                         and self.said.get(task.service, {}).get(s) != task.inform[s]]
             return self._say(task, asked + optional), False
-        if offered_intent:
+        if offered_intent and not A.has(desk, A.NOTIFY_SUCCESS):
             nxt = self.goal.tasks[self.task_index + 1] if self.task_index + 1 < len(self.goal.tasks) else None
             self.outcomes[self.task_index] = "none"
             self.task_index += 1

@@ -134,9 +134,11 @@ class World:
         key = f"{service.name}.{intent.name}"
         self.calls[key] = self.calls.get(key, 0) + 1
         us = self.user_state(service.name)
-        if (service.name, intent.name) in self.refusals and self.calls[key] == 1:
+        moves_money = us is not None and bool(us.amount_slot) and us.amount_slot in intent.required_slots
+        # A transfer is refused by the balance it would overdraw, not by the goal's word.
+        if (service.name, intent.name) in self.refusals and self.calls[key] == 1 and not moves_money:
             return self._refuse(service, intent, values)
-        if us is not None and intent.name in us.intents:
+        if us is not None and intent.name in us.intents and intent.is_transactional:
             moved = self._change_records(us, intent, values)
             if moved is not None:
                 return moved
@@ -177,8 +179,9 @@ class World:
                 return None
             have = amount_of(source.get(us.amount_column, "")) or 0.0
             if amount > have:
-                return CallResult(False, reason="not enough money", alternative={
-                    us.amount_slot: money_text(max(1.0, float(int(have // 10 * 10) or have)), values[us.amount_slot])})
+                # Offer a round sum the account can spare: about three quarters of what it holds.
+                spare = max(1.0, float(int(have * 0.75 // 10 * 10)) or float(int(have)))
+                return CallResult(False, reason="not enough money", alternative={us.amount_slot: money_text(spare, values[us.amount_slot])})
             like = source.get(us.amount_column, "0")
             source[us.amount_column] = money_text(have - amount, like)
             target = next((r for r in rows if r is not source and any(v in r.values() for k, v in values.items()
