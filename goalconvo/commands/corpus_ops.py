@@ -40,6 +40,27 @@ async def import_multiwoz(
     return {"set": set_name, "dialogues": len(dialogues), "new": new, "judge_version": judge.version}
 
 
+async def import_sgd_set(
+    store: CorpusStore, folder: Path, pack_name: str, set_name: str, settings: Settings,
+    progress: Progress | None = None, batch: int = 200,
+) -> dict[str, Any]:
+    """Load real SGD dialogues of a pack's services as a dialogue set, judged by the pack's checks."""
+    from goalconvo.core.sgd_dialogues import iter_sgd_dialogues
+    from goalconvo.packs.registry import find_pack
+
+    pack = find_pack(pack_name)
+    judge = Judge(settings.model_copy(update={"judge_llm": False}), VenueDB.load(settings.multiwoz_db), pack=pack)
+    dialogues = list(iter_sgd_dialogues(folder, pack, set_name))
+    loop = asyncio.get_running_loop()
+    new = 0
+    for i in range(0, len(dialogues), batch):
+        chunk = [await judge.judge(d) for d in dialogues[i : i + batch]]
+        new += await loop.run_in_executor(None, store.import_set, chunk, set_name, str(folder), f"SGD {Path(folder).name}")
+        if progress:
+            progress(min(i + batch, len(dialogues)), len(dialogues))
+    return {"set": set_name, "dialogues": len(dialogues), "new": new, "pack": pack.ref, "judge_version": judge.version}
+
+
 async def rejudge(
     store: CorpusStore,
     settings: Settings,
@@ -50,7 +71,10 @@ async def rejudge(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Judge stored dialogues again; new verdicts go beside the old ones under ``version``."""
-    judge = Judge(settings, VenueDB.load(settings.multiwoz_db), llm, version=version)
+    from goalconvo.packs.registry import find_pack
+
+    judge = Judge(settings, VenueDB.load(settings.multiwoz_db), llm, version=version,
+                  pack=find_pack(settings.pack) if settings.pack else None)
     loop = asyncio.get_running_loop()
     dialogues = await loop.run_in_executor(None, load_dialogues, store, where)
     if llm is not None:

@@ -47,6 +47,35 @@ def import_multiwoz(
           f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new (judged against {out['venue_db']})")
 
 
+def import_sgd(
+    folder: Path = typer.Argument(..., help="An SGD folder: schema.json beside dialogues*.json."),
+    pack: str = typer.Option(..., "--pack", help="The pack made from it (goalconvo packs import-sgd): its services and goals."),
+    set_name: str = typer.Option("sgd", "--set", help="Name of the dialogue set to store them as."),
+    db: Optional[Path] = DbOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import real SGD dialogues of a pack's services as a dialogue set, judged by the pack's checks.
+
+    ``metrics`` then prints the real set beside generated ones. Importing the same folder into the
+    same set again changes nothing.
+    """
+    from goalconvo.commands.corpus_ops import import_sgd_set
+    from goalconvo.packs.model import PackError
+
+    s = make_settings(db=db)
+    store = open_corpus(s.db)
+    try:
+        with progress_bar("importing", as_json) as bar:
+            task = bar.add_task("import", total=None)
+            out = run_async(import_sgd_set(store, folder, pack, set_name, s,
+                                           lambda d, n: bar.update(task, completed=d, total=n)))
+    except (OSError, ValueError, KeyError, PackError) as exc:
+        fail(exc)
+    finally:
+        store.close()
+    print(json.dumps(out) if as_json else f"set {out['set']}: {out['dialogues']} dialogues, {out['new']} new (pack {out['pack']})")
+
+
 def rejudge(
     where: Optional[str] = typer.Option(None, "--where", help="SQL condition on the dialogues table, e.g. \"set_name = 'run-1'\"."),
     judge_version: Optional[str] = typer.Option(None, "--judge-version", help="Version of the new verdicts (default: the current judge's)."),
@@ -56,6 +85,7 @@ def rejudge(
     llm_urls: Optional[str] = typer.Option(None, "--llm-urls", help="OpenAI-compatible servers for the LLM judge."),
     judge_llm: Optional[bool] = typer.Option(None, "--llm-judge/--no-llm-judge", help="Ask the LLM judge after the rules pass."),
     multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the checks."),
+    pack: Optional[str] = typer.Option(None, "--pack", help="The pack the dialogues name, for pack dialogues' checks."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Judge stored dialogues again without regenerating them; old verdicts stay, new ones are added."""
@@ -65,7 +95,7 @@ def rejudge(
     from goalconvo.llm import LLMError, create_backend
     from goalconvo.sinks.sql import QueryRefused
 
-    s = make_settings(db=db, llm=llm, model=model, llm_urls=llm_urls, judge_llm=judge_llm, multiwoz_db=multiwoz_db)
+    s = make_settings(db=db, llm=llm, model=model, llm_urls=llm_urls, judge_llm=judge_llm, multiwoz_db=multiwoz_db, pack=pack)
     store = open_corpus(s.db)
     try:
         backend = create_backend(s) if s.judge_llm else None

@@ -59,6 +59,9 @@ def read_pack_goals(pack: Pack, path: Path | None = None) -> list[Goal]:
             continue
         try:
             raw = json.loads(line)
+            named = str(raw.get("pack") or "")
+            if named and named != pack.ref and named != pack.meta.name:
+                raise ValueError(f"a goal names pack {named}; this is {pack.ref}")
             goal = Goal.model_validate({
                 "goal_id": f"{pack.meta.name}:{raw.get('source_dialogue') or n}",
                 "pack": pack.ref,
@@ -78,12 +81,39 @@ def read_pack_goals(pack: Pack, path: Path | None = None) -> list[Goal]:
 # -- drawing goals from the pack ----------------------------------------------------------------------
 
 
+_GOAL_FILE_VALUES: dict[str, dict[tuple[str, str], list[str]]] = {}
+
+
+def _goal_file_values(pack: Pack) -> dict[tuple[str, str], list[str]]:
+    """(service, slot) -> the values the pack's goal file gives (an imported pack's dates, names, amounts)."""
+    if pack.ref not in _GOAL_FILE_VALUES:
+        found: dict[tuple[str, str], list[str]] = {}
+        rel = pack.extras.get("goals")
+        if rel and pack.root and (Path(pack.root) / rel).is_file():
+            for line in (Path(pack.root) / rel).read_text(encoding="utf-8").splitlines():
+                try:
+                    tasks = json.loads(line).get("tasks") or []
+                except (ValueError, AttributeError):
+                    continue
+                for t in tasks:
+                    for k, v in (t.get("inform") or {}).items():
+                        vals = found.setdefault((str(t.get("service")), str(k)), [])
+                        if isinstance(v, str) and v not in vals:
+                            vals.append(v)
+        _GOAL_FILE_VALUES[pack.ref] = found
+    return _GOAL_FILE_VALUES[pack.ref]
+
+
 def _values(pack: Pack, svc: Service, slot: str) -> list[str]:
+    """A slot's values in the pack: categorical ones, entity columns, then the goal file's."""
     s = svc.slot(slot)
     found = list(s.possible_values) if s else []
     for row in pack.entities.get(svc.name, ()):
         if row.get(slot) and row[slot] not in found:
             found.append(row[slot])
+    for v in _goal_file_values(pack).get((svc.name, slot), []):
+        if v not in found:
+            found.append(v)
     return [v for v in found if v != _ANY]
 
 
@@ -104,7 +134,7 @@ def _value(pack: Pack, svc: Service, slot: str, rng: random.Random) -> str:
 
 def _requests(svc: Service, intent: Intent, taken: set[str], rng: random.Random) -> list[str]:
     pool = [s for s in intent.result_slots if s not in taken and not (svc.slot(s) and svc.slot(s).is_categorical)]  # type: ignore[union-attr]
-    return rng.sample(pool, k=min(len(pool), rng.choice((0, 1, 1, 2)))) if pool else []
+    return rng.sample(pool, k=min(len(pool), rng.choice((0, 1, 1, 2, 2)))) if pool else []
 
 
 def _failure_rate(pack: Pack, service: str, intent: str) -> float:
@@ -125,7 +155,7 @@ def _search_then_book(pack: Pack, svc: Service, search: Intent, rng: random.Rand
     tasks = [{"service": svc.name, "intent": search.name, "inform": inform,
               "request": _requests(svc, search, set(inform), rng), "outcome": "none"}]
     books = [i for i in svc.intents if i.is_transactional and any(s in row for s in i.required_slots)]
-    if books and rng.random() < 0.75:
+    if books and rng.random() < 0.85:
         book = rng.choice(books)
         values = {s: _value(pack, svc, s, rng) for s in book.required_slots if s not in row}
         if all(values.values()):
@@ -194,6 +224,30 @@ def _short(seed: int | str) -> str:
     return hashlib.blake2b(str(seed).encode(), digest_size=4).hexdigest()
 
 
+def _call_tasks(pack: Pack, svc: Service, intent: Intent, rng: random.Random) -> list[dict[str, Any]] | None:
+    """A call's task (a balance read), often followed by the service's other kind of call (then a transfer)."""
+    def task(it: Intent) -> dict[str, Any] | None:
+        inform = {s: _value(pack, svc, s, rng) for s in it.required_slots}
+        for s in it.optional_slots:
+            if rng.random() < 0.3 and _value(pack, svc, s, rng):
+                inform[s] = _value(pack, svc, s, rng)
+        if not all(inform.values()):
+            return None
+        failed = it.is_transactional and rng.random() < _failure_rate(pack, svc.name, it.name)
+        return {"service": svc.name, "intent": it.name, "inform": inform, "request": [],
+                "outcome": "success" if it.is_transactional else "none", "failed_first": failed}
+
+    first = task(intent)
+    if first is None:
+        return None
+    others = [i for i in svc.intents if i.is_transactional != intent.is_transactional]
+    if others and rng.random() < 0.7:
+        second = task(rng.choice(others))
+        if second is not None:
+            return [first, second]
+    return [first]
+
+
 def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
     """``n`` goals drawn from the pack alone (seeded), each naming the pack's ref."""
     rng = random.Random(f"{seed}:{pack.ref}")
@@ -220,9 +274,7 @@ def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
         elif not intent.is_transactional and svc.name in pack.entities and svc.name not in pack.per_call:
             made = _search_then_book(pack, svc, intent, rng)
         else:
-            inform = {s: _value(pack, svc, s, rng) for s in intent.required_slots}
-            made = [{"service": svc.name, "intent": intent.name, "inform": inform, "request": [],
-                     "outcome": "success" if intent.is_transactional else "none"}] if all(inform.values()) else None
+            made = _call_tasks(pack, svc, intent, rng)
         if not made:
             continue
         # A goal drawn twice would only make a near-duplicate dialogue: draw again.

@@ -4,9 +4,10 @@
   twice in a row by the same side, at least two exchanges, the desk has the last word;
 - ``sense``: the role cues (``nlu.roles``: what only a desk or only a customer says), which
   are domain-general; the fact and coherence checks need MultiWOZ's venues and stay off here;
-- ``goal_check``: each task's values said by the User, each requested slot answered by the desk
-  with a value the pack holds for it (or one it makes), and each task's outcome (a booking
-  made, a refusal where the goal says it fails) as the desk's turns report it (their acts).
+- ``goal_check``: each task's values said (in the text, in the pack's own wording, or in a turn's
+  acts: a person says "the 8th of March" for SGD's canonical ``2019-03-08``), each requested slot
+  answered by the desk, and each task's outcome (a booking made, a refusal where the goal says it
+  fails) as the desk's turns report it (their acts).
 """
 
 from __future__ import annotations
@@ -56,22 +57,38 @@ def _known_values(pack: Pack, service: str, slot: str) -> set[str]:
     return out
 
 
+def _act_values(dialogue: Dialogue, service: str, speaker: str | None = None) -> set[tuple[str, str]]:
+    """(slot, value) pairs the turns' acts carry for a service (SGD's canonical values on real dialogues)."""
+    out = set()
+    for t in dialogue.turns:
+        if speaker is not None and t.speaker != speaker:
+            continue
+        for key, pairs in t.acts.items():
+            if key.startswith(f"{service}-"):
+                out |= {(p[0], normalize(p[1])) for p in pairs if len(p) == 2}
+    return out
+
+
 def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict) -> list[str]:
-    """What the dialogue leaves undone of one task (empty when it is done)."""
+    """What the dialogue leaves undone of one task (empty when it is done).
+
+    A value counts as said when the text says it (or the pack's own wording of it) or a turn's acts
+    carry it: a person says "the 8th of March" for SGD's canonical ``2019-03-08``.
+    """
     missing = []
     user_text = " ".join(normalize(t.text) for t in dialogue.turns if t.speaker == "user")
     desk = [t for t in dialogue.turns if t.speaker == "bot"]
     desk_text = " ".join(normalize(t.text) for t in desk)
+    carried = _act_values(dialogue, task.service)
+    desk_slots = {slot for slot, _ in _act_values(dialogue, task.service, "bot")}
     for slot, value in task.inform.items():
         forms = [normalize(value)] + [normalize(w).rstrip(".!?") for w in value_wordings(templates, task.service, slot, value)]
-        if value != "dontcare" and not any(f in user_text or f in desk_text for f in forms):
+        said = any(f in user_text or f in desk_text for f in forms) or (slot, normalize(value)) in carried
+        if value != "dontcare" and not said:
             missing.append(f"{task.intent}: {slot} {value!r} never said")
     for slot in task.request:
         known = _known_values(pack, task.service, slot)
-        said = any(v in desk_text for v in known) if known else any(
-            [slot, "none"] in pairs or any(p[0] == slot for p in pairs)
-            for t in desk for key, pairs in t.acts.items() if key.endswith("-INFORM"))
-        if not said:
+        if not (any(v in desk_text for v in known) or slot in desk_slots):
             missing.append(f"{task.intent}: {slot} asked for, never answered")
     svc = pack.service(task.service)
     intent = svc.intent(task.intent) if svc else None

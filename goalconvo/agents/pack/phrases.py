@@ -61,6 +61,14 @@ def _intent_words(pack: Pack, service: str, intent: str) -> str:
     return words
 
 
+def _name_words(intent: str) -> str:
+    """"CheckBalance" -> "check my balance"; "TransferMoney" -> "transfer money"."""
+    words = "".join(" " + c.lower() if c.isupper() else c for c in intent).split()
+    if len(words) == 2 and words[1] not in ("money", "information", "help"):
+        return f"{words[0]} a {words[1]}" if words[1][0] not in "aeiou" else f"{words[0]} an {words[1]}"
+    return " ".join(words)
+
+
 @dataclass
 class PackPhrases:
     """The pack's templates (if any) and the plain fallbacks, for one pack."""
@@ -120,7 +128,8 @@ class PackPhrases:
 
     def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "",
                slots: dict[str, str] | None = None) -> str:
-        w = _intent_words(self.pack, service, intent)
+        # The intent said from its description's head or from its name ("check balance"), by turns.
+        w = _intent_words(self.pack, service, intent) if rng.random() < 0.6 else _name_words(intent)
         plain = {
             "user": [f"Hi, I'd like to {w}.", f"Hello. Could you help me {w}?", f"I want to {w}, please.",
                      f"Hi there, I need to {w}.", f"Can you help me {w}?", f"I'm hoping to {w}.",
@@ -134,10 +143,11 @@ class PackPhrases:
             "failed": ["Sorry, that didn't go through.", "I'm sorry, I couldn't do that.", "Unfortunately that failed.",
                        "I'm afraid that didn't work.", "That couldn't be done, sorry."],
             "confirm": [f"Please confirm: {values}. Is that right?", f"Let me check: {values}. Shall I go ahead?",
-                        f"Just to be sure: {values}. Correct?", f"So that's {values}. Should I proceed?",
-                        f"I have {values}. Is that all correct?", f"Okay, {values}. Can I go ahead?",
+                        f"Just to be sure: {values}. Correct?",
                         f"Reading it back: {bare}. Does that sound right?", f"That's {bare}, yes?",
-                        f"To sum up, {bare}. Shall I do it?", f"{bare}: have I got that right?"],
+                        f"To sum up, {bare}. Shall I do it?", f"{bare}: have I got that right?",
+                        f"So, {bare}. Okay to go ahead?", f"I've got {bare}. Is that it?", f"Right: {bare}. Confirm?",
+                        f"We're looking at {bare}. All good?", f"Okay, {bare}. Should I proceed?"],
             "nothing": ["Sorry, I couldn't find anything that fits.", "I'm afraid nothing matches that.",
                         "There's nothing that fits, sorry.", "I found no match for that."],
         }[role]

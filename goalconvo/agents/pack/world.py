@@ -196,13 +196,17 @@ class World:
             self.records[us.service] = [r for r in rows if r is not record]
             return None
         for slot, value in values.items():
-            if slot.startswith("new_") and slot[4:] in record:
-                record[slot[4:]] = value
+            if slot.startswith("new_"):
+                # new_day changes the record's day column: "day" itself, or one ending in it ("visit_day").
+                column = next((c for c in record if c == slot[4:] or c.endswith("_" + slot[4:])), None)
+                if column is not None:
+                    record[column] = value
         return None
 
     def _refuse(self, service: Service, intent: Intent, values: dict[str, str]) -> CallResult:
         failure = next((f for f in self.pack.failures if f.service == service.name and f.intent == intent.name), None)
-        slots = failure.alternative_slots if failure else ()
+        # What the desk offers instead: the pack's alternative slots, else any slot the call takes.
+        slots = (failure.alternative_slots if failure else ()) or intent.required_slots
         columns = {c for r in self.pack.entities.get(service.name, ()) for c in r}
         # The first slot with another value to offer: a time or a day before a whole other entity, which
         # must fit every other value of the call.
