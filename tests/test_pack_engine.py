@@ -220,3 +220,42 @@ def test_the_shipped_packs_goal_files_and_imported_goals_read_back(tmp_path: Pat
     pack = find_pack(str(tmp_path / "boats"))
     [goal] = read_pack_goals(pack)
     assert goal.pack == pack.ref and [t.intent for t in goal.tasks] == ["SeekBoat", "HireBoat"]
+
+
+SGD = Path(__file__).resolve().parents[2] / "shared" / "data" / "sgd"
+
+
+@pytest.mark.skipif(not (SGD / "Services_3" / "dialogues.json").is_file(), reason=f"SGD data not at {SGD}")
+def test_pack_dialogues_export_as_sgd_with_its_keys_and_read_back(tmp_path: Path):
+    from test_export_sgd import _shape
+
+    from goalconvo.packs.sgd_import import goal_of
+
+    done = _cli("run", "--pack", "clinic", "--goals", "8", "--db", "c.duckdb", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = _cli("export", "--db", "c.duckdb", "--format", "sgd", "--out", "dialogues_001.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    ours = json.loads((tmp_path / "dialogues_001.json").read_text())
+    theirs: set = set()
+    for service in ("Services_3", "Services_2", "Banks_1"):
+        _shape(json.loads((SGD / service / "dialogues.json").read_text()), out=theirs)
+    assert _shape(ours) - theirs == set()
+    con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
+    try:
+        goals = {r[0]: json.loads(r[1]) for r in con.execute(
+            "select d.dialogue_id, d.goal from dialogues d join current_verdicts v using (dialogue_id) where v.accepted").fetchall()}
+    finally:
+        con.close()
+    assert len(ours) == len(goals) >= 6
+    for d in ours:
+        # Read back by SGD's own reading (the importer's): the goal's intents and values, as the states say.
+        back = goal_of(d, set(d["services"]))
+        want = goals[d["dialogue_id"]]["tasks"]
+        assert [t["intent"] for t in back["tasks"]] == [t["intent"] for t in want if t["intent"] in
+                                                         {b["intent"] for b in back["tasks"]}]
+        for t in want:
+            got = next((b for b in back["tasks"] if b["intent"] == t["intent"]), None)
+            assert got is not None, (d["dialogue_id"], t["intent"])
+            # A task refused first ends with the alternative the desk offered in place of one value.
+            differ = {k for k, v in t["inform"].items() if got["inform"].get(k) != v}
+            assert not differ or (t["failed_first"] and len(differ) == 1), (d["dialogue_id"], t, got)

@@ -108,16 +108,56 @@ def sgd_dialogue(dialogue_id: str, domains: list[str], turns: list[dict[str, Any
     return {"dialogue_id": dialogue_id, "services": services, "turns": out_turns}
 
 
+def pack_sgd_dialogue(dialogue_id: str, services: list[str], turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pack dialogue in SGD's layout: its acts are SGD's already (``Service-ACT``), its belief per service.
+
+    A USER frame's state is the desk's belief after the turn (the next turn's), the intent the user
+    last asked for (INFORM_INTENT, or an offered one affirmed), and the slots it requested.
+    """
+    active: dict[str, str] = {}
+    offered: dict[str, str] = {}
+    out_turns = []
+    for i, t in enumerate(turns):
+        acts = json.loads(t["a"]) if t["a"] else {}
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for key, pairs in acts.items():
+            service, _, act = key.rpartition("-")
+            for slot, value in pairs or [["none", "none"]]:
+                name = "" if slot == "none" else slot
+                values = [] if value in ("none", "") or act == "REQUEST" else [value]
+                if act == "INFORM_INTENT":
+                    active[service] = value
+                elif act == "OFFER_INTENT":
+                    offered[service] = value
+                elif act == "AFFIRM_INTENT" and service in offered:
+                    active[service] = offered.pop(service)
+                grouped.setdefault(service, []).append({"act": act, "slot": name, "values": values, "canonical_values": values})
+        frames = []
+        for service in grouped or {services[0] if services else "general": []}:
+            actions = grouped.get(service, [])
+            frame: dict[str, Any] = {"actions": actions, "service": service, "slots": _spans(t["x"], actions)}
+            if t["s"] == "user":
+                nxt = turns[i + 1] if i + 1 < len(turns) else None
+                belief = (json.loads(nxt["b"]) if nxt and nxt["b"] else {}).get(service) or {}
+                frame["state"] = {"active_intent": active.get(service, "NONE"),
+                                  "requested_slots": [a["slot"] for a in actions if a["act"] == "REQUEST"],
+                                  "slot_values": {k: [v] for k, v in belief.items() if isinstance(v, str) and v not in _UNSET}}
+            frames.append(frame)
+        out_turns.append({"frames": frames, "speaker": "USER" if t["s"] == "user" else "SYSTEM", "utterance": t["x"]})
+    return {"dialogue_id": dialogue_id, "services": services, "turns": out_turns}
+
+
 def sgd_dialogues(store: CorpusStore, where: str, params: list[Any]) -> list[dict[str, Any]]:
     """Stored dialogues (filtered by ``where`` on ``d``/``v``) in SGD's layout."""
     rows = store.query(
-        f"""select d.dialogue_id, d.domains,
+        f"""select d.dialogue_id, d.domains, d.goal->>'pack',
                    (select list(struct_pack(s := t.speaker, x := t.text, a := t.acts, b := t.belief) order by t.idx)
                       from turns t where t.dialogue_id = d.dialogue_id)
             from dialogues d join current_verdicts v using (dialogue_id) {where} order by d.dialogue_id""",
         params,
     ).rows
-    return [sgd_dialogue(did, list(domains or []), list(turns or [])) for did, domains, turns in rows]
+    return [pack_sgd_dialogue(did, list(domains or []), list(turns or [])) if pack
+            else sgd_dialogue(did, list(domains or []), list(turns or [])) for did, domains, pack, turns in rows]
 
 
 def write_sgd(dialogues: list[dict[str, Any]], out: Path) -> None:
