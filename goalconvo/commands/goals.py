@@ -40,6 +40,9 @@ def goals_produce(
     rate: Optional[float] = typer.Option(None, "--rate", min=0.001, help="Most goals per second (a steady stream)."),
     multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="--source generate: folder of *_db.json venue files."),
     run_id: str = typer.Option("adhoc", "--run-id", help="Run the dialogues are stored under."),
+    pack: Optional[str] = typer.Option(
+        None, "--pack", help="Goals of a domain pack: its goal file (or PATH, a file of its goal lines), or with "
+        "--source generate drawn from it. Workers must hold the same pack (worker --pack)."),
     bootstrap_servers: Optional[str] = BootstrapOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the count as JSON."),
 ) -> None:
@@ -61,6 +64,26 @@ def goals_produce(
     check_run_id(run_id)
     bus = KafkaAccess.from_settings(s)
     topic = Topics.for_prefix(s.topic_prefix).goals
+    if pack:
+        from goalconvo.commands.common import check_pack
+        from goalconvo.commands.runner import pack_goals_for_run
+
+        check_pack(pack)
+        ps = s.model_copy(update={"pack": pack, "goal_source": Path("generate") if source == "generate" else path,
+                                  "seed": seed if seed is not None else s.seed})
+        try:
+            from goalconvo.commands.runner import pack_goal_pool
+
+            pool = pack_goal_pool(ps)
+            n_goals = count or limit or (len(pool) if pool else 0)
+            if not n_goals:
+                raise ValueError(f"pack {pack} has no goal file: give --source generate --count N")
+            gs = pack_goals_for_run(ps, n_goals, run_id)
+        except (OSError, ValueError) as exc:
+            fail(exc)
+        n = run_async(publish(bus, topic, list(goal_events(gs))))
+        print(json.dumps({"published": n, "topic": topic, "pack": pack}) if as_json else f"published {n} goals of pack {pack} to {topic}")
+        return
     if source == "generate":
         if forever and (count or limit):
             fail(ValueError("give --count N or --forever, not both"))
