@@ -14,8 +14,9 @@ from goalconvo.commands.common import DbOpt, console, fail, make_settings, open_
 
 def assess_sheet(
     sets: list[str] = typer.Option(..., "--set", help="Generated dialogue set(s) to sample (repeat the option)."),
-    reference: Path = typer.Option(
-        ..., "--reference", help="Human dialogues in MultiWOZ's layout (e.g. val.json.zip), matched to the sampled ones."),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", help="Human dialogues in MultiWOZ's layout (e.g. val.json.zip), matched to the sampled ones; "
+        "leave it out for a domain pack's dialogues (no human reference: the sheet holds the generated ones alone)."),
     dialogues: int = typer.Option(20, "--dialogues", "-n", help="Dialogues sampled from each set; as many human ones join them."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same sheet."),
     out: Optional[Path] = typer.Option(
@@ -36,7 +37,7 @@ def assess_sheet(
     rendered from the goal record). Readers get the folder (sheet.txt with the rubric and a JSON-lines
     format, or sheet.html with a form that saves a CSV); the key stays with you.
     """
-    from goalconvo.assess.reading.kit import make_sheet, write_sheet
+    from goalconvo.assess.reading.kit import make_sheet, sheet_setting, write_sheet
     from goalconvo.core.venues import VenueDB
     from goalconvo.sinks.query_server import CorpusUnavailable, reader
 
@@ -46,12 +47,16 @@ def assess_sheet(
         with reader(s.db) as query:
             items, k, short = make_sheet(query, sets, reference, n=dialogues, seed=seed, corpus=str(Path(s.db).resolve()),
                                          accepted_only=accepted_only, venues=venues)
+            setting = sheet_setting(k, query)
+        if reference is None and setting is None:
+            raise ValueError("--reference is needed for MultiWOZ dialogues (e.g. val.json.zip); "
+                             "only a domain pack's dialogues are read without one")
         folder = out or Path(f"sheet-{k.sheet_id}")
-        text, page, key_path = write_sheet(items, k, folder, key, force=force)
+        text, page, key_path = write_sheet(items, k, folder, key, force=force, setting=setting)
     except (CorpusUnavailable, OSError, ValueError) as exc:
         fail(exc)
     nearest = sorted({(i.domain_set, i.matched_domain_set) for i in k.items
-                      if i.source == "generated" and i.matched_by != "domain set"})
+                      if i.source == "generated" and i.matched_by == "nearest domain set"})
     summary = {
         "sheet": k.sheet_id, "dialogues": len(k.items),
         "generated": {x: sum(1 for i in k.items if i.set_name == x and i.source == "generated") for x in sets},
@@ -65,7 +70,8 @@ def assess_sheet(
     for x in short:
         console.print(f"[yellow]set {x} has fewer than {dialogues} dialogues: all of them are on the sheet[/yellow]")
     gen = ", ".join(f"{n} from {x}" for x, n in summary["generated"].items())
-    print(f"sheet {k.sheet_id}: {len(k.items)} dialogues ({gen}; {summary['human']} human from {k.reference_name})")
+    print(f"sheet {k.sheet_id}: {len(k.items)} dialogues ({gen}; "
+          + (f"{summary['human']} human from {k.reference_name})" if k.reference else "no human reference)"))
     if nearest:
         print("matched to the nearest domain set (the reference has none of theirs): "
               + ", ".join(f"{g} -> {h}" for g, h in nearest))

@@ -240,8 +240,10 @@ def _call_tasks(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
     first = task(intent)
     if first is None:
         return None
-    others = [i for i in svc.intents if i.is_transactional != intent.is_transactional]
-    if others and rng.random() < 0.7:
+    # A read, then the service's call (a balance, then a transfer); where the service is searched, a
+    # booking follows its own search (``_search_then_book``), never the other way round.
+    others = [i for i in svc.intents if i.is_transactional] if not intent.is_transactional else []
+    if others and svc.name not in pack.entities and rng.random() < 0.7:
         second = task(rng.choice(others))
         if second is not None:
             return [first, second]

@@ -154,12 +154,31 @@ class PackPhrases:
         own = self._own(self.intents, f"{service}.{intent}", role)
         return self._pick(rng, own, plain, values=values, bare=bare or values, **(slots or {}))
 
+    def _told(self, rng: random.Random, speaker: str, acts: list[Act], intent_of: dict[str, str]) -> str:
+        informs = A.named(acts, A.INFORM)
+        if speaker != "bot" or not informs:
+            return ""
+        service = informs[0].service
+        own = self._own(self.intents, f"{service}.{intent_of.get(service, '')}", "told")
+        fields = {a.slot: a.value for a in informs}
+        for variant in rng.sample(own, len(own)):
+            try:
+                return variant.format(**fields)
+            except (KeyError, IndexError, ValueError):
+                continue
+        return ""
+
     # -- a turn -----------------------------------------------------------------------------------
     def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str], first: bool = False) -> str:
         """The turn's text: each act in order, one sentence or two; ``intent_of`` names each service's current intent."""
         rng = random.Random(seed)
         parts: list[str] = []
         confirms = A.named(acts, A.CONFIRM)
+        told = self._told(rng, speaker, acts, intent_of)
+        if told:
+            # The call's results in one sentence of the pack's (``told``), in place of a sentence per slot.
+            parts.append(told)
+            acts = [a for a in acts if a.act != A.INFORM]
         for a in acts:
             intent = intent_of.get(a.service, "")
             if a.act == A.INFORM_INTENT:
@@ -198,8 +217,11 @@ class PackPhrases:
                                                                    "Is there something else I can search for?")))
             elif a.act == A.SELECT:
                 parts.append(rng.choice(("That one sounds good.", "Great, that works for me.", "Perfect, thanks.",
-                                         "That'll do nicely.", "Okay, that one is fine.", "Sounds right to me.")))
-            elif a.act in (A.AFFIRM, A.AFFIRM_INTENT):
+                                         "That'll do nicely.", "Okay, that one is fine.", "Good, I'll take that one.")))
+            elif a.act == A.AFFIRM_INTENT:
+                parts.append(rng.choice(("Yes, please.", "Yes, please do.", "That would be great.", "Yes, let's do that.",
+                                         "Please do.")))
+            elif a.act == A.AFFIRM:
                 parts.append(rng.choice(("Yes, please.", "Yes, that's right.", "Yes, go ahead.", "That's correct.",
                                          "Yes, do it.", "Right, please go on.", "Sure, sounds good.")) if a.slot != "fixed"
                              else rng.choice(("That worked!", "Great, it's working now.", "Oh, that fixed it.",

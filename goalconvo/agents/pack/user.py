@@ -25,8 +25,10 @@ class UserSide:
     task_index: int = 0
     #: Per task: the requests already answered.
     answered: list[str] = field(default_factory=list)
-    #: Per service: what the desk has heard (or settled by an offer) of each slot.
+    #: Per service: what the desk has heard of each slot (from the User, or an alternative it took).
     said: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Per service: what the desk has told (an offer, a ticket number): the User may say it back.
+    heard: dict[str, dict[str, str]] = field(default_factory=dict)
     done: bool = False
     #: The outcome each task reached, by index: success, failure, none.
     outcomes: dict[int, str] = field(default_factory=dict)
@@ -56,7 +58,8 @@ class UserSide:
         defaults = intent.optional_slots if intent else {}
         out = []
         for s in slots:
-            value = task.inform.get(s) or self.said.get(task.service, {}).get(s) or defaults.get(s) or "dontcare"
+            value = (task.inform.get(s) or self.said.get(task.service, {}).get(s) or self.heard.get(task.service, {}).get(s)
+                     or defaults.get(s) or "dontcare")
             self.said.setdefault(task.service, {})[s] = value
             out.append(Act(A.INFORM, task.service, s, value))
         return out
@@ -104,7 +107,7 @@ class UserSide:
             self.done = True
             return [Act(A.GOODBYE, self.goal.tasks[-1].service)], True
         for a in A.named(desk, A.OFFER) + A.named(desk, A.INFORM):
-            self.said.setdefault(a.service, {}).setdefault(a.slot, a.value)
+            self.heard.setdefault(a.service, {})[a.slot] = a.value
             if a.slot in task.request and a.slot not in self.answered:
                 self.answered.append(a.slot)
         offered_intent = next((a.value for a in A.named(desk, A.OFFER_INTENT)), "")

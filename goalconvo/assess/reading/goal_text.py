@@ -196,8 +196,38 @@ def _clause(domain: str, g: DomainGoal, message: list[str]) -> str:
     return text
 
 
+def pack_goal_text(goal: Goal) -> str:
+    """A domain pack's goal: each task as the pack's intent description says it, with its values."""
+    from goalconvo.packs.model import PackError
+    from goalconvo.packs.registry import find_pack
+
+    try:
+        pack = find_pack(str(goal.pack).partition("@")[0])
+    except PackError:
+        pack = None
+    sentences = []
+    for i, t in enumerate(goal.tasks):
+        svc = pack.service(t.service) if pack else None
+        intent = svc.intent(t.intent) if svc else None
+        what = (intent.description.rstrip(".") if intent and intent.description else
+                "".join(" " + c.lower() if c.isupper() else c for c in t.intent).strip())
+        what = what[:1].lower() + what[1:]
+        given = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.inform.items() if str(v).lower() not in _NONE)
+        asks = " and ".join(r.replace("_", " ") for r in t.request)
+        lead = "The customer wants to " if i == 0 else "Then they want to "
+        sentence = lead + what + (f" ({given})" if given else "")
+        if t.failed_first:
+            sentence += "; if that cannot be done, they take an offered alternative"
+        if t.outcome == "failure" and not (intent and not intent.is_transactional and t.inform and t.service):
+            sentence += "; it may not work out"
+        sentences.append(sentence + (f"; they ask for the {asks}" if asks else "") + ".")
+    return " ".join(sentences)
+
+
 def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
     """What the customer wants, one short sentence per domain: the same words for a human and a generated goal."""
+    if goal.pack is not None:
+        return pack_goal_text(goal)
     cleaner = cleaner or Cleaner.for_venues()
     domains = sorted(goal.domains, key=lambda d: ORDER.index(d) if d in ORDER else len(ORDER))
     sentences = []

@@ -14,7 +14,7 @@ import html
 import json
 from collections.abc import Sequence
 
-from goalconvo.assess.reading.rubric import CSV_COLUMNS, INTRO, QUESTIONS, SPEAKERS
+from goalconvo.assess.reading.rubric import CSV_COLUMNS, QUESTIONS, SPEAKERS, intro_for, question_text
 from goalconvo.assess.reading.sheet import SheetItem
 
 _STYLE = """
@@ -135,11 +135,11 @@ def _question(q, item: int) -> str:
     return f'<fieldset><legend>{name}</legend><textarea name="{name}"></textarea>{hint}</fieldset>'
 
 
-def sheet_html(items: Sequence[SheetItem], sheet_id: str) -> str:
+def sheet_html(items: Sequence[SheetItem], sheet_id: str, setting: str | None = None) -> str:
     """The whole page (see the module docstring)."""
     rubric = "".join(
         f"<li><b>{html.escape(q.name)}</b> ({'1–5' if q.kind == 'score' else ' / '.join(q.choices) or q.kind}): "
-        f"{html.escape(q.text)}</li>" for q in QUESTIONS)
+        f"{html.escape(question_text(q, setting))}</li>" for q in QUESTIONS)
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -147,7 +147,7 @@ def sheet_html(items: Sequence[SheetItem], sheet_id: str) -> str:
         f"<header><h1>Dialogue reading sheet {html.escape(sheet_id)}</h1>",
         '<label>Your name or initials: <input type="text" id="reader" autocomplete="off"></label>',
         '<span id="progress"></span><button type="button" class="save">Save ratings (CSV)</button></header><main>',
-        f'<section class="rubric"><p>{html.escape(INTRO)}</p><ul>{rubric}</ul>',
+        f'<section class="rubric"><p>{html.escape(intro_for(setting))}</p><ul>{rubric}</ul>',
         "<p>Your answers stay in this browser as you go. When you are done, press <b>Save ratings</b> and send "
         "back the CSV file it saves.</p></section>",
     ]

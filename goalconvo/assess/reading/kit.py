@@ -9,7 +9,7 @@ from pathlib import Path
 from goalconvo.assess.reading.cleaning import Cleaner
 from goalconvo.assess.reading.html_sheet import sheet_html
 from goalconvo.assess.reading.ratings_file import RatingsError, RatingsFile, read_ratings
-from goalconvo.assess.reading.sampling import match, sample
+from goalconvo.assess.reading.sampling import Pair, match, sample
 from goalconvo.assess.reading.sheet import ReadingKey, SheetItem, build_sheet, sheet_text, write_key
 from goalconvo.assess.reading.sources import QueryFn, file_sha256, generated_ids, load_generated, load_human
 from goalconvo.core.venues import VenueDB
@@ -26,7 +26,7 @@ class Written:
 
 
 def make_sheet(
-    query: QueryFn, sets: Sequence[str], reference: Path, *, n: int, seed: int, corpus: str,
+    query: QueryFn, sets: Sequence[str], reference: Path | None, *, n: int, seed: int, corpus: str,
     accepted_only: bool = False, venues: VenueDB | None = None,
 ) -> tuple[list[SheetItem], ReadingKey, list[str]]:
     """``n`` dialogues of each set and as many matched human ones, shuffled and cleaned; and the key.
@@ -45,16 +45,41 @@ def make_sheet(
         if len(ids) < n:
             short.append(s)
         picked.extend(load_generated(query, s, ids))
-    humans = load_human(reference)
-    pairs = match(picked, humans, seed)
+    if reference is None:
+        # No human reference (a domain pack's dialogues): the generated dialogues alone, read blind all the same.
+        pairs = [Pair(c, None, "no reference") for c in picked]
+    else:
+        pairs = match(picked, load_human(reference), seed)
     cleaner = Cleaner.for_venues(venues)
-    items, key = build_sheet(pairs, seed, corpus=corpus, sets=sets, reference=Path(reference),
-                             reference_sha256=file_sha256(reference), accepted_only=accepted_only, cleaner=cleaner)
+    items, key = build_sheet(pairs, seed, corpus=corpus, sets=sets, reference=Path(reference) if reference else None,
+                             reference_sha256=file_sha256(reference) if reference else "", accepted_only=accepted_only,
+                             cleaner=cleaner)
     return items, key, short
 
 
+def sheet_setting(key: ReadingKey, query: QueryFn) -> str | None:
+    """The desk's setting of the sheet's pack dialogues (the pack's own words), None for MultiWOZ's desk."""
+    from goalconvo.packs.model import PackError
+    from goalconvo.packs.registry import find_pack
+
+    ids = [i.dialogue_id for i in key.items if i.source == "generated"]
+    if not ids:
+        return None
+    marks = ",".join("?" * len(ids))
+    packs = {r[0] for r in query(f"select goal->>'pack' from dialogues where dialogue_id in ({marks})", ids).rows}
+    if packs == {None}:
+        return None
+    names = {str(p).partition("@")[0] for p in packs if p}
+    if len(names) != 1 or None in packs:
+        return "a service desk (each dialogue's goal says what the customer wants)"
+    try:
+        return find_pack(names.pop()).meta.setting
+    except PackError:
+        return "a service desk (each dialogue's goal says what the customer wants)"
+
+
 def write_sheet(items: Sequence[SheetItem], key: ReadingKey, out: Path, key_path: Path | None = None,
-                *, force: bool = False) -> tuple[Path, Path, Path]:
+                *, force: bool = False, setting: str | None = None) -> tuple[Path, Path, Path]:
     """``out/sheet.txt`` and ``out/sheet.html`` for readers; the key beside the folder (``out.key.json``), not in it.
 
     An existing key of another sheet is not overwritten unless ``force``: readers may hold that sheet.
@@ -73,8 +98,8 @@ def write_sheet(items: Sequence[SheetItem], key: ReadingKey, out: Path, key_path
                              "readers may hold that sheet: choose another --out / --key, or --force")
     out.mkdir(parents=True, exist_ok=True)
     text, page = out / "sheet.txt", out / "sheet.html"
-    text.write_text(sheet_text(items, key.sheet_id))
-    page.write_text(sheet_html(items, key.sheet_id))
+    text.write_text(sheet_text(items, key.sheet_id, setting))
+    page.write_text(sheet_html(items, key.sheet_id, setting))
     write_key(key, key_path)
     return text, page, key_path
 

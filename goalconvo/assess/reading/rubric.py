@@ -57,13 +57,27 @@ come from different sources; rate each one on its own. Turns are numbered: name
 turns by those numbers."""
 
 
-def rubric_text() -> str:
+def intro_for(setting: str | None) -> str:
+    """The sheet's opening: MultiWOZ's Cambridge desk, or a domain pack's own setting."""
+    if not setting:
+        return INTRO
+    return textwrap.fill(f"Read each dialogue between a Customer and the Desk of {setting}, with the goal the Customer "
+                         "had, and rate it on the questions below. Rate each one on its own. Turns are numbered: "
+                         "name turns by those numbers.", width=84)
+
+
+def question_text(q: Question, setting: str | None) -> str:
+    """A question as the sheet asks it: the keep question names the kind of assistant the data is for."""
+    return q.text.replace("a travel-desk assistant", f"an assistant of {setting}") if setting else q.text
+
+
+def rubric_text(setting: str | None = None) -> str:
     """The rubric and the ratings format, as the plain-text sheet prints them."""
-    lines = [INTRO, "", "QUESTIONS (one answer each, for every dialogue)", ""]
+    lines = [intro_for(setting), "", "QUESTIONS (one answer each, for every dialogue)", ""]
     for q in QUESTIONS:
         answer = {"score": "1-5", "choice": " | ".join(q.choices), "turns": "list of turn numbers",
                   "text": "free text"}[q.kind]
-        lines.append(textwrap.fill(f"{q.name} ({answer}): {q.text}", width=96, initial_indent="  ",
+        lines.append(textwrap.fill(f"{q.name} ({answer}): {question_text(q, setting)}", width=96, initial_indent="  ",
                                    subsequent_indent="      "))
     lines += [
         "",

@@ -20,8 +20,9 @@ from goalconvo.core.goals import goal_content_key
 @dataclass
 class Pair:
     generated: Candidate
-    human: Candidate
-    matched_by: str  #: "domain set" | "nearest domain set"
+    #: None on a sheet without a human reference (a domain pack's dialogues).
+    human: Candidate | None
+    matched_by: str  #: "domain set" | "nearest domain set" | "no reference"
 
 
 def sample(ids: Sequence[str], n: int, seed: int | str) -> list[str]:

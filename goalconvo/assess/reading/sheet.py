@@ -126,12 +126,12 @@ def _joined(c: Candidate, cleaner: Cleaner) -> tuple[list[SheetTurn], list[tuple
 
 
 def build_sheet(
-    pairs: Sequence[Pair], seed: int, *, corpus: str, sets: Sequence[str], reference: Path, reference_sha256: str,
+    pairs: Sequence[Pair], seed: int, *, corpus: str, sets: Sequence[str], reference: Path | None, reference_sha256: str,
     accepted_only: bool = False, cleaner: Cleaner | None = None,
 ) -> tuple[list[SheetItem], ReadingKey]:
     """The shuffled, numbered sheet and its key (see the module docstring)."""
     cleaner = cleaner or Cleaner.for_venues()
-    entries: list[tuple[Candidate, Pair]] = [(p.generated, p) for p in pairs] + [(p.human, p) for p in pairs]
+    entries: list[tuple[Candidate, Pair]] = [(p.generated, p) for p in pairs] + [(p.human, p) for p in pairs if p.human is not None]
     order = list(range(len(entries)))
     random.Random(f"shuffle:{seed}").shuffle(order)
     number = {id(entries[i][0]): n for n, i in enumerate(order, start=1)}
@@ -140,12 +140,13 @@ def build_sheet(
     for n, i in enumerate(order, start=1):
         c, pair = entries[i]
         partner = pair.human if c is pair.generated else pair.generated
+        partner_number = number[id(partner)] if partner is not None else 0
         turns, marks = _joined(c, cleaner)
         items.append(SheetItem(item=n, goal=goal_text(c.goal, cleaner), turns=turns))
         keys.append(KeyItem(
             item=n, source=c.source, dialogue_id=c.dialogue_id, set_name=c.set_name, domain_set=c.domain_set,
-            exchanges=c.exchanges, partner=number[id(partner)], matched_by=pair.matched_by,
-            matched_domain_set=partner.domain_set, judge_accepted=c.judge_accepted, judge_version=c.judge_version,
+            exchanges=c.exchanges, partner=partner_number, matched_by=pair.matched_by,
+            matched_domain_set=partner.domain_set if partner is not None else "", judge_accepted=c.judge_accepted, judge_version=c.judge_version,
             judge_failed=c.judge_failed,
             turns=[KeyTurn(turn=t.turn, speaker=t.speaker, phrased_by=by, source_idx=idx)
                    for t, (by, idx) in zip(turns, marks)],
@@ -153,7 +154,7 @@ def build_sheet(
     ident = json.dumps([seed, [[k.source, k.set_name, k.dialogue_id] for k in keys]])
     sheet_id = hashlib.sha256(ident.encode()).hexdigest()[:10]
     key = ReadingKey(sheet_id=sheet_id, created_at=time.time(), seed=seed, corpus=corpus, sets=list(sets),
-                     reference=str(reference), reference_sha256=reference_sha256, accepted_only=accepted_only, items=keys)
+                     reference=str(reference) if reference else "", reference_sha256=reference_sha256, accepted_only=accepted_only, items=keys)
     return items, key
 
 
@@ -162,10 +163,10 @@ def _wrap(text: str, lead: str, width: int = 96) -> str:
                          break_long_words=False, break_on_hyphens=False) if text else lead.rstrip()
 
 
-def sheet_text(items: Sequence[SheetItem], sheet_id: str) -> str:
+def sheet_text(items: Sequence[SheetItem], sheet_id: str, setting: str | None = None) -> str:
     """The plain-text sheet: title, rubric and ratings format, then each dialogue with its goal and numbered turns."""
     rule = "=" * 96
-    out = [f"DIALOGUE READING SHEET {sheet_id}: {len(items)} dialogues", "", rubric_text(),
+    out = [f"DIALOGUE READING SHEET {sheet_id}: {len(items)} dialogues", "", rubric_text(setting),
            f'Put "sheet": "{sheet_id}" on that first line too, if you can.', ""]
     for it in items:
         out += [rule, f"DIALOGUE {it.item} of {len(items)}", "", _wrap(it.goal, "Goal: "), ""]
