@@ -21,7 +21,9 @@ from goalconvo.agents.pack.planner import plan_pack_dialogue
 from goalconvo.core.pack_goals import generate_pack_goals, goal_problem, read_pack_goals
 from goalconvo.core.records import Dialogue, Goal, Scenario, Turn
 from goalconvo.judges.pack_judge import check_pack_goal, check_pack_roles
+from goalconvo.agents.pack.phrases import PackPhrases
 from goalconvo.packs.registry import find_pack
+from goalconvo.packs.scaffold import new_pack
 
 
 def _goal(pack, tasks, user=None, goal_id="g1") -> Goal:
@@ -138,6 +140,107 @@ def test_drawn_goals_read_only_the_pack_and_never_repeat():
             assert plan.finished, (name, g.tasks)
 
 
+def test_a_second_search_and_booking_on_one_service_books_the_second_offer_not_the_first():
+    clinic = find_pack("clinic")
+    goal = _goal(clinic, [
+        {"service": "Clinicians", "intent": "FindClinician", "inform": {"speciality": "dermatology"}, "outcome": "none"},
+        {"service": "Clinicians", "intent": "BookVisit", "inform": {"visit_day": "monday", "visit_time": "9:15"}, "outcome": "success"},
+        {"service": "Clinicians", "intent": "FindClinician", "inform": {"speciality": "general practice"}, "outcome": "none"},
+        {"service": "Clinicians", "intent": "BookVisit", "inform": {"visit_day": "friday", "visit_time": "11:00"}, "outcome": "success"},
+    ])
+    plan = plan_pack_dialogue(goal, clinic, "seed")
+    desk = _acts(plan, "bot")
+    offers = [v for a, s, v in desk if a == A.OFFER and s == "clinician_name"]
+    booked = [v for a, s, v in desk if a == A.CONFIRM and s == "clinician_name"]
+    times = [v for a, s, v in desk if a == A.CONFIRM and s == "visit_time"]
+    specialities = {r["clinician_name"]: r["speciality"] for r in clinic.entities["Clinicians"]}
+    assert specialities[booked[0]] == "dermatology" and specialities[booked[-1]] == "general practice"
+    assert booked[-1] == offers[-1] and times == ["9:15", "11:00"]
+    assert plan.finished and plan.outcomes == {0: "none", 1: "success", 2: "none", 3: "success"}
+    # The belief the desk shows after the second booking holds none of the first one's values.
+    last = next(t for t in reversed(plan.turns) if t.speaker == "bot" and t.belief.get("Clinicians"))
+    assert last.belief["Clinicians"].get("visit_day") == "friday"
+
+
+def test_a_refused_alternative_turned_down_never_enters_the_belief():
+    clinic = find_pack("clinic")
+    goal = _goal(clinic, [{"service": "Clinicians", "intent": "BookVisit", "outcome": "failure",
+                           "inform": {"clinician_name": "Dr Ravi Chandran", "visit_day": "monday", "visit_time": "9:15"}}])
+    plan = plan_pack_dialogue(goal, clinic, "seed")
+    desk = _acts(plan, "bot")
+    assert (A.NOTIFY_FAILURE, "reason", "refused") in desk and (A.OFFER, "visit_time", "9:45") in desk
+    assert (A.NEGATE, "", "") in _acts(plan, "user") and plan.outcomes == {0: "failure"}
+    assert all(t.belief.get("Clinicians", {}).get("visit_time") != "9:45" for t in plan.turns if t.speaker == "bot")
+    taken = _goal(clinic, [{**goal.tasks[0].model_dump(), "outcome": "success", "failed_first": True}])
+    plan = plan_pack_dialogue(taken, clinic, "seed")
+    held = [t.belief.get("Clinicians", {}).get("visit_time") for t in plan.turns if t.speaker == "bot"]
+    assert held[-1] == "9:45" and "9:45" in held and held.index("9:45") > held.index("9:15")
+
+
+def test_the_desk_never_makes_up_an_entitys_fact_it_lacks():
+    clinic = find_pack("clinic")
+    row = dict(clinic.entities["Clinicians"][0])
+    clinic.entities["Clinicians"][0].pop("phone")
+    try:
+        goal = _goal(clinic, [{"service": "Clinicians", "intent": "BookVisit", "request": ["phone"], "outcome": "success",
+                               "inform": {"clinician_name": row["clinician_name"], "visit_day": "monday", "visit_time": "10:00"}}])
+        plan = plan_pack_dialogue(goal, clinic, "seed")
+    finally:
+        clinic.entities["Clinicians"][0].update(row)
+    told = [v for a, s, v in _acts(plan, "bot") if a == A.INFORM and s == "phone"]
+    assert told == [""]  # said as not known ("I don't have the phone for that"), never another clinician's number
+    text = PackPhrases.for_pack(clinic).say("bot", [A.Act(A.INFORM, "Clinicians", "phone", "")], "s", {})
+    assert "phone" in text and "don't" in text or "isn't" in text or "can't" in text
+
+
+def test_a_booking_that_takes_no_slot_is_made_at_once(tmp_path: Path):
+    folder = new_pack(tmp_path / "callback")
+
+    def add(service):
+        service["intents"].append({"name": "RequestCallback", "description": "Ask the venue to call back",
+                                   "is_transactional": True, "required_slots": [], "optional_slots": {},
+                                   "result_slots": ["reference"]})
+    schema = json.loads((folder / "schema.json").read_text())
+    add(schema[0])
+    (folder / "schema.json").write_text(json.dumps(schema))
+    pack = find_pack(str(folder))
+    plan = plan_pack_dialogue(_goal(pack, [{"service": "Venues", "intent": "RequestCallback", "outcome": "success"}]), pack, "s")
+    assert all(t.acts for t in plan.turns)  # no empty desk turn
+    assert any(a == A.NOTIFY_SUCCESS for a, _, _ in _acts(plan, "bot")) and plan.outcomes == {0: "success"}
+
+
+def test_a_ticket_the_goal_does_not_have_ends_only_the_current_task():
+    net = find_pack("home-internet")
+    clinic_like = _goal(net, [
+        {"service": "Support", "intent": "DiagnoseFault", "outcome": "failure",
+         "inform": {"device": "router", "symptom": "no connection", "tried": "checked the cables"}},
+        {"service": "Support", "intent": "DiagnoseFault", "outcome": "success",
+         "inform": {"device": "router", "symptom": "no connection", "tried": "nothing"}},
+    ])
+    plan = plan_pack_dialogue(clinic_like, net, "seed")
+    assert (A.OFFER_INTENT, "intent", "OpenTicket") in _acts(plan, "bot")
+    intents = [v for a, _, v in _acts(plan, "user") if a == A.INFORM_INTENT]
+    assert intents == ["DiagnoseFault", "DiagnoseFault"]  # the second task is still worked on
+    assert plan.outcomes[0] == "failure" and 1 in plan.outcomes
+
+
+def test_drawn_transfers_of_a_balance_written_with_a_currency_read_it():
+    bank = find_pack("bank")
+    rows = [r for u in bank.user_states for r in u.rows]
+    saved = [dict(r) for r in rows]
+    for r in rows:
+        if r.get("balance"):
+            r["balance"] = "£" + f"{float(r['balance']):,.2f}"
+    try:
+        goals = generate_pack_goals(bank, 20, seed=3)
+    finally:
+        for r, old in zip(rows, saved):
+            r.clear()
+            r.update(old)
+    amounts = [t.inform["amount"] for g in goals for t in g.tasks if "amount" in t.inform]
+    assert amounts and all(a.startswith("£") for a in amounts)
+
+
 # -- the judge's pack checks ---------------------------------------------------------------------------
 
 
@@ -164,6 +267,31 @@ def test_the_pack_goal_check_reads_the_values_said_and_the_roles_check_reads_the
                                    "Bye.", "Goodbye."])
     roles = check_pack_roles(out_of_role)
     assert not roles.passed and "turn 0 (User, role)" in roles.reason and "turn 1 (desk, role)" in roles.reason
+
+
+def test_the_pack_goal_check_counts_only_answers_of_the_task_at_its_place():
+    clinic = find_pack("clinic")
+    goal = _goal(clinic, [{"service": "Clinicians", "intent": "FindClinician", "inform": {"speciality": "dermatology"},
+                           "request": ["phone"], "outcome": "none"},
+                          {"service": "Clinicians", "intent": "BookVisit", "outcome": "success",
+                           "inform": {"clinician_name": "Dr Ravi Chandran", "visit_day": "monday", "visit_time": "9:15"}}])
+    opened = {"Clinicians-INFORM_INTENT": [["intent", "FindClinician"]]}
+    book = {"Clinicians-INFORM_INTENT": [["intent", "BookVisit"]]}
+    texts = ["I need someone in dermatology.", "Dr Ravi Chandran is one. What phone would you like?", "Book Dr Ravi Chandran monday at 19:15.",
+             "Booked.", "Thanks.", "Bye."]
+    # The desk asking for the phone is no answer; another clinician's number is none; "19:15" does not say "9:15";
+    # a success before the booking was asked for is not the booking's.
+    wrong = _dialogue(goal, texts, [opened, {"Clinicians-NOTIFY_SUCCESS": [["none", "none"]], "Clinicians-REQUEST": [["phone", "none"]]},
+                                    book, {}, {}, {}])
+    reason = check_pack_goal(wrong, clinic).reason
+    assert "phone asked for, never answered" in reason and "visit_time '9:15' never said" in reason and "BookVisit: never made" in reason
+    other = next(r["phone"] for r in clinic.entities["Clinicians"] if r["speciality"] != "dermatology")
+    texts2 = [texts[0], f"Dr Ravi Chandran is one, on {other}.", "Book him monday at 9:15.", "Booked.", "Thanks.", "Bye."]
+    assert "phone asked for" in check_pack_goal(_dialogue(goal, texts2, [opened, {}, book, {}, {}, {}]), clinic).reason
+    own = next(r["phone"] for r in clinic.entities["Clinicians"] if r["clinician_name"] == "Dr Ravi Chandran")
+    right = _dialogue(goal, [texts[0], f"Dr Ravi Chandran is one, on {own}.", "Book him monday at 9:15.", "Booked.", "Thanks.", "Bye."],
+                      [opened, {}, book, {"Clinicians-NOTIFY_SUCCESS": [["none", "none"]]}, {}, {}])
+    assert check_pack_goal(right, clinic).passed
 
 
 # -- end to end, as a user runs it ------------------------------------------------------------------------
@@ -259,3 +387,14 @@ def test_pack_dialogues_export_as_sgd_with_its_keys_and_read_back(tmp_path: Path
             # A task refused first ends with the alternative the desk offered in place of one value.
             differ = {k for k, v in t["inform"].items() if got["inform"].get(k) != v}
             assert not differ or (t["failed_first"] and len(differ) == 1), (d["dialogue_id"], t, got)
+    # Judged again without the pack (or with another), every verdict would be a rejection: refused, nothing written.
+    for extra in ([], ["--pack", "bank"]):
+        refused = _cli("rejudge", "--db", "c.duckdb", "--judge-version", "again", *extra, cwd=tmp_path)
+        assert refused.returncode != 0 and "name pack(s) clinic@" in refused.stdout + refused.stderr
+    con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from verdicts where judge_version = 'again'").fetchone()[0] == 0
+    finally:
+        con.close()
+    again = _cli("rejudge", "--db", "c.duckdb", "--judge-version", "again", "--pack", "clinic", "--json", cwd=tmp_path)
+    assert again.returncode == 0 and json.loads(again.stdout)["accepted"] == len(goals)

@@ -192,7 +192,8 @@ def _write_unseen_sgd(folder: Path) -> None:
         user([{"act": "INFORM", "slot": "boat_label", "values": ["Heron"], "canonical_values": ["Heron"]}],
              {"active_intent": "HireBoat", "requested_slots": ["hire_code"],
               "slot_values": {"boat_label": ["Heron"], "start_hour": ["10:30"]}}),
-        system([{"act": "NOTIFY_SUCCESS", "slot": "", "values": [], "canonical_values": []}],
+        system([{"act": "NOTIFY_SUCCESS", "slot": "", "values": [], "canonical_values": []},
+                {"act": "INFORM", "slot": "hire_code", "values": ["HX41"], "canonical_values": ["HX41"]}],
                {"method": "HireBoat", "parameters": {"boat_label": "Heron", "start_hour": "10:30"}},
                [{"boat_label": "Heron", "start_hour": "10:30", "hire_code": "HX41"}]),
     ]}
@@ -215,6 +216,22 @@ def test_an_unseen_sgd_service_imports_into_a_pack_that_loads(tmp_path: Path):
     seek, hire = goal["tasks"]
     assert seek["inform"] == {"lake": "Wenmere"} and hire["inform"] == {"boat_label": "Heron", "start_hour": "10:30"}
     assert hire["request"] == ["hire_code"] and hire["outcome"] == "success" and hire["failed_first"] is True
+
+
+def test_an_import_keeps_what_the_real_desk_told_and_drops_requests_it_never_answered(tmp_path: Path):
+    _write_unseen_sgd(tmp_path / "sgd")
+    path = tmp_path / "sgd" / "dialogues_001.json"
+    [dialogue] = json.loads(path.read_text())
+    seek_results = dialogue["turns"][1]["frames"][0]["service_results"]
+    seek_results[1].pop("oars")  # the search never said Heron's oars ...
+    done = dialogue["turns"][-1]["frames"][0]["actions"]
+    done[1] = {"act": "INFORM", "slot": "oars", "values": ["four"], "canonical_values": ["4"]}  # ... the desk told them
+    path.write_text(json.dumps([dialogue]))
+    import_sgd(tmp_path / "sgd", tmp_path / "boats", "boats")
+    pack = load_pack(tmp_path / "boats")
+    assert next(r for r in pack.entities["Ferryman_9"] if r["boat_label"] == "Heron")["oars"] == "4"
+    goal = json.loads((tmp_path / "boats" / "goals.jsonl").read_text())
+    assert goal["tasks"][1]["request"] == []  # hire_code asked for, never told: nothing to tell it from
 
 
 @needs_sgd

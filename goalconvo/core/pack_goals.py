@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from goalconvo.core.records import Goal
 from goalconvo.packs.model import Intent, Pack, Service
 from goalconvo.packs.sgd_import import settled_tasks
+from goalconvo.packs.values import amount_of, money_text
 
 _ANY = "dontcare"
 
@@ -177,9 +178,12 @@ def _own_record(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
         if s in record:
             inform[s] = record[s]
         elif us.amount_slot and s == us.amount_slot:
-            have = float(record.get(us.amount_column, "0") or 0)
+            balance = record.get(us.amount_column, "") or "0"
+            have = amount_of(balance) or 0.0
             failed = rng.random() < _failure_rate(pack, svc.name, intent.name)
-            inform[s] = str(int(have * 1.5) + 10 if failed else max(5, int(have * rng.uniform(0.1, 0.6)) // 5 * 5))
+            amount = int(have * 1.5) + 10 if failed else max(5, int(have * rng.uniform(0.1, 0.6)) // 5 * 5)
+            # Written as the balance is ("£1,240.50" gives "£620"): a user says a sum in its own currency.
+            inform[s] = money_text(float(amount), balance.split(".")[0])
         else:
             # Another of the user's records ("to_account": the user's other account), else a new value ("new_day").
             column = next((c for c in record if c != us.key and s.endswith(c)), "")
@@ -187,8 +191,8 @@ def _own_record(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
             inform[s] = other[0][column] if column and other else _value(pack, svc, s, rng)
     if not all(inform.values()):
         return None
-    failed = any(s == us.amount_slot for s in inform) and float(inform.get(us.amount_slot, 0) or 0) > float(
-        record.get(us.amount_column, "0") or 0)
+    failed = any(s == us.amount_slot for s in inform) and (amount_of(inform.get(us.amount_slot, "")) or 0.0) > (
+        amount_of(record.get(us.amount_column, "")) or 0.0)
     tasks = [{"service": svc.name, "intent": intent.name, "inform": inform, "request": [], "outcome": "success",
               "failed_first": failed, "record": record.get(us.key)}]
     reader = next((svc.intent(i) for i in us.intents if svc.intent(i) and us.amount_column in svc.intent(i).result_slots  # type: ignore[union-attr]

@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
-from goalconvo.core.records import CheckResult, Dialogue, PackTask
+import re
+from collections.abc import Sequence
+
+from goalconvo.core.records import CheckResult, Dialogue, PackTask, Turn
 from goalconvo.nlu.roles import CUSTOMER_CUES, DESK_CUES, SELF_TALK, cues
 from goalconvo.nlu.text import normalize, split_sentences
 from goalconvo.packs.model import Pack
@@ -51,49 +54,92 @@ def check_pack_roles(dialogue: Dialogue) -> CheckResult:
                        reason="; ".join(faults[:5]) or "no turn out of role")
 
 
-def _known_values(pack: Pack, service: str, slot: str) -> set[str]:
-    out = {r[slot].lower() for r in pack.entities.get(service, ()) if r.get(slot)}
-    out |= {r[slot].lower() for u in pack.user_states if u.service == service for r in u.rows if r.get(slot)}
-    return out
+def says(text: str, value: str) -> bool:
+    """Whether normalised ``text`` says ``value`` as a whole: "9:15" is not said by "19:15", "$60" not by "$600"."""
+    value = value.strip()
+    if not value:
+        return False
+    return re.search(rf"(?<![\w:.,]){re.escape(value)}(?![\w:]|[.,][0-9])", text) is not None
 
 
-def _act_values(dialogue: Dialogue, service: str, speaker: str | None = None) -> set[tuple[str, str]]:
-    """(slot, value) pairs the turns' acts carry for a service (SGD's canonical values on real dialogues)."""
+def _task_rows(pack: Pack, task: PackTask) -> list[dict[str, str]]:
+    """The entity rows (or the user's records) a task is about: those fitting every value it names of their columns."""
+    rows = [*pack.entities.get(task.service, ()), *(r for u in pack.user_states if u.service == task.service for r in u.rows)]
+    fitting = [r for r in rows if any(k in r for k in task.inform)
+               and all(r[k].lower() == v.lower() for k, v in task.inform.items() if k in r and v != "dontcare")]
+    return fitting or rows
+
+
+_TOLD = ("INFORM", "OFFER")
+
+
+def _act_pairs(turn: Turn, service: str, acts: tuple[str, ...] | None = None) -> set[tuple[str, str]]:
+    """(slot, value) pairs a turn's acts carry for a service (only ``acts`` of them, when given)."""
     out = set()
-    for t in dialogue.turns:
-        if speaker is not None and t.speaker != speaker:
-            continue
-        for key, pairs in t.acts.items():
-            if key.startswith(f"{service}-"):
-                out |= {(p[0], normalize(p[1])) for p in pairs if len(p) == 2}
+    for key, pairs in turn.acts.items():
+        svc, _, act = key.rpartition("-")
+        if svc == service and (acts is None or act in acts):
+            out |= {(p[0], normalize(p[1])) for p in pairs if len(p) == 2 and p[1] not in ("", "none")}
     return out
 
 
-def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict) -> list[str]:
+def _act_names(turn: Turn, service: str) -> set[str]:
+    return {key.rpartition("-")[2] for key in turn.acts if key.rpartition("-")[0] == service}
+
+
+def _opens(turn: Turn, task: PackTask) -> bool:
+    """The turn where a task begins: the User says its intent, or the desk offers it."""
+    return any(key.rpartition("-")[0] == task.service and key.rpartition("-")[2] in ("INFORM_INTENT", "OFFER_INTENT")
+               and any(len(p) == 2 and p[1] == task.intent for p in pairs) for key, pairs in turn.acts.items())
+
+
+def task_spans(dialogue: Dialogue, tasks: Sequence[PackTask]) -> list[tuple[int, int]]:
+    """Each task's turns, in goal order: from the turn that opens it to the one opening the next task.
+
+    A task no turn opens (a dialogue without acts, or a user who never names the intent) runs from
+    the previous task's start, so a goal is never judged stricter than its turns can show.
+    """
+    turns = dialogue.turns
+    starts: list[int] = []
+    at = 0
+    for task in tasks:
+        found = next((i for i in range(at, len(turns)) if _opens(turns[i], task)), None)
+        starts.append(found if found is not None else at)
+        if found is not None:
+            at = found + 1
+    ends = [next((s for s in starts[k + 1:] if s > starts[k]), len(turns)) for k in range(len(starts))]
+    return list(zip(starts, ends))
+
+
+def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict, span: tuple[int, int]) -> list[str]:
     """What the dialogue leaves undone of one task (empty when it is done).
 
-    A value counts as said when the text says it (or the pack's own wording of it) or a turn's acts
-    carry it: a person says "the 8th of March" for SGD's canonical ``2019-03-08``.
+    A value counts as said when the text says it whole (or the pack's own wording of it) or a turn's
+    acts carry it: a person says "the 8th of March" for SGD's canonical ``2019-03-08``. A request is
+    answered when the desk tells the slot (its INFORM or OFFER acts, never its own question), or its
+    text says the value of the entity the task is about; an outcome counts only in the task's turns.
     """
     missing = []
-    user_text = " ".join(normalize(t.text) for t in dialogue.turns if t.speaker == "user")
-    desk = [t for t in dialogue.turns if t.speaker == "bot"]
+    turns = dialogue.turns
+    user_text = " ".join(normalize(t.text) for t in turns if t.speaker == "user")
+    desk = [t for t in turns if t.speaker == "bot"]
     desk_text = " ".join(normalize(t.text) for t in desk)
-    carried = _act_values(dialogue, task.service)
-    desk_slots = {slot for slot, _ in _act_values(dialogue, task.service, "bot")}
+    carried = set().union(*(_act_pairs(t, task.service) for t in turns))
     for slot, value in task.inform.items():
         forms = [normalize(value)] + [normalize(w).rstrip(".!?") for w in value_wordings(templates, task.service, slot, value)]
-        said = any(f in user_text or f in desk_text for f in forms) or (slot, normalize(value)) in carried
+        said = any(says(user_text, f) or says(desk_text, f) for f in forms) or (slot, normalize(value)) in carried
         if value != "dontcare" and not said:
             missing.append(f"{task.intent}: {slot} {value!r} never said")
+    told = {slot for t in desk for slot, _ in _act_pairs(t, task.service, _TOLD)}
+    rows = _task_rows(pack, task)
     for slot in task.request:
-        known = _known_values(pack, task.service, slot)
-        if not (any(v in desk_text for v in known) or slot in desk_slots):
+        known = {normalize(r[slot]) for r in rows if r.get(slot)}
+        if not (slot in told or any(says(desk_text, v) for v in known)):
             missing.append(f"{task.intent}: {slot} asked for, never answered")
     svc = pack.service(task.service)
     intent = svc.intent(task.intent) if svc else None
     if intent is not None and intent.is_transactional:
-        acts = [key.rpartition("-")[2] for t in desk for key in t.acts if key.startswith(f"{task.service}-")]
+        acts = set().union(*(_act_names(t, task.service) for t in turns[span[0]:span[1]] if t.speaker == "bot"))
         if task.outcome == "success" and "NOTIFY_SUCCESS" not in acts:
             missing.append(f"{task.intent}: never made")
         if task.outcome == "failure" and "NOTIFY_FAILURE" not in acts:
@@ -104,7 +150,8 @@ def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict) 
 def check_pack_goal(dialogue: Dialogue, pack: Pack) -> CheckResult:
     tasks = dialogue.goal.tasks
     templates = load_templates(pack)
-    undone = [_task_done(dialogue, pack, t, templates) for t in tasks]
+    spans = task_spans(dialogue, tasks)
+    undone = [_task_done(dialogue, pack, t, templates, span) for t, span in zip(tasks, spans)]
     done = sum(1 for u in undone if not u)
     score = done / len(tasks) if tasks else 0.0
     reasons = [m for u in undone for m in u]

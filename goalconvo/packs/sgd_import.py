@@ -81,6 +81,8 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
     tasks: dict[tuple[str, str], dict[str, Any]] = {}
     order: list[tuple[str, str]] = []
     active: dict[str, str] = {}
+    #: Per service: the slots the real desk told (INFORM, OFFER) anywhere in the dialogue.
+    told: dict[str, set[str]] = {}
     # The user's words for a value ("San Fran") -> SGD's canonical value ("San Francisco"), which the
     # service's results (the pack's entity rows) use.
     canon: dict[tuple[str, str, str], str] = {}
@@ -117,6 +119,8 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
                     continue
                 task = tasks[(service, intent)]
                 for action in frame.get("actions", []):
+                    if action.get("act") in ("INFORM", "OFFER") and action.get("slot"):
+                        told.setdefault(service, set()).add(str(action["slot"]))
                     if action.get("act") == "NOTIFY_FAILURE":
                         task["outcome"] = "failure"
                     elif action.get("act") == "NOTIFY_SUCCESS":
@@ -124,6 +128,9 @@ def goal_of(dialogue: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None
                         task["outcome"] = "success"
     if not order:
         return None
+    for task in tasks.values():
+        # A request the real desk never answered has no value anywhere to tell: not part of the goal.
+        task["request"] = [r for r in task["request"] if r in told.get(task["service"], set())]
     return {"version": GOAL_VERSION, "source_dialogue": str(dialogue.get("dialogue_id", "")),
             "services": sorted({s for s, _ in order}), "tasks": [tasks[k] for k in order]}
 
@@ -222,6 +229,11 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
     seen_goals: dict[str, dict[str, Any]] = {}
     skipped = 0
     search_columns = {s.name: {r for i in s.intents if not i.is_transactional for r in i.result_slots} for s in picked}
+    # The column naming an entity: the searched one a booking takes (doctor_name, dentist_name).
+    name_column = {s.name: next((r for i in s.intents if i.is_transactional for r in i.required_slots
+                                 if r in search_columns[s.name]), "") for s in picked}
+    #: (service, entity name) -> facts the real desk told of it (a booking's results lack a dentist's city).
+    told_facts: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for d in dialogues:
         goal = goal_of(d, wanted)
         if goal is None:
@@ -243,12 +255,23 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
             if t["outcome"] == "failure" or t["failed_first"]:
                 failed_dialogues[(t["service"], t["intent"])] += 1
         after_failure: dict[str, str] = {}
+        talked_of: dict[str, str] = {}
         for turn in d.get("turns", []):
             for frame in turn.get("frames", []):
                 service = frame.get("service")
                 if service not in wanted:
                     continue
+                named = (frame.get("service_call") or {}).get("parameters", {}).get(name_column[service])
+                if named:
+                    talked_of[service] = str(named)
                 for action in frame.get("actions", []):
+                    canonical = (action.get("canonical_values") or action.get("values") or [""])[0]
+                    if turn.get("speaker") == "SYSTEM" and isinstance(canonical, str) and canonical:
+                        if action.get("act") == "OFFER" and action.get("slot") == name_column[service]:
+                            talked_of[service] = canonical
+                        elif action.get("act") == "INFORM" and action.get("slot") in search_columns[service] \
+                                and service in talked_of:
+                            told_facts[(service, talked_of[service])].setdefault(str(action["slot"]), canonical)
                     for v in action.get("canonical_values") or action.get("values") or []:
                         if isinstance(v, str) and action.get("slot") not in ("", "intent", "count"):
                             values[f"{service}.{action['slot']}"].append(v)
@@ -275,6 +298,10 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
                     for k, v in row.items():
                         values[f"{service}.{k}"].append(v)
                     rows[service][tuple(sorted(row.items()))] = row
+    for s in picked:
+        for row in rows[s.name].values():
+            for k, v in told_facts.get((s.name, row.get(name_column[s.name], "")), {}).items():
+                row.setdefault(k, v)
     entity_files: dict[str, str] = {}
     per_call: list[str] = []
     counts: dict[str, int] = {}

@@ -16,6 +16,7 @@ WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "frid
 MAX_VALUE_CHARS = 200
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _COUNT = re.compile(r"-?[0-9]{1,9}")
+_NUMBER = re.compile(r"-?[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
 def is_clock_time(text: str) -> bool:
@@ -50,3 +51,18 @@ def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:
         except re.error:
             return None  # the pattern itself is reported once by the pack check
     return None
+
+
+def amount_of(text: str) -> float | None:
+    """The number in a money value ("$1,630", "£86.20", "400"), or None."""
+    m = _NUMBER.search(text or "")
+    return float(m.group(0).replace(",", "")) if m else None
+
+
+def money_text(value: float, like: str) -> str:
+    """``value`` written as ``like`` is: its currency sign, thousands commas, pence when it has them."""
+    sign = like[: len(like) - len(like.lstrip("$£€¥ "))].strip()
+    body = f"{value:,.2f}" if "." in like else f"{int(round(value)):,}"
+    if "," not in like and value < 1000:
+        body = body.replace(",", "")
+    return f"{sign}{body}"

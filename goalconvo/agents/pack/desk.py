@@ -40,15 +40,29 @@ class Desk:
         self.results: dict[str, dict[str, str]] = s.get("results", {})
         self.awaiting: str = s.get("awaiting", "")
         self.shown: dict[str, int] = s.get("shown", {})
+        #: A refused call's alternative, heard by the User but not yet taken (not the User's belief until it says yes).
+        self.alternative: dict[str, str] = s.get("alternative", {})
+        #: Services whose transaction is made: the next intent on one starts from a clean belief.
+        self.closed: list[str] = s.get("closed", [])
 
     def to_dict(self) -> dict[str, Any]:
         return {"service": self.service, "intent": self.intent, "belief": self.belief, "offered": self.offered,
-                "results": self.results, "awaiting": self.awaiting, "shown": self.shown, "world": self.world.to_dict()}
+                "results": self.results, "awaiting": self.awaiting, "shown": self.shown, "alternative": self.alternative,
+                "closed": self.closed, "world": self.world.to_dict()}
 
     # -- reading the User ---------------------------------------------------------------------
     def _hear(self, user: list[Act]) -> None:
+        if self.awaiting == "alternative" and not A.has(user, A.AFFIRM):
+            # The User turned the alternative down: it never becomes what the User asked for.
+            self.alternative, self.awaiting = {}, ""
         for a in user:
             if a.act == A.INFORM_INTENT:
+                if a.service in self.closed:
+                    # A new task on a service whose last one is made: nothing of that one carries over
+                    # (a second transfer is not the first one's amount, a second visit not its time).
+                    self.closed.remove(a.service)
+                    for held in (self.belief, self.offered, self.results):
+                        held.pop(a.service, None)
                 self.service, self.intent, self.awaiting = a.service, a.value, ""
                 self._carry_offer()
             elif a.act == A.INFORM and a.slot != "fixed":
@@ -61,7 +75,8 @@ class Desk:
         if row and svc and intent:
             for slot in intent.required_slots:
                 if slot in row:
-                    self.belief.setdefault(self.service, {}).setdefault(slot, row[slot])
+                    # The entity just offered is the one meant, over any named before it.
+                    self.belief.setdefault(self.service, {})[slot] = row[slot]
 
     def _current(self) -> tuple[Service | None, Intent | None]:
         svc = self.pack.service(self.service)
@@ -96,6 +111,8 @@ class Desk:
         if self.awaiting == "confirm" and A.has(user, A.AFFIRM):
             return self._call(svc, intent)
         if self.awaiting == "alternative" and A.has(user, A.AFFIRM):
+            self._belief(svc).update(self.alternative)
+            self.alternative = {}
             return self._call(svc, intent)
         if self.awaiting == "step" and A.has(user, A.NEGATE):
             return self._fallback(svc)
@@ -117,9 +134,13 @@ class Desk:
             return [Act(A.REQUEST, svc.name, missing[0])]
         values = {**{k: v for k, v in intent.optional_slots.items() if v != DONTCARE}, **belief}
         if intent.is_transactional:
-            self.awaiting = "confirm"
             said = [*intent.required_slots, *(s for s in intent.optional_slots if s in belief)]
-            return [Act(A.CONFIRM, svc.name, s, values[s]) for s in said if s in values]
+            confirms = [Act(A.CONFIRM, svc.name, s, values[s]) for s in said if s in values]
+            if not confirms:
+                # Nothing to read back (an intent that takes no slot): made at once.
+                return self._call(svc, intent)
+            self.awaiting = "confirm"
+            return confirms
         if svc.name in self.pack.entities and svc.name not in self.pack.per_call:
             return self._search(svc, intent, values)
         return self._call(svc, intent)
@@ -151,12 +172,13 @@ class Desk:
         result = self.world.call(svc, intent, values)
         if not result.ok:
             self.awaiting = "alternative" if result.alternative else ""
-            for k, v in result.alternative.items():
-                self._belief(svc)[k] = v
+            self.alternative = dict(result.alternative)
             return [Act(A.NOTIFY_FAILURE, svc.name, "reason", result.reason),
                     *(Act(A.OFFER, svc.name, k, v) for k, v in result.alternative.items())]
         self.awaiting = ""
         self.results[svc.name] = result.values
+        if intent.is_transactional and svc.name not in self.closed:
+            self.closed.append(svc.name)
         columns = {c for r in self.pack.entities.get(svc.name, ()) for c in r}
         shown = [s for s in intent.result_slots if s not in intent.required_slots and s not in intent.optional_slots
                  and (self.pack.rule(svc.name, s).generated or s not in columns) and s not in self._belief(svc)]
@@ -171,11 +193,16 @@ class Desk:
         # asked for by name), and what its calls returned.
         named = self.world.entity_for(svc.name, self._belief(svc)) or {}
         source = {**named, **self.offered.get(svc.name, {}), **self.results.get(svc.name, {})}
+        columns = {c for r in self.pack.entities.get(svc.name, ()) for c in r}
         out = []
         for s in slots:
-            value = source.get(s) or self.world.generate(svc.name, s)
-            source[s] = value
-            self.results.setdefault(svc.name, {})[s] = value
+            value = source.get(s, "")
+            if not value and (self.pack.rule(svc.name, s).generated or s not in columns):
+                # A value the service makes (a reference): made now. An entity's fact is never made up.
+                value = self.world.generate(svc.name, s)
+                source[s] = value
+                self.results.setdefault(svc.name, {})[s] = value
+            # An empty value: the desk does not know it (said as such).
             out.append(Act(A.INFORM, svc.name, s, value))
         return out
 

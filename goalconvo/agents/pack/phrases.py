@@ -156,7 +156,7 @@ class PackPhrases:
 
     def _told(self, rng: random.Random, speaker: str, acts: list[Act], intent_of: dict[str, str]) -> str:
         informs = A.named(acts, A.INFORM)
-        if speaker != "bot" or not informs:
+        if speaker != "bot" or not informs or not all(a.value for a in informs):
             return ""
         service = informs[0].service
         own = self._own(self.intents, f"{service}.{intent_of.get(service, '')}", "told")
@@ -187,6 +187,10 @@ class PackPhrases:
                 parts.append(said if first else _GREETING.sub("", said))
             elif a.act == A.INFORM and speaker == "user":
                 parts.append(self.slot(rng, "dontcare" if a.value == "dontcare" else "user", a.service, a.slot, a.value))
+            elif a.act == A.INFORM and not a.value:
+                w = slot_words(a.slot)
+                parts.append(rng.choice((f"I'm sorry, I don't have the {w} for that.", f"I'm afraid the {w} isn't on my records.",
+                                         f"Sorry, I can't see a {w} for that one.")))
             elif a.act == A.INFORM:
                 parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
             elif a.act == A.REQUEST:

@@ -107,18 +107,23 @@ class UserSide:
             self.done = True
             return [Act(A.GOODBYE, self.goal.tasks[-1].service)], True
         for a in A.named(desk, A.OFFER) + A.named(desk, A.INFORM):
-            self.heard.setdefault(a.service, {})[a.slot] = a.value
+            if a.value:
+                self.heard.setdefault(a.service, {})[a.slot] = a.value
             if a.slot in task.request and a.slot not in self.answered:
                 self.answered.append(a.slot)
         offered_intent = next((a.value for a in A.named(desk, A.OFFER_INTENT)), "")
         if offered_intent and A.has(desk, A.NOTIFY_SUCCESS):
-            # The desk made a task of the goal at once (a ticket when no step fixed the fault).
-            while self.task is not None and self.task.intent != offered_intent:
-                self.outcomes[self.task_index] = "failure"
-                self.task_index += 1
-            if self.task is None:
-                return self._open_task(False), self.done
-            task = self.task
+            # The desk made a task at once (a ticket when no step fixed the fault). Where the goal has it
+            # later, the tasks before it ended unfixed; where it has not, only the current one ended.
+            later = next((i for i in range(self.task_index, len(self.goal.tasks))
+                          if self.goal.tasks[i].intent == offered_intent), None)
+            if later is None:
+                self.ended = ""
+                return self._next_task("failure"), self.done
+            for i in range(self.task_index, later):
+                self.outcomes[i] = "failure"
+            self.task_index = later
+            task = self.task  # type: ignore[assignment]
         if A.has(desk, A.REQUEST):
             asked = [a.slot for a in A.named(desk, A.REQUEST)]
             intent = self.pack.service(task.service).intent(task.intent)  # type: ignore[union-attr]

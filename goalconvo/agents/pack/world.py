@@ -16,14 +16,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from goalconvo.packs.model import Diagnosis, Intent, Pack, Service, UserState
-from goalconvo.packs.values import is_clock_time
+from goalconvo.packs.values import amount_of, is_clock_time, money_text
 
 DONTCARE = "dontcare"
 _MONEY_WORDS = re.compile(r"amount|balance|price|cost|fee|fare|total")
 #: An intent that removes the user's record it names (a visit cancelled); a ``new_x`` slot changes column ``x``.
 _CANCELS = re.compile(r"(?i)cancel|delete|remove")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_NUMBER = re.compile(r"-?[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
 def _minutes(text: str) -> int | None:
@@ -49,21 +48,6 @@ def matches(pack: Pack, service: str, row: dict[str, str], wanted: dict[str, str
         elif have.strip().lower() != value.strip().lower():
             return False
     return True
-
-
-def amount_of(text: str) -> float | None:
-    """The number in a money value ("$1,630", "£86.20", "400"), or None."""
-    m = _NUMBER.search(text or "")
-    return float(m.group(0).replace(",", "")) if m else None
-
-
-def money_text(value: float, like: str) -> str:
-    """``value`` written as ``like`` is: its currency sign, thousands commas, pence when it has them."""
-    sign = like[: len(like) - len(like.lstrip("$£€¥ "))].strip()
-    body = f"{value:,.2f}" if "." in like else f"{int(round(value)):,}"
-    if "," not in like and value < 1000:
-        body = body.replace(",", "")
-    return f"{sign}{body}"
 
 
 def is_money_slot(pack: Pack, service: str, slot: str) -> bool:
