@@ -122,11 +122,16 @@ def test_a_diagnosis_asks_until_a_row_decides_and_opens_a_ticket_when_no_step_fi
     assert not any(a == A.OFFER_INTENT for a, _, _ in desk)
     stuck = _goal(net, [{"service": "Support", "intent": "DiagnoseFault", "outcome": "failure",
                          "inform": {"device": "router", "symptom": "no connection", "tried": "checked the cables"}},
-                        {"service": "Support", "intent": "OpenTicket", "outcome": "success"}])
+                        {"service": "Support", "intent": "OpenTicket", "outcome": "success"},
+                        {"service": "Support", "intent": "BookEngineer", "outcome": "success",
+                         "inform": {"visit_day": "thursday", "visit_slot": "morning"}}])
     plan = plan_pack_dialogue(stuck, net, "seed")
     desk = _acts(plan, "bot")
     assert (A.OFFER_INTENT, "intent", "OpenTicket") in desk and any(s == "ticket_id" for a, s, _ in desk if a == A.INFORM)
-    assert plan.finished
+    ticket = next(v for a, s, v in desk if a == A.INFORM and s == "ticket_id")
+    # The engineer is booked for the ticket the desk just opened: it never asks the User for it.
+    assert (A.REQUEST, "ticket_id", "") not in desk and (A.CONFIRM, "ticket_id", ticket) in desk
+    assert plan.finished and plan.outcomes[2] == "success"
 
 
 def test_drawn_goals_read_only_the_pack_and_never_repeat():

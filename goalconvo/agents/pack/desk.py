@@ -58,11 +58,15 @@ class Desk:
         for a in user:
             if a.act == A.INFORM_INTENT:
                 if a.service in self.closed:
-                    # A new task on a service whose last one is made: nothing of that one carries over
-                    # (a second transfer is not the first one's amount, a second visit not its time).
+                    # A new task on a service whose last one is made: nothing the User said or was offered
+                    # carries over (a second transfer is not the first one's amount, a second visit not its
+                    # time); what the service made does (the ticket an engineer is then booked for).
                     self.closed.remove(a.service)
-                    for held in (self.belief, self.offered, self.results):
-                        held.pop(a.service, None)
+                    self.belief.pop(a.service, None)
+                    self.offered.pop(a.service, None)
+                    made = {k: v for k, v in self.results.pop(a.service, {}).items() if self.pack.rule(a.service, k).generated}
+                    if made:
+                        self.results[a.service] = made
                 self.service, self.intent, self.awaiting = a.service, a.value, ""
                 self._carry_offer()
             elif a.act == A.INFORM and a.slot != "fixed":

@@ -54,7 +54,7 @@ class PackEngine(DialogueEngine):
             # Another wording where a side would say a line of its own again ("Yes, that's right." twice).
             for attempt in range(6):
                 text = self.phrases.say(t.speaker, t.acts, f"{seed}:{i}" + (f":{attempt}" if attempt else ""), t.intents,
-                                        first=i == 0)
+                                        first=i == 0, after=plan.turns[i - 1].acts if i else None)
                 if text not in own:
                     break
             turns.append({"speaker": t.speaker, "text": text, "acts": to_wire(t.acts), "belief": t.belief or None})

@@ -5,6 +5,8 @@ and per intent, each a list of variants (``{value}`` is the slot's value; ``{cou
 
     [slots."Clinicians.speciality"]
     user = ["It's for {value}.", "I need someone for {value}."]   # the User gives the value
+    open = ["I'm after someone in {value}."]                      # ... with its request, in the opening turn
+    "open.BookVisit" = ["It's {value} I'd like."]                 # ... per intent, where one wording fits one only
     ask = ["What would you like to be seen for?"]                  # the desk asks for it
     tell = ["That's {value}."]                                    # the desk says it
     request = ["Which surgery is that?"]                          # the User asks for it
@@ -97,7 +99,7 @@ class PackPhrases:
             return rng.choice(plain).format(**fields)
 
     # -- one act ----------------------------------------------------------------------------------
-    def slot(self, rng: random.Random, role: str, service: str, slot: str, value: str = "") -> str:
+    def slot(self, rng: random.Random, role: str, service: str, slot: str, value: str = "", intent: str = "") -> str:
         w = slot_words(slot)
         plain = {
             "user": [f"The {w} is {value}.", f"{value}, please.", f"Make it {value}.", f"I'd like {value}.",
@@ -106,6 +108,8 @@ class PackPhrases:
                      f"Go with {value}.", f"My {w} is {value}.", f"Use {value}.", f"{value}, if that's possible.",
                      f"I'd say {value}.", f"Ideally {value}.", f"Let's do {value}.", f"Can we say {value}?",
                      f"{value} is what I want.", f"For the {w}, {value}."],
+            "open": [f"The {w} is {value}.", f"For the {w}, {value}.", f"My {w} is {value}.", f"It should be {value} for the {w}.",
+                     f"I'd like {value} for the {w}.", f"I'm thinking {value} for the {w}."],
             "dontcare": [f"Any {w} is fine.", f"I don't mind about the {w}.", "Whatever you have is fine.",
                          f"The {w} doesn't matter to me."],
             "ask": [f"What {w} would you like?", f"Which {w} do you have in mind?", f"Could you give me the {w}?",
@@ -119,7 +123,12 @@ class PackPhrases:
             "offer": [f"How about {value}?", f"I have {value}.", f"There's {value}.", f"{value} is one option.",
                       f"Would {value} suit you?", f"I can suggest {value}.", f"One match is {value}."],
         }[role]
-        own = self._own(self.slots, f"{service}.{slot}", role)
+        # A pack may word a slot per intent ("open.MoveMoney": "It's from my savings account"), else per role.
+        own = (self._own(self.slots, f"{service}.{slot}", f"{role}.{intent}") if intent else []) \
+            or self._own(self.slots, f"{service}.{slot}", role)
+        if role == "open" and not own:
+            # A pack without opening variants: its answer variants that name the slot's value in a sentence.
+            own = [v for v in self._own(self.slots, f"{service}.{slot}", "user") if len(v.split()) >= 4]
         # A pack may say one value its own way (``[slots."S.tried".values] nothing = [...]``): the User's words.
         wordings = value_wordings({"slots": self.slots}, service, slot, value)
         if role in ("user", "dontcare") and wordings:
@@ -169,9 +178,16 @@ class PackPhrases:
         return ""
 
     # -- a turn -----------------------------------------------------------------------------------
-    def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str], first: bool = False) -> str:
-        """The turn's text: each act in order, one sentence or two; ``intent_of`` names each service's current intent."""
+    def say(self, speaker: str, acts: list[Act], seed: str, intent_of: dict[str, str], first: bool = False,
+            after: list[Act] | None = None) -> str:
+        """The turn's text: each act in order, one sentence or two; ``intent_of`` names each service's current intent.
+
+        ``after`` is the other side's turn this one answers: "No, I'm all set" answers "Anything else?"
+        and nothing else; "That one sounds good" follows an offer, not a phone number.
+        """
         rng = random.Random(seed)
+        after = after or []
+        opening = A.has(acts, A.INFORM_INTENT)
         parts: list[str] = []
         confirms = A.named(acts, A.CONFIRM)
         told = self._told(rng, speaker, acts, intent_of)
@@ -186,7 +202,10 @@ class PackPhrases:
                 # A greeting opens the call, not each new request in it.
                 parts.append(said if first else _GREETING.sub("", said))
             elif a.act == A.INFORM and speaker == "user":
-                parts.append(self.slot(rng, "dontcare" if a.value == "dontcare" else "user", a.service, a.slot, a.value))
+                # Said with the request itself, a value needs a sentence of its own, not an answer's fragment.
+                role = "dontcare" if a.value == "dontcare" else "open" if opening else "user"
+                asked = next((x.value for x in acts if x.act == A.INFORM_INTENT and x.service == a.service), intent)
+                parts.append(self.slot(rng, role, a.service, a.slot, a.value, asked))
             elif a.act == A.INFORM and not a.value:
                 w = slot_words(a.slot)
                 parts.append(rng.choice((f"I'm sorry, I don't have the {w} for that.", f"I'm afraid the {w} isn't on my records.",
@@ -219,6 +238,9 @@ class PackPhrases:
                                          "What else is there?", "Could you find me a different one?"))
                              if speaker == "user" else rng.choice(("Would you like to change anything?",
                                                                    "Is there something else I can search for?")))
+            elif a.act == A.SELECT and a.value and not A.has(after, A.OFFER):
+                parts.append(rng.choice((f"Thanks. I'll go with {a.value}, then.", f"Okay, {a.value} it is.",
+                                         f"Good, let's go with {a.value}.")))
             elif a.act == A.SELECT:
                 parts.append(rng.choice(("That one sounds good.", "Great, that works for me.", "Perfect, thanks.",
                                          "That'll do nicely.", "Okay, that one is fine.", "Good, I'll take that one.")))
@@ -237,13 +259,17 @@ class PackPhrases:
             elif a.act == A.REQ_MORE:
                 parts.append(rng.choice(("Is there anything else I can help with?", "Can I help with anything else?",
                                          "Anything else today?", "What else can I do for you?", "Do you need anything more?",
-                                         "Anything further?", "Is that everything for now?", "Can I do anything more for you?",
+                                         "Anything further?", "Is there anything more I can do?", "Can I do anything more for you?",
                                          "Something else I can sort out?")))
             elif a.act == A.THANK_YOU:
-                parts.append(rng.choice(("That's all, thank you.", "Thanks, that's everything.", "Thank you, that's all I needed.",
-                                         "No, I'm all set. Thanks.", "Nothing else, thanks a lot.", "That covers it, thank you.",
-                                         "Great, that's it for today.", "Brilliant, nothing more.", "Lovely, cheers.",
-                                         "Wonderful, I appreciate it.", "Okay, that's me done.", "Perfect. No more questions.")))
+                plain = ["That's all, thank you.", "Thanks, that's everything.", "Thank you, that's all I needed.",
+                         "That covers it, thank you.", "Okay, that's me done.", "Thank you for your help."]
+                # Only an "anything else?" is answered with a no; only a turn's first words greet what was done.
+                answering = ["No, I'm all set. Thanks.", "Nothing else, thanks a lot.", "No, that's everything, thanks."]
+                glad = ["Great, that's it for today.", "Brilliant, nothing more.", "Lovely, cheers.", "Wonderful, I appreciate it.",
+                        "Perfect. No more questions."]
+                parts.append(rng.choice(plain + (answering if A.has(after, A.REQ_MORE) and not parts else [])
+                                        + (glad if not parts else [])))
             elif a.act == A.GOODBYE and speaker == "user":
                 if not A.has(acts, A.THANK_YOU):
                     parts.append(rng.choice(("Thanks, bye.", "Goodbye.")))

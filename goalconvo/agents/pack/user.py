@@ -38,6 +38,8 @@ class UserSide:
     turn: int = 0
     #: The current task's outcome once the desk has made or refused it (its requests may still follow).
     ended: str = ""
+    #: The entities the desk offered, in order (the first OFFER of each offering turn).
+    offers: list[Act] = field(default_factory=list)
 
     def _rng(self) -> random.Random:
         return random.Random(f"{self.seed}:{self.task_index}:{self.turn}")
@@ -97,6 +99,11 @@ class UserSide:
             return [Act(A.REQUEST, task.service, r) for r in asks[:2]]
         return self._next_task(outcome)
 
+    def _select(self, task: PackTask) -> Act:
+        """Taking the desk's offer, named when the desk has told its name (the User may say it back)."""
+        offered = next((a for a in reversed(self.offers) if a.service == task.service), None)
+        return Act(A.SELECT, task.service, offered.slot, offered.value) if offered else Act(A.SELECT, task.service)
+
     def respond(self, desk: list[Act] | None) -> tuple[list[Act], bool]:
         """The User's acts answering the desk's last acts, and whether it has said goodbye."""
         self.turn += 1
@@ -106,6 +113,9 @@ class UserSide:
         if task is None or A.has(desk, A.GOODBYE):
             self.done = True
             return [Act(A.GOODBYE, self.goal.tasks[-1].service)], True
+        offers = A.named(desk, A.OFFER)
+        if offers and not A.has(desk, A.NOTIFY_FAILURE):
+            self.offers.append(offers[0])
         for a in A.named(desk, A.OFFER) + A.named(desk, A.INFORM):
             if a.value:
                 self.heard.setdefault(a.service, {})[a.slot] = a.value
@@ -172,10 +182,10 @@ class UserSide:
             if self.task_index not in self.asked_alts and self._rng().random() < 0.3:
                 self.asked_alts.append(self.task_index)
                 return [Act(A.REQUEST_ALTS, task.service)], False
-            return [Act(A.SELECT, task.service)], False
+            return [self._select(task)], False
         if A.has(desk, A.INFORM) and not A.has(desk, A.OFFER) and not _reads(self.pack, task) \
                 and not [r for r in task.request if r not in self.answered]:
-            return [Act(A.SELECT, task.service)], False
+            return [self._select(task)], False
         if A.has(desk, A.OFFER) or A.has(desk, A.INFORM) or A.has(desk, A.REQ_MORE):
             return self._ask_or_move_on(task, "success" if A.has(desk, A.INFORM) and not A.has(desk, A.OFFER)
                                         and _reads(self.pack, task) else "none"), self.done
