@@ -36,8 +36,13 @@ from goalconvo.packs.model import Pack
 from goalconvo.packs.templates import load_templates, value_wordings
 
 
-_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+", re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
+                       re.IGNORECASE)
 _CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "of", "that", "which"}
+
+
+def _head(sentence: str) -> tuple[str, ...]:
+    return tuple(sentence.lower().split()[:2])
 
 
 def slot_words(slot: str) -> str:
@@ -133,6 +138,8 @@ class PackPhrases:
         wordings = value_wordings({"slots": self.slots}, service, slot, value)
         if role in ("user", "dontcare") and wordings:
             own = wordings
+        elif role == "open" and wordings:
+            own = [w for w in wordings if len(w.split()) >= 4] or wordings
         return self._pick(rng, own, plain, value=value)
 
     def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "",
@@ -203,9 +210,16 @@ class PackPhrases:
                 parts.append(said if first else _GREETING.sub("", said))
             elif a.act == A.INFORM and speaker == "user":
                 # Said with the request itself, a value needs a sentence of its own, not an answer's fragment.
-                role = "dontcare" if a.value == "dontcare" else "open" if opening else "user"
+                # So is one the desk did not ask for, said beside an answer ("Nothing so far." answers no question).
+                unasked = A.has(after, A.REQUEST) and a.slot not in {x.slot for x in A.named(after, A.REQUEST)}
+                role = "dontcare" if a.value == "dontcare" else "open" if opening or unasked else "user"
                 asked = next((x.value for x in acts if x.act == A.INFORM_INTENT and x.service == a.service), intent)
-                parts.append(self.slot(rng, role, a.service, a.slot, a.value, asked))
+                for _ in range(4):
+                    # Two sentences of one turn never open alike ("The problem is ... The problem is ...").
+                    said = self.slot(rng, role, a.service, a.slot, a.value, asked)
+                    if not any(_head(said) == _head(p) for p in parts):
+                        break
+                parts.append(said)
             elif a.act == A.INFORM and not a.value:
                 w = slot_words(a.slot)
                 parts.append(rng.choice((f"I'm sorry, I don't have the {w} for that.", f"I'm afraid the {w} isn't on my records.",
