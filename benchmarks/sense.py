@@ -119,7 +119,7 @@ def _kind(message: str) -> str:
 
 
 def measure(name: str, dialogues: Iterator[tuple[str, Turns]], lex: Lexicon, max_faults: int, examples: int,
-            categories_counted: tuple[str, ...] = ("role", "fact", "coherence")) -> dict:
+            categories_counted: tuple[str, ...] = ("role", "fact", "coherence", "garble")) -> dict:
     n = rejected = 0
     categories: Counter[str] = Counter()
     kinds: Counter[str] = Counter()

@@ -87,13 +87,17 @@ BROKEN = [
 @pytest.mark.parametrize(("model", "phrased_by"), [("human:multiwoz", "template"), ("scripted", "llm"), ("vllm:x", "role-play")])
 def test_the_judge_check_reads_the_text_alone(model, phrased_by):
     """The same text gets the same verdict whatever model, phrased_by, acts or belief say it is."""
-    check = check_sense(_dialogue(BROKEN, model=model, phrased_by=phrased_by), Settings(), DB)
+    # The rules alone here (the readers' model of garbled turns is tested in test_garble.py).
+    rules_only = Settings(sense_garble=False)
+    check = check_sense(_dialogue(BROKEN, model=model, phrased_by=phrased_by), rules_only, DB)
     assert not check.passed
     assert "turn 2 (User, role): the User speaks like the desk: offers to find ('you can find')" in check.reason
     assert "turn 3 (desk, fact): books a table for a train" in check.reason
     assert "turn 5 (desk, role): the desk talks about its own help ('received my help')" in check.reason
     assert check.score == 4.0  # two cues in turn 2, one fact in turn 3, one in turn 5
-    assert check == check_sense(_dialogue(BROKEN), Settings(), DB)
+    assert check == check_sense(_dialogue(BROKEN), rules_only, DB)
+    with_model = check_sense(_dialogue(BROKEN, model=model, phrased_by=phrased_by), Settings(), DB)
+    assert with_model == check_sense(_dialogue(BROKEN), Settings(), DB) and with_model.score >= check.score
 
 
 def test_the_judge_runs_the_sense_check_after_the_rules_and_names_its_version():
@@ -101,11 +105,11 @@ def test_the_judge_runs_the_sense_check_after_the_rules_and_names_its_version():
     v = asyncio.run(judge.judge(_dialogue(BROKEN))).verdict
     names = [c.name for c in v.checks]
     assert names.index("sense") == names.index("ended_properly") + 1 < names.index("goal_completion")
-    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-6"
+    assert not v.accepted and v.judge_version == RULES_VERSION == "rules-7"
     off = Settings(llm="scripted", judge_llm=False, sense_check=False)
     v_off = asyncio.run(Judge(off, DB).judge(_dialogue(BROKEN))).verdict
-    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-6-nosense"
-    assert default_version(Settings(llm="vllm")) == "rules-6+llm"
+    assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-7-nosense"
+    assert default_version(Settings(llm="vllm")) == "rules-7+llm"
 
 
 def test_the_fault_budget_is_a_setting(monkeypatch):

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
         "(the User speaking like the desk, or the desk like a customer), facts (a value of the wrong type, booking "
         "words of another domain, contradictions, stacked facts) and coherence with the turn before; off: skipped.",
     )
+    sense_garble: bool = Field(
+        True,
+        description="Sense check: also reject turns the readers' model scores as garbled (goalconvo/nlu/garble.py, "
+        "learnt from blind readers' marks; MultiWOZ dialogues only).",
+    )
     sense_max_faults: int = Field(
         0, ge=0,
         description="Sense check: most faults a dialogue may show and pass (calibrated on MultiWOZ val: "

@@ -27,12 +27,15 @@ from goalconvo.llm import LLMBackend
 #: talking about its search, and a desk asking the User to phone or to find.
 #: rules-6: also a User saying what the desk may be after ("if you're looking for one") or thanking it
 #: for kind words, either side glad the other "helped", and a venue said to hold a count of places.
-RULES_VERSION = "rules-6"
+#: rules-7: also a turn the readers' model (nlu/garble.py) scores as garbled ("-nogarble" when it is off).
+RULES_VERSION = "rules-7"
 
 
 def default_version(settings: Settings) -> str:
-    """``rules-6`` (``rules-6-nosense`` with the sense check off), ``+llm`` when the LLM judge runs."""
-    return RULES_VERSION + ("" if settings.sense_check else "-nosense") + ("+llm" if llm_judge_enabled(settings) else "")
+    """``rules-7`` (``-nosense`` with the sense check off, ``-nogarble`` without its model), ``+llm`` with the LLM judge."""
+    return (RULES_VERSION + ("" if settings.sense_check else "-nosense")
+            + ("-nogarble" if settings.sense_check and not settings.sense_garble else "")
+            + ("+llm" if llm_judge_enabled(settings) else ""))
 
 
 class Judge:

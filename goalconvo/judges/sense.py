@@ -33,7 +33,7 @@ MAX_QUOTED = 6
 
 def check_sense(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     turns = [(t.speaker, t.text) for t in d.turns]
-    faults = dialogue_faults(turns, lexicon_for(db))
+    faults = dialogue_faults(turns, lexicon_for(db), garble=s.sense_garble)
     ok = len(faults) <= s.sense_max_faults
     quoted = [f"turn {f.turn} ({'User' if turns[f.turn][0] == 'user' else 'desk'}, {f.category}): {f.message}"
               for f in faults[:MAX_QUOTED]]

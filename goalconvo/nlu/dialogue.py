@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from goalconvo.nlu.coherence import follows
+from goalconvo.nlu.garble import load_garble_model
 from goalconvo.nlu.lexicon import Lexicon
 from goalconvo.nlu.understand import Fault, Speaker, Understanding, only_restates, plain_words, understand, utterance_faults
 
@@ -221,8 +222,11 @@ def read_dialogue(turns: Sequence[tuple[Speaker, str]], lex: Lexicon) -> list[Un
     return [understand(text, speaker, lex) for speaker, text in turns]
 
 
-def dialogue_faults(turns: Sequence[tuple[Speaker, str]], lex: Lexicon) -> list[Fault]:
-    """Every fault of a dialogue given as ``(speaker, text)`` turns, each with its turn index."""
+def dialogue_faults(turns: Sequence[tuple[Speaker, str]], lex: Lexicon, garble: bool = True) -> list[Fault]:
+    """Every fault of a dialogue given as ``(speaker, text)`` turns, each with its turn index.
+
+    ``garble``: also the turns the readers' model (``nlu.garble``) scores as garbled, after the rules.
+    """
     readings = read_dialogue(turns, lex)
     mem = _Memory()
     out: list[Fault] = []
@@ -231,4 +235,10 @@ def dialogue_faults(turns: Sequence[tuple[Speaker, str]], lex: Lexicon) -> list[
         found = utterance_faults(u, lex) + follows(prev, u) + cross_turn_faults(i, u, mem, lex)
         out += [Fault(f.category, f.message, i) for f in found]
         prev = u
+    if garble:
+        model = load_garble_model()
+        for i, score in model.garbled(turns):
+            who = "customer" if turns[i][0] == "user" else "desk clerk"
+            out.append(Fault("garble", f"reads like no {who} would say it ({score:.2f} >= {model.threshold:.2f}, "
+                                       "learnt from readers' marks)", i))
     return out

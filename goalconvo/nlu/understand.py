@@ -22,7 +22,7 @@ from goalconvo.nlu.text import Sentence, normalize, split_sentences
 from goalconvo.nlu.values import Claim, Value, find_claims, find_values
 
 Speaker = Literal["user", "bot"]
-Category = Literal["role", "fact", "coherence"]
+Category = Literal["role", "fact", "coherence", "garble"]
 
 
 @dataclass(frozen=True)
