@@ -143,6 +143,11 @@ def test_drawn_goals_read_only_the_pack_and_never_repeat():
         for g in goals:
             plan = plan_pack_dialogue(g, pack, g.goal_id)
             assert plan.finished, (name, g.tasks)
+        for table in pack.diagnoses:
+            # A row that leaves a fact open (any symptom) still gives the User one: never "the symptom doesn't matter".
+            asked = [t for g in goals for t in g.tasks if t.service == table.service and t.intent != table.fallback_intent
+                     and not pack.service(t.service).intent(t.intent).is_transactional]
+            assert asked and all(set(table.asks) - {"tried"} <= set(t.inform) for t in asked)
 
 
 def test_a_second_search_and_booking_on_one_service_books_the_second_offer_not_the_first():

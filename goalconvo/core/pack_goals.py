@@ -209,11 +209,19 @@ def _fault(pack: Pack, svc: Service, rng: random.Random) -> list[dict[str, Any]]
     if table is None or not table.rows:
         return None
     row = rng.choice(table.rows)
-    facts = {k: (v or next((x for x in _values(pack, svc, k)), "")) for k, v in row.when.items()}
+    facts = {k: v for k, v in row.when.items() if v}
+    for k in table.asks:
+        # A fact the row leaves open (any symptom) is still one the User has: drawn from the slot's values.
+        if not facts.get(k):
+            values = list(_values(pack, svc, k))
+            if values:
+                facts[k] = rng.choice(values)
     diagnose = next((i for i in svc.intents if not i.is_transactional and i.name != table.fallback_intent), None)
     if diagnose is None:
         return None
-    fixed = row.fixes and bool(row.step)
+    # The row that decides these facts (the first that fits, as the desk reads the table) sets the outcome.
+    decided = next((r for r in table.rows if all(not v or facts.get(k, "").lower() == v.lower() for k, v in r.when.items())), row)
+    fixed = decided.fixes and bool(decided.step)
     tasks = [{"service": svc.name, "intent": diagnose.name, "inform": facts, "request": [], "outcome": "success" if fixed else "failure"}]
     if not fixed:
         tasks.append({"service": svc.name, "intent": table.fallback_intent, "inform": {}, "request": [], "outcome": "success"})
