@@ -407,4 +407,5 @@ def test_pack_dialogues_export_as_sgd_with_its_keys_and_read_back(tmp_path: Path
     finally:
         con.close()
     again = _cli("rejudge", "--db", "c.duckdb", "--judge-version", "again", "--pack", "clinic", "--json", cwd=tmp_path)
-    assert again.returncode == 0 and json.loads(again.stdout)["accepted"] == len(goals)
+    # The run's own near-duplicate filter may have rejected one; rejudged, every pack dialogue gets its pack's checks.
+    assert again.returncode == 0 and json.loads(again.stdout)["judged"] == 8 and json.loads(again.stdout)["accepted"] >= len(goals)
