@@ -251,6 +251,21 @@ def test_drawn_transfers_of_a_balance_written_with_a_currency_read_it():
     assert amounts and all(a.startswith("£") for a in amounts)
 
 
+def test_another_option_where_only_one_fits_is_said_to_be_the_only_one():
+    from goalconvo.agents.pack.desk import Desk
+    from goalconvo.agents.pack.world import World
+
+    clinic = find_pack("clinic")
+    desk = Desk(clinic, World(clinic, "s", None, set()))
+    first = desk.respond([A.Act(A.INFORM_INTENT, "Clinicians", "intent", "FindClinician"),
+                          A.Act(A.INFORM, "Clinicians", "speciality", "physiotherapy"), A.Act(A.INFORM, "Clinicians", "site", "Riverside")])
+    [offer] = [a for a in first if a.act == A.OFFER and a.slot == "clinician_name"]
+    again = desk.respond([A.Act(A.REQUEST_ALTS, "Clinicians")])
+    assert again[0] == A.Act(A.INFORM_COUNT, "Clinicians", "count", "1") and again[1].value == offer.value
+    text = PackPhrases.for_pack(clinic).say("bot", again, "s", {"Clinicians": "FindClinician"})
+    assert "only" in text and text.count(offer.value) == 1
+
+
 # -- the judge's pack checks ---------------------------------------------------------------------------
 
 

@@ -139,6 +139,11 @@ class UserAgenda:
             return {}, True
         st["turn"] += 1
         acts: DialogueActs = {}
+        # What the desk's turn did that shapes this one: asked "anything else?", named a venue.
+        st["desk_asked_more"] = "general-reqmore" in (bot_acts or {})
+        st["desk_named"] = any(slot in ("Name", "Id") and value not in ("?", "none")
+                               for key, pairs in (bot_acts or {}).items() if split_key(key)[1] != "NoOffer"
+                               for slot, value in pairs)
         if bot_acts:
             self._observe(bot_acts, acts)
         answered = bool(acts)
@@ -321,8 +326,10 @@ class UserAgenda:
             return self._next_domain(acts)
         untold = self._untold(s)
         if untold:
-            # Right after a no-offer the User says at once what else would do.
-            n = len(untold) if s.pop("switched", False) else self._how_many() - (1 if answered else 0)
+            # Right after a no-offer the User says at once what else would do; a venue just named is
+            # checked against everything still unsaid at once (readers found one a turn mechanical).
+            at_once = s.pop("switched", False) or (self.state.get("desk_named", False) and not answered)
+            n = len(untold) if at_once else self._how_many() - (1 if answered else 0)
             if n <= 0:
                 return
             take = untold[:n]
@@ -372,6 +379,9 @@ class UserAgenda:
         p_split = {"chatty": 0.6, "polite and formal": 0.5}.get(style, 0.4)
         if self.state["traits"]["patience"] == "in a hurry":
             p_split = 0.2
+        if self.state.get("desk_asked_more"):
+            # The desk has just asked "anything else?": a bare thanks would have it ask again.
+            p_split = 0.0
         if self._rng("close").random() < p_split:
             self.state["stage"] = "closing"
         else:

@@ -156,6 +156,10 @@ class Desk:
             self.awaiting = ""
             return [Act(A.NOTIFY_FAILURE, svc.name), Act(A.REQUEST_ALTS, svc.name)]
         key = f"{svc.name}:{sorted(wanted.items())}"
+        if key in self.shown and len(rows) == 1:
+            # Asked for another where only one fits: said so, not offered again as if new.
+            return [Act(A.INFORM_COUNT, svc.name, "count", "1"),
+                    Act(A.OFFER, svc.name, offer_slot(self.pack, svc, intent), rows[0].get(offer_slot(self.pack, svc, intent), ""))]
         if key not in self.shown:
             # Where to start among the matches: seeded per dialogue, so one query does not always get one answer.
             self.shown[key] = self.world.rng.randrange(len(rows))

@@ -205,7 +205,10 @@ class PackPhrases:
             # The call's results in one sentence of the pack's (``told``), in place of a sentence per slot.
             parts.append(told)
             acts = [a for a in acts if a.act != A.INFORM]
+        skip: set[int] = set()
         for a in acts:
+            if id(a) in skip:
+                continue
             intent = intent_of.get(a.service, "")
             if a.act == A.INFORM_INTENT:
                 said = self.intent(rng, "user", a.service, a.value)
@@ -231,6 +234,11 @@ class PackPhrases:
                 parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
             elif a.act == A.REQUEST:
                 parts.append(self.slot(rng, "request" if speaker == "user" else "ask", a.service, a.slot))
+            elif a.act == A.INFORM_COUNT and a.value == "1":
+                offered = next((x.value for x in acts if x.act == A.OFFER), "")
+                parts.append(rng.choice((f"I'm afraid {offered} is the only one that fits.", f"{offered} is the only match I have.",
+                                         f"There's only {offered}, I'm afraid.")) if offered else "That's the only one that fits.")
+                skip |= {id(x) for x in acts if x.act == A.OFFER}
             elif a.act == A.INFORM_COUNT:
                 parts.append(rng.choice((f"I found {a.value} that fit.", f"There are {a.value} options.",
                                          f"I have {a.value} matches.", f"{a.value} came up.", f"I see {a.value} of them.")))
