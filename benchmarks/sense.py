@@ -129,7 +129,7 @@ def measure(name: str, dialogues: Iterator[tuple[str, Turns]], lex: Lexicon, max
     for did, turns in dialogues:
         n += 1
         t0 = time.perf_counter()
-        faults = [f for f in dialogue_faults(turns, lex) if f.category in categories_counted]  # type: ignore[arg-type]
+        faults = [f for f in dialogue_faults(turns, lex, garble="garble" in categories_counted) if f.category in categories_counted]  # type: ignore[arg-type]
         seconds += time.perf_counter() - t0
         if len(faults) > max_faults:
             rejected += 1

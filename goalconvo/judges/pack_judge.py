@@ -63,7 +63,8 @@ def says(text: str, value: str) -> bool:
 
 
 def _task_rows(pack: Pack, task: PackTask) -> list[dict[str, str]]:
-    """The entity rows (or the user's records) a task is about: those fitting every value it names of their columns."""
+    """The entity rows (or the user's records) a task is about: those fitting every value it names of their
+    columns; every row where none fits (a dialogue about an entity the pack lacks)."""
     rows = [*pack.entities.get(task.service, ()), *(r for u in pack.user_states if u.service == task.service for r in u.rows)]
     fitting = [r for r in rows if any(k in r for k in task.inform)
                and all(r[k].lower() == v.lower() for k, v in task.inform.items() if k in r and v != "dontcare")]
@@ -104,7 +105,7 @@ def task_spans(dialogue: Dialogue, tasks: Sequence[PackTask]) -> list[tuple[int,
     at = 0
     for task in tasks:
         found = next((i for i in range(at, len(turns)) if _opens(turns[i], task)), None)
-        starts.append(found if found is not None else at)
+        starts.append(found if found is not None else (starts[-1] if starts else 0))
         if found is not None:
             at = found + 1
     ends = [next((s for s in starts[k + 1:] if s > starts[k]), len(turns)) for k in range(len(starts))]

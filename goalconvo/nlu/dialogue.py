@@ -222,10 +222,12 @@ def read_dialogue(turns: Sequence[tuple[Speaker, str]], lex: Lexicon) -> list[Un
     return [understand(text, speaker, lex) for speaker, text in turns]
 
 
-def dialogue_faults(turns: Sequence[tuple[Speaker, str]], lex: Lexicon, garble: bool = True) -> list[Fault]:
+def dialogue_faults(turns: Sequence[tuple[Speaker, str]], lex: Lexicon, garble: bool = False) -> list[Fault]:
     """Every fault of a dialogue given as ``(speaker, text)`` turns, each with its turn index.
 
-    ``garble``: also the turns the readers' model (``nlu.garble``) scores as garbled, after the rules.
+    ``garble``: also the turns the readers' model (``nlu.garble``) scores as garbled, after the rules
+    (the judge's sense check asks for it under ``Settings.sense_garble``; the generation-time
+    phrasing check does not).
     """
     readings = read_dialogue(turns, lex)
     mem = _Memory()

@@ -3,8 +3,9 @@
 Rules catch the faults someone has named ("You can find a train from Cambridge." said by the
 User); a small phrasing model garbles in ways nobody lists in advance ("one attraction at 18?",
 "The entrance fee and phone number are free"). Readers mark those turns (``roles_turns``,
-``facts_turns`` in the reading kit's ratings); this model learns them against turns readers
-did not mark and against MultiWOZ's human turns, and scores any turn's text with its speaker.
+``facts_turns`` in the reading kit's ratings); this model learns them against template turns and
+MultiWOZ's human turns (unmarked LLM turns are left out: a reader marks the worst, not every
+bad one), and scores any turn's text with its speaker.
 
 It reads only a turn's words and who says it: word 1-3-grams, and 1-2-grams tagged with the
 speaker (the same words are fine from one side and wrong from the other). Sublinear tf-idf,

@@ -63,6 +63,7 @@ def money_text(value: float, like: str) -> str:
     """``value`` written as ``like`` is: its currency sign, thousands commas, pence when it has them."""
     sign = like[: len(like) - len(like.lstrip("$£€¥ "))].strip()
     body = f"{value:,.2f}" if "." in like else f"{int(round(value)):,}"
-    if "," not in like and value < 1000:
+    if "," not in like:
+        # Written as ``like`` is: "1240" gives "1870", "£1,240" gives "£1,870".
         body = body.replace(",", "")
     return f"{sign}{body}"

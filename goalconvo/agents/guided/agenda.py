@@ -141,8 +141,10 @@ class UserAgenda:
         acts: DialogueActs = {}
         # What the desk's turn did that shapes this one: asked "anything else?", named a venue.
         st["desk_asked_more"] = "general-reqmore" in (bot_acts or {})
+        cur = self._cur()
         st["desk_named"] = any(slot in ("Name", "Id") and value not in ("?", "none")
-                               for key, pairs in (bot_acts or {}).items() if split_key(key)[1] != "NoOffer"
+                               for key, pairs in (bot_acts or {}).items()
+                               if split_key(key)[1] != "NoOffer" and split_key(key)[0] in (cur, "booking")
                                for slot, value in pairs)
         if bot_acts:
             self._observe(bot_acts, acts)
@@ -367,6 +369,8 @@ class UserAgenda:
             add_act(acts, dom, "Request", [[_act_slot(r), "?"] for r in asked])
 
     def _next_domain(self, acts: DialogueActs) -> None:
+        # The desk named the finished domain's venue, not one of the next domain's.
+        self.state["desk_named"] = False
         self.state["dom"][self._cur()]["done"] = True
         self.state["cur"] += 1
         self._start_domain()

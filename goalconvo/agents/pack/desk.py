@@ -64,6 +64,7 @@ class Desk:
                     self.closed.remove(a.service)
                     self.belief.pop(a.service, None)
                     self.offered.pop(a.service, None)
+                    self.shown = {k: v for k, v in self.shown.items() if not k.startswith(f"{a.service}:")}
                     made = {k: v for k, v in self.results.pop(a.service, {}).items() if self.pack.rule(a.service, k).generated}
                     if made:
                         self.results[a.service] = made
@@ -158,6 +159,7 @@ class Desk:
         key = f"{svc.name}:{sorted(wanted.items())}"
         if key in self.shown and len(rows) == 1:
             # Asked for another where only one fits: said so, not offered again as if new.
+            self.offered[svc.name] = rows[0]
             return [Act(A.INFORM_COUNT, svc.name, "count", "1"),
                     Act(A.OFFER, svc.name, offer_slot(self.pack, svc, intent), rows[0].get(offer_slot(self.pack, svc, intent), ""))]
         if key not in self.shown:

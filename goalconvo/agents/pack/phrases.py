@@ -220,9 +220,12 @@ class PackPhrases:
                 unasked = A.has(after, A.REQUEST) and a.slot not in {x.slot for x in A.named(after, A.REQUEST)}
                 role = "dontcare" if a.value == "dontcare" else "open" if opening or unasked else "user"
                 asked = next((x.value for x in acts if x.act == A.INFORM_INTENT and x.service == a.service), intent)
+                echoed = any(x.slot == a.slot and x.value.lower() == a.value.lower() for x in after if x.act in (A.OFFER, A.INFORM))
                 for _ in range(4):
                     # Two sentences of one turn never open alike ("The problem is ... The problem is ...").
-                    said = self.slot(rng, role, a.service, a.slot, a.value, asked)
+                    # A value the desk has just told is agreed to, not asked for as if new.
+                    said = (rng.choice((f"{a.value} suits me.", f"Good, {a.value} is what I wanted.", f"{a.value} is fine by me."))
+                            if echoed else self.slot(rng, role, a.service, a.slot, a.value, asked))
                     if not any(_head(said) == _head(p) for p in parts):
                         break
                 parts.append(said)

@@ -82,12 +82,9 @@ class UserSide:
         return [Act(A.INFORM_INTENT, task.service, "intent", task.intent), *self._say(task, changed + new[:n])]
 
     def _unsaid(self, task: PackTask) -> list[str]:
-        """Values of the task the desk has not heard yet (an optional one nobody asked for), unless
-        the desk has just told that very value (an offered clinician "at the Riverside surgery")."""
+        """Values of the task the desk has not heard yet (an optional one nobody asked for)."""
         known = self.said.get(task.service, {})
-        told = self.heard.get(task.service, {})
-        return [s for s in self._spoken_slots(task) if known.get(s) != task.inform[s]
-                and told.get(s, "").lower() != task.inform[s].lower()]
+        return [s for s in self._spoken_slots(task) if known.get(s) != task.inform[s]]
 
     def _next_task(self, outcome: str) -> list[Act]:
         self.outcomes[self.task_index] = outcome
