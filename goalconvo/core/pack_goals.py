@@ -220,7 +220,7 @@ def _fault(pack: Pack, svc: Service, rng: random.Random) -> list[dict[str, Any]]
     if diagnose is None:
         return None
     # The row that decides these facts (the first that fits, as the desk reads the table) sets the outcome.
-    decided = next((r for r in table.rows if all(not v or facts.get(k, "").lower() == v.lower() for k, v in r.when.items())), row)
+    decided = table.row_for(facts) or row
     fixed = decided.fixes and bool(decided.step)
     tasks = [{"service": svc.name, "intent": diagnose.name, "inform": facts, "request": [], "outcome": "success" if fixed else "failure"}]
     if not fixed:

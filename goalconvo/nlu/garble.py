@@ -34,13 +34,14 @@ MODEL_KIND = "goalconvo-garble-model"
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(normalize(text).lower())
+def words(plain: str) -> list[str]:
+    """The words of a turn already normalised and lower-cased."""
+    return _WORD.findall(plain)
 
 
-def tagged(speaker: str, text: str) -> list[str]:
+def tagged(speaker: str, plain: str) -> list[str]:
     """The turn's words tagged with its side: ``u_thank`` from the User, ``b_thank`` from the desk."""
-    return [f"{speaker[0]}_{w}" for w in normalize(text).lower().split()]
+    return [f"{speaker[0]}_{w}" for w in plain.split()]
 
 
 def ngrams(tokens: list[str], n_max: int) -> list[str]:
@@ -49,7 +50,8 @@ def ngrams(tokens: list[str], n_max: int) -> list[str]:
 
 def features(speaker: str, text: str) -> tuple[list[str], list[str]]:
     """The two blocks of n-grams a turn is scored on (the trainer uses the same function)."""
-    return ngrams(words(text), 3), ngrams(tagged(speaker, text), 2)
+    plain = normalize(text).lower()
+    return ngrams(words(plain), 3), ngrams(tagged(speaker, plain), 2)
 
 
 @dataclass(frozen=True)

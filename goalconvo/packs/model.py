@@ -160,6 +160,10 @@ class Diagnosis:
     #: The service's slot that carries the step the desk tells the user.
     step_slot: str = "step"
 
+    def row_for(self, facts: dict[str, str]) -> DiagnosisRow | None:
+        """The first row every fact fits (an empty cell fits any value), as the desk reads the table."""
+        return next((r for r in self.rows if all(not v or facts.get(k, "").lower() == v.lower() for k, v in r.when.items())), None)
+
 
 @dataclass(frozen=True)
 class PackMeta:

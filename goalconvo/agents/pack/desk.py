@@ -160,8 +160,8 @@ class Desk:
         if key in self.shown and len(rows) == 1:
             # Asked for another where only one fits: said so, not offered again as if new.
             self.offered[svc.name] = rows[0]
-            return [Act(A.INFORM_COUNT, svc.name, "count", "1"),
-                    Act(A.OFFER, svc.name, offer_slot(self.pack, svc, intent), rows[0].get(offer_slot(self.pack, svc, intent), ""))]
+            name = offer_slot(self.pack, svc, intent)
+            return [Act(A.INFORM_COUNT, svc.name, "count", "1"), Act(A.OFFER, svc.name, name, rows[0].get(name, ""))]
         if key not in self.shown:
             # Where to start among the matches: seeded per dialogue, so one query does not always get one answer.
             self.shown[key] = self.world.rng.randrange(len(rows))

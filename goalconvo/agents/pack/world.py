@@ -107,10 +107,10 @@ class World:
         for slot in table.asks:
             if slot not in facts:
                 return "ask", None
-        for row in table.rows:
-            if all(not v or facts.get(k, "").lower() == v.lower() for k, v in row.when.items()):
-                return ("step", {"step": row.step, "fixes": "yes" if row.fixes else "no"}) if row.step else ("none", None)
-        return "none", None
+        row = table.row_for(facts)
+        if row is None or not row.step:
+            return "none", None
+        return "step", {"step": row.step, "fixes": "yes" if row.fixes else "no"}
 
     # -- calls ----------------------------------------------------------------------------------
     def call(self, service: Service, intent: Intent, values: dict[str, str]) -> CallResult:
