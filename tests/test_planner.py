@@ -273,3 +273,33 @@ def test_a_taxi_the_goal_sends_to_another_venue_goes_to_the_one_this_dialogue_fo
         assert taxi["departure"] == venues["attraction"].lower()
         said = " ".join(str(t.acts) for t in plan.turns if t.speaker == "user").lower()
         assert "spice route" not in said
+
+
+def test_constraints_come_before_the_desk_names_a_place_in_most_dialogues():
+    """Readers marked constraints drip-fed after a venue was named ('Oh, and it should be expensive.'):
+    a User answering the desk's question mostly adds every constraint still unsaid."""
+    import itertools
+
+    from goalconvo.agents.guided.acts import split_key
+    from goalconvo.agents.guided.simulate import plan_dialogue
+    from goalconvo.core.goal_generator import iter_generated_goals
+    from goalconvo.core.venues import VenueDB
+
+    db = VenueDB.load()
+    search = {"Area", "Price", "Food", "Type", "Stars", "Parking", "Internet"}
+    late = 0
+    goals = list(itertools.islice(iter_generated_goals(db, seed=5), 300))
+    for g in goals:
+        named: set[str] = set()
+        for t in plan_dialogue(g, db, f"s:{g.goal_id}", g.goal_id).turns:
+            for key, pairs in t.acts.items():
+                d, intent = split_key(key)
+                if t.speaker == "bot" and intent in ("Inform", "Recommend") and any(s == "Name" for s, _ in pairs):
+                    named.add(d)
+                elif t.speaker == "user" and intent == "Inform" and d in named and any(s in search and v != "dontcare" for s, v in pairs):
+                    late += 1
+                    break
+            else:
+                continue
+            break
+    assert late / len(goals) < 0.19, late  # 0.22 before answers carried the rest

@@ -263,3 +263,37 @@ def test_a_user_asks_for_a_trains_travel_time_not_the_time():
         text = templates.render("user", {"Train-Request": [["Time", "?"], ["Ticket", "?"]]}, seed,
                                 templates.TurnContext(topics=("train",))).lower()
         assert "the time" not in text and "their time" not in text, text
+
+
+def test_a_constraint_added_after_a_place_is_named_is_asked_of_it():
+    """'Oh, and it should be expensive.' after the desk named a place read as slot-filling: mostly asked."""
+    ctx = _ctx(("user", {"Restaurant-Inform": [["Food", "thai"], ["Area", "west"]]}),
+               ("bot", {"Restaurant-Inform": [["Name", "sala thong"], ["Food", "thai"], ["Area", "west"]]}))
+    texts = [templates.render("user", {"Restaurant-Inform": [["Price", "expensive"]]}, seed, ctx) for seed in range(40)]
+    asked = [t for t in texts if t.endswith("?") or "? " in t]
+    assert len(asked) >= 20 and all("is it expensive" in t.lower() for t in asked), texts
+    both = templates.render("user", {"Hotel-Inform": [["Stars", "4"], ["Parking", "yes"]]}, 1,
+                            _ctx(("user", {"Hotel-Inform": [["Area", "east"]]}), ("bot", {"Hotel-Inform": [["Name", "autumn house"]]})))
+    assert "does it have" not in both.lower() or both.lower().count("does it have") == 1, both
+
+
+def test_the_desk_says_the_named_place_fails_before_offering_another():
+    ctx = _ctx(("user", {"Restaurant-Inform": [["Food", "indian"], ["Area", "north"]]}),
+               ("bot", {"Restaurant-Recommend": [["Name", "the nirala"]]}),
+               ("user", {"Restaurant-Inform": [["Price", "cheap"]]}))
+    fails = {"not that one", "doesn't fit", "that one's out"}
+    for seed in range(20):
+        other = templates.render("bot", {"Restaurant-Inform": [["Name", "royal spice"], ["Price", "cheap"]]}, seed, ctx).lower()
+        assert any(f in other for f in fails) and other.index("royal spice") > 0, other
+        same = templates.render("bot", {"Restaurant-Inform": [["Name", "the nirala"], ["Price", "moderate"]]}, seed, ctx).lower()
+        assert not any(f in same for f in fails), same
+
+
+def test_closings_vary_across_a_sheet():
+    """Twenty dialogues ending on the same four lines read as a machine: many distinct closings."""
+    asked = templates.TurnContext(previous={"general-reqmore": [["none", "none"]]}, topics=("hotel",), turn=7)
+    user = {templates.render("user", {"general-thank": [["none", "none"]], "general-bye": [["none", "none"]]}, s, asked) for s in range(200)}
+    desk = {templates.render("bot", {"general-welcome": [["none", "none"]], "general-bye": [["none", "none"]]}, s,
+                             templates.TurnContext(topics=("hotel",), turn=8)) for s in range(200)}
+    assert len(user) >= 80 and len(desk) >= 60, (len(user), len(desk))
+    assert any(t.startswith(("No, ", "No thanks", "Nope")) for t in user)

@@ -274,6 +274,11 @@ class UserAgenda:
         n = self._rng("many").choice(choices)
         return min(4, n + (1 if patience == "in a hurry" else 0))
 
+    def _p_rest(self) -> float:
+        """How likely an answer to the desk's question also gives every constraint still unsaid."""
+        p = {"terse": 0.45, "talkative": 0.85}.get(self.state["traits"]["verbosity"], 0.7)
+        return min(0.95, p + (0.15 if self.state["traits"]["patience"] == "in a hurry" else 0.0))
+
     def _hurried(self, what: str, p: float) -> bool:
         if self.state["traits"]["patience"] == "in a hurry":
             p += 0.25
@@ -331,6 +336,10 @@ class UserAgenda:
             # Right after a no-offer the User says at once what else would do; a venue just named is
             # checked against everything still unsaid at once (readers found one a turn mechanical).
             at_once = s.pop("switched", False) or (self.state.get("desk_named", False) and not answered)
+            if answered and not at_once:
+                # Answering the desk's question, people add what else matters rather than wait to be
+                # asked for each (readers found constraints drip-fed after a venue named mechanical).
+                at_once = self._rng("rest").random() < self._p_rest()
             n = len(untold) if at_once else self._how_many() - (1 if answered else 0)
             if n <= 0:
                 return

@@ -15,6 +15,7 @@ import zlib
 from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.templates import phrases as P
 from goalconvo.agents.guided.templates.context import TurnContext
+from goalconvo.agents.guided.acts import split_key
 from goalconvo.agents.guided.templates.nouns import (
     Slots,
     an,
@@ -77,6 +78,31 @@ def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
             one = ATTRACTION_TYPE.get(t, (an(t), ""))[0] if domain == "attraction" else an(HOTEL_TYPE.get(t, (t, ""))[0])
             out.append(f"is {one}")
     return out
+
+
+def _closing(rng: random.Random) -> list[str]:
+    """The desk's goodbye: a whole line or welcome, wish and goodbye put together (never all empty)."""
+    if rng.random() < 0.3:
+        return [pick(rng, P.BOT_WELCOME_BYE)]
+    parts = [pick(rng, P.BOT_CLOSE_WELCOME), pick(rng, P.BOT_CLOSE_WISH), pick(rng, P.BOT_CLOSE_BYE)]
+    if not parts[1] and not parts[2]:
+        parts[2] = "Goodbye!"
+    return [p for p in parts if p]
+
+
+def _named_one_fails(acts: dict[tuple[str, str], Slots], ctx: TurnContext) -> bool:
+    """Whether the place this desk just named fails what the User added ("Is it cheap?") and this turn
+    moves on to another or to none: it says so first rather than answer a question with a new search."""
+    for key, pairs in ctx.own_previous.items():
+        d, intent = split_key(key)
+        named = {v.lower() for slot, v in pairs if slot == "Name"}
+        if d not in _VENUES or intent not in ("Inform", "Recommend") or not named:
+            continue
+        added = any(slot not in ("Name", "none") for slot, _ in ctx.previous.get(key.split("-")[0] + "-Inform", []))
+        now = {v.lower() for (dd, i), s in acts.items() if dd == d and i in ("Inform", "Recommend") for v in s.get("Name", [])}
+        if added and ((d, "NoOffer") in acts or (now and not now & named)):
+            return True
+    return False
 
 
 def _new_count(domain: str, choice: str, ctx: TurnContext) -> bool:
@@ -428,11 +454,13 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         else:
             questions.append(pick(rng, P.BOT_OFFER_BOOK.get(dom(d), P.BOT_OFFER_BOOK[""])))
     lead: list[str] = []
+    if _named_one_fails(acts, ctx):
+        lead.append(pick(rng, P.BOT_NAMED_FAILS))
     if "greet" in general and not ctx.greeted:
         lead.append(pick(rng, P.BOT_GREET))
     tail: list[str] = []
     if "welcome" in general and "bye" in general:
-        tail.append(pick(rng, P.BOT_WELCOME_BYE))
+        tail += _closing(rng)
         general = general - {"bye"}
     elif "welcome" in general:
         lead.append(pick(rng, P.BOT_WELCOME))

@@ -49,6 +49,11 @@ USER_MORE = (
     "It should {pred}.", "I'd prefer it to {pred}.", "It needs to {pred}.", "Ideally it would {pred}.",
     "Oh, and it should {pred}.", "It has to {pred}.",
 )
+#: A constraint still unsaid when the desk names a place, asked of it: ``{question}`` is "is it expensive".
+USER_CHECK_NAMED = (
+    "{Question}? That matters to me.", "Before I decide, {question}?", "Just to check, {question}?",
+    "Sounds promising, but {question}?", "{Question}? I should have said I need that.",
+)
 #: Right after a no-offer: what else would do.
 USER_RELAX = (
     "Okay, how about {np} instead?", "What about {np}, then?", "Then could you look for {np}?",
@@ -128,6 +133,19 @@ USER_THANK_BYE = (
     "Wonderful, thanks for your help today. Goodbye.", "Cheers, that sorts everything out. Bye!",
 )
 USER_BYE = ("Bye!", "Goodbye.", "Cheers, bye.", "Bye for now.", "Okay, goodbye.")
+#: A closing put together from parts, so twenty dialogues do not end on the same few lines:
+#: what is done, the thanks, the goodbye ("" for none). ``USER_CLOSE_NO`` answers "anything else?".
+USER_CLOSE_DONE = (
+    "That's everything.", "That covers it.", "That's all for today.", "That sorts me out.",
+    "I've got what I needed.", "That's the lot.", "I'm sorted now.", "Nothing else for now.",
+)
+USER_CLOSE_NO = ("No, {done}", "No thanks, {done}", "Nope, {done}")
+USER_CLOSE_THANKS = (
+    "Thanks so much.", "Thank you.", "Many thanks.", "Cheers.", "Thanks for sorting that.",
+    "You've been really helpful.", "I appreciate it.", "Thanks a lot.", "That's kind of you.",
+    "Thanks, that was quick.",
+)
+USER_CLOSE_BYE = ("Bye!", "Goodbye.", "Bye for now.", "Enjoy your day.", "Take care.", "Bye then.", "", "")
 USER_GREET = ("Hi", "Hello", "Morning", "Hiya")
 USER_DONTCARE: dict[str, tuple[str, ...]] = {
     "Area": ("Any area is fine.", "The area doesn't matter.", "I don't mind which part of town."),
@@ -158,7 +176,9 @@ BOT_RECOMMEND_BARE = (
 )
 BOT_NAME = ("{Name} is {np}.", "There's {name}, {np}.", "I found {name}, {np}.", "{Name} might suit you. It's {np}.")
 BOT_NAME_BARE = ("I found {name}.", "There's {name}.", "{Name} is the one.", "That would be {name}.")
-BOT_CONFIRM = ("Yes, {name} {pred}.", "{Name} {pred}, yes.", "{Name} {pred}, so that works.")
+#: The place just named does not meet what the User added.
+BOT_NAMED_FAILS = ("Not that one, I'm afraid.", "Sadly that one doesn't fit.", "I'm afraid that one doesn't fit.", "That one's out, sorry.")
+BOT_CONFIRM = ("Yes, {name} {pred}.", "Yes, it {pred}.", "It does fit: it {pred}.", "Good news, it {pred}.")
 BOT_NOOFFER = (
     "I'm sorry, there are no {nps}.", "Unfortunately I can't find any {nps}.", "I'm afraid there aren't any {nps}.",
     "Sorry, I have no {nps}.",
@@ -323,6 +343,16 @@ BOT_WELCOME_BYE = (
     "You're welcome, and enjoy Cambridge!", "My pleasure, have a great trip. Bye!", "Glad to help. Take care, goodbye!",
     "No problem at all. Have a lovely day!", "Happy to help. Bye for now!", "Any time. Goodbye!",
 )
+#: The desk's goodbye from parts, as the User's: welcome, a wish, a goodbye ("" for none).
+BOT_CLOSE_WELCOME = (
+    "You're welcome.", "My pleasure.", "Glad to help.", "No problem.", "Happy to help.", "Any time.",
+    "Not at all.", "Glad it helped.",
+)
+BOT_CLOSE_WISH = (
+    "Enjoy your time in Cambridge!", "Have a lovely day!", "Enjoy the trip!", "All the best!",
+    "Enjoy your visit!", "Hope it all goes well!", "", "",
+)
+BOT_CLOSE_BYE = ("Goodbye!", "Bye!", "Bye for now.", "Take care.", "", "")
 BOT_GREET = ("Hello!", "Hi there.", "Good day!")
 BOT_FALLBACK = ("Okay.",)
 USER_FALLBACK = ("Alright.",)

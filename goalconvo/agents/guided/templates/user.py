@@ -197,7 +197,11 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
     elif s:
         search = {k: s.pop(k) for k in _SEARCH if k in s}
         preds = predicates(domain, search, rng)
-        if preds:
+        question = _as_question(preds) if ctx.offered(domain) and not answered else ""
+        if question and rng.random() < 0.75:
+            # The desk just named a place: people ask whether it fits rather than state a rule.
+            main.append(pick(rng, P.USER_CHECK_NAMED).format(question=question, Question=_cap(question)))
+        elif preds:
             lead = "also " if answered else ""
             frame = pick(rng, P.USER_MORE)
             main.append(frame.replace("should ", f"should {lead}").format(pred=join(preds)))
@@ -217,6 +221,24 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
             main.append(pick(rng, P.USER_BOOK[kind]).format(clause=clause))
     main += facts(domain, s, rng)  # anything left (rare act combinations)
     return out + main
+
+
+_QUESTION_VERBS = (("be somewhere ", "is it "), ("be ", "is it "), ("have ", "does it have "), ("serve ", "does it serve "))
+
+
+def _as_question(preds: list[str]) -> str:
+    """ "be expensive", "have free parking" as "is it expensive and does it have free parking";
+    empty where a predicate has no question form ("not need parking")."""
+    out: list[str] = []
+    last = ""
+    for pred in preds:
+        verb, ask = next(((v, q) for v, q in _QUESTION_VERBS if pred.startswith(v)), ("", ""))
+        if not ask:
+            return ""
+        # "does it have 3 stars and free parking", not "... and does it have free parking"
+        out.append(pred[len(verb):] if ask == last else ask + pred[len(verb):])
+        last = ask
+    return join(out)
 
 
 def _request(domain: str, slots: list[str], rng: random.Random, ctx: TurnContext, with_other: bool) -> list[str]:
@@ -271,7 +293,7 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
         body.insert(0, lead)
     tail = []
     if "thank" in general and "bye" in general:
-        tail.append(pick(rng, P.USER_THANK_BYE))
+        tail += _closing(rng, "general-reqmore" in ctx.previous)
     elif "thank" in general:
         tail.append(pick(rng, P.USER_THANK))
     elif "bye" in general:
@@ -291,6 +313,20 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
         else:
             sentences = [hello + "!"]
     return sentences or [pick(rng, P.USER_FALLBACK)]
+
+
+def _closing(rng: random.Random, asked_more: bool) -> list[str]:
+    """Thanks and goodbye: a whole line or one put together from parts; "No, ..." after "anything else?"."""
+    if rng.random() < 0.3:
+        return [pick(rng, P.USER_THANK_BYE)]
+    done = pick(rng, P.USER_CLOSE_DONE)
+    if asked_more and rng.random() < 0.6:
+        done = pick(rng, P.USER_CLOSE_NO).format(done=done[:1].lower() + done[1:] if not done.startswith("I") else done)
+    thanks = pick(rng, P.USER_CLOSE_THANKS)
+    parts = [done, thanks] if rng.random() < 0.6 or done.startswith("No") else [thanks, done]
+    if rng.random() < 0.25 and not done.startswith("No"):
+        parts = [thanks]  # "Thanks a lot. Bye!"
+    return [*parts, *[b for b in (pick(rng, P.USER_CLOSE_BYE),) if b]]
 
 
 _CONTRACTIONS = (("I'm", "I am"),)
