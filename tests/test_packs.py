@@ -247,6 +247,18 @@ def test_each_shared_sgd_service_imports(tmp_path: Path, service: str):
     else:
         names = {r.get("doctor_name") or r.get("dentist_name") for r in pack.entities[service]}
         assert len(names) > 100 and "BookAppointment" in {f.intent for f in pack.failures}
+    # Goals drawn from the pack open, and go on, as its real dialogues do (values drawn afresh): a Banks_1
+    # dialogue reads a balance and transfers, in either order; drawn goals did only one half in most.
+    from collections import Counter
+
+    from goalconvo.core.pack_goals import generate_pack_goals, read_pack_goals
+
+    def shape(goals):
+        c = Counter(tuple(t.intent for t in g.tasks) for g in goals)
+        return {k: v / len(goals) for k, v in c.items()}
+
+    real, drawn = shape(read_pack_goals(pack)), shape(generate_pack_goals(pack, 100, seed=4))
+    assert all(abs(drawn.get(k, 0.0) - v) < 0.2 for k, v in real.items() if v >= 0.2), (real, drawn)
     # A goal's informed slots are the last state of each intent the user activated.
     first = goal_of(dialogues[0], {service})
     last_user = [t for t in dialogues[0]["turns"] if t["speaker"] == "USER"][-1]

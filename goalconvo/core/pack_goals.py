@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,27 +84,66 @@ def read_pack_goals(pack: Pack, path: Path | None = None) -> list[Goal]:
 # -- drawing goals from the pack ----------------------------------------------------------------------
 
 
-_GOAL_FILE_VALUES: dict[str, dict[tuple[str, str], list[str]]] = {}
+@dataclass
+class _GoalFileShape:
+    """What a pack's goal file says beyond single goals (an imported pack's goals come from real dialogues):
+    the values each slot takes, how often a goal opens with each intent, how often a second task follows
+    it, and how often each optional slot is given. Drawn goals follow these rates with fresh values, so
+    they are as long as the dialogues the pack was imported from; a pack without a goal file keeps the
+    defaults."""
+
+    values: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    starts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    followed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    given: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    tasks: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (service, first intent) -> the intents of the same service seen second, with their counts.
+    seconds: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+
+    def follow_rate(self, service: str, intent: str, default: float) -> float:
+        n = self.starts[(service, intent)]
+        return self.followed[(service, intent)] / n if n >= 5 else default
+
+    def optional_rate(self, service: str, intent: str, slot: str, default: float) -> float:
+        n = self.tasks[(service, intent)]
+        return self.given[(service, intent, slot)] / n if n >= 5 else default
 
 
-def _goal_file_values(pack: Pack) -> dict[tuple[str, str], list[str]]:
-    """(service, slot) -> the values the pack's goal file gives (an imported pack's dates, names, amounts)."""
-    if pack.ref not in _GOAL_FILE_VALUES:
-        found: dict[tuple[str, str], list[str]] = {}
+_GOAL_FILE_SHAPES: dict[str, _GoalFileShape] = {}
+
+
+def _goal_file(pack: Pack) -> _GoalFileShape:
+    """The pack's goal file read once per pack version (``_GoalFileShape``); empty where it has none."""
+    if pack.ref not in _GOAL_FILE_SHAPES:
+        shape = _GoalFileShape()
         rel = pack.extras.get("goals")
         if rel and pack.root and (Path(pack.root) / rel).is_file():
             for line in (Path(pack.root) / rel).read_text(encoding="utf-8").splitlines():
                 try:
-                    tasks = json.loads(line).get("tasks") or []
+                    tasks = [t for t in json.loads(line).get("tasks") or [] if isinstance(t, dict)]
                 except (ValueError, AttributeError):
                     continue
+                if tasks:
+                    first = (str(tasks[0].get("service")), str(tasks[0].get("intent")))
+                    shape.starts[first] += 1
+                    shape.followed[first] += len(tasks) > 1
+                    if len(tasks) > 1 and str(tasks[1].get("service")) == first[0]:
+                        shape.seconds.setdefault(first, Counter())[str(tasks[1].get("intent"))] += 1
                 for t in tasks:
+                    svc, intent = str(t.get("service")), str(t.get("intent"))
+                    shape.tasks[(svc, intent)] += 1
                     for k, v in (t.get("inform") or {}).items():
-                        vals = found.setdefault((str(t.get("service")), str(k)), [])
+                        shape.given[(svc, intent, str(k))] += 1
+                        vals = shape.values.setdefault((svc, str(k)), [])
                         if isinstance(v, str) and v not in vals:
                             vals.append(v)
-        _GOAL_FILE_VALUES[pack.ref] = found
-    return _GOAL_FILE_VALUES[pack.ref]
+        _GOAL_FILE_SHAPES[pack.ref] = shape
+    return _GOAL_FILE_SHAPES[pack.ref]
+
+
+def _goal_file_values(pack: Pack) -> dict[tuple[str, str], list[str]]:
+    """(service, slot) -> the values the pack's goal file gives (an imported pack's dates, names, amounts)."""
+    return _goal_file(pack).values
 
 
 def _values(pack: Pack, svc: Service, slot: str) -> list[str]:
@@ -241,7 +282,7 @@ def _call_tasks(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
     def task(it: Intent) -> dict[str, Any] | None:
         inform = {s: _value(pack, svc, s, rng) for s in it.required_slots}
         for s in it.optional_slots:
-            if rng.random() < 0.3 and _value(pack, svc, s, rng):
+            if rng.random() < shape.optional_rate(svc.name, it.name, s, 0.3) and _value(pack, svc, s, rng):
                 inform[s] = _value(pack, svc, s, rng)
         if not all(inform.values()):
             return None
@@ -249,14 +290,23 @@ def _call_tasks(pack: Pack, svc: Service, intent: Intent, rng: random.Random) ->
         return {"service": svc.name, "intent": it.name, "inform": inform, "request": [],
                 "outcome": "success" if it.is_transactional else "none", "failed_first": failed}
 
+    shape = _goal_file(pack)
     first = task(intent)
     if first is None:
         return None
     # A read, then the service's call (a balance, then a transfer); where the service is searched, a
     # booking follows its own search (``_search_then_book``), never the other way round.
     others = [i for i in svc.intents if i.is_transactional] if not intent.is_transactional else []
-    if others and svc.name not in pack.entities and rng.random() < 0.7:
-        second = task(rng.choice(others))
+    seen = shape.seconds.get((svc.name, intent.name))
+    if seen:  # the goal file shows what follows (a transfer, then a balance read): as often
+        named = {i.name: i for i in svc.intents if i.name != intent.name}
+        others = [named[k] for k in seen if k in named]
+        weights = [seen[i.name] for i in others]
+    else:
+        weights = [1] * len(others)
+    searched = svc.name in pack.entities and svc.name not in pack.per_call
+    if others and not searched and rng.random() < shape.follow_rate(svc.name, intent.name, 0.7):
+        second = task(rng.choices(others, weights)[0] if seen else rng.choice(others))
         if second is not None:
             return [first, second]
     return [first]
@@ -272,12 +322,15 @@ def generate_pack_goals(pack: Pack, n: int, seed: int | str = 0) -> list[Goal]:
             if diag is not None and intent.name == diag.fallback_intent:
                 continue
             starts.append((svc, intent))
+    # Where the goal file shows how goals open, intents open drawn goals as often (each kept possible).
+    opened = _goal_file(pack).starts
+    weights = [opened[(svc.name, it.name)] + (1 if opened else 0) or 1 for svc, it in starts]
     goals: list[Goal] = []
     drawn: set[str] = set()
     tries = 0
     while len(goals) < n and tries < n * 50:
         tries += 1
-        svc, intent = rng.choice(starts)
+        svc, intent = rng.choices(starts, weights)[0] if opened else rng.choice(starts)
         user = None
         made: list[dict[str, Any]] | None
         if any(d.service == svc.name for d in pack.diagnoses):
