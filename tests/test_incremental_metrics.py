@@ -124,12 +124,13 @@ def assert_same_as_reference(store: CorpusStore) -> int:
 
 # -- hand-made sets -------------------------------------------------------------------------------
 def _judged(did: str, set_name: str, i: int, accepted: bool, *, model: str = "m1", mode: str = "free",
-            prompt_version: str = "p1", version: str = "j1", at: float = 1.0) -> JudgedDialogue:
+            prompt_version: str = "p1", version: str = "j1", at: float = 1.0, pack: str | None = None) -> JudgedDialogue:
     lines = [" ".join(WORDS[(i * k + j) % len(WORDS)] for j in range(2 + (i + k) % 5)) for k in range(1 + i % 4)]
     turns = [Turn(index=k, speaker="user" if k % 2 == 0 else "bot", text=t,
                   phrased_by=("llm" if (i + k) % 3 else "template") if mode == "guided" else "role-play")
              for k, t in enumerate(lines)]
-    goal = Goal.model_validate({"goal_id": did, "domains": DOMAINS[i % len(DOMAINS)]})
+    goal = Goal.model_validate({"goal_id": did, "domains": DOMAINS[i % len(DOMAINS)]} if pack is None else
+                               {"goal_id": did, "pack": pack, "tasks": [{"service": "Desk_1", "intent": "Find", "request": ["hours"]}]})
     d = Dialogue(dialogue_id=did, run_id=set_name, goal=goal,
                  scenario=Scenario(persona=PERSONA, objective="o", first_utterance=lines[0]),
                  turns=turns, model=model, prompt_version=prompt_version, mode=mode, stop_reason="goal_done",
@@ -155,6 +156,9 @@ def _hand_store(tmp_path: Path) -> CorpusStore:
     store.write_batch([_judged(f"a{i}", "run-a", i, i % 3 != 0) for i in range(12)])
     store.write_batch([_judged(f"b{i}", "run-b", i, i % 2 == 0, model="m2" if i % 2 else "m1", mode="guided",
                                prompt_version="p3" if i % 3 else "p2") for i in range(9)])
+    # Two packs, and two versions of one, beside the built-in domains in one set: --by pack keeps them apart.
+    store.write_batch([_judged(f"c{i}", "run-b", i, i % 2 == 1, pack=("shop@1#aaaaaaaaaaaa", "shop@2#bbbbbbbbbbbb", "vet@1#cccccccccccc")[i % 3],
+                               mode="guided") for i in range(7)])
     # A second batch into run-a, and a replay of the first (nothing may be counted twice).
     store.write_batch([_judged(f"a{i}", "run-a", i, True) for i in range(12, 16)]
                       + [_judged("a1", "run-a", 1, True)])
@@ -169,6 +173,8 @@ def _hand_store(tmp_path: Path) -> CorpusStore:
 def test_incremental_equals_from_scratch(tmp_path: Path):
     store = _hand_store(tmp_path)
     assert assert_same_as_reference(store) > 20
+    packs = {r["pack"]: r["dialogues"] for r in compute_metrics(store.query, by="pack", reference="ref") if r["set_name"] == "run-b"}
+    assert packs == {"(built-in)": 9, "shop@1#aaaaaaaaaaaa": 3, "shop@2#bbbbbbbbbbbb": 2, "vet@1#cccccccccccc": 2}, packs
     store.close()
 
 
@@ -192,7 +198,7 @@ def test_rejudge_flips_move_ngrams(tmp_path: Path):
         want = store.query("""select count(*) filter (where v.accepted), count(*) filter (where not v.accepted)
                               from dialogues d join current_verdicts v using (dialogue_id) where d.run_id = ?""", [run]).rows[0]
         got = store.run_progress(run)
-        assert [got["accepted"], got["rejected"]] == list(want) and sum(want) == (16 if run == "run-a" else 9)
+        assert [got["accepted"], got["rejected"]] == list(want) and sum(want) == 16
     store.close()
 
 
@@ -207,7 +213,7 @@ def test_import_and_sets_delete(tmp_path: Path):
     want = store.query("""select d.set_name, count(*), count(*) filter (where v.accepted)
                           from dialogues d join current_verdicts v using (dialogue_id) group by 1 order by 1""").rows
     assert [[r["set_name"], r["dialogues"], r["accepted"]] for r in store.list_sets()] == want
-    assert store.delete_set("run-b") == 9
+    assert store.delete_set("run-b") == 16
     assert {r["set_name"] for r in store.list_sets()} == {"run-a", "imported"}
     assert assert_same_as_reference(store) > 10
     for table in ("turns", "verdicts", "dialogue_figures"):
@@ -225,7 +231,7 @@ def test_sets_commands(tmp_path: Path):
     runner = CliRunner()
     out = runner.invoke(app, ["sets", "list", "--db", db, "--json"])
     assert out.exit_code == 0, out.output
-    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output)} == {"run-a": 16, "run-b": 9}
+    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output)} == {"run-a": 16, "run-b": 16}
     out = runner.invoke(app, ["sets", "delete", "run-a", "--db", db, "--json"])
     assert out.exit_code == 0 and json.loads(out.output) == {"set": "run-a", "deleted": 16}
     out = runner.invoke(app, ["sets", "delete", "nope", "--db", db, "--yes"])
@@ -251,11 +257,18 @@ def test_a_file_of_schema_6_is_upgraded_when_read(tmp_path: Path):
         con.execute("insert into schema_version values (?)", [i])
     con.execute(f"attach '{tmp_path / 'c.duckdb'}' as h (read_only)")
     for table in ("dialogues", "turns", "verdicts", "verdict_checks", "similarity", "dialogue_sets"):
-        con.execute(f"insert into {table} select * from h.{table}")
+        cols = ", ".join(r[0] for r in con.execute(f"describe {table}").fetchall())  # the columns of schema 6
+        con.execute(f"insert into {table} select {cols} from h.{table}")
     con.close()
     out = CliRunner().invoke(app, ["metrics", "--db", str(old), "--json", "--reference", "ref"])
     assert out.exit_code == 0, out.output
-    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output.splitlines()[-1])} == {"run-a": 16, "run-b": 9}
+    assert {r["set_name"]: r["dialogues"] for r in json.loads(out.output.splitlines()[-1])} == {"run-a": 16, "run-b": 16}
+    # Migration 9 named each dialogue's pack from its goal: --by pack keeps them apart in the old file too.
+    out = CliRunner().invoke(app, ["metrics", "--db", str(old), "--json", "--reference", "ref", "--by", "pack"])
+    assert out.exit_code == 0, out.output
+    assert {(r["set_name"], r["pack"]) for r in json.loads(out.output.splitlines()[-1])} == {
+        ("run-a", "(built-in)"), ("run-b", "(built-in)"), ("run-b", "shop@1#aaaaaaaaaaaa"), ("run-b", "shop@2#bbbbbbbbbbbb"),
+        ("run-b", "vet@1#cccccccccccc")}
     store = CorpusStore(old)
     assert store.query("select max(version) from schema_version").rows[0][0] == len(schema.MIGRATIONS)
     assert assert_same_as_reference(store) > 20

@@ -123,15 +123,16 @@ class Stored:
     model: str
     prompt_version: str | None
     mode: str | None
+    pack: str | None
     figures: DialogueFigures
     facts: DialogueFacts
     verdict: VerdictFacts
 
     def cell(self, verdict: VerdictFacts | None = None) -> tuple[Any, ...]:
-        """(set, domain set, model, prompt version, mode, accepted): coalesced as ``metrics.GROUPS`` coalesces."""
+        """(set, domain set, model, prompt version, mode, pack, accepted): coalesced as ``metrics.GROUPS`` coalesces."""
         v = verdict or self.verdict
         return (self.set_name, self.domain_set, self.model, "" if self.prompt_version is None else self.prompt_version,
-                "free" if self.mode is None else self.mode, v.accepted)
+                "free" if self.mode is None else self.mode, self.pack or "", v.accepted)
 
 
 #: A stored dialogue's current verdict, as ``VerdictFacts`` reads it (``v`` is the verdicts table).
@@ -160,7 +161,7 @@ def load_stored(con: duckdb.DuckDBPyConnection, where: str, params: list[Any],
     """Stored dialogues (``where`` on ``d``) with their turns re-read and their current verdict
     (``verdicts``, when the caller has just read them with ``current_verdicts``)."""
     rows = con.execute(
-        f"""select d.dialogue_id, d.set_name, d.domain_set, d.model, d.prompt_version, d.mode,
+        f"""select d.dialogue_id, d.set_name, d.domain_set, d.model, d.prompt_version, d.mode, d.pack,
                    d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at,
                    (select list(t.text order by t.idx) from turns t where t.dialogue_id = d.dialogue_id),
                    (select list(t.phrased_by order by t.idx) from turns t where t.dialogue_id = d.dialogue_id)
@@ -169,6 +170,6 @@ def load_stored(con: duckdb.DuckDBPyConnection, where: str, params: list[Any],
     ).fetchall()
     if verdicts is None:
         verdicts = current_verdicts(con, [r[0] for r in rows])
-    return [Stored(r[0], r[1], r[2], r[3], r[4], r[5], figures_of(r[12] or [], r[13] or []),
-                   DialogueFacts(*r[6:12]), verdicts.get(r[0], VerdictFacts(False)))
+    return [Stored(r[0], r[1], r[2], r[3], r[4], r[5], r[6], figures_of(r[13] or [], r[14] or []),
+                   DialogueFacts(*r[7:13]), verdicts.get(r[0], VerdictFacts(False)))
             for r in rows]

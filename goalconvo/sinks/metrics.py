@@ -40,6 +40,9 @@ def distinct_report(dialogues: Sequence[Sequence[str]]) -> dict[str, float]:
     }
 
 
+#: What ``--by pack`` calls dialogues of the built-in domains (their goals name no pack).
+BUILT_IN_PACK = "(built-in)"
+
 #: The groupings, over the dialogues' own columns: the from-scratch definition (the tests' reference);
 #: ``compute_metrics`` reads the same groups over the cells (``CELL_GROUPS``).
 GROUPS = {
@@ -48,11 +51,13 @@ GROUPS = {
     "model": "d.model",
     "prompt_version": "coalesce(d.prompt_version, '')",
     "mode": "coalesce(d.mode, 'free')",
+    "pack": f"coalesce(nullif(d.pack, ''), '{BUILT_IN_PACK}')",
 }
 
 #: The same groups over ``ngram_cells`` (whose values are stored already coalesced).
 CELL_GROUPS = {"set": "'all'", "domain_set": "c.domain_set", "model": "c.model",
-               "prompt_version": "c.prompt_version", "mode": "c.mode"}
+               "prompt_version": "c.prompt_version", "mode": "c.mode",
+               "pack": f"coalesce(nullif(c.pack, ''), '{BUILT_IN_PACK}')"}
 
 #: ``query(sql, params)``: ``sql`` with its ``?`` bound to ``params`` (a list, or None).
 QueryFn = Callable[[str, "list[Any] | None"], QueryResult]

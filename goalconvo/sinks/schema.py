@@ -303,6 +303,30 @@ MIGRATIONS: tuple[str, ...] = (
         primary key (sheet_id, reader, item)
     );
     """,
+    # 9: each dialogue names the domain pack its goal came from ('' for the built-in MultiWOZ domains), and
+    # the cells are keyed by it too, so ``metrics --by pack`` keeps packs apart. The figures are filled in
+    # again for every dialogue (tallies.backfill).
+    """
+    alter table dialogues add column pack varchar default '';
+    update dialogues set pack = coalesce(json_extract_string(goal, '$.pack'), '');
+    delete from dialogue_figures;
+    delete from cell_sums;
+    delete from check_failures;
+    delete from ngram_counts;
+    delete from ngram_group_keys;
+    delete from ngram_groups;
+    drop table ngram_cells;
+    create table ngram_cells (
+        cell_id integer primary key,
+        set_name varchar not null,
+        domain_set varchar not null,
+        model varchar not null,
+        prompt_version varchar not null,
+        mode varchar not null,
+        pack varchar not null,
+        accepted boolean not null
+    );
+    """,
 )
 
 

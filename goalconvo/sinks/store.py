@@ -210,7 +210,7 @@ class CorpusStore:
                 d.dialogue_id, d.run_id, set_name or d.run_id, d.goal.goal_id, domains, "+".join(domains),
                 d.goal.model_dump_json(), d.scenario.model_dump_json(), d.model, d.prompt_version, d.stop_reason,
                 d.exchanges, d.llm_calls, d.prompt_tokens, d.completion_tokens, d.started_at, d.ended_at, now,
-                d.mode,
+                d.mode, d.goal.pack or "",
             ])
             turns.extend(
                 [d.dialogue_id, t.index, t.speaker, t.text, json.dumps(t.meta), json.dumps(t.acts) if t.acts else None,
@@ -220,7 +220,7 @@ class CorpusStore:
         insert_columns(con, "dialogues", rows)
         insert_columns(con, "turns", turns)
         tallies.store_new(con, [
-            figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18],
+            figures.Stored(r[0], r[2], r[5], r[8], r[9], r[18], r[19],
                            figures.figures_of([t.text for t in jd.dialogue.turns], [t.phrased_by for t in jd.dialogue.turns]),
                            figures.DialogueFacts.of(jd.dialogue), figures.VerdictFacts.of(jd.verdict))
             for r, jd in zip(rows, judged)

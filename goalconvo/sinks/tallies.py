@@ -77,7 +77,7 @@ def _ids(con: duckdb.DuckDBPyConnection, table: str, id_column: str, key_columns
 
 
 def _cell_ids(con: duckdb.DuckDBPyConnection, cells: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
-    return _ids(con, "ngram_cells", "cell_id", ("set_name", "domain_set", "model", "prompt_version", "mode", "accepted"), cells)
+    return _ids(con, "ngram_cells", "cell_id", ("set_name", "domain_set", "model", "prompt_version", "mode", "pack", "accepted"), cells)
 
 
 def store_new(con: duckdb.DuckDBPyConnection, stored: Sequence[Stored]) -> None:
