@@ -346,6 +346,22 @@ def test_an_unseen_sgd_service_imports_and_runs_end_to_end(tmp_path: Path):
     assert len(goals) == 5 and all(g["pack"].startswith("boats@1.0#") for g in goals)
     assert {t["service"] for g in goals for t in g["tasks"]} == {"Ferryman_9"}
     assert any("Wenmere" in t or "Oxlow" in t for t in texts)
+    # Exported for training, the chats and the card speak of the pack, under its licence, not the travel desk's.
+    refused = _cli("export", "--db", "c.duckdb", "--format", "hf", "--out", "hf", cwd=tmp_path)
+    assert refused.returncode != 0 and "dialogues of pack(s) boats@1.0#" in refused.stdout + refused.stderr
+    card = _cli("export", "--db", "c.duckdb", "--format", "hf", "--out", "hf", "--pack", "boats", "--include-rejected",
+                cwd=tmp_path)
+    assert card.returncode == 0, card.stdout + card.stderr
+    readme = (tmp_path / "hf" / "README.md").read_text()
+    assert "license: cc-by-sa-4.0" in readme and "Schema-Guided Dialogue" in readme and "Hire a rowing boat" in readme
+    assert "Cambridge" not in readme and "MultiWOZ's domains" not in readme
+    chats = _cli("export", "--db", "c.duckdb", "--format", "openai-chat", "--split", "train", "--out", "t.jsonl",
+                 "--pack", "boats", "--include-rejected", cwd=tmp_path)
+    assert chats.returncode == 0, chats.stderr
+    system = json.loads((tmp_path / "t.jsonl").read_text().splitlines()[0])["messages"][0]["content"]
+    assert "Ferryman_9" in system and "Cambridge" not in system
+    other = _cli("export", "--db", "c.duckdb", "--format", "jsonl", "--out", "x.jsonl", "--pack", "clinic", cwd=tmp_path)
+    assert other.returncode != 0 and "no dialogues of pack clinic@" in other.stdout + other.stderr
 
 
 def test_a_goal_of_another_pack_is_dead_lettered_with_the_reason(tmp_path: Path):

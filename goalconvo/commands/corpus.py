@@ -111,7 +111,12 @@ def export(
     split_ratios: Optional[str] = typer.Option(
         None, "--split-ratios", help="train/validation/test shares, e.g. 80/10/10 (the default)."),
     system_prompt: Optional[str] = typer.Option(
-        None, "--system-prompt", help="The system turn of openai-chat/sharegpt/hf chats (default: the travel desk's task)."),
+        None, "--system-prompt", help="The system turn of openai-chat/sharegpt/hf chats (default: the travel desk's task, "
+        "or the pack's desk with --pack)."),
+    pack: Optional[str] = typer.Option(
+        None, "--pack", help="Only this domain pack's dialogues (a shipped pack's name or a pack folder): openai-chat, "
+        "sharegpt and hf then take the system turn, licence and attribution from the pack. Without it those three "
+        "refuse a selection holding a pack's dialogues."),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
     include_rejected: bool = typer.Option(False, "--include-rejected", help="Also rejected dialogues (verdict says why)."),
     db: Optional[Path] = DbOpt,
@@ -120,11 +125,17 @@ def export(
     """Write the accepted corpus in a MultiWOZ-like layout (goal, log, domains, verdict), ready for training."""
     from goalconvo.sinks.export import export_corpus
 
+    from goalconvo.packs.registry import find_pack
+
     s = make_settings(db=db)
+    try:
+        held = find_pack(pack) if pack else None
+    except (OSError, ValueError) as exc:
+        fail(exc)
     store = open_corpus(s.db)
     try:
         n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
-                          split_ratios=split_ratios, system_prompt=system_prompt)
+                          split_ratios=split_ratios, system_prompt=system_prompt, pack=held)
     except (OSError, ValueError) as exc:
         fail(exc)
     finally:

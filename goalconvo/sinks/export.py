@@ -9,7 +9,9 @@ from typing import Any
 
 import duckdb
 
+from goalconvo.packs.model import Pack
 from goalconvo.sinks.export_multiwoz import multiwoz_dialogues, write_multiwoz
+from goalconvo.sinks.export_source import pack_filter
 from goalconvo.sinks.export_sgd import sgd_dialogues, write_sgd
 from goalconvo.sinks.export_training import TRAINING_FORMATS, export_training
 from goalconvo.sinks.store import CorpusStore
@@ -18,12 +20,13 @@ from goalconvo.sinks.store import CorpusStore
 def export_corpus(
     store: CorpusStore, out: Path, fmt: str, *, sets: list[str] | None, include_rejected: bool,
     split: str = "all", split_ratios: str | None = None, system_prompt: str | None = None,
+    pack: Pack | None = None,
 ) -> int:
     """The corpus in a MultiWOZ-like layout (goal, log, domains, verdict), as JSON Lines or Parquet;
     or for training (``openai-chat``, ``sharegpt``, ``hf``: see ``export_training``, split by goal content)."""
     if fmt in TRAINING_FORMATS:
         counts = export_training(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
-                                 ratios=split_ratios, system_prompt=system_prompt)
+                                 ratios=split_ratios, system_prompt=system_prompt, pack=pack)
         return sum(counts.values())
     if fmt not in ("jsonl", "parquet", "multiwoz", "sgd"):
         raise ValueError(f"--format must be jsonl, parquet, multiwoz, sgd, {', '.join(TRAINING_FORMATS)}")
@@ -35,6 +38,7 @@ def export_corpus(
         conds.append("d.set_name in (select unnest(?))")
         params.append(sets)
     where = ("where " + " and ".join(conds)) if conds else ""
+    where, params = pack_filter(store.query, where, params, pack, one_source=False)
     if fmt == "multiwoz":
         dialogues = multiwoz_dialogues(store, where, params)
         write_multiwoz(dialogues, out)
