@@ -15,7 +15,7 @@ import zlib
 from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.templates import phrases as P
 from goalconvo.agents.guided.templates.context import TurnContext
-from goalconvo.agents.guided.acts import split_key
+from goalconvo.agents.guided.acts import act_key, split_key
 from goalconvo.agents.guided.templates.nouns import (
     Slots,
     an,
@@ -98,7 +98,7 @@ def _named_one_fails(acts: dict[tuple[str, str], Slots], ctx: TurnContext) -> bo
         named = {v.lower() for slot, v in pairs if slot == "Name"}
         if d not in _VENUES or intent not in ("Inform", "Recommend") or not named:
             continue
-        added = any(slot not in ("Name", "none") for slot, _ in ctx.previous.get(key.split("-")[0] + "-Inform", []))
+        added = any(slot not in ("Name", "none") for slot, _ in ctx.previous.get(act_key(d, "Inform"), []))
         now = {v.lower() for (dd, i), s in acts.items() if dd == d and i in ("Inform", "Recommend") for v in s.get("Name", [])}
         if added and ((d, "NoOffer") in acts or (now and not now & named)):
             return True
