@@ -79,6 +79,22 @@ class OncePerInterval(logging.Filter):
         return True
 
 
+class GoodbyesToAStoppedBroker(logging.Filter):
+    """Drops a client library's complaint about an embedded broker this process stopped on purpose
+    (``streams.broker.names_a_stopped_broker``): the run ended in order, and a late LeaveGroup failing
+    against the broker it shut down says nothing a user must act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("aiokafka", "faust", "mode")):
+            return True
+        from goalconvo.streams.broker import names_a_stopped_broker
+
+        try:
+            return not names_a_stopped_broker(record.getMessage())
+        except Exception:  # noqa: BLE001 - a record whose arguments do not format is let through as it is
+            return True
+
+
 def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -86,6 +102,7 @@ def setup_logging(verbose: bool) -> None:
     )
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, OncePerInterval) for f in handler.filters):
+            handler.addFilter(GoodbyesToAStoppedBroker())
             handler.addFilter(OncePerInterval())
     if not verbose:
         # Faust and aiokafka narrate every rebalance; keep the terminal for progress.

@@ -30,6 +30,17 @@ class BrokerError(RuntimeError):
     """The broker could not be started or reached."""
 
 
+#: ``host:port`` of the embedded brokers this process stopped on purpose. A client may still be saying
+#: goodbye to one when it goes (Faust runs its consumer in a thread of its own, whose LeaveGroup can
+#: outlive the app's stop): the "connection closed" it then logs is expected, not an error of the run.
+_STOPPED_ON_PURPOSE: set[str] = set()
+
+
+def names_a_stopped_broker(message: str) -> bool:
+    """Whether a client's log line is about an embedded broker this process stopped itself."""
+    return any(address in message for address in _STOPPED_ON_PURPOSE)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -82,6 +93,7 @@ class EmbeddedBroker:
         from goalconvo.core import exits
 
         url = f"tcp://{self.host}:{self.port}"
+        _STOPPED_ON_PURPOSE.discard(self.bootstrap_servers)  # a port used again is a new broker's
         advertised = f"tcp://{self.advertised}" if self.advertised else url
         cmd = [tansu_binary(self._binary), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
                *self._args]
@@ -115,6 +127,7 @@ class EmbeddedBroker:
         if proc is None or proc.poll() is not None:
             exits.cancel(self._cleanup)
             return
+        _STOPPED_ON_PURPOSE.add(self.bootstrap_servers)
         proc.send_signal(signal.SIGTERM)
         try:
             await asyncio.wait_for(asyncio.to_thread(proc.wait), 5.0)
