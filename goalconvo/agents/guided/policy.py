@@ -23,7 +23,9 @@ import re
 from typing import Any
 
 from goalconvo.agents.guided import belief as bs
-from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
+from goalconvo.agents.guided.acts import DialogueActs, add_act, split_key
+from goalconvo.agents.guided.policy_helpers import ALL_ROWS, act_pair, same_name
+from goalconvo.agents.guided.policy_travel import TravelPolicy
 from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB, booking_reference
 
@@ -41,7 +43,6 @@ DESCRIBE: dict[str, tuple[str, ...]] = {
 }
 #: Domains whose bookings go through ``Booking-*`` acts.
 BOOKING_DOMAINS = ("restaurant", "hotel")
-_ALL = 10**6
 #: Act slots that answer a User's request (an Inform carrying one is an answer, not an offer).
 _ANSWER_SLOTS = ("Addr", "Phone", "Post", "Fee", "Open", "Ref", "Ticket", "Time", "Leave", "Arrive", "Car")
 
@@ -61,22 +62,7 @@ def unavailable_from_goal(goal: Goal) -> list[dict[str, Any]]:
     return out
 
 
-def _pair(domain: str, slot: str, value: Any) -> list[str]:
-    act_slot = "Time" if slot == "duration" else ACT_SLOT.get(slot, slot.capitalize())
-    return [act_slot, str(value)]
-
-
-def _hhmm(t: str) -> str:
-    m = re.match(r"^(\d{1,2})[:.](\d{2})", t.strip())
-    return f"{int(m.group(1)):02d}:{m.group(2)}" if m else t
-
-
-def _same_name(a: str, b: str) -> bool:
-    x, y = re.sub(r"^the ", "", a.lower().strip()), re.sub(r"^the ", "", b.lower().strip())
-    return x == y or difflib.SequenceMatcher(None, x, y).ratio() >= 0.85
-
-
-class BotPolicy:
+class BotPolicy(TravelPolicy):
     """Rule policy over a :class:`VenueDB`; ``respond`` is the only step."""
 
     def __init__(self, db: VenueDB, dialogue_id: str) -> None:
@@ -171,7 +157,7 @@ class BotPolicy:
 
     def _find_name(self, domain: str, name: str) -> dict[str, Any] | None:
         rows = self.db.tables.get(domain, [])
-        exact = [r for r in rows if _same_name(str(r.get("name", "")), name)]
+        exact = [r for r in rows if same_name(str(r.get("name", "")), name)]
         if exact:
             return exact[0]
         word = re.compile(rf"\b{re.escape(name.lower())}\b")
@@ -193,7 +179,7 @@ class BotPolicy:
         return close[0] if close else value
 
     def _candidates(self, domain: str, semi: dict[str, str]) -> list[dict[str, Any]]:
-        return self.db.search(domain, {k: v for k, v in semi.items() if k != "name"}, limit=_ALL)
+        return self.db.search(domain, {k: v for k, v in semi.items() if k != "name"}, limit=ALL_ROWS)
 
     def _matches(self, domain: str, row: dict[str, Any], semi: dict[str, str]) -> bool:
         return any(r is row for r in self._candidates(domain, semi))
@@ -209,7 +195,7 @@ class BotPolicy:
         if "name" in changed and "name" in semi:
             venue = self._find_name(domain, semi["name"])
             if venue is None:
-                add_act(out, domain, "NoOffer", [_pair(domain, "name", semi["name"])])
+                add_act(out, domain, "NoOffer", [act_pair(domain, "name", semi["name"])])
                 st["venue"].pop(domain, None)
                 return
             st["venue"][domain] = venue["name"]
@@ -221,8 +207,8 @@ class BotPolicy:
                 st["venue"].pop(domain, None)
             elif not reqs and not wants_booking:
                 # The venue in play still fits: confirm it on the slots just given.
-                pairs = [_pair(domain, k, venue[k]) for k in sorted(changed) if k in semi and k in venue]
-                add_act(out, domain, "Inform", [_pair(domain, "name", venue["name"])] + pairs)
+                pairs = [act_pair(domain, k, venue[k]) for k in sorted(changed) if k in semi and k in venue]
+                add_act(out, domain, "Inform", [act_pair(domain, "name", venue["name"])] + pairs)
         if venue is None and (changed or reqs):
             cands = self._candidates(domain, semi)
             if not cands:
@@ -232,8 +218,8 @@ class BotPolicy:
             if ask and not reqs and not wants_booking:
                 st["asked"].setdefault(domain, []).append(ask)
                 shared = [k for k in DESCRIBE.get(domain, ()) if k in semi and len({str(r.get(k)) for r in cands}) == 1]
-                add_act(out, domain, "Inform", [["Choice", str(len(cands))]] + [_pair(domain, k, cands[0][k]) for k in shared][:3])
-                add_act(out, domain, "Request", [_pair(domain, ask, "?")])
+                add_act(out, domain, "Inform", [["Choice", str(len(cands))]] + [act_pair(domain, k, cands[0][k]) for k in shared][:3])
+                add_act(out, domain, "Request", [act_pair(domain, ask, "?")])
                 return
             rng = self._rng(st, domain)
             venue = cands[rng.randrange(min(3, len(cands)))]
@@ -265,13 +251,13 @@ class BotPolicy:
         ("I have 5 cheap guesthouses in the north. How about X?"), else the venue with them."""
         cons = self._described(st, domain, venue)
         informed = set(self._semi(st, domain))
-        pairs = [_pair(domain, "name", venue["name"])]
+        pairs = [act_pair(domain, "name", venue["name"])]
         if n > 1:
             # The count shares only what the User asked for; the venue's own type goes with its name.
-            add_act(out, domain, "Inform", [["Choice", str(n)]] + [_pair(domain, k, venue[k]) for k in cons if k in informed])
-            pairs += [_pair(domain, k, venue[k]) for k in cons if k not in informed]
+            add_act(out, domain, "Inform", [["Choice", str(n)]] + [act_pair(domain, k, venue[k]) for k in cons if k in informed])
+            pairs += [act_pair(domain, k, venue[k]) for k in cons if k not in informed]
         else:
-            pairs += [_pair(domain, k, venue[k]) for k in cons]
+            pairs += [act_pair(domain, k, venue[k]) for k in cons]
         add_act(out, domain, intent, pairs)
         self._named(st, domain, venue["name"])
 
@@ -293,11 +279,11 @@ class BotPolicy:
 
     def _no_offer(self, st: dict[str, Any], domain: str, semi: dict[str, str], out: DialogueActs) -> None:
         """No venue: say which constraints fail and ask to relax one that would give matches."""
-        add_act(out, domain, "NoOffer", [_pair(domain, k, v) for k, v in semi.items() if k != "name"] or None)
+        add_act(out, domain, "NoOffer", [act_pair(domain, k, v) for k, v in semi.items() if k != "name"] or None)
         for slot in reversed(list(semi)):
             rest = {k: v for k, v in semi.items() if k != slot}
             if slot != "name" and self._candidates(domain, rest):
-                add_act(out, domain, "Request", [_pair(domain, slot, "?")])
+                add_act(out, domain, "Request", [act_pair(domain, slot, "?")])
                 return
 
     def _answer(self, st: dict[str, Any], domain: str, row: dict[str, Any], reqs: list[str], out: DialogueActs) -> None:
@@ -312,7 +298,7 @@ class BotPolicy:
             value = row.get(slot)
             if value is None or isinstance(value, (dict, list)):
                 continue
-            pair = _pair(domain, slot, "unknown" if value == "?" else value)
+            pair = act_pair(domain, slot, "unknown" if value == "?" else value)
             if any(pair == p for k, v in out.items() if split_key(k)[0] == domain for p in v):
                 continue  # said already in this turn (the train just offered)
             pairs.append(pair)
@@ -347,162 +333,17 @@ class BotPolicy:
             return
         missing = [s for s in bs.BOOK[domain] if s not in book]
         if missing:
-            add_act(out, "booking", "Request", [_pair(domain, s, "?") for s in missing])
+            add_act(out, "booking", "Request", [act_pair(domain, s, "?") for s in missing])
             return
         if book == st.setdefault("refused", {}).get(domain):
             return
         refused = self._refused(st, domain, book)
         if refused:
             st["refused"][domain] = dict(book)
-            add_act(out, "booking", "NoBook", [_pair(domain, k, book[k]) for k in bs.BOOK[domain] if k in refused or k == "day"])
-            add_act(out, "booking", "Request", [_pair(domain, k, "?") for k in refused])
+            add_act(out, "booking", "NoBook", [act_pair(domain, k, book[k]) for k in bs.BOOK[domain] if k in refused or k == "day"])
+            add_act(out, "booking", "Request", [act_pair(domain, k, "?") for k in refused])
             return
         ref = self._reference(st, domain)
         st["booked"].setdefault(domain, []).append({"name": venue["name"], "reference": ref})
         st["book_done"][domain] = dict(book)
         add_act(out, "booking", "Book", [["Name", venue["name"]], ["Ref", ref]])
-
-    # -- trains ----------------------------------------------------------------------
-    def _train(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
-        """Ask route and day, then a time if many trains; offer one; answer; book with a reference.
-
-        Reads: ``belief["train"]``, ``venue["train"]``. Adds: ``venue["train"]``, ``booked["train"]``.
-        """
-        known = st["belief"].get("train", {}).get("semi", {})
-        semi = self._semi(st, "train")
-        train = self._row("train", st["venue"].get("train"))
-        missing = [s for s in ("departure", "destination", "day") if s not in known]
-        if missing and train is None:
-            n = 2 if self._rng(st, "train-ask").random() < 0.3 else 1
-            add_act(out, "train", "Request", [_pair("train", s, "?") for s in missing[:n]])
-            return
-        route = {k: semi[k] for k in ("departure", "destination", "day") if k in semi}
-        if train is not None and changed & set(bs.SEMI["train"]):
-            if not self._train_fits(train, semi) or any(train.get(k) != v for k, v in route.items()):
-                train = None
-        if train is None:
-            cands = self.db.search("train", route, limit=_ALL)
-            if not cands:
-                add_act(out, "train", "NoOffer", [_pair("train", k, v) for k, v in route.items()])
-                if "day" in route:
-                    add_act(out, "train", "Request", [["Day", "?"]])
-                return
-            timed = "leaveAt" in known or "arriveBy" in known
-            if not timed and "leaveAt" not in st["asked"].get("train", []) and len(cands) > 1 and not reqs:
-                st["asked"].setdefault("train", []).append("leaveAt")
-                add_act(out, "train", "Inform", [["Choice", str(len(cands))]])
-                slot = "arriveBy" if self._rng(st, "time").random() < 0.3 else "leaveAt"
-                add_act(out, "train", "Request", [_pair("train", slot, "?")])
-                return
-            fits = [t for t in cands if self._train_fits(t, semi)]
-            if fits:
-                train = self._pick_train(fits, semi)
-            else:
-                self._train_no_offer(semi, out)
-                train = max(cands, key=lambda t: t["leaveAt"]) if "leaveAt" in semi else min(cands, key=lambda t: t["arriveBy"])
-            st["venue"]["train"] = train["trainID"]
-            if len(fits) > 1:
-                add_act(out, "train", "Inform", [["Choice", str(len(fits))]])
-            add_act(out, "train", "Inform", [["Id", train["trainID"]], ["Leave", train["leaveAt"]], ["Arrive", train["arriveBy"]]])
-            self._named(st, "train", train["trainID"])
-            if "people" not in st["belief"].get("train", {}).get("book", {}):
-                add_act(out, "train", "OfferBook")
-        self._answer(st, "train", train, reqs, out)
-        book = st["belief"].get("train", {}).get("book", {})
-        if book.get("people") and book != st["book_done"].get("train"):
-            ref = self._reference(st, "train")
-            st["booked"].setdefault("train", []).append({"trainID": train["trainID"], "reference": ref})
-            st["book_done"]["train"] = dict(book)
-            add_act(out, "train", "OfferBooked", [["Id", train["trainID"]], ["Ref", ref], ["Ticket", self._total(train, book["people"])]])
-
-    @staticmethod
-    def _train_fits(t: dict[str, Any], semi: dict[str, str]) -> bool:
-        leave, arrive = semi.get("leaveAt"), semi.get("arriveBy")
-        return (not leave or t["leaveAt"] >= _hhmm(leave)) and (not arrive or t["arriveBy"] <= _hhmm(arrive))
-
-    @staticmethod
-    def _pick_train(fits: list[dict[str, Any]], semi: dict[str, str]) -> dict[str, Any]:
-        if "leaveAt" in semi:
-            return min(fits, key=lambda t: t["leaveAt"])
-        if "arriveBy" in semi:
-            return max(fits, key=lambda t: t["arriveBy"])
-        return min(fits, key=lambda t: t["leaveAt"])
-
-    @staticmethod
-    def _train_no_offer(semi: dict[str, str], out: DialogueActs) -> None:
-        pairs = [_pair("train", s, semi[s]) for s in ("leaveAt", "arriveBy") if s in semi]
-        add_act(out, "train", "NoOffer", pairs)
-
-    @staticmethod
-    def _total(train: dict[str, Any], people: str) -> str:
-        m = re.match(r"([\d.]+)", str(train.get("price", "")))
-        if not m or not people.isdigit():
-            return str(train.get("price", ""))
-        return f"{float(m.group(1)) * int(people):.2f} pounds"
-
-    # -- taxi, police, hospital ----------------------------------------------------------
-    def _taxi(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
-        """Ask departure, destination and a time; then book a car (type and phone).
-
-        Reads: ``belief["taxi"]``. Adds: ``booked["taxi"]``.
-        """
-        known = st["belief"].get("taxi", {}).get("semi", {})
-        missing = [s for s in ("departure", "destination") if s not in known]
-        if "leaveAt" not in known and "arriveBy" not in known:
-            missing.append("leaveAt")
-        if missing:
-            add_act(out, "taxi", "Request", [_pair("taxi", s, "?") for s in missing[:1]])
-            return
-        semi = {s: known[s] for s in bs.SEMI["taxi"] if s in known}
-        if not st["booked"].get("taxi") or st["book_done"].get("taxi") != semi:
-            car = self.db.taxi_for(f"{self.dialogue_id}:taxi:{len(st['booked'].get('taxi', []))}")
-            st["booked"].setdefault("taxi", []).append({"type": car["car type"], "phone": car["phone"]})
-            st["book_done"]["taxi"] = semi
-            add_act(out, "taxi", "Inform", [["Car", car["car type"]], ["Phone", car["phone"]]])
-        elif reqs:
-            car = st["booked"]["taxi"][-1]
-            pairs = [["Car", car["type"]]] if "car type" in reqs else []
-            pairs += [["Phone", car["phone"]]] if "phone" in reqs else []
-            add_act(out, "taxi", "Inform", pairs or None)
-
-    def _police(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
-        """The police station: its name, and what was asked (address, phone, postcode)."""
-        rows = self.db.tables.get("police", [])
-        if not rows:
-            add_act(out, "police", "NoOffer")
-            return
-        row = {k.lower(): v for k, v in rows[0].items()}
-        if st.get("named", {}).get("police") != str(row["name"]).lower() or "name" in reqs:
-            add_act(out, "police", "Inform", [["Name", row["name"]]])
-            self._named(st, "police", row["name"])
-        self._answer(st, "police", row, [r for r in reqs if r != "name"], out)
-        if not out:
-            add_act(out, "police", "Inform", [["Name", row["name"]]])
-
-    def _hospital(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
-        """The hospital: the department's phone; address and postcode are the hospital's.
-
-        Reads: ``belief["hospital"]["semi"]["department"]``.
-        """
-        rows = self.db.tables.get("hospital", [])
-        known = st["belief"].get("hospital", {}).get("semi", {})
-        dept = known.get("department")
-        if not rows:
-            add_act(out, "hospital", "NoOffer")
-            return
-        if dept is None and "phone" in reqs and "department" not in st["asked"].get("hospital", []):
-            st["asked"].setdefault("hospital", []).append("department")
-            add_act(out, "hospital", "Request", [["Department", "?"]])
-            return
-        row = next((r for r in rows if dept and _same_name(r["department"], dept)), None)
-        if dept not in (None, "dontcare") and row is None:
-            add_act(out, "hospital", "NoOffer", [["Department", dept]])
-            return
-        row = row or rows[0]
-        first = st.get("named", {}).get("hospital") != str(row["department"]).lower()
-        pairs = [["Department", row["department"]]] if first and ("phone" in reqs or dept) else []
-        self._named(st, "hospital", row["department"])
-        for slot in reqs:
-            if slot in row and slot != "department":
-                pairs.append(_pair("hospital", slot, row[slot]))
-        add_act(out, "hospital", "Inform", pairs or [["Department", row["department"]]])
