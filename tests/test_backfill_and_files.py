@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from goalconvo.commands.runner import publish
-from goalconvo.core.records import DeadLetter, encode
+from goalconvo.core.dead_letters import DeadLetter
+from goalconvo.core.records import encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks import backfill
 from goalconvo.sinks.dashboard import data

@@ -18,7 +18,8 @@ from aiokafka import AIOKafkaProducer
 
 from goalconvo.commands.runner import publish
 from goalconvo.core.goals import multiwoz_goals
-from goalconvo.core.records import DeadLetter, Goal, decode
+from goalconvo.core.dead_letters import DeadLetter
+from goalconvo.core.records import Goal, decode
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.topics import Topics
 

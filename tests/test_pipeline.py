@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish, run_goals
-from goalconvo.core.records import DeadLetter, decode
+from goalconvo.core.dead_letters import DeadLetter
+from goalconvo.core.records import decode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
 from goalconvo.sinks.sql import QueryRefused

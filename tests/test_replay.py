@@ -8,7 +8,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from goalconvo.commands.runner import Worker, publish
-from goalconvo.core.records import DeadLetter, decode, encode, payload_fields
+from goalconvo.core.dead_letters import DeadLetter, payload_fields
+from goalconvo.core.records import decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
 from goalconvo.llm.vllm_server import VLLMServerBackend

@@ -11,7 +11,7 @@ import pytest
 
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.core.goals import builtin_goals
-from goalconvo.core.records import DeadLetter
+from goalconvo.core.dead_letters import DeadLetter
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.judges.judge import Judge

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from goalconvo.commands import app as cli_app
 from goalconvo.commands.runner import Worker, WorkerFailed, goal_events, goals_for_run, publish, run_goals
-from goalconvo.core.records import DeadLetter, decode, dialogue_id_for, encode
+from goalconvo.core.dead_letters import DeadLetter
+from goalconvo.core.records import decode, dialogue_id_for, encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink
 from goalconvo.sinks.query_server import endpoint_file, run_query

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from goalconvo.core.records import DEAD_LETTER_MAX_BYTES
+from goalconvo.core.dead_letters import DEAD_LETTER_MAX_BYTES
 from goalconvo.core.settings import Settings
 from goalconvo.streams.app import FEWSHOT_TABLE, NEAR_DUP_TABLE, PROGRESS_TABLE, topic_partitions
 from goalconvo.streams.broker import EmbeddedBroker, ensure_topics, topic_configs

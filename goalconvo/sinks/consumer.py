@@ -31,8 +31,9 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from goalconvo.core import records
-from goalconvo.core.records import DeadLetter, DecodeError, Goal, JudgedDialogue, salvage_ids
+from goalconvo.core import dead_letters, records
+from goalconvo.core.dead_letters import DeadLetter, salvage_ids
+from goalconvo.core.records import DecodeError, Goal, JudgedDialogue
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.score_loop import ScoreLoop
 from goalconvo.sinks.snapshots import Snapshots
@@ -198,7 +199,7 @@ class DuckDBSink:
         key = msg.key.decode("utf-8", "replace") if msg.key else None
         return None, DeadLetter(
             source_topic=msg.topic, source_partition=msg.partition, source_offset=msg.offset,
-            stage="sink", reason=reason, error_type="DecodeError", key=key, payload=records.payload_text(msg.value),
+            stage="sink", reason=reason, error_type="DecodeError", key=key, payload=dead_letters.payload_text(msg.value),
             **salvage_ids(msg.value),
         )
 
@@ -334,5 +335,5 @@ class DuckDBSink:
             source_topic=m.topic, source_partition=m.partition, source_offset=m.offset, stage="sink",
             reason=f"the corpus refused this record ({tries} tries alone): {type(exc).__name__}: {exc}",
             error_type=type(exc).__name__, key=m.key.decode("utf-8", "replace") if m.key else None,
-            payload=records.payload_text(m.value), **ids,
+            payload=dead_letters.payload_text(m.value), **ids,
         )

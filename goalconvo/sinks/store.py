@@ -24,7 +24,8 @@ from typing import Any
 
 import duckdb
 
-from goalconvo.core.records import DeadLetter, Goal, JudgedDialogue, Verdict
+from goalconvo.core.dead_letters import DeadLetter
+from goalconvo.core.records import Goal, JudgedDialogue, Verdict
 from goalconvo.core.settings import SECRET_FILES
 from goalconvo.sinks import figures, ratings, schema, tallies
 from goalconvo.sinks.sql import READ_CONFIG, QueryResult, insert_columns, run_read

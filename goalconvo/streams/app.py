@@ -35,11 +35,11 @@ from goalconvo.core.pack_goals import goal_problem
 from goalconvo.packs.registry import find_pack
 from goalconvo.agents.guided.realizer import PhrasingExample
 from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasings
-from goalconvo.core import records
+from goalconvo.core import dead_letters, records
+from goalconvo.core.dead_letters import DeadLetter, salvage_ids
 from goalconvo.core.records import (
     KNOWN_DOMAINS,
     CheckResult,
-    DeadLetter,
     DecodeError,
     Dialogue,
     DialogueState,
@@ -49,7 +49,6 @@ from goalconvo.core.records import (
     check_event_size,
     dialogue_id_for,
     encode,
-    salvage_ids,
 )
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
@@ -139,7 +138,7 @@ class Pipeline:
             # Bounded buffers: events wait in Kafka, not in the worker's memory.
             stream_buffer_maxsize=max(8, settings.concurrency * 2),
             # A dead letter carries its whole event, JSON-escaped: more than the event's own limit.
-            producer_max_request_size=records.DEAD_LETTER_MAX_BYTES,
+            producer_max_request_size=dead_letters.DEAD_LETTER_MAX_BYTES,
             TableManager=_TableManager,
         )
         self._topic = {
@@ -203,7 +202,7 @@ class Pipeline:
             reason=reason,
             error_type=type(exc).__name__ if exc else "Rejected",
             key=_key_text(event.key),
-            **records.payload_fields(raw),
+            **dead_letters.payload_fields(raw),
             **{**salvage_ids(raw), **{k: v for k, v in ids.items() if v is not None}},
         ).fit()
         log.warning("dead-letter from %s at %s: %s", msg.topic, stage, reason[:500])

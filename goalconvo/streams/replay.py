@@ -19,7 +19,8 @@ from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from goalconvo.core.records import DEAD_LETTER_MAX_BYTES, DeadLetter, DecodeError, Goal, check_event_size, decode, encode
+from goalconvo.core.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
+from goalconvo.core.records import DecodeError, Goal, check_event_size, decode, encode
 from goalconvo.streams.broker import BrokerError, describe_error, end_offsets
 from goalconvo.streams.kafka import Bus, access
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from goalconvo.core.records import DEAD_LETTER_MAX_BYTES
+from goalconvo.core.dead_letters import DEAD_LETTER_MAX_BYTES
 
 CHANGELOG_SUFFIX = "-changelog"
 DEAD_LETTER_SUFFIX = ".dead-letter"
