@@ -137,7 +137,7 @@ def diagnose(bus: str, env: dict[str, str], db: Path, runs: list[str], partition
     from aiokafka import TopicPartition
     from aiokafka.partitioner import DefaultPartitioner
 
-    from goalconvo.commands.runner import goals_for_run
+    from goalconvo.commands.goal_batches import goals_for_run
     from goalconvo.core.records import dialogue_id_for
     from goalconvo.sinks.consumer import sink_group
     from goalconvo.streams.app import topic_partitions

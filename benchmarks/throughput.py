@@ -25,7 +25,8 @@ import uuid
 from pathlib import Path
 
 from goalconvo.agents.dialogue import DialogueEngine
-from goalconvo.commands.runner import Worker, goal_events, goals_for_run, message_bus, publish
+from goalconvo.commands.goal_batches import goal_events, goals_for_run
+from goalconvo.commands.runner import Worker, message_bus, publish
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply

@@ -8,7 +8,8 @@ import random
 import pytest
 
 from goalconvo.agents import fewshot
-from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
+from goalconvo.commands.goal_batches import goal_events, goals_for_run
+from goalconvo.commands.runner import Worker, publish
 from goalconvo.core.goals import builtin_goals, parse_domain_mix, sample_goals, with_failing_request
 from goalconvo.core.records import FewShotExample
 from goalconvo.core.settings import Settings

@@ -14,7 +14,7 @@ import pytest
 from kafka_helpers import read_topic
 
 from goalconvo.agents.guided.simulate import plan_dialogue, plan_problems
-from goalconvo.commands.runner import goals_from_settings
+from goalconvo.commands.goal_batches import goals_from_settings
 from goalconvo.core.goal_generator import (
     GENERATE_SOURCE,
     compose_goal,

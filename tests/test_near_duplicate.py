@@ -126,7 +126,8 @@ def _flags(store, run_id: str) -> dict[str, tuple[bool, bool | None, str | None]
 
 def _republish(settings, bus: str, n: int, restart: bool):
     """Goals under run-a, then the same goals under run-b (after a fresh worker if ``restart``)."""
-    from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
+    from goalconvo.commands.goal_batches import goal_events, goals_for_run
+    from goalconvo.commands.runner import Worker, publish
     from goalconvo.streams.topics import Topics
 
     from polling import until

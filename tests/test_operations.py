@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish
+from goalconvo.commands.goal_batches import goal_events, goals_for_run
+from goalconvo.commands.runner import Worker, publish
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.replay import backfill_goals, replay

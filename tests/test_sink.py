@@ -10,7 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from goalconvo.commands.runner import Worker, goal_events, goals_for_run, publish, run_goals
+from goalconvo.commands.goal_batches import goal_events, goals_for_run
+from goalconvo.commands.runner import Worker, publish, run_goals
 from goalconvo.core.records import encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink, sink_group

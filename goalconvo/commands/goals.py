@@ -53,7 +53,8 @@ def goals_produce(
     import random
 
     from goalconvo.commands.common import GenerateSpec, StopRequest
-    from goalconvo.commands.runner import goal_events, publish
+    from goalconvo.commands.goal_batches import goal_events
+    from goalconvo.commands.runner import publish
     from goalconvo.streams.topics import Topics
 
     from goalconvo.streams.kafka import KafkaAccess
@@ -66,13 +67,13 @@ def goals_produce(
     topic = Topics.for_prefix(s.topic_prefix).goals
     if pack:
         from goalconvo.commands.common import check_pack
-        from goalconvo.commands.runner import pack_goals_for_run
+        from goalconvo.commands.goal_batches import pack_goals_for_run
 
         check_pack(pack)
         ps = s.model_copy(update={"pack": pack, "goal_source": Path("generate") if source == "generate" else path,
                                   "seed": seed if seed is not None else s.seed})
         try:
-            from goalconvo.commands.runner import pack_goal_pool
+            from goalconvo.commands.goal_batches import pack_goal_pool
 
             pool = pack_goal_pool(ps)
             n_goals = count or limit or (len(pool) if pool else 0)

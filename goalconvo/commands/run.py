@@ -135,7 +135,7 @@ def count_source_goals(s) -> int:
     from goalconvo.core.goals import load_goal_source
 
     if s.pack:
-        from goalconvo.commands.runner import pack_goal_pool
+        from goalconvo.commands.goal_batches import pack_goal_pool
 
         pack_pool = pack_goal_pool(s)
         if not pack_pool:
