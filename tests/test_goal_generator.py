@@ -15,14 +15,8 @@ from kafka_helpers import read_topic
 
 from goalconvo.agents.guided.simulate import plan_dialogue, plan_problems
 from goalconvo.commands.goal_batches import goals_from_settings
-from goalconvo.core.goal_generator import (
-    GENERATE_SOURCE,
-    compose_goal,
-    generate_goals,
-    goal_problems,
-    iter_generated_goals,
-    parse_goal_mix,
-)
+from goalconvo.core.goal_generator import GENERATE_SOURCE, compose_goal, generate_goals, goal_problems, iter_generated_goals
+from goalconvo.core.goal_mix import parse_goal_mix
 from goalconvo.core.goals import goal_content_key
 from goalconvo.core.records import Goal, decode
 from goalconvo.core.settings import Settings

@@ -293,7 +293,8 @@ class GenerateSpec:
     run_id: str | None = None
 
     def goals(self) -> Iterator[Goal]:
-        from goalconvo.core.goal_generator import iter_generated_goals, parse_goal_mix
+        from goalconvo.core.goal_generator import iter_generated_goals
+        from goalconvo.core.goal_mix import parse_goal_mix
         from goalconvo.core.venues import VenueDB
 
         it = iter_generated_goals(VenueDB.load(self.venue_db), self.seed, mix=parse_goal_mix(self.domain_mix),

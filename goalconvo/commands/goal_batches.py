@@ -63,7 +63,8 @@ def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
     and more goals asked for than the pool holds: each built-in goal once, then generated goals
     instead of repeats. Generated goals are drawn from the seed and the run id, so each run grows new ones.
     """
-    from goalconvo.core.goal_generator import GENERATE_SOURCE, generate_goals, parse_goal_mix
+    from goalconvo.core.goal_generator import GENERATE_SOURCE, generate_goals
+    from goalconvo.core.goal_mix import parse_goal_mix
     from goalconvo.core.venues import VenueDB
 
     if settings.pack:

@@ -24,32 +24,13 @@ import hashlib
 import random
 import re
 from collections.abc import Iterator
-from itertools import combinations
 from typing import Any
 
+from goalconvo.core.goal_mix import Mix, normal_mix, parse_goal_mix
 from goalconvo.core.goal_messages import PLACE_DOMAINS as _PLACES, describe_generated
 from goalconvo.core.goals import goal_content_key
-from goalconvo.core.records import KNOWN_DOMAINS, Goal
+from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB
-
-#: MultiWOZ val's domain sets (999 goals, measured once from val.json: 204 single, 646 two,
-#: 149 three domains; no hospital or police goal in val). The generator's default mix.
-MULTIWOZ_VAL_MIX: dict[tuple[str, ...], int] = {
-    ("restaurant", "train"): 157,
-    ("hotel", "train"): 149,
-    ("attraction", "train"): 148,
-    ("attraction", "restaurant"): 78,
-    ("hotel", "restaurant"): 59,
-    ("taxi",): 57,
-    ("hotel",): 56,
-    ("attraction", "hotel"): 55,
-    ("attraction", "hotel", "taxi"): 55,
-    ("attraction", "restaurant", "taxi"): 53,
-    ("restaurant",): 50,
-    ("hotel", "restaurant", "taxi"): 41,
-    ("train",): 30,
-    ("attraction",): 11,
-}
 
 #: Informable slots a target venue lends to ``info`` (besides ``name``), and how many MultiWOZ took.
 INFO_SLOTS: dict[str, tuple[str, ...]] = {
@@ -86,7 +67,6 @@ NO_SUCH_VALUE: dict[str, tuple[str, ...]] = {
 _FAILABLE = ("food", "area", "pricerange", "type")
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
-Mix = dict[tuple[str, ...], float]
 #: The goal source (``run --goal-source``, ``goals produce --source``) that means "generate new goals".
 GENERATE_SOURCE = "generate"
 
@@ -94,78 +74,6 @@ GENERATE_SOURCE = "generate"
 # -- goal content ------------------------------------------------------------------------
 def content_goal_id(goal: Goal) -> str:
     return "gen:" + hashlib.sha1(goal_content_key(goal).encode()).hexdigest()[:16]
-
-
-# -- the mix ---------------------------------------------------------------------------------
-def _normal(mix: dict[tuple[str, ...], float]) -> Mix:
-    total = sum(mix.values())
-    if total <= 0:
-        raise ValueError("the domain mix gives no domain set a positive weight")
-    return {tuple(sorted(k)): v / total for k, v in mix.items() if v > 0}
-
-
-def default_mix() -> Mix:
-    return _normal(dict(MULTIWOZ_VAL_MIX))
-
-
-def parse_goal_mix(spec: str | None, min_domains: int = 1, max_domains: int = 7) -> Mix:
-    """The domain-set distribution goals are drawn from, normalised to 1.
-
-    ``spec`` forms: unset, MultiWOZ val's mix; ``restaurant+train=3,hotel=1``, domain sets
-    (``+`` joins a set); ``1=0.2,2=0.65,3=0.15``, domain counts (sets of a count in val's
-    proportions); ``restaurant=3,hotel=1``, domain weights as ``run --domain-mix`` reads
-    them (val's sets within the weighted domains, each weighed by its domains' mean weight).
-    ``min_domains``/``max_domains`` keep sets of those sizes.
-    """
-    base = dict(MULTIWOZ_VAL_MIX)
-    parts = [p.strip() for p in (spec or "").split(",") if p.strip()]
-    pairs: list[tuple[str, float]] = []
-    for part in parts:
-        name, _, w = part.partition("=")
-        try:
-            weight = float(w) if w.strip() else 1.0
-        except ValueError:
-            raise ValueError(f"domain mix weight {w!r} for {name} is not a number") from None
-        if weight < 0:
-            raise ValueError(f"domain mix weight for {name} is negative")
-        pairs.append((name.strip(), weight))
-    mix: dict[tuple[str, ...], float] = {}
-    if not pairs:
-        mix = {k: float(v) for k, v in base.items()}
-    elif all(n.isdigit() for n, _ in pairs):
-        for n, w in pairs:
-            sets = {k: v for k, v in base.items() if len(k) == int(n)}
-            if not sets and w > 0:
-                raise ValueError(f"MultiWOZ val has no goal of {n} domains; name the sets (a+b+c=w)")
-            total = sum(sets.values())
-            for k, v in sets.items():
-                mix[k] = mix.get(k, 0.0) + w * v / total
-    elif any("+" in n for n, _ in pairs):
-        for n, w in pairs:
-            key = tuple(sorted(d.strip() for d in n.split("+")))
-            bad = [d for d in key if d not in KNOWN_DOMAINS]
-            if bad or len(set(key)) != len(key):
-                raise ValueError(f"domain mix names unknown or repeated domain(s) in {n!r}; known: {list(KNOWN_DOMAINS)}")
-            mix[key] = mix.get(key, 0.0) + w
-    else:
-        weights = dict(pairs)
-        bad = [d for d in weights if d not in KNOWN_DOMAINS]
-        if bad:
-            raise ValueError(f"domain mix names unknown domain {bad[0]!r}; known: {list(KNOWN_DOMAINS)}")
-        wanted = [d for d, w in weights.items() if w > 0]
-        sets = {k: v for k, v in base.items() if set(k) <= set(wanted)}
-        if not [k for k in sets if min_domains <= len(k) <= max_domains]:
-            # Domains val never combined (police, hospital): every set of them, of up to three.
-            sets = {c: 1.0 for r in range(1, 4) for c in combinations(sorted(wanted), r)}
-        mix = {k: v * sum(weights[d] for d in k) / len(k) for k, v in sets.items()}
-    mix = {k: v for k, v in mix.items() if min_domains <= len(k) <= max_domains}
-    if not mix or sum(mix.values()) <= 0:
-        raise ValueError(f"the domain mix {spec!r} leaves no domain set of {min_domains}..{max_domains} domains")
-    return _normal(mix)
-
-
-def format_mix(mix: Mix) -> str:
-    return ",".join(f"{'+'.join(k)}={v:.4f}" for k, v in sorted(mix.items(), key=lambda kv: -kv[1]))
 
 
 # -- composing one goal ------------------------------------------------------------------------
@@ -404,7 +312,7 @@ def iter_generated_goals(
     found nothing new, so the stream never stalls.
     """
     db = db or VenueDB.load()
-    mix = parse_goal_mix(mix) if mix is None or isinstance(mix, str) else _normal(mix)
+    mix = parse_goal_mix(mix) if mix is None or isinstance(mix, str) else normal_mix(mix)
     sets, weights = list(mix), list(mix.values())
     seen: dict[str, None] = {}
     misses = 0
