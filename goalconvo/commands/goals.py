@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -22,6 +22,9 @@ from goalconvo.commands.common import (
     run_async,
 )
 from goalconvo.core.records import MAX_EVENT_BYTES, Goal
+
+if TYPE_CHECKING:
+    from goalconvo.streams.kafka import KafkaAccess
 
 
 def goals_produce(

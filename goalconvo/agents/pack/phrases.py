@@ -28,7 +28,6 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from goalconvo.agents.pack import acts as A
 from goalconvo.agents.pack.acts import Act

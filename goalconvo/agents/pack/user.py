@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 from goalconvo.agents.pack import acts as A
 from goalconvo.agents.pack.acts import Act

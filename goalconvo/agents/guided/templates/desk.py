@@ -15,6 +15,7 @@ import zlib
 from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.templates import phrases as P
 from goalconvo.agents.guided.templates.context import TurnContext
+from goalconvo.agents.guided.templates.desk_travel import cap, fmt, new_count, render_taxi, render_train, render_train_booked
 from goalconvo.agents.guided.acts import act_key, split_key
 from goalconvo.agents.guided.templates.nouns import (
     Slots,
@@ -40,20 +41,8 @@ _VENUES = ("restaurant", "hotel", "attraction")
 _FINDING = frozenset({"Choice", "Name", "Id", "Car", "Department", "Leave", "Arrive", "Depart", "Dest", *_DESC})
 
 
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:] if s else s
-
-
 def _their(domain: str) -> str:
     return "their" if domain in ("restaurant", "hotel", "hospital", "police") else "its"
-
-
-def _fmt(frame: str, **kw: str) -> str:
-    if "name" in kw:
-        kw["Name"] = _cap(kw["name"])
-    if "id" in kw:
-        kw["Id"] = _cap(kw["id"])
-    return frame.format(**kw)
 
 
 def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
@@ -105,11 +94,6 @@ def _named_one_fails(acts: dict[tuple[str, str], Slots], ctx: TurnContext) -> bo
     return False
 
 
-def _new_count(domain: str, choice: str, ctx: TurnContext) -> bool:
-    """Whether a count of matches is news: "There are 5 theatres." said again the next turn reads as a machine."""
-    return ctx.own_choice(domain) != choice.lower()
-
-
 def _type_goes_without_saying(domain: str, types: list[str], names: list[str]) -> bool:
     """A hotel that is a hotel, or a venue whose name says its type ("Mumford Theatre")."""
     t = norm(types[0]) if types else ""
@@ -124,7 +108,7 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
     out: list[str] = []
     choice = take(s, "Choice")
     names = [v for v in s.pop("Name", []) if not silent(v)]
-    if choice and not _new_count(domain, choice, ctx):
+    if choice and not new_count(domain, choice, ctx):
         choice = ""
         if not names:  # nor does "It's a theatre." on its own
             for k in _DESC:
@@ -152,89 +136,29 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
             desc = {}  # "Gonville Hotel, a hotel" says the type twice
         if already and desc and not recommend:
             preds = _third_person(domain, desc, rng)
-            out.append(_fmt(pick(rng, P.BOT_CONFIRM), name=name, pred=join(preds)))
+            out.append(fmt(pick(rng, P.BOT_CONFIRM), name=name, pred=join(preds)))
         elif any(has(desc, k) for k in desc):
             np = noun_phrase(domain, desc, rng)
-            out.append(_fmt(pick(rng, P.BOT_RECOMMEND if recommend or choice else P.BOT_NAME), name=name, np=np))
+            out.append(fmt(pick(rng, P.BOT_RECOMMEND if recommend or choice else P.BOT_NAME), name=name, np=np))
         else:
-            out.append(_fmt(pick(rng, P.BOT_RECOMMEND_BARE if recommend else P.BOT_NAME_BARE), name=name))
+            out.append(fmt(pick(rng, P.BOT_RECOMMEND_BARE if recommend else P.BOT_NAME_BARE), name=name))
     elif choice:
         out.append(pick(rng, ("I have {c} options.", "There are {c} options.")).format(c=choice))
     s.update({k: v for k, v in desc.items() if v})
     return out + facts(domain, s, rng, _their(domain))
 
 
-def _train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots | None) -> list[str]:
-    out: list[str] = []
-    choice = take(s, "Choice")
-    if choice and not _new_count("train", choice, ctx):
-        choice = ""
-    ids = [v for v in s.pop("Id", []) if not silent(v)]
-    if nooffer is not None:
-        r = route("train", nooffer, rng)
-        r = f" {r}" if r else ""
-        if ids:
-            lead = pick(rng, P.BOT_TRAIN_NOOFFER_BUT).format(route=r)
-        else:
-            out.append(pick(rng, P.BOT_TRAIN_NOOFFER).format(route=r))
-            lead = ""
-    else:
-        lead = ""
-    if choice and not ids:
-        r = route("train", s, rng)
-        if norm(choice) in ("1", "one"):
-            out.append("There is just one train" + (f" {r}" if r else "") + ".")
-        else:
-            out.append(pick(rng, P.BOT_TRAIN_CHOICE).format(n=choice, route=f" {r}" if r else ""))
-    elif ids:
-        if choice and norm(choice) not in ("1", "one"):
-            out.append(pick(rng, ("There are {c} trains.", "I have {c} trains that fit.", "{c} trains would work.")).format(c=choice).capitalize())
-        tid = join([display("Id", i) for i in ids], "or")
-        leave, arrive = take(s, "Leave", "or"), take(s, "Arrive", "or")
-        dep, dest = take(s, "Depart"), take(s, "Dest")
-        if leave and arrive:
-            frames = P.BOT_TRAIN if (dep or dest) else tuple(f for f in P.BOT_TRAIN if "{dep}" not in f)
-            sentence = _fmt(pick(rng, frames), id=tid, leave=leave, arrive=arrive,
-                            dep=f" {dep}" if dep else "", dest=f" in {dest}" if dest else "")
-            if (dep or dest) and "{dep}" not in sentence and (dep not in sentence or dest not in sentence):
-                sentence = sentence.rstrip(".") + f", running {' '.join(x for x in (f'from {dep}' if dep else '', f'to {dest}' if dest else '') if x)}."
-        else:
-            bits = [f"leaving at {leave}" if leave else "", f"arriving at {arrive}" if arrive else "",
-                    f"from {dep}" if dep else "", f"to {dest}" if dest else ""]
-            rest = join([b for b in bits if b])
-            sentence = (f"{_cap(tid)}, {rest}." if rest else pick(rng, (f"That's {tid}.", f"The train is {tid}.")))
-        if lead:
-            sentence = f"{lead} {sentence[:1].lower() if sentence[:2] == 'Th' else sentence[:1]}{sentence[1:]}"
-        out.append(sentence)
-    elif lead:
-        out.append(lead.rstrip(" but") + ".")
-    return out + facts("train", s, rng, "its")
-
-
-def _taxi(s: Slots, rng: random.Random) -> list[str]:
-    out = []
-    car = take(s, "Car", "or")
-    r = route("taxi", s, rng)
-    if car:
-        out.append(pick(rng, P.BOT_TAXI).format(car=car, route=f" {r}" if r else ""))
-    elif r:
-        out.append(f"The taxi will take you {r}.")
-    if has(s, "Phone"):
-        out.append(pick(rng, P.BOT_TAXI_PHONE).format(v=take(s, "Phone", "or")))
-    return out + facts("taxi", s, rng, "its")
-
-
 def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recommend: bool = False,
             nooffer: Slots | None = None) -> list[str]:
     if domain == "train":
-        return _train(s, rng, ctx, nooffer)
+        return render_train(s, rng, ctx, nooffer)
     if domain == "taxi":
-        return _taxi(s, rng)
+        return render_taxi(s, rng)
     if domain == "hospital" and has(s, "Department"):
         d = take(s, "Department")
         return [pick(rng, P.BOT_HOSPITAL).format(a_dept=department(d), dept=department(d, article=False))] + facts(domain, s, rng, "their")
     if domain == "police" and has(s, "Name"):
-        return [_fmt(pick(rng, P.BOT_POLICE), name=take(s, "Name"))] + facts(domain, s, rng, "their")
+        return [fmt(pick(rng, P.BOT_POLICE), name=take(s, "Name"))] + facts(domain, s, rng, "their")
     return _describe(domain, s, rng, ctx, recommend)
 
 
@@ -271,7 +195,7 @@ def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking
     if booking:
         if len(slots) == 1:
             return [pick(rng, P.BOT_BOOK_ASK_ONE.get(slots[0], (f"What {SLOT_NOUN.get(slots[0], slots[0].lower())} would you like?",)))]
-        return [_cap(join([P.BOT_BOOK_ASK.get(k, f"what {SLOT_NOUN.get(k, k.lower())}") for k in slots])) + "?"]
+        return [cap(join([P.BOT_BOOK_ASK.get(k, f"what {SLOT_NOUN.get(k, k.lower())}") for k in slots])) + "?"]
     questions = []
     for k in slots:
         if domain == "taxi" and k in P.BOT_ASK_TAXI:
@@ -286,7 +210,7 @@ def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking
         return questions
     first = questions[0].rstrip("?")
     rest = [q[:1].lower() + q[1:] for q in questions[1:]]
-    return [first + ", and " + rest[0]] + [_cap(q) if not q.startswith("and ") else "A" + q[1:] for q in rest[1:]]
+    return [first + ", and " + rest[0]] + [cap(q) if not q.startswith("and ") else "A" + q[1:] for q in rest[1:]]
 
 
 def _booked(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list[str]:
@@ -302,33 +226,6 @@ def _booked(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
     if ref:
         out.append(pick(rng, P.BOT_REF).format(v=ref))
     return out + facts(domain, s, rng, _their(domain))
-
-
-def _train_booked(s: Slots, rng: random.Random, times: Slots | None = None) -> list[str]:
-    """``times``: the Leave/Arrive of the same train when this turn both finds and books it, said in
-    the booking sentence ("I've booked 2 tickets on TR0721, which leaves at 11:50 and gets in at 12:07")
-    rather than offering a train already booked."""
-    tid = take(s, "Id", "or")
-    ref, total = take(s, "Ref"), take(s, "Ticket")
-    n = take(s, "People")
-    out = []
-    if tid:
-        frames = P.BOT_TRAIN_BOOKED_PEOPLE if n else P.BOT_TRAIN_BOOKED
-        leave, arrive = take(times or {}, "Leave"), take(times or {}, "Arrive")
-        when = join([b for b in (f"leaves at {leave}" if leave else "", f"gets in at {arrive}" if arrive else "") if b])
-        if when:  # a frame that ends on the train, so "which" is the train's
-            frames = tuple(f for f in frames if f.endswith("{id}.")) or frames
-        sentence = pick(rng, frames).format(id=tid, n=n)
-        out.append(sentence.rstrip(".") + f", which {when}." if when else sentence)
-    elif n:
-        out.append(f"I've booked {n} tickets.")
-    else:
-        out.append(pick(rng, ("Your tickets are booked.", "I've booked the tickets.")))
-    if total:
-        out.append(pick(rng, P.BOT_TOTAL).format(v=total))
-    if ref:
-        out.append(pick(rng, P.BOT_REF).format(v=ref))
-    return out + facts("train", s, rng, "its")
 
 
 def _nobook(domain: str, s: Slots, rng: random.Random) -> list[str]:
@@ -403,7 +300,7 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
     for (d, i), s in acts.items():
         s = dict(s)
         if i in ("Book", "OfferBooked"):
-            booked += _train_booked(s, rng, train_times) if dom(d) == "train" else _booked(dom(d), s, rng, ctx)
+            booked += render_train_booked(s, rng, train_times) if dom(d) == "train" else _booked(dom(d), s, rng, ctx)
     # What is found is said before what is booked; answers about it after the booking.
     offers: list[str] = []
     answers: list[str] = []
@@ -442,7 +339,7 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         offer = dict(acts.get(("booking", "Inform")) or acts.get((d, "OfferBook")) or {})
         name = take(offer, "Name", "or")
         if dom(d) == "train" and offer:
-            body += _train(offer, rng, ctx, None)
+            body += render_train(offer, rng, ctx, None)
         kind = dom(d) if dom(d) in P.BOT_OFFER_BOOK_NAME else ""
         clause = booking_clause(dom(d), offer, rng) if dom(d) != "train" else ""
         if clause and not name:

@@ -21,7 +21,6 @@ from goalconvo.agents.guided.templates.nouns import (
     count,
     dontcare,
     facts,
-    has,
     join,
     nights,
     noun_phrase,
