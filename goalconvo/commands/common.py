@@ -79,18 +79,18 @@ class OncePerInterval(logging.Filter):
         return True
 
 
-class GoodbyesToAStoppedBroker(logging.Filter):
-    """Drops a client library's complaint about an embedded broker this process stopped on purpose
-    (``streams.broker.names_a_stopped_broker``): the run ended in order, and a late LeaveGroup failing
-    against the broker it shut down says nothing a user must act on."""
+class Goodbyes(logging.Filter):
+    """Drops a client library's complaint about a broker this process is leaving in order (a worker's stop,
+    the embedded broker stopped by the run: ``streams.broker.is_a_goodbye``). The commit, offset fetch or
+    LeaveGroup racing that stop says nothing a user must act on: the stop was asked for, and said."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith(("aiokafka", "faust", "mode")):
             return True
-        from goalconvo.streams.broker import names_a_stopped_broker
+        from goalconvo.streams.broker import is_a_goodbye
 
         try:
-            return not names_a_stopped_broker(record.getMessage())
+            return not is_a_goodbye(record.name, record.getMessage())
         except Exception:  # noqa: BLE001 - a record whose arguments do not format is let through as it is
             return True
 
@@ -102,7 +102,7 @@ def setup_logging(verbose: bool) -> None:
     )
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, OncePerInterval) for f in handler.filters):
-            handler.addFilter(GoodbyesToAStoppedBroker())
+            handler.addFilter(Goodbyes())
             handler.addFilter(OncePerInterval())
     if not verbose:
         # Faust and aiokafka narrate every rebalance; keep the terminal for progress.

@@ -25,7 +25,7 @@ from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.opening import open_store_waiting
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
-from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, describe_error, ensure_topics
+from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, describe_error, ensure_topics, saying_goodbye
 from goalconvo.streams.kafka import Bus, KafkaAccess, access, for_settings
 from goalconvo.streams.topics import Topics
 
@@ -216,6 +216,7 @@ class Worker:
             # A broker that is gone cannot take goodbyes (commits, leaving the group): do not wait long for them,
             # nor print the clients' tracebacks about it (the reason was said once).
             bound = GONE_STOP_S if self.broker_gone else PART_STOP_S
+            saying_goodbye(self.bootstrap_servers)  # the clients' goodbyes race the stop: not errors of the run
             if self.broker_gone:
                 for name in ("faust", "mode", "aiokafka", "asyncio"):
                     logging.getLogger(name).setLevel(logging.CRITICAL)
