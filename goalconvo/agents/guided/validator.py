@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from goalconvo.agents.guided import validator_patterns as V
 from goalconvo.agents.guided.acts import DialogueActs, split_key
 from goalconvo.agents.guided.normalize import (
     WORD_NUMBERS,
@@ -45,124 +46,6 @@ from goalconvo.agents.guided.normalize import (
     prices_in,
     value_said,
 )
-
-#: Words that show a slot is being asked about (a request's value is ``?``).
-REQUEST_WORDS: dict[str, tuple[str, ...]] = {
-    "Addr": ("address", "where", "located", "location", "street"),
-    "Area": ("area", "part of town", "where", "side", "located", "location", "neighbourhood"),
-    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when", "be there by", "a time"),
-    "Car": ("car", "vehicle", "kind of", "type", "model", "make"),
-    "Day": ("day", "when", "date"),
-    "Depart": ("from", "depart", "leaving", "pick you up", "pick up", "pickup", "start"),
-    "Dest": ("to", "destination", "going", "heading", "where"),
-    "Fee": ("fee", "cost", "price", "charge", "how much", "entrance", "admission", "entry"),
-    "Food": ("food", "cuisine", "serve", "kind", "type", "eat"),
-    "Id": ("id", "train number", "which train", "number"),
-    "Internet": ("internet", "wifi", "wi-fi", "wi fi"),
-    "Leave": ("leave", "depart", "departure", "when", "what time", "pick", "time"),
-    "Name": ("name", "which", "called", "what is it", "in mind"),
-    "Open": ("open", "hours", "close", "times"),
-    "Parking": ("parking", "park"),
-    "People": ("people", "how many", "persons", "guests", "party", "person"),
-    "Phone": ("phone", "number", "telephone", "contact", "call"),
-    "Post": ("postcode", "post code", "postal code", "zip"),
-    "Price": ("price", "cost", "budget", "expensive", "cheap", "how much", "range"),
-    "Ref": ("reference", "ref", "confirmation", "booking number"),
-    "Stars": ("star", "rating", "rated"),
-    "Stay": ("night", "how long", "stay", "days"),
-    "Ticket": ("price", "cost", "fare", "ticket", "how much", "pay"),
-    "Time": ("time", "how long", "duration", "minutes", "when", "travel time", "journey"),
-    "Type": ("type", "kind", "sort", "what is it", "category"),
-    "Department": ("department", "ward", "unit"),
-    "Choice": ("how many", "options", "choice"),
-}
-_NEGATION = re.compile(
-    r"\b(no|not|none|nothing|sorry|unfortunately|unable|cannot|can't|couldn't|don't|doesn't|isn't|aren't"
-    r"|unavailable|fully booked|failed|afraid)\b"
-)
-#: Words an act with no slot must show (intent -> pattern).
-_INTENT_MARKERS: dict[str, re.Pattern[str]] = {
-    "thank": re.compile(r"\b(thank|thanks|cheers|appreciate|grateful)\b"),
-    "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely|wonderful)|see you|good night"
-                      r"|enjoy your (visit|stay|trip|day|time)|enjoy cambridge|safe travels)\b"),
-    "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|any ?time|not at all)\b"),
-    "reqmore": re.compile(r"\b(anything else|something else|else|more|further|other)\b"),
-    "OfferBook": re.compile(r"\b(book|reserve|reservation|booking|seats?|tickets?)\b"),
-    "greet": re.compile(r"\b(hello|hi|hey|hiya|(good )?(morning|afternoon|evening)|good day|greetings|welcome)\b"),
-}
-_BOOKED = re.compile(r"\b(booked|reserved|confirmed|booking|reservation|all set|done)\b")
-
-_DESK_LINES = re.compile(
-    r"(how (can|may) i (help|assist)|your reference( number)? is|i('ve| have) (booked|reserved)"
-    r"|(anything|something) else i can (help|do)|booking (was|is) (successful|confirmed)"
-    r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
-    r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
-    r"|would you like me to|can i help you|i can (find|give|offer|recommend|book) you|let me (find|book)"
-    r"|i can make (a|the|your) (booking|reservation)|(i'd|i would) recommend"
-    r"|(i'd|i'll|i will|i would) be (happy|glad) to (help|book|find|assist))",
-    re.I,
-)
-_CUSTOMER_LINES = re.compile(
-    r"((^|[.!?]\s)(i am|i'm) looking for (a|an) |can you help me find|i need (a|an) (hotel|restaurant|train|taxi|place)"
-    r"|(i'd|i would) like to (book|reserve)|(could|can) you (please )?(book|reserve)|thanks? (you )?for your help"
-    r"|my (goal|budget) is|(can|could) you (please )?(give|tell|send) me (the|their|its|your) (address|phone|postcode|post code"
-    r"|reference|entrance fee))",
-    re.I,
-)
-_TAGS = re.compile(
-    r"(^|\n|[.!?]\s+)\s*(user|customer|assistant|desk|bot|support ?bot|system|agent|clerk|speaker|traveller)\s*:", re.I
-)
-_LEAKS = re.compile(
-    r"(\[end\]|dialogue acts?|\bacts?\s*:|\binform\s*\(|request\s*\(|\b(restaurant|hotel|attraction|train|taxi|hospital|police|booking|general)-(inform|request|recommend|nooffer|offerbook"
-    r"|offerbooked|book|nobook|select|reqmore|welcome|greet|bye|thank)\b|\{|\}|\[\[|=|persona|previous (line|utterance)"
-    r"|\bdraft\b|as an ai|language model|\brewrit|in other words|reply with|the new line|\bhere is\b|\bhere's a\b|\bline:"
-    r"|travel desk clerk|keep (all|every)|the same thing|\b(customer|clerk|this) line\b|\bthe (customer|clerk)\b)",
-    re.I,
-)
-_TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
-_PHONE = re.compile(r"(?<!\d)0\d{9,10}(?!\d)")
-_POSTCODE = re.compile(r"\b[a-z]{2}\d{1,2} ?\d[a-z]{2}\b")
-_TRAIN_ID = re.compile(r"\btr ?\d{4}\b")
-_REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b|\b[A-Z]{8}\b")
-_REF_AFTER_WORD = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,30}?\b([A-Za-z0-9]{8})\b", re.I)
-#: A made-up code: letters and digits mixed, 5+ characters (references, ids), not a postcode.
-_CODE = re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,}\b")
-_CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
-_PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
-#: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
-_AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
-_WORD = re.compile(r"[a-z0-9']+")
-_ALNUM = re.compile(r"[a-z0-9]+")
-_AMENITY = {"Internet": re.compile(r"\b(internet|wifi|wi fi)\b"), "Parking": re.compile(r"\b(parking)\b")}
-#: Informable values every database shares: said without an act carrying them, they are invented.
-CLOSED_VALUES: dict[str, str] = (
-    dict.fromkeys(("north", "south", "east", "west", "centre"), "Area")
-    | dict.fromkeys(("cheap", "moderate", "moderately", "expensive"), "Price")
-    | dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), "Day")
-)
-#: A phone number written in groups ("01223 351 241"); the phone rule checks it whole.
-_SPACED_PHONE = re.compile(r"(?<!\d)0\d{2,4}(?: \d{2,7}){1,3}(?!\d)")
-_BARE_CLOCK = re.compile(r"(?<![\d:.])(\d{1,2}) ?(am|pm|a m|p m)\b")
-_NUMBER = re.compile(r"(?<![a-z0-9.:])\d+(?:\.\d+)?(?![a-z0-9]|[.:]\d)")
-_ASKING = re.compile(
-    r"\?|\b(could you|can you|can i|may i|tell me|give me|send me|let me know|i need|i'd like|i would like|i want"
-    r"|i'll need|i will need|please|what|where|which|when|how|do they|does it|is there|are there)\b"
-)
-#: A capitalised word inside a sentence: after a lower-case word, or after one and a comma.
-_MIDSENTENCE_CAPITAL = re.compile(r"(?:(?<=[a-z'] )|(?<=[a-z'], )|(?<=[A-Z][a-z] )|(?<=[A-Z][a-z]\. ))([A-Z][a-z]+)\b")
-#: Words a line may capitalise mid-sentence without naming anyone.
-_CAPITALISED_OK = frozenset({
-    "cambridge", "england", "english", "british", "uk", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "centre", "center", "city", "town", "street", "road", "station", "railway",
-    "hotel", "restaurant", "museum", "college", "gallery", "theatre", "cinema", "guest", "house", "hall", "church",
-    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "sir", "madam", "hospital", "police",
-    "addenbrookes", "thanks", "thank", "bye", "goodbye", "anything", "please", "sure", "okay", "ok", "great",
-    "hello", "hi", "yes", "no", "sorry", "perfect", "wonderful", "cheers", "have", "enjoy", "is", "can", "could",
-    "would", "what", "how", "where", "when", "which", "do", "does", "the", "it", "that", "this", "there",
-})
-_SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
-
 
 def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[str]:
     """Venue names, train stations and hospital departments of a venue database (``VenueDB.tables``),
@@ -180,19 +63,19 @@ def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[
 @functools.lru_cache(maxsize=8)
 def _known_words(known_values: frozenset[str]) -> frozenset[str]:
     """Every word of the venue and station names (a name may be said in part, capitalised)."""
-    return frozenset(w for name in known_values for w in _ALNUM.findall(norm(name)))
+    return frozenset(w for name in known_values for w in V.ALNUM.findall(norm(name)))
 
 
 @functools.lru_cache(maxsize=8)
 def _name_pattern(known_values: frozenset[str]) -> re.Pattern[str] | None:
-    names = sorted({norm(n) for n in known_values if len(norm(n)) >= 3} - _AMBIGUOUS_NAMES, key=len, reverse=True)
+    names = sorted({norm(n) for n in known_values if len(norm(n)) >= 3} - V.AMBIGUOUS_NAMES, key=len, reverse=True)
     if not names:
         return None
     return re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(n) for n in names) + r")(?![a-z0-9])")
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
-    w = _WORD.findall(text.lower())
+    w = V.WORD.findall(text.lower())
     return {tuple(w[i : i + 3]) for i in range(len(w) - 2)}
 
 
@@ -232,7 +115,7 @@ def _missing_values(acts: DialogueActs, ntext: str) -> list[str]:
             continue
         v = norm(value)
         if slot in ("Internet", "Parking") and v in ("yes", "no", "free", "none"):
-            if v != "none" and not any(w in ntext for w in REQUEST_WORDS[slot]):
+            if v != "none" and not any(w in ntext for w in V.REQUEST_WORDS[slot]):
                 out.append(f"does not mention {slot.lower()} ({slot}={value})")
             continue
         if not value_said(slot, value, ntext):
@@ -243,12 +126,12 @@ def _missing_values(acts: DialogueActs, ntext: str) -> list[str]:
 def _unasked(acts: DialogueActs, ntext: str, raw: str) -> list[str]:
     out = []
     requested = [(slot, value) for intent, slot, value in _carried(acts) if intent == "Request" and value == "?"]
-    if requested and "?" not in raw and not _ASKING.search(ntext):
+    if requested and "?" not in raw and not V.ASKING.search(ntext):
         out.append("has a request but asks nothing")
     for slot, value in requested:
         if slot.lower() == "none":
             continue
-        words = REQUEST_WORDS.get(slot, (slot.lower(),))
+        words = V.REQUEST_WORDS.get(slot, (slot.lower(),))
         if not any(re.search(rf"(?<![a-z]){re.escape(w)}", ntext) for w in words):
             out.append(f"does not ask for {slot}")
     return out
@@ -258,11 +141,11 @@ def _intents_unsaid(acts: DialogueActs, ntext: str, raw: str) -> list[str]:
     out = []
     intents = {split_key(k)[1] for k in acts}
     for intent in ("thank", "bye", "welcome", "reqmore", "greet", "OfferBook"):
-        if intent in intents and not _INTENT_MARKERS[intent].search(ntext):
+        if intent in intents and not V.INTENT_MARKERS[intent].search(ntext):
             out.append(f"does not say the {intent} act")
-    if intents & {"NoOffer", "NoBook"} and not _NEGATION.search(ntext):
+    if intents & {"NoOffer", "NoBook"} and not V.NEGATION.search(ntext):
         out.append("does not say that nothing matched / the booking failed")
-    if intents & {"Book", "OfferBooked"} and not _BOOKED.search(ntext):
+    if intents & {"Book", "OfferBooked"} and not V.BOOKED.search(ntext):
         out.append("does not say the booking was made")
     return out
 
@@ -278,22 +161,22 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
     cvalues = {compact(v) for v in values}
     out = []
     digits_text = re.sub(r"(?<=\d)[ -](?=\d)", "", ntext)
-    for m in _PHONE.finditer(digits_text):
+    for m in V.PHONE.finditer(digits_text):
         if m.group() not in cvalues:
             out.append(f"invents phone number {m.group()}")
-    for m in _POSTCODE.finditer(ntext):
+    for m in V.POSTCODE.finditer(ntext):
         if compact(m.group()) not in cvalues and m.group() not in nvalues:
             out.append(f"invents postcode {m.group()}")
-    for m in _TRAIN_ID.finditer(ntext):
+    for m in V.TRAIN_ID.finditer(ntext):
         if compact(m.group()) not in cvalues:
             out.append(f"invents train id {m.group().upper()}")
-    refs = {m.group() for m in _REF_TOKEN.finditer(raw)} | {m.group(2) for m in _REF_AFTER_WORD.finditer(raw)}
+    refs = {m.group() for m in V.REF_TOKEN.finditer(raw)} | {m.group(2) for m in V.REF_AFTER_WORD.finditer(raw)}
     for ref in sorted(refs):
         c = compact(ref)
         if c not in cvalues and not any(c in cv for cv in cvalues) and not c.isdigit() and c not in WORD_NUMBERS:
-            if _REF_TOKEN.fullmatch(ref) or any(ch.isdigit() for ch in ref):
+            if V.REF_TOKEN.fullmatch(ref) or any(ch.isdigit() for ch in ref):
                 out.append(f"invents reference {ref}")
-    for m in _CODE.finditer(raw):
+    for m in V.CODE.finditer(raw):
         code = m.group()
         if code in refs:
             continue  # already said as an invented reference
@@ -307,38 +190,38 @@ def _invented(acts: DialogueActs, ntext: str, raw: str, known_values: frozenset[
         out.append(f"invents price {amount:g} pounds")
     times: set[int] = set()
     for v in values:
-        for m in _CLOCK.finditer(norm(v)):
+        for m in V.CLOCK.finditer(norm(v)):
             times |= _clock_minutes(int(m.group(1)), int(m.group(2)), m.group(3) or "")
-        for m in _BARE_CLOCK.finditer(norm(v)):
+        for m in V.BARE_CLOCK.finditer(norm(v)):
             times |= _clock_minutes(int(m.group(1)), 0, m.group(2))
-    for m in _CLOCK.finditer(_PRICE.sub(" ", ntext)):
+    for m in V.CLOCK.finditer(V.PRICE.sub(" ", ntext)):
         said = _clock_minutes(int(m.group(1)), int(m.group(2)), m.group(3) or "")
         if said and not said & times:
             out.append(f"invents time {m.group(0).strip()}")
-    for m in _BARE_CLOCK.finditer(ntext):
+    for m in V.BARE_CLOCK.finditer(ntext):
         said = _clock_minutes(int(m.group(1)), 0, m.group(2))
         if said and not said & times:
             out.append(f"invents time {m.group(0).strip()}")
     carried_numbers = _numbers_of(values)
-    rest = _CLOCK.sub(" ", _PRICE.sub(" ", _SPACED_PHONE.sub(" ", ntext)))
-    for m in _NUMBER.finditer(rest):
+    rest = V.CLOCK.sub(" ", V.PRICE.sub(" ", V.SPACED_PHONE.sub(" ", ntext)))
+    for m in V.NUMBER.finditer(rest):
         if _num(m.group()) not in carried_numbers:
             out.append(f"invents the number {m.group()}")
     asked = {slot for intent, slot, v in _carried(acts) if intent == "Request" and v == "?"}
-    for word in sorted(set(_WORD.findall(ntext)) & CLOSED_VALUES.keys()):
-        if CLOSED_VALUES[word] in asked:
+    for word in sorted(set(V.WORD.findall(ntext)) & V.CLOSED_VALUES.keys()):
+        if V.CLOSED_VALUES[word] in asked:
             continue  # "cheap, moderate or expensive?" asks for a price range
         if not re.search(rf"(?<![a-z]){word[:5]}", nvalues):
             out.append(f"says {word!r}, which the acts do not carry")
     slots = {slot for _, slot, _ in _carried(acts)}
-    for slot, pattern_ in _AMENITY.items():
+    for slot, pattern_ in V.AMENITY.items():
         word = pattern_.search(ntext)
         if word and slot not in slots and not pattern_.search(nvalues):
             out.append(f"mentions {word.group(1)}, which the acts do not carry")
-    carried_words, known_words = set(_ALNUM.findall(nvalues)), _known_words(known_values)
-    for word in dict.fromkeys(_MIDSENTENCE_CAPITAL.findall(raw)):
+    carried_words, known_words = set(V.ALNUM.findall(nvalues)), _known_words(known_values)
+    for word in dict.fromkeys(V.MIDSENTENCE_CAPITAL.findall(raw)):
         w = word.lower()
-        if w not in carried_words and w not in known_words and w not in _CAPITALISED_OK:
+        if w not in carried_words and w not in known_words and w not in V.CAPITALISED_OK:
             out.append(f"names {word!r}, whom or which the acts do not carry")
     pattern = _name_pattern(known_values)
     if pattern is not None:
@@ -393,9 +276,9 @@ def _invented_booking(speaker: str, acts: DialogueActs, ntext: str) -> list[str]
 
 def _wrong_speaker(speaker: str, text: str) -> list[str]:
     if speaker == "user":
-        m = _DESK_LINES.search(text)
+        m = V.DESK_LINES.search(text)
         return [f"the User speaks like the desk ({m.group(0)!r})"] if m else []
-    m = _CUSTOMER_LINES.search(text)
+    m = V.CUSTOMER_LINES.search(text)
     return [f"the SupportBot speaks like a customer ({m.group(0).strip()!r})"] if m else []
 
 
@@ -424,11 +307,11 @@ def validate(
     problems: list[str] = []
     if "\n" in raw:
         problems.append("more than one line")
-    if _TAGS.search(raw):
+    if V.TAGS.search(raw):
         problems.append("has a speaker tag")
-    if _LEAKS.search(raw):
-        problems.append(f"leaks prompt or act notation ({_LEAKS.search(raw).group(0)!r})")  # type: ignore[union-attr]
-    if _TRUNCATED_END.search(raw) or not _SENTENCE_END.search(raw):
+    if V.LEAKS.search(raw):
+        problems.append(f"leaks prompt or act notation ({V.LEAKS.search(raw).group(0)!r})")  # type: ignore[union-attr]
+    if V.TRUNCATED_END.search(raw) or not V.SENTENCE_END.search(raw):
         problems.append("stops mid-sentence")
     n_words = len(raw.split())
     if n_words > max_words:

@@ -1,0 +1,126 @@
+"""What the phrasing check (``validator``) looks for: request words, role and booking cues, and the shapes
+of values (phones, postcodes, train ids, references, clock times, prices) a line must not invent.
+
+Data only; the checks that use them are ``validator``'s.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Words that show a slot is being asked about (a request's value is ``?``).
+REQUEST_WORDS: dict[str, tuple[str, ...]] = {
+    "Addr": ("address", "where", "located", "location", "street"),
+    "Area": ("area", "part of town", "where", "side", "located", "location", "neighbourhood"),
+    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when", "be there by", "a time"),
+    "Car": ("car", "vehicle", "kind of", "type", "model", "make"),
+    "Day": ("day", "when", "date"),
+    "Depart": ("from", "depart", "leaving", "pick you up", "pick up", "pickup", "start"),
+    "Dest": ("to", "destination", "going", "heading", "where"),
+    "Fee": ("fee", "cost", "price", "charge", "how much", "entrance", "admission", "entry"),
+    "Food": ("food", "cuisine", "serve", "kind", "type", "eat"),
+    "Id": ("id", "train number", "which train", "number"),
+    "Internet": ("internet", "wifi", "wi-fi", "wi fi"),
+    "Leave": ("leave", "depart", "departure", "when", "what time", "pick", "time"),
+    "Name": ("name", "which", "called", "what is it", "in mind"),
+    "Open": ("open", "hours", "close", "times"),
+    "Parking": ("parking", "park"),
+    "People": ("people", "how many", "persons", "guests", "party", "person"),
+    "Phone": ("phone", "number", "telephone", "contact", "call"),
+    "Post": ("postcode", "post code", "postal code", "zip"),
+    "Price": ("price", "cost", "budget", "expensive", "cheap", "how much", "range"),
+    "Ref": ("reference", "ref", "confirmation", "booking number"),
+    "Stars": ("star", "rating", "rated"),
+    "Stay": ("night", "how long", "stay", "days"),
+    "Ticket": ("price", "cost", "fare", "ticket", "how much", "pay"),
+    "Time": ("time", "how long", "duration", "minutes", "when", "travel time", "journey"),
+    "Type": ("type", "kind", "sort", "what is it", "category"),
+    "Department": ("department", "ward", "unit"),
+    "Choice": ("how many", "options", "choice"),
+}
+NEGATION = re.compile(
+    r"\b(no|not|none|nothing|sorry|unfortunately|unable|cannot|can't|couldn't|don't|doesn't|isn't|aren't"
+    r"|unavailable|fully booked|failed|afraid)\b"
+)
+#: Words an act with no slot must show (intent -> pattern).
+INTENT_MARKERS: dict[str, re.Pattern[str]] = {
+    "thank": re.compile(r"\b(thank|thanks|cheers|appreciate|grateful)\b"),
+    "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely|wonderful)|see you|good night"
+                      r"|enjoy your (visit|stay|trip|day|time)|enjoy cambridge|safe travels)\b"),
+    "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|any ?time|not at all)\b"),
+    "reqmore": re.compile(r"\b(anything else|something else|else|more|further|other)\b"),
+    "OfferBook": re.compile(r"\b(book|reserve|reservation|booking|seats?|tickets?)\b"),
+    "greet": re.compile(r"\b(hello|hi|hey|hiya|(good )?(morning|afternoon|evening)|good day|greetings|welcome)\b"),
+}
+BOOKED = re.compile(r"\b(booked|reserved|confirmed|booking|reservation|all set|done)\b")
+
+DESK_LINES = re.compile(
+    r"(how (can|may) i (help|assist)|your reference( number)? is|i('ve| have) (booked|reserved)"
+    r"|(anything|something) else i can (help|do)|booking (was|is) (successful|confirmed)"
+    r"|you're welcome|you are welcome|welcome to|i found \d|there are \d+ (hotels|restaurants|trains|attractions)"
+    r"|(sorry|afraid),? (i|we) (couldn't|could not|can't|cannot) find|(shall|should) i (book|reserve)"
+    r"|would you like me to|can i help you|i can (find|give|offer|recommend|book) you|let me (find|book)"
+    r"|i can make (a|the|your) (booking|reservation)|(i'd|i would) recommend"
+    r"|(i'd|i'll|i will|i would) be (happy|glad) to (help|book|find|assist))",
+    re.I,
+)
+CUSTOMER_LINES = re.compile(
+    r"((^|[.!?]\s)(i am|i'm) looking for (a|an) |can you help me find|i need (a|an) (hotel|restaurant|train|taxi|place)"
+    r"|(i'd|i would) like to (book|reserve)|(could|can) you (please )?(book|reserve)|thanks? (you )?for your help"
+    r"|my (goal|budget) is|(can|could) you (please )?(give|tell|send) me (the|their|its|your) (address|phone|postcode|post code"
+    r"|reference|entrance fee))",
+    re.I,
+)
+TAGS = re.compile(
+    r"(^|\n|[.!?]\s+)\s*(user|customer|assistant|desk|bot|support ?bot|system|agent|clerk|speaker|traveller)\s*:", re.I
+)
+LEAKS = re.compile(
+    r"(\[end\]|dialogue acts?|\bacts?\s*:|\binform\s*\(|request\s*\(|\b(restaurant|hotel|attraction|train|taxi|hospital|police|booking|general)-(inform|request|recommend|nooffer|offerbook"
+    r"|offerbooked|book|nobook|select|reqmore|welcome|greet|bye|thank)\b|\{|\}|\[\[|=|persona|previous (line|utterance)"
+    r"|\bdraft\b|as an ai|language model|\brewrit|in other words|reply with|the new line|\bhere is\b|\bhere's a\b|\bline:"
+    r"|travel desk clerk|keep (all|every)|the same thing|\b(customer|clerk|this) line\b|\bthe (customer|clerk)\b)",
+    re.I,
+)
+TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
+PHONE = re.compile(r"(?<!\d)0\d{9,10}(?!\d)")
+POSTCODE = re.compile(r"\b[a-z]{2}\d{1,2} ?\d[a-z]{2}\b")
+TRAIN_ID = re.compile(r"\btr ?\d{4}\b")
+REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b|\b[A-Z]{8}\b")
+REF_AFTER_WORD = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,30}?\b([A-Za-z0-9]{8})\b", re.I)
+#: A made-up code: letters and digits mixed, 5+ characters (references, ids), not a postcode.
+CODE = re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,}\b")
+CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
+PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
+#: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
+AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
+WORD = re.compile(r"[a-z0-9']+")
+ALNUM = re.compile(r"[a-z0-9]+")
+AMENITY = {"Internet": re.compile(r"\b(internet|wifi|wi fi)\b"), "Parking": re.compile(r"\b(parking)\b")}
+#: Informable values every database shares: said without an act carrying them, they are invented.
+CLOSED_VALUES: dict[str, str] = (
+    dict.fromkeys(("north", "south", "east", "west", "centre"), "Area")
+    | dict.fromkeys(("cheap", "moderate", "moderately", "expensive"), "Price")
+    | dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), "Day")
+)
+#: A phone number written in groups ("01223 351 241"); the phone rule checks it whole.
+SPACED_PHONE = re.compile(r"(?<!\d)0\d{2,4}(?: \d{2,7}){1,3}(?!\d)")
+BARE_CLOCK = re.compile(r"(?<![\d:.])(\d{1,2}) ?(am|pm|a m|p m)\b")
+NUMBER = re.compile(r"(?<![a-z0-9.:])\d+(?:\.\d+)?(?![a-z0-9]|[.:]\d)")
+ASKING = re.compile(
+    r"\?|\b(could you|can you|can i|may i|tell me|give me|send me|let me know|i need|i'd like|i would like|i want"
+    r"|i'll need|i will need|please|what|where|which|when|how|do they|does it|is there|are there)\b"
+)
+#: A capitalised word inside a sentence: after a lower-case word, or after one and a comma.
+MIDSENTENCE_CAPITAL = re.compile(r"(?:(?<=[a-z'] )|(?<=[a-z'], )|(?<=[A-Z][a-z] )|(?<=[A-Z][a-z]\. ))([A-Z][a-z]+)\b")
+#: Words a line may capitalise mid-sentence without naming anyone.
+CAPITALISED_OK = frozenset({
+    "cambridge", "england", "english", "british", "uk", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "centre", "center", "city", "town", "street", "road", "station", "railway",
+    "hotel", "restaurant", "museum", "college", "gallery", "theatre", "cinema", "guest", "house", "hall", "church",
+    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "sir", "madam", "hospital", "police",
+    "addenbrookes", "thanks", "thank", "bye", "goodbye", "anything", "please", "sure", "okay", "ok", "great",
+    "hello", "hi", "yes", "no", "sorry", "perfect", "wonderful", "cheers", "have", "enjoy", "is", "can", "could",
+    "would", "what", "how", "where", "when", "which", "do", "does", "the", "it", "that", "this", "there",
+})
+SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")
