@@ -53,9 +53,13 @@ def cross_check(pack: Pack, file: str, problems: list[str]) -> None:
             re.compile(getattr(pack.locale, pattern_name))
         except re.error as e:
             problems.append(f"{file}: [locale] {pattern_name}: not a regular expression: {e}")
-    for name in (*pack.entities, *pack.per_call):
+    for name in dict.fromkeys((*pack.entities, *pack.per_call, *pack.extra_columns, *pack.service_words)):
         if name not in names:
             problems.append(f"{file}: [services.{name}]: the schema defines no service {name!r}")
+    all_slots = {x.name for s in pack.services for x in s.slots}
+    for slot in pack.slot_words:
+        if slot not in all_slots:
+            problems.append(f"{file}: [slot_words] {slot}: no service of the schema has this slot")
     for key, rule in pack.slot_rules.items():
         if not _slot_exists(pack, key):
             problems.append(f"{file}: [slots.\"{key}\"]: the schema defines no such service and slot")
@@ -123,7 +127,9 @@ def cross_check(pack: Pack, file: str, problems: list[str]) -> None:
         rows = pack.entities.get(s.name, ())
         where = f"{file}: service {s.name!r}"
         if rows:
-            _check_rows(pack, s, rows, f"{where} entities", problems)
+            table = pack.entity_files.get(s.name)
+            in_file = f" ({pack.root}/{table})" if table and pack.root else ""
+            _check_rows(pack, s, rows, f"{where} entities{in_file}", problems, extra_columns=pack.extra_columns.get(s.name, ()))
         columns = {c for r in rows for c in r} | state_columns.get(s.name, set())
         made_elsewhere = s.name in pack.per_call or s.name in state_columns or s.name in diagnosed
         searches = [i.name for i in s.intents if not i.is_transactional and i.result_slots]

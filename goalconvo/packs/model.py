@@ -88,6 +88,8 @@ class SlotRule:
     from_slots: tuple[str, ...] = ()
     #: The service makes this value on a call (a reference, a confirmation number).
     generated: bool = False
+    #: What a ``count`` counts, as a refusal says it ("nights"); empty: the slot's name.
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,14 @@ class PackMeta:
     setting: str
     description: str = ""
 
+    @property
+    def the_setting(self) -> str:
+        """The setting named as the one desk ("the dental clinic's booking line"), for "You are the ... assistant"."""
+        for article in ("a ", "an ", "A ", "An "):
+            if self.setting.startswith(article):
+                return "the " + self.setting[len(article):]
+        return self.setting
+
 
 @dataclass(frozen=True)
 class Pack:
@@ -199,6 +209,14 @@ class Pack:
     root: str = ""
     #: Files of the pack beside the required ones (goal files, templates, seed dialogues).
     extras: dict[str, str] = field(default_factory=dict)
+    #: service -> its entity table's file, relative to ``root`` (problems with a row name it).
+    entity_files: dict[str, str] = field(default_factory=dict)
+    #: service -> entity columns that are not slots (a database's row ids, map locations).
+    extra_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: service -> the words people use for it ("hotel", "place to stay"), for reading their requests.
+    service_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: slot -> how people name it ("phone number", "star rating"), for reading and writing requests.
+    slot_words: dict[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:

@@ -1,4 +1,8 @@
-"""Rows of a pack's tables (entities, per-user state, diagnosis) from CSV or JSON Lines.
+"""Rows of a pack's tables (entities, per-user state, diagnosis) from CSV, JSON Lines or a JSON list.
+
+A ``.json`` file that holds one list of objects is read as that list (MultiWOZ's venue
+databases are written so); its nested values (a hotel's prices per room, a location) are
+kept as compact JSON text.
 
 Every value is read as text, as slot values travel. A fault names the file and its line
 number: a CSV row with more or fewer fields than the header, a JSON line that is not an
@@ -65,8 +69,24 @@ def _jsonl_rows(path: Path, text: str, problems: list[str]) -> list[dict[str, st
     return rows
 
 
+def _json_list_rows(path: Path, text: str, problems: list[str]) -> list[dict[str, str]]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as e:
+        problems.append(f"{path}:{e.lineno}: not valid JSON: {e.msg}")
+        return []
+    rows: list[dict[str, str]] = []
+    for n, obj in enumerate(items, start=1):
+        if not isinstance(obj, dict):
+            problems.append(f"{path}: item {n} of the list is not an object")
+            continue
+        rows.append({str(k): v if isinstance(v, str) else _text(v) if isinstance(v, (int, float, bool))
+                     else json.dumps(v, separators=(",", ":")) for k, v in obj.items()})
+    return rows
+
+
 def read_rows(path: Path, problems: list[str]) -> list[dict[str, str]]:
-    """The rows of ``path`` (``.csv``, or ``.jsonl``/``.json`` as JSON Lines); faults go to ``problems``."""
+    """The rows of ``path`` (``.csv``, ``.jsonl``, or ``.json`` as one list or as JSON Lines); faults go to ``problems``."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -77,6 +97,8 @@ def read_rows(path: Path, problems: list[str]) -> list[dict[str, str]]:
         return []
     if path.suffix.lower() == ".csv":
         return _csv_rows(path, text, problems)
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        return _json_list_rows(path, text, problems)
     if path.suffix.lower() in (".jsonl", ".json"):
         return _jsonl_rows(path, text, problems)
     problems.append(f"{path}: a table is a .csv or .jsonl file")
