@@ -27,7 +27,7 @@ PERSONAS = [
 
 @pytest.fixture(scope="module")
 def db() -> VenueDB:
-    return VenueDB.load(Path(str(importlib.resources.files("goalconvo.data") / "multiwoz_db")))
+    return VenueDB.load(Path(str(importlib.resources.files("goalconvo.data") / "packs" / "multiwoz" / "db")))
 
 
 def goal(**domains: dict) -> Goal:

@@ -118,7 +118,8 @@ class DialogueEngine:
         shots = ""
         if examples:
             shots = prompts.EXPERIENCE_EXAMPLES.format(lines="\n".join(f'- "{e.opening}"' for e in examples))
-        system = prompts.EXPERIENCE_SYSTEM.format(persona=self._persona_text(persona), objective=objective, examples=shots)
+        system = prompts.EXPERIENCE_SYSTEM.format(desk=prompts.DESK, persona=self._persona_text(persona),
+                                                 objective=objective, examples=shots)
         comp = await self.llm.complete(
             [ChatMessage("system", system), ChatMessage("user", "Customer's first sentence:")],
             self._params(dialogue_id + ":x", stop=("\n",)),
@@ -152,6 +153,7 @@ class DialogueEngine:
         if not state.turns:
             return self._append(state, "user", state.scenario.first_utterance)
         system = prompts.USER_SYSTEM.format(
+            desk=prompts.DESK,
             persona=self._persona_text(state.scenario.persona),
             objective=state.scenario.objective,
             end_tag=prompts.END_TAG,
@@ -172,7 +174,7 @@ class DialogueEngine:
     async def bot_turn(self, state: DialogueState) -> StepResult:
         """The SupportBot answers from the database, then the dialogue may end."""
         knowledge = track(state, self.venues)
-        system = prompts.BOT_SYSTEM.format(knowledge=knowledge.render())
+        system = prompts.BOT_SYSTEM.format(the_desk=prompts.THE_DESK, knowledge=knowledge.render())
         msgs = [ChatMessage("system", system), *self._history(state, "bot")]
         comp = await self.llm.complete(
             msgs,

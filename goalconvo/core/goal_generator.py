@@ -31,30 +31,21 @@ from goalconvo.core.goal_messages import PLACE_DOMAINS as _PLACES, describe_gene
 from goalconvo.core.goals import goal_content_key
 from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB
+from goalconvo.packs.builtin import default_pack
+from goalconvo.packs.derived import booking_slots, constraint_slots, request_slots
 
-#: Informable slots a target venue lends to ``info`` (besides ``name``), and how many MultiWOZ took.
-INFO_SLOTS: dict[str, tuple[str, ...]] = {
-    "restaurant": ("food", "area", "pricerange"),
-    "hotel": ("type", "area", "pricerange", "stars", "internet", "parking"),
-    "attraction": ("type", "area"),
-}
+_PACK = default_pack()
 INFO_SIZES: dict[str, tuple[int, ...]] = {"restaurant": (2, 2, 3, 3, 3), "hotel": (2, 3, 3, 4, 4), "attraction": (1, 1, 2, 2)}
+#: Informable slots a target venue lends to ``info`` (besides ``name``; the pack's search
+#: constraints), and how many MultiWOZ took.
+INFO_SLOTS: dict[str, tuple[str, ...]] = {d: constraint_slots(_PACK.service(d)) for d in INFO_SIZES}  # type: ignore[arg-type]
 #: Share of venue goals pinned by name (MultiWOZ val: ~25%).
 NAME_RATE = 0.25
-#: Attributes a user may ask for (``reqt``), per domain: what the bot's database can answer.
-REQT_SLOTS: dict[str, tuple[str, ...]] = {
-    "restaurant": ("address", "phone", "postcode", "food", "area", "pricerange"),
-    "hotel": ("address", "phone", "postcode", "area", "pricerange", "stars", "internet", "parking", "type"),
-    "attraction": ("address", "phone", "postcode", "entrance fee", "area", "type"),
-    "train": ("duration", "price", "trainID"),
-    "hospital": ("phone", "address", "postcode"),
-    "police": ("phone", "address", "postcode"),
-    "taxi": ("car type", "phone"),
-}
-#: Booking slots per domain (MultiWOZ's).
-BOOK_SLOTS: dict[str, tuple[str, ...]] = {
-    "hotel": ("people", "day", "stay"), "restaurant": ("people", "day", "time"), "train": ("people",),
-}
+#: Attributes a user may ask for (``reqt``), per domain: what the bot's database can answer
+#: (the pack's search results, or a booking's for a service that only books).
+REQT_SLOTS: dict[str, tuple[str, ...]] = {s.name: request_slots(s) for s in _PACK.services}
+#: Booking slots per domain (the pack's booking intents' own).
+BOOK_SLOTS: dict[str, tuple[str, ...]] = {s.name: booking_slots(s) for s in _PACK.services if booking_slots(s)}
 #: Share of goals of a domain that book (MultiWOZ val: hotel 61%, restaurant 61%, train 56%).
 BOOK_RATE: dict[str, float] = {"hotel": 0.6, "restaurant": 0.6, "train": 0.55}
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -9,28 +9,15 @@ from __future__ import annotations
 from itertools import combinations
 
 from goalconvo.core.records import KNOWN_DOMAINS
+from goalconvo.packs.builtin import default_pack
+from goalconvo.packs.derived import goal_mix
 
 #: A distribution over domain sets (sorted tuples), normalised to 1.
 Mix = dict[tuple[str, ...], float]
 
-#: MultiWOZ val's domain sets (999 goals, measured once from val.json: 204 single, 646 two,
-#: 149 three domains; no hospital or police goal in val). The generator's default mix.
-MULTIWOZ_VAL_MIX: dict[tuple[str, ...], int] = {
-    ("restaurant", "train"): 157,
-    ("hotel", "train"): 149,
-    ("attraction", "train"): 148,
-    ("attraction", "restaurant"): 78,
-    ("hotel", "restaurant"): 59,
-    ("taxi",): 57,
-    ("hotel",): 56,
-    ("attraction", "hotel"): 55,
-    ("attraction", "hotel", "taxi"): 55,
-    ("attraction", "restaurant", "taxi"): 53,
-    ("restaurant",): 50,
-    ("hotel", "restaurant", "taxi"): 41,
-    ("train",): 30,
-    ("attraction",): 11,
-}
+#: MultiWOZ val's domain sets (999 goals: 204 single, 646 two, 149 three domains; no hospital
+#: or police goal in val), as the default pack's ``goal_mix.csv`` lists them. The generator's default mix.
+MULTIWOZ_VAL_MIX: dict[tuple[str, ...], int] = goal_mix(default_pack())
 
 
 def normal_mix(mix: dict[tuple[str, ...], float]) -> Mix:

@@ -17,20 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from goalconvo.core.slots import slot_value_problem
 from goalconvo.core.text import escape_controls, has_controls, id_problem
+from goalconvo.packs.builtin import default_pack
 
 #: 2: turns carry dialogue acts, belief state and who phrased them; dialogues a mode.
 SCHEMA_VERSION = 2
 
-#: The MultiWOZ domains a goal may name.
-KNOWN_DOMAINS: tuple[str, ...] = (
-    "attraction",
-    "hospital",
-    "hotel",
-    "police",
-    "restaurant",
-    "taxi",
-    "train",
-)
+#: The domains a goal without a pack may name: the default (MultiWOZ) pack's services, sorted.
+KNOWN_DOMAINS: tuple[str, ...] = tuple(sorted(s.name for s in default_pack().services))
 
 Speaker = Literal["user", "bot"]
 #: guided: code plans dialogue acts, the LLM phrases them; free: the paper's role-play.

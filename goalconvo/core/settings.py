@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from goalconvo.packs.builtin import DEFAULT_PACK
+
 LLMKind = Literal["scripted", "local", "vllm", "vllm-inprocess"]
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -174,8 +176,9 @@ class Settings(BaseSettings):
     )
     pack: str | None = Field(
         None,
-        description="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder. Unset: MultiWOZ's "
-        "Cambridge domains. Every worker of a run needs the same pack (same content hash): goals name it.",
+        description="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder. Unset (or "
+        "'multiwoz'): MultiWOZ's Cambridge domains, run by the guided engine. Every worker of a run needs the same "
+        "pack (same content hash): goals name it.",
     )
 
     # --- corpus ------------------------------------------------------------
@@ -252,6 +255,13 @@ class Settings(BaseSettings):
         True, description="Near-duplicate filter: a dialogue of the same goal content as an accepted one is rejected too."
     )
 
+
+    @model_validator(mode="after")
+    def _default_pack_is_unset(self) -> "Settings":
+        """``--pack multiwoz`` names the default pack: the same run as no ``--pack``."""
+        if self.pack is not None and self.pack.strip() == DEFAULT_PACK:
+            object.__setattr__(self, "pack", None)
+        return self
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> "Settings":

@@ -16,27 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from goalconvo.core.goals import PLACE_DOMAINS
+from goalconvo.packs.builtin import default_pack
+from goalconvo.packs.derived import filter_slots, searched_services
 
-#: Slots a lookup may filter on, per domain (MultiWOZ's informable slots).
+#: Slots a lookup may filter on, per domain (MultiWOZ's informable slots): the default pack's
+#: searched services and their search intents' constraints compared for equality.
 SEARCHABLE: dict[str, tuple[str, ...]] = {
-    "hotel": ("name", "type", "area", "pricerange", "stars", "internet", "parking"),
-    "restaurant": ("name", "food", "area", "pricerange"),
-    "attraction": ("name", "type", "area"),
-    "train": ("departure", "destination", "day"),
-    "hospital": ("department",),
-    "police": ("name",),
+    s.name: filter_slots(default_pack(), s) for s in searched_services(default_pack())
 }
+#: The default pack's folder of ``<domain>_db.json`` files (MultiWOZ's own layout).
+SHIPPED_DB = ("packs", "multiwoz", "db")
 
 
 def _norm(v: Any) -> str:
     return str(v).strip().lower()
 
 
-def _time_ok(slot: str, want: str, have: str) -> bool:
-    """Train times: leave at or after ``leaveAt``, arrive by ``arriveBy``."""
+def _time_ok(compare: str, want: str, have: str) -> bool:
+    """Times as the slot's rule compares them: at or after ("leave after 17:00"), or by ("arrive by")."""
     if not (want[:2].isdigit() and have[:2].isdigit()):
         return True
-    return have >= want if slot == "leaveAt" else have <= want
+    return have >= want if compare == "at_or_after" else have <= want
+
+
+@functools.lru_cache(maxsize=None)
+def _compare(domain: str, slot: str) -> str:
+    return default_pack().rule(domain, slot).compare
 
 
 @dataclass
@@ -49,9 +54,11 @@ class VenueDB:
     @classmethod
     def load(cls, folder: Path | None = None) -> "VenueDB":
         """``folder``'s ``<domain>_db.json`` files; unset: MultiWOZ's databases shipped in the
-        package (MIT, see ``data/multiwoz_db/LICENSE``), else the small built-in set."""
+        default pack (MIT, see ``data/packs/multiwoz/db/LICENSE``), else the small built-in set."""
         if folder is None:
-            shipped = importlib.resources.files("goalconvo.data").joinpath("multiwoz_db")
+            shipped = importlib.resources.files("goalconvo.data")
+            for part in SHIPPED_DB:
+                shipped = shipped.joinpath(part)
             if shipped.joinpath("restaurant_db.json").is_file():
                 with importlib.resources.as_file(shipped) as path:
                     db = cls.load(Path(path))
@@ -87,8 +94,9 @@ class VenueDB:
                 want_n = _norm(want)
                 if want_n in ("", "dontcare", "?", "not mentioned"):
                     continue
-                if slot in ("leaveAt", "arriveBy") and slot in row:
-                    ok = _time_ok(slot, want_n, _norm(row[slot]))
+                compare = _compare(domain, slot)
+                if compare != "equal" and slot in row:
+                    ok = _time_ok(compare, want_n, _norm(row[slot]))
                 elif slot in row and slot in SEARCHABLE.get(domain, ()):
                     ok = _norm(row[slot]) == want_n
                 if not ok:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.judges import prompts
 from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
+from goalconvo.packs.builtin import default_pack
 
 SCORE_NAMES = ("goal_relevance", "coherence", "fluency", "task_completion")
 
@@ -87,7 +88,8 @@ class LLMJudge:
         self.max_tokens = max_tokens
 
     async def judge(self, dialogue: Dialogue) -> LLMJudgeResult:
-        system = prompts.JUDGE_SYSTEM.format(objective=dialogue.scenario.objective)
+        system = prompts.JUDGE_SYSTEM.format(desk=default_pack().meta.setting,
+                                             objective=dialogue.scenario.objective)
         msgs = [ChatMessage("system", system), ChatMessage("user", transcript(dialogue))]
         problem = ""
         for attempt in range(self.retries + 1):

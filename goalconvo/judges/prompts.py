@@ -3,8 +3,7 @@ so verdicts of the old and new prompt stay apart."""
 
 from __future__ import annotations
 
-JUDGE_SYSTEM = """You judge a dialogue between a customer and a Cambridge (UK) travel \
-information desk, written to train assistants. The customer's goal was: {objective}
+JUDGE_SYSTEM = """You judge a dialogue between a customer and {desk}, written to train assistants. The customer's goal was: {objective}
 Score each from 1 (bad) to 5 (excellent): goal_relevance (the customer pursues that \
 goal), coherence (each reply follows from what came before), fluency (natural, \
 grammatical English), task_completion (the desk gave what the goal asked for: \

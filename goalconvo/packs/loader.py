@@ -9,12 +9,14 @@ that loads is safe to run: nothing later refuses it mid-run.
 
     [pack]        name, version, licence, attribution, setting, description, schema
     [locale]      phone, postcode, price, date, time (regular expressions), currency
-    [services.S]  entities = "entities/s.csv" | per_call = true
-    [slots."S.x"] format, min, max, compare, from = ["T.y"], generated
+    [services.S]  entities = "entities/s.csv" | per_call = true, extra_columns = [...], words = [...]
+    [slots."S.x"] format, min, max, unit, compare, from = ["T.y"], generated
+    [slot_words]  x = "how people name slot x"
     [[failures]]  service, intent, kind, alternative = [slots], rate
     [[user_state]] service, table, key, intents, amount_column, amount_slot
     [[diagnosis]] service, table, asks, step_slot, fallback_intent
-    [files]       other files of the pack by role (goals, templates, seed dialogues)
+    [files]       other files of the pack by role (goals, templates, seed dialogues; goal_mix: a CSV
+                  of services = "a+b" and goals = a weight, the sets generated goals are drawn from)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from goalconvo.packs.checks import cross_check
+from goalconvo.packs.derived import GOAL_MIX_FILE, goal_mix
 from goalconvo.packs.model import (
     Diagnosis, DiagnosisRow, Failure, Locale, Pack, PackError, PackMeta, SlotRule, UserState,
 )
@@ -100,12 +103,17 @@ def _rules(raw: dict[str, Any], file: str, problems: list[str]) -> dict[str, Slo
         if not isinstance(generated, bool):
             problems.append(f"{where}: generated must be true or false")
             generated = False
-        unknown = sorted(set(spec) - {"format", "compare", "min", "max", "from", "generated"})
+        unit = spec.get("unit", "")
+        if not isinstance(unit, str):
+            problems.append(f"{where}: unit must be text")
+            unit = ""
+        unknown = sorted(set(spec) - {"format", "compare", "min", "max", "unit", "from", "generated"})
         if unknown:
             problems.append(f"{where}: unknown field(s) {unknown}")
         rules[key] = SlotRule(format=fmt, minimum=low if isinstance(low, int) else None,
                               maximum=high if isinstance(high, int) else None, compare=compare,
-                              from_slots=_str_list(spec.get("from"), f"{where} from", problems), generated=generated)
+                              from_slots=_str_list(spec.get("from"), f"{where} from", problems), generated=generated,
+                              unit=unit)
     return rules
 
 
@@ -189,6 +197,9 @@ def load_pack(path: Path | str) -> Pack:
     services = read_schema(root / str(schema_name), problems)
     entities: dict[str, tuple[dict[str, str], ...]] = {}
     per_call: set[str] = set()
+    entity_files: dict[str, str] = {}
+    extra_columns: dict[str, tuple[str, ...]] = {}
+    service_words: dict[str, tuple[str, ...]] = {}
     for name, spec in (raw.get("services") or {}).items():
         if not isinstance(spec, dict):
             problems.append(f"{file}: [services.{name}] must be a table")
@@ -197,7 +208,12 @@ def load_pack(path: Path | str) -> Pack:
             per_call.add(name)
         if isinstance(spec.get("entities"), str):
             entities[name] = tuple(read_rows(root / spec["entities"], problems))
-        unknown = sorted(set(spec) - {"entities", "per_call"})
+            entity_files[name] = spec["entities"]
+        if "extra_columns" in spec:
+            extra_columns[name] = _str_list(spec["extra_columns"], f"{file}: [services.{name}] extra_columns", problems)
+        if "words" in spec:
+            service_words[name] = _str_list(spec["words"], f"{file}: [services.{name}] words", problems)
+        unknown = sorted(set(spec) - {"entities", "per_call", "extra_columns", "words"})
         if unknown:
             problems.append(f"{file}: [services.{name}]: unknown field(s) {unknown}")
     loc = raw.get("locale") or {}
@@ -205,16 +221,25 @@ def load_pack(path: Path | str) -> Pack:
     for k in sorted(set(loc) - set(Locale.__dataclass_fields__)):
         problems.append(f"{file}: [locale] unknown field {k!r}")
     files = raw.get("files") or {}
+    slot_words: dict[str, str] = {}
+    for slot, words in (raw.get("slot_words") or {}).items():
+        if isinstance(words, str) and words.strip():
+            slot_words[slot] = words
+        else:
+            problems.append(f"{file}: [slot_words] {slot}: must be non-empty text (how people name the slot)")
     pack = Pack(meta=meta, services=tuple(services), entities=entities, per_call=frozenset(per_call), locale=locale,
                 slot_rules=_rules(raw, str(file), problems), failures=_failures(raw, str(file), problems),
                 user_states=_user_states(raw, root, str(file), problems),
                 diagnoses=_diagnoses(raw, root, str(file), problems),
                 content_hash=content_hash(root), root=str(root),
-                extras={str(k): str(v) for k, v in files.items()})
+                extras={str(k): str(v) for k, v in files.items()}, extra_columns=extra_columns,
+                entity_files=entity_files, service_words=service_words, slot_words=slot_words)
     for role, rel in pack.extras.items():
         if not (root / rel).is_file():
             problems.append(f"{file}: [files] {role} = {rel!r}: no such file in the pack")
     cross_check(pack, str(file), problems)
+    if GOAL_MIX_FILE in pack.extras and (root / pack.extras[GOAL_MIX_FILE]).is_file():
+        goal_mix(pack, problems)
     if problems:
         raise PackError(problems)
     return pack

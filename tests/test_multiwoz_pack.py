@@ -1,0 +1,121 @@
+"""MultiWOZ as a pack: the shipped ``multiwoz`` pack loads and checks like any other, holds the
+venue databases, and the tables the guided engine reads (what a search filters on, what a user
+may ask, what a booking needs, slot bounds, the words for services and slots) come from it.
+
+The derived tables are read off a loaded pack (``packs.derived``), so a copy of the pack with
+its schema changed changes them; nothing here compares the engine with a list written twice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from goalconvo.agents.prompts import BOT_SYSTEM, DESK, EXPERIENCE_SYSTEM, THE_DESK, USER_SYSTEM
+from goalconvo.core.settings import Settings
+from goalconvo.core.slots import slot_value_problem
+from goalconvo.core.venues import VenueDB
+from goalconvo.judges.prompts import JUDGE_SYSTEM
+from goalconvo.packs import PackError, find_pack, load_pack, shipped_names
+from goalconvo.packs.builtin import DEFAULT_PACK, default_pack
+from goalconvo.packs.derived import booking_slots, constraint_slots, filter_slots, request_slots, searched_services
+from goalconvo.packs.registry import pack_path
+
+
+def test_the_default_pack_is_shipped_and_holds_the_venue_databases():
+    assert DEFAULT_PACK in shipped_names()
+    pack = find_pack(DEFAULT_PACK)
+    assert pack.ref == default_pack().ref and pack.meta.licence == "MIT"
+    db = VenueDB.load()
+    assert db.source == "multiwoz (shipped)"
+    for service in searched_services(pack):
+        assert len(pack.entities[service.name]) == len(db.tables[service.name]) > 0, service.name
+    # The desk the prompts describe is the pack's setting, written into no template.
+    assert DESK == pack.meta.setting == "a Cambridge (UK) travel information desk"
+    assert THE_DESK == "the Cambridge (UK) travel information desk"
+    for template in (USER_SYSTEM, BOT_SYSTEM, EXPERIENCE_SYSTEM, JUDGE_SYSTEM):
+        assert "Cambridge" not in template and ("{desk}" in template or "{the_desk}" in template)
+    # The taxi's car and phone are made per call, not looked up.
+    assert "taxi" in pack.per_call and "taxi" not in db.tables
+
+
+def test_the_engine_reads_the_default_pack_tables():
+    pack = default_pack()
+    from goalconvo.core.goal_generator import BOOK_SLOTS, REQT_SLOTS
+    from goalconvo.core.venues import SEARCHABLE
+    from goalconvo.core.vocab import DOMAIN_WORDS, SLOT_WORDS
+
+    assert SEARCHABLE == {s.name: filter_slots(pack, s) for s in searched_services(pack)}
+    assert REQT_SLOTS == {s.name: request_slots(s) for s in pack.services}
+    assert set(BOOK_SLOTS) == {s.name for s in pack.services if booking_slots(s)}
+    assert DOMAIN_WORDS == pack.service_words and SLOT_WORDS == pack.slot_words
+    # Slot bounds come from the pack's rules, with the refusal naming what is counted.
+    assert slot_value_problem("stay", "31") == "stay: '31' is not a whole number of nights from 1 to 30"
+    assert slot_value_problem("people", "20") is None and slot_value_problem("leaveAt", "25:00")
+
+
+def test_the_derived_tables_follow_a_changed_schema(tmp_path: Path):
+    folder = tmp_path / "mw"
+    shutil.copytree(pack_path(DEFAULT_PACK), folder)
+    schema = json.loads((folder / "schema.json").read_text())
+    restaurant = next(s for s in schema if s["service_name"] == "restaurant")
+    find = next(i for i in restaurant["intents"] if i["name"] == "find_restaurant")
+    find["optional_slots"] = {"area": "dontcare", "food": "dontcare", "name": "dontcare"}
+    find["result_slots"] = ["phone", "name"]
+    (folder / "schema.json").write_text(json.dumps(schema))
+    changed = load_pack(folder)
+    service = changed.service("restaurant")
+    assert service is not None
+    assert filter_slots(changed, service) == ("name", "area", "food")
+    assert constraint_slots(service) == ("area", "food") and request_slots(service) == ("phone",)
+    assert booking_slots(service) == ("people", "day", "time")
+    # A train is searched by time "at or after" / "by": those constraints are not compared for equality.
+    train = changed.service("train")
+    assert train is not None and "leaveAt" in constraint_slots(train) and "leaveAt" not in filter_slots(changed, train)
+    assert changed.content_hash != default_pack().content_hash
+
+
+def test_a_database_column_that_is_no_slot_must_be_declared(tmp_path: Path):
+    folder = tmp_path / "mw"
+    shutil.copytree(pack_path(DEFAULT_PACK), folder)
+    toml = (folder / "pack.toml").read_text()
+    (folder / "pack.toml").write_text(toml.replace('extra_columns = ["id"]\nwords = ["police"]', 'words = ["police"]'))
+    with pytest.raises(PackError) as e:
+        load_pack(folder)
+    assert any("police_db.json" in p and "column 'id' is not a slot of service 'police'" in p for p in e.value.problems)
+
+
+def test_a_json_list_table_keeps_nested_values_and_names_a_bad_item(tmp_path: Path):
+    from goalconvo.packs.tables import read_rows
+
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([{"name": "A", "price": {"single": "50"}, "stars": 4, "open": True}, "not a row"]))
+    problems: list[str] = []
+    rows = read_rows(path, problems)
+    assert rows == [{"name": "A", "price": '{"single":"50"}', "stars": "4", "open": "true"}]
+    assert problems == [f"{path}: item 2 of the list is not an object"]
+    path.write_text('[{"name": "A"},\n {"name": ]')
+    problems = []
+    assert read_rows(path, problems) == [] and problems[0].startswith(f"{path}:2: not valid JSON")
+
+
+def test_naming_the_default_pack_is_the_same_run_as_naming_none():
+    assert Settings(pack=DEFAULT_PACK).pack is None and Settings(pack="clinic").pack == "clinic"
+
+
+def test_the_goal_mix_is_the_packs_and_a_bad_row_is_refused(tmp_path: Path):
+    from goalconvo.core.goal_mix import MULTIWOZ_VAL_MIX
+    from goalconvo.packs.derived import goal_mix
+
+    assert MULTIWOZ_VAL_MIX == goal_mix(default_pack()) and sum(MULTIWOZ_VAL_MIX.values()) == 999
+    folder = tmp_path / "mw"
+    shutil.copytree(pack_path(DEFAULT_PACK), folder)
+    with (folder / "goal_mix.csv").open("a") as f:
+        f.write("hotel+spaceport,3\ntaxi,none\n")
+    with pytest.raises(PackError) as e:
+        load_pack(folder)
+    assert len(e.value.problems) == 2, e.value.problems
+    assert "goal_mix.csv: row 15" in e.value.problems[0] and "no service 'spaceport'" in e.value.problems[0]
+    assert "row 16: goals 'none' is not a whole number" in e.value.problems[1]
