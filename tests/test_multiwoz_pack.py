@@ -119,3 +119,28 @@ def test_the_goal_mix_is_the_packs_and_a_bad_row_is_refused(tmp_path: Path):
     assert len(e.value.problems) == 2, e.value.problems
     assert "goal_mix.csv: row 15" in e.value.problems[0] and "no service 'spaceport'" in e.value.problems[0]
     assert "row 16: goals 'none' is not a whole number" in e.value.problems[1]
+
+
+MULTIWOZ_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "multiwoz" / "val.json.zip"
+
+
+def test_import_multiwoz_takes_the_multiwoz_pack_and_refuses_another(tmp_path: Path):
+    import subprocess
+    import sys
+    import zipfile
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "goalconvo.commands", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+
+    refused = cli("import", "multiwoz", "nothing.json", "--db", "c.duckdb", "--pack", "clinic")
+    assert refused.returncode == 1 and "has no service attraction" in refused.stdout + refused.stderr
+    if not MULTIWOZ_VAL.is_file():
+        pytest.skip(f"MultiWOZ val not at {MULTIWOZ_VAL}")
+    with zipfile.ZipFile(MULTIWOZ_VAL) as z:
+        raw = json.loads(z.read(z.namelist()[0]))
+    (tmp_path / "two.json").write_text(json.dumps({k: raw[k] for k in list(raw)[:2]}))
+    ok = cli("import", "multiwoz", "two.json", "--db", "c.duckdb", "--pack", "multiwoz", "--json")
+    assert ok.returncode == 0, ok.stderr
+    out = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert out["dialogues"] == 2 and out["venue_db"].endswith("packs/multiwoz/db")

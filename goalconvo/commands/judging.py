@@ -17,7 +17,10 @@ def import_multiwoz(
     path: Path = typer.Argument(..., help="MultiWOZ dialogues: a .json or .json.zip keyed by dialogue id."),
     set_name: str = typer.Option("multiwoz", "--set", help="Name of the dialogue set to store them as."),
     db: Optional[Path] = DbOpt,
-    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the goal check."),
+    multiwoz_db: Optional[Path] = typer.Option(None, "--multiwoz-db", help="Venue databases for the goal check "
+                                               "(default: the db/ folder beside PATH, else the pack's)."),
+    pack: str = typer.Option("multiwoz", "--pack", help="The pack the dialogues' domains belong to: MultiWOZ's "
+                             "(shipped), or the folder of a copy of it. A pack without MultiWOZ's services is refused."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import real MultiWOZ dialogues (with their goals) as a dialogue set, judged by the rules.
@@ -25,14 +28,24 @@ def import_multiwoz(
     Importing the same file into the same set again changes nothing.
     """
     from goalconvo.commands.corpus_ops import import_multiwoz as do_import
+    from goalconvo.core.records import KNOWN_DOMAINS
+    from goalconvo.packs.model import PackError
+    from goalconvo.packs.registry import find_pack
 
+    try:
+        held = find_pack(pack)
+    except PackError as exc:
+        fail(ValueError(f"pack {pack}: " + "; ".join(exc.problems)))
+    missing = sorted(set(KNOWN_DOMAINS) - {sv.name for sv in held.services})
+    if missing:
+        fail(ValueError(f"pack {held.ref} has no service {', '.join(missing)}: MultiWOZ's dialogues belong to the "
+                        "multiwoz pack (goalconvo packs show multiwoz); SGD-layout dialogues import with `import sgd`"))
     if multiwoz_db is None and (path.parent / "db").is_dir():
-        # MultiWOZ's own layout: the venue databases beside the dialogues. Judging real dialogues
-        # against the small built-in set would flag every real phone number as invented.
+        # MultiWOZ's own layout: the venue databases beside the dialogues.
         multiwoz_db = path.parent / "db"
+    if multiwoz_db is None and (Path(held.root) / "db").is_dir():
+        multiwoz_db = Path(held.root) / "db"
     s = make_settings(db=db, multiwoz_db=multiwoz_db)
-    if s.multiwoz_db is None:
-        console.print("[yellow]no venue databases (--multiwoz-db): judging against the small built-in set[/yellow]")
     store = open_corpus(s.db)
     try:
         with progress_bar("importing", as_json) as bar:

@@ -38,11 +38,14 @@ currency = "£"
 # A searched service needs entity rows (CSV or JSON Lines; columns are the service's slots).
 entities = "entities/venues.csv"
 # per_call = true                  # results made per call (a balance), not looked up
+# extra_columns = ["id"]           # entity columns that are no slot (a database's row ids)
+# words = ["venue", "hall"]        # what people call the service, for reading their requests
 
 [slots."Venues.people"]
 format = "count"                   # text | count | time | date | weekday | phone | postcode | price | money | reference
 min = 1
 max = 20
+# unit = "people"                  # what a count counts, as a refusal names it
 
 [slots."Venues.time"]
 format = "time"
