@@ -9,6 +9,9 @@ import with every problem named, not mid-run.
 from __future__ import annotations
 
 import functools
+import tomllib
+from pathlib import Path
+from typing import Any
 
 from goalconvo.packs.model import Pack
 
@@ -22,3 +25,15 @@ def default_pack() -> Pack:
     from goalconvo.packs.registry import find_pack
 
     return find_pack(DEFAULT_PACK)
+
+
+#: ``[files] words = "words.toml"``: the words a pack's templates use for its services and slots.
+WORDS_FILE = "words"
+
+
+def pack_words(pack: Pack) -> dict[str, Any]:
+    """The pack's template words (its ``[files] words`` TOML file), or ``{}`` when it has none."""
+    rel = pack.extras.get(WORDS_FILE)
+    if not rel or not pack.root:
+        return {}
+    return tomllib.loads((Path(pack.root) / rel).read_text(encoding="utf-8"))

@@ -1,88 +1,49 @@
 """The words the templates use for MultiWOZ's domains and slots, and how values are written.
 
-Data, not logic: what a slot is called in a question ("the postcode"), what a domain's
-thing is called ("a place to stay"), what is booked there ("a table", "a room",
-"tickets"), and the casing people write values in ("Golden Wok", "Friday", "CB2 1AD").
+The words are data in the default pack (``words.toml``): what a slot is called in a question
+("the postcode"), what a domain's thing is called ("a place to stay"), what is booked there
+("a table", "a room", "tickets"). Here: how they are read, and the casing people write values
+in ("Golden Wok", "Friday", "CB2 1AD").
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from goalconvo.packs.builtin import default_pack, pack_words
 
 #: Slots that belong to a booking rather than to the search.
 BOOKING_SLOTS = ("People", "Day", "Time", "Stay")
 
-#: How a question or an answer names an attribute ("the phone number").
-SLOT_NOUN: dict[str, str] = {
-    "Addr": "address", "Area": "area", "Arrive": "arrival time", "Car": "car type", "Choice": "options",
-    "Day": "day", "Depart": "departure point", "Dest": "destination", "Fee": "entrance fee",
-    "Food": "type of food", "Id": "train ID", "Internet": "internet", "Leave": "departure time",
-    "Name": "name", "Open": "opening hours", "Parking": "parking", "People": "number of people",
-    "Phone": "phone number", "Post": "postcode", "Price": "price range", "Ref": "reference number",
-    "Stars": "star rating", "Stay": "number of nights", "Ticket": "ticket price", "Time": "time",
-    "Type": "type", "Department": "department",
-}
-#: The same attributes as a User asks for them (shorter, plainer).
-ASK_NOUN: dict[str, str] = {
-    **SLOT_NOUN, "Price": "price range", "Type": "type of place", "Ticket": "ticket price",
-    "Id": "train number", "Car": "kind of car", "Ref": "reference number", "Fee": "entrance fee",
-    "Leave": "departure time", "Arrive": "arrival time",
-}
+#: The default pack's template words (``[files] words`` of MultiWOZ's ``pack.toml``).
+_WORDS: dict[str, Any] = pack_words(default_pack())
 
+
+def _pairs(table: dict[str, list[list[str]]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    return {k: tuple((a, b) for a, b in v) for k, v in table.items()}
+
+
+#: How a question or an answer names an attribute ("the phone number").
+SLOT_NOUN: dict[str, str] = dict(_WORDS["slot_noun"])
+#: The same attributes as a User asks for them (shorter, plainer).
+ASK_NOUN: dict[str, str] = {**SLOT_NOUN, **_WORDS["ask_noun"]}
 #: A domain's thing, singular and plural.
-DOMAIN_NOUN: dict[str, tuple[str, str]] = {
-    "restaurant": ("restaurant", "restaurants"), "hotel": ("place to stay", "places to stay"),
-    "attraction": ("attraction", "attractions"), "train": ("train", "trains"), "taxi": ("taxi", "taxis"),
-    "hospital": ("hospital", "hospitals"), "police": ("police station", "police stations"),
-    "booking": ("booking", "bookings"),
-}
+DOMAIN_NOUN: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b) in _WORDS["service_noun"].items()}
 #: Other words for a domain's thing, for variety where no type is given.
-DOMAIN_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
-    "restaurant": (("restaurant", "restaurants"), ("place to eat", "places to eat"), ("restaurant", "restaurants")),
-    "hotel": (("place to stay", "places to stay"),),
-    "attraction": (("attraction", "attractions"), ("place to visit", "places to visit"), ("attraction", "attractions")),
-}
+DOMAIN_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = _pairs(_WORDS["service_synonyms"])
 #: What a customer calls a domain's thing where no type is asked for ("a hotel" for any place to
 #: stay: the desk never calls a guesthouse a hotel, a customer may).
-USER_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = {
-    "hotel": (("place to stay", "places to stay"), ("hotel", "hotels"), ("place to stay", "places to stay"),
-              ("hotel", "hotels"), ("room", "rooms")),
-    "attraction": (("attraction", "attractions"), ("place to visit", "places to visit"), ("place to go", "places to go")),
-    "restaurant": (("restaurant", "restaurants"), ("place to eat", "places to eat"), ("restaurant", "restaurants"),
-                   ("place to dine", "places to dine")),
-}
+USER_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = _pairs(_WORDS["user_synonyms"])
 #: Hotel types as people say them.
-HOTEL_TYPE: dict[str, tuple[str, str]] = {
-    "guesthouse": ("guesthouse", "guesthouses"), "guest house": ("guest house", "guest houses"),
-    "hotel": ("hotel", "hotels"),
-}
+HOTEL_TYPE: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b) in _WORDS["hotel_type"].items()}
 #: Attraction types as people say them: (a singular with article, plural).
-ATTRACTION_TYPE: dict[str, tuple[str, str]] = {
-    "architecture": ("a place with interesting architecture", "places with interesting architecture"),
-    "entertainment": ("a place for entertainment", "entertainment venues"),
-    "multiple sports": ("a multiple sports venue", "multiple sports venues"),
-    "mutliple sports": ("a mutliple sports venue", "mutliple sports venues"),
-    "swimmingpool": ("a swimming pool", "swimming pools"),
-    "swimming pool": ("a swimming pool", "swimming pools"),
-    "concerthall": ("a concert hall", "concert halls"),
-    "concert hall": ("a concert hall", "concert halls"),
-    "boat": ("a boat attraction", "boat attractions"),
-    "nightclub": ("a nightclub", "nightclubs"),
-    "park": ("a park", "parks"),
-    "museum": ("a museum", "museums"),
-    "college": ("a college", "colleges"),
-    "cinema": ("a cinema", "cinemas"),
-    "theatre": ("a theatre", "theatres"),
-    "church": ("a church", "churches"),
-}
-#: What a booking holds, per domain: (a singular thing, its verb in the past, the place word).
-BOOKED_THING: dict[str, str] = {"restaurant": "table", "hotel": "room", "train": "tickets", "taxi": "taxi"}
+ATTRACTION_TYPE: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b) in _WORDS["attraction_type"].items()}
+#: What a booking holds, per domain.
+BOOKED_THING: dict[str, str] = dict(_WORDS["booked_thing"])
 
 #: Food words written in lower case (the others are proper adjectives: "Italian", "Modern European").
-_LOWER_FOOD = frozenset({
-    "seafood", "vegetarian", "international", "gastropub", "barbeque", "fusion", "light bites", "halal",
-    "kosher", "steakhouse", "brazilian", "bistro", "fish and chips", "pizza", "tapas",
-})
+_LOWER_FOOD = frozenset(_WORDS["values"]["lower_food"])
 _LOWER_NAME_WORDS = frozenset({"and", "of", "the", "de", "la", "on", "in", "at", "a", "an", "for", "to", "by", "off"})
 _CAR_MAKES = {"bmw": "BMW", "vw": "VW"}
 
