@@ -2,42 +2,32 @@
 
 ``describe_generated`` is called by the goal generator with the order the agenda will pursue the
 domains in; each domain's constraints, a failing first request and the settling value, the
-booking, and the attributes asked for, each in one sentence.
+booking, and the attributes asked for, each in one sentence. The lines' words are the default
+pack's (``goal_messages.toml``); how they are put together is here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from goalconvo.packs.builtin import default_pack, pack_toml
+
 #: Domains whose goals are about a venue.
 PLACE_DOMAINS = ("attraction", "hotel", "restaurant")
-_OPENERS = ("You are planning your trip in Cambridge.", "You are looking for information in Cambridge.",
-            "You are visiting Cambridge and need some help.")
-_INTRO = {
-    "restaurant": "You are looking for a place to dine.", "hotel": "You are looking for a place to stay.",
-    "attraction": "You are looking for places to go in town.", "train": "You are looking for a train.",
-    "hospital": "You were injured and are looking for a hospital nearby.",
-    "police": "You were robbed and are looking for help from the police.",
-    "taxi": "You also want to book a taxi.",
-}
-_NAMED = {"restaurant": "You are looking for a particular restaurant called {}.",
-          "hotel": "You are looking for a particular hotel called {}.",
-          "attraction": "You are looking for a particular attraction called {}."}
-_WHO = {"restaurant": "The restaurant", "hotel": "The hotel", "attraction": "The attraction", "train": "The train",
-        "taxi": "The taxi", "hospital": "The hospital"}
+#: The default pack's goal-message lines (``[files] goal_messages`` of MultiWOZ's ``pack.toml``).
+_TEXT: dict[str, Any] = pack_toml(default_pack(), "goal_messages")
+_OPENERS: tuple[str, ...] = tuple(_TEXT["openers"])
+_INTRO: dict[str, str] = _TEXT["intro"]
+_NAMED: dict[str, str] = _TEXT["named"]
+_WHO: dict[str, str] = _TEXT["who"]
+_ASKED: dict[str, str] = _TEXT["asked"]
 
 
 def _phrase(domain: str, slot: str, value: str) -> str:
-    return {
-        "food": f"should serve {value} food", "area": f"should be in the {value}",
-        "pricerange": f"should be in the {value} price range", "stars": f"should have a star rating of {value}",
-        "internet": "should include free wifi" if value == "yes" else "does not need to have internet",
-        "parking": "should include free parking" if value == "yes" else "does not need to have free parking",
-        "type": f"should be of the type {value}", "departure": f"should depart from {value}",
-        "destination": f"should go to {value}", "day": f"should leave on {value}",
-        "leaveAt": f"should leave after {value}", "arriveBy": f"should arrive by {value}",
-        "department": f"should have the {value} department",
-    }.get(slot, f"should have {slot} {value}")
+    said = _TEXT["constraint"].get(slot)
+    if isinstance(said, dict):  # a yes/no slot: a line for each
+        return said["yes"] if value == "yes" else said["no"]
+    return said.format(value=value) if said else f"should have {slot} {value}"
 
 
 def _indicative(phrase: str) -> str:
@@ -56,11 +46,7 @@ def _constraints(domain: str, info: dict[str, str]) -> str:
 
 
 def _words(slots: list[str]) -> str:
-    names = {"car type": "car type", "phone": "phone number", "trainID": "train ID", "duration": "travel time",
-             "leaveAt": "departure time", "arriveBy": "arrival time", "entrance fee": "entrance fee",
-             "pricerange": "price range", "stars": "star rating", "internet": "internet availability",
-             "parking": "parking information", "food": "type of food"}
-    ws = [names.get(s, s) for s in slots]
+    ws = [_ASKED.get(s, s) for s in slots]
     return ws[0] if len(ws) == 1 else ", ".join(ws[:-1]) + " and " + ws[-1]
 
 

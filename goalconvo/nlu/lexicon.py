@@ -1,8 +1,8 @@
-"""Every domain-specific word the understanding knows, in one place (a future domain pack replaces this).
+"""Every domain-specific word the understanding knows, in one place: the default pack's ``lexicon.toml``.
 
 Two parts:
 
-- fixed word lists of the Cambridge travel desk: how people name each domain, what a
+- fixed word lists of the Cambridge travel desk (read from MultiWOZ's pack): how people name each domain, what a
   booking of each domain is called (a table, a room, tickets), how each slot is asked
   for and how a value is introduced ("the postcode is ..."), which value types a slot
   takes, and MultiWOZ's act slot names;
@@ -24,194 +24,52 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from goalconvo.nlu.text import normalize
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's understanding words (``[files] lexicon`` of MultiWOZ's ``pack.toml``).
+_WORDS: dict[str, Any] = pack_toml(default_pack(), "lexicon")
+
+
+def _tuples(table: str) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in _WORDS[table].items()}
+
 
 #: How people name a domain (normalised text: "guest house" is "guesthouse").
-DOMAIN_NOUNS: dict[str, tuple[str, ...]] = {
-    "hotel": ("hotel", "hotels", "guesthouse", "guesthouses", "b and b", "bed and breakfast", "place to stay",
-              "places to stay", "accommodation", "lodging", "lodgings"),
-    "restaurant": ("restaurant", "restaurants", "place to eat", "places to eat", "place to dine", "eatery"),
-    "attraction": ("attraction", "attractions", "museum", "museums", "college", "colleges", "theatre", "cinema",
-                   "nightclub", "swimming pool", "swimmingpool", "gallery", "church", "boat", "concert hall",
-                   "concerthall", "park", "architecture", "entertainment", "places to visit", "place to visit",
-                   "things to do", "something to do", "places to go", "place to go", "sights", "sightseeing"),
-    "train": ("train", "trains", "railway", "rail"),
-    "taxi": ("taxi", "taxis", "cab", "cabs"),
-    "hospital": ("hospital", "clinic"),
-    "police": ("police", "police station"),
-}
-
+DOMAIN_NOUNS: dict[str, tuple[str, ...]] = _tuples("domain_nouns")
 #: What a booking of a domain is called; a word books only the domains listed.
-BOOKING_UNITS: dict[str, tuple[str, ...]] = {
-    "table": ("restaurant",),
-    "tables": ("restaurant",),
-    "room": ("hotel",),
-    "rooms": ("hotel",),
-    "ticket": ("train", "attraction"),
-    "tickets": ("train", "attraction"),
-    "seat": ("train", "attraction"),
-    "seats": ("train", "attraction"),
-}
+BOOKING_UNITS: dict[str, tuple[str, ...]] = _tuples("booking_units")
 #: Domains whose bookings have a unit word above (a taxi is booked as itself).
-UNIT_DOMAINS = ("restaurant", "hotel", "train")
-
+UNIT_DOMAINS: tuple[str, ...] = tuple(_WORDS["unit_domains"])
 #: Words that ask for a slot (what a User asks of the desk, or the desk of the User).
-REQUEST_WORDS: dict[str, tuple[str, ...]] = {
-    "phone": ("phone", "telephone", "contact number", "phone number", "number for", "their number", "its number",
-              "the number"),
-    "address": ("address", "where is it", "where are they", "where it is", "where they are", "located",
-                "location", "street"),
-    "postcode": ("postcode", "post code", "postal code", "zip code", "postcodes"),
-    "fee": ("entrance fee", "entry fee", "admission", "fee", "cost to get in", "cost of entry", "charge to"),
-    "price": ("price", "fare", "cost", "how much", "ticket price", "total"),
-    "duration": ("travel time", "journey time", "how long", "duration", "trip time", "length of the"),
-    "leave": ("departure time", "leave", "leaves", "leaving", "depart", "departs", "departing", "what time does it",
-              "be picked up", "pick you up at", "picked up at", "pickup time", "pick up time", "what time should the taxi",
-              "when should the taxi", "when do you want the taxi"),
-    "arrive": ("arrival time", "arrive", "arrives", "arriving", "get in", "get there"),
-    "train_id": ("train id", "train number", "train's id", "id number", "trainid", "the id"),
-    "stars": ("star", "stars", "rating"),
-    "area": ("area", "part of town", "side of town", "part of the city", "where in town", "what part"),
-    "pricerange": ("price range", "pricerange", "budget", "price point", "how expensive"),
-    "food": ("food", "cuisine", "type of restaurant", "kind of restaurant"),
-    "type": ("type of", "kind of", "sort of", "what type", "what kind", "a type", "which type", "type in mind",
-             "what sort"),
-    "parking": ("parking", "park there", "car park"),
-    "internet": ("internet", "wifi"),
-    "reference": ("reference", "confirmation number", "booking number", "ref number", "reservation number"),
-    "car": ("car type", "type of car", "kind of car", "make of car", "what car", "which car", "car model",
-            "what kind of car", "colour", "color"),
-    "name": ("name of", "the name", "called", "what is it called", "its name"),
-    "day": ("what day", "which day", "day would", "day will", "day do", "day are", "what date", "which date",
-            "day of the week", "day you", "on what day", "day and time", "the day", "and day", "day and"),
-    "people": ("how many people", "how many guests", "how many persons", "how many tickets", "how many of you",
-               "how many in your party", "party size", "for how many", "how many will", "number of people",
-               "how many are", "how many would", "how many seats", "size of your party", "number of guests",
-               "how many people"),
-    "stay": ("how many nights", "how many days", "how long will you", "how long would you", "how long do you",
-             "number of nights", "length of stay", "how long are you", "nights will", "nights would",
-             "how long is your stay", "how long will your stay", "how long would your stay", "in nights", "for how long",
-             "how long you", "how long will they"),
-    "time": ("what time", "which time", "time would", "time will", "time do", "time of", "time for"),
-    "departure": ("where from", "from where", "departure station", "departing from", "leaving from",
-                  "coming from", "where will you be departing", "where are you departing", "pick you up from",
-                  "pick up from", "picked up from", "where should the taxi pick", "where will the taxi pick", "your departure", "departure site", "departure location",
-                  "starting from", "traveling from", "travelling from", "depart from", "leave from"),
-    "destination": ("destination", "where to", "going to", "heading to", "where are you going", "where will you be going",
-                    "where would you like to go", "travelling to", "traveling to", "headed", "where are you headed",
-                    "arriving in", "going", "drop you off", "dropped off", "be going"),
-    "department": ("department",),
-}
+REQUEST_WORDS: dict[str, tuple[str, ...]] = _tuples("request_words")
 #: Slots a User asks the desk about (attributes of a venue, train or booking).
-ATTRIBUTE_SLOTS = ("phone", "address", "postcode", "fee", "price", "duration", "leave", "arrive", "train_id", "stars",
-                   "area", "pricerange", "food", "type", "parking", "internet", "reference", "car")
+ATTRIBUTE_SLOTS: tuple[str, ...] = tuple(_WORDS["attribute_slots"])
 #: Slots the desk asks the User about (constraints and booking details).
-CONSTRAINT_SLOTS = ("day", "people", "stay", "time", "leave", "arrive", "departure", "destination", "area",
-                    "pricerange", "food", "type", "stars", "name", "parking", "internet", "department")
-
+CONSTRAINT_SLOTS: tuple[str, ...] = tuple(_WORDS["constraint_slots"])
 #: The value types that answer a slot (for coherence and for claims like "the postcode is X").
-SLOT_TYPES: dict[str, tuple[str, ...]] = {
-    "phone": ("phone",),
-    "address": ("address",),
-    "postcode": ("postcode",),
-    "fee": ("price", "free"),
-    "price": ("price", "free", "pricerange"),
-    "duration": ("duration",),
-    "leave": ("time",),
-    "arrive": ("time",),
-    "time": ("time",),
-    "train_id": ("train_id",),
-    "stars": ("stars",),
-    "area": ("area",),
-    "pricerange": ("pricerange",),
-    "food": ("food",),
-    "reference": ("reference",),
-    "car": ("car",),
-    "day": ("day",),
-    "people": ("people",),
-    "stay": ("nights",),
-    "departure": ("station", "venue", "address"),
-    "destination": ("station", "venue", "address"),
-    "name": ("venue",),
-    "type": ("type",),
-    "internet": ("internet",),
-    "parking": ("parking",),
-    "department": ("department",),
-}
-
+SLOT_TYPES: dict[str, tuple[str, ...]] = _tuples("slot_types")
 #: A value introduced as a slot: ``(slot, pattern before the value)``. The value runs to the
 #: sentence's end or a comma / "and". A value of another type there is a garbled fact.
-CLAIM_PHRASES: tuple[tuple[str, str], ...] = (
-    ("postcode", r"\b(?:post ?code|postal code)(?: is| will be| would be|:)? "),
-    ("phone", r"\b(?:phone number|telephone number|phone|telephone|contact number)(?: is| will be|:)? "),
-    ("phone", r"\b(?:call|reach|contact|ring) (?:them|him|her|it|the driver|the taxi|the venue) (?:on|at) "),
-    ("address", r"\baddress(?:es)?(?: is| will be|:)? "),
-    ("address", r"\b(?:is|are|it's|they're) located (?:at|on) "),
-    ("address", r"\byou (?:will|can|'ll) find (?:it|them) (?:at|on) "),
-    ("reference", r"\b(?:reference|confirmation)(?: number| code| no)?(?: is| will be|:|#) "),
-    ("reference", r"\b(?:booking|reservation) (?:number|code|reference)(?: is| will be|:|#) "),
-    ("price", r"\b(?:fare|ticket price|price per ticket|cost per ticket|entrance fee|total cost|total fee|the total)"
-              r"(?: is| will be| comes to| would be|:)? "),
-    ("price", r"\b(?:costs?|it's) (?=£|\d)"),
-    ("leave", r"\b(?:leaves|departs|leaving|departing) (?:at|by) "),
-    ("arrive", r"\b(?:arrives|arriving|arrive|gets in|getting in) (?:at|by) (?=\d)"),
-    ("train_id", r"\b(?:train id|train number|the id)(?: is|:)? "),
-)
+CLAIM_PHRASES: tuple[tuple[str, str], ...] = tuple((a, b) for a, b in _WORDS["claim_phrases"])
 #: Value types that can never be a claimed slot's value (a phone number is no postcode).
-WRONG_TYPES: dict[str, tuple[str, ...]] = {
-    "postcode": ("phone", "address", "venue", "price", "time", "day", "reference", "train_id", "station", "car", "area"),
-    "phone": ("postcode", "address", "venue", "price", "time", "day", "reference", "train_id", "station", "car"),
-    "address": ("phone", "venue", "price", "time", "day", "reference", "train_id", "car"),
-    "reference": ("phone", "postcode", "address", "venue", "price", "time", "day", "train_id", "station", "car"),
-    "price": ("phone", "postcode", "address", "venue", "time", "day", "reference", "train_id", "station", "car"),
-    "leave": ("phone", "postcode", "price", "reference", "car", "address"),
-    "arrive": ("phone", "postcode", "price", "reference", "car", "address"),
-    "train_id": ("phone", "postcode", "address", "venue", "price", "time", "day", "reference", "station", "car"),
-}
-
+WRONG_TYPES: dict[str, tuple[str, ...]] = _tuples("wrong_types")
 #: MultiWOZ's act slot names -> the slots here (a train's ``Time`` is its duration).
-ACT_SLOTS: dict[str, str] = {
-    "Addr": "address", "Area": "area", "Arrive": "arrive", "Car": "car", "Day": "day", "Depart": "departure",
-    "Dest": "destination", "Fee": "fee", "Food": "food", "Id": "train_id", "Internet": "internet", "Leave": "leave",
-    "Name": "name", "Parking": "parking", "People": "people", "Phone": "phone", "Post": "postcode",
-    "Price": "pricerange", "Ref": "reference", "Stars": "stars", "Stay": "stay", "Ticket": "price", "Time": "time",
-    "Type": "type", "Department": "department", "Choice": "choice", "Open": "openhours",
-}
-
-AREAS = ("north", "south", "east", "west", "centre", "city centre", "town centre")
+ACT_SLOTS: dict[str, str] = dict(_WORDS["act_slots"])
+AREAS: tuple[str, ...] = tuple(_WORDS["areas"])
 #: Ways of saying a price range (the guided templates say "mid-priced", "reasonably priced", "low cost" too).
-PRICE_RANGES = ("cheap", "moderate", "moderately priced", "expensive", "inexpensive", "budget", "mid priced",
-                "mid-priced", "mid range", "mid-range", "midrange", "reasonably priced", "low cost", "low-cost",
-                "low priced", "low-priced", "budget friendly", "budget-friendly", "pricey", "upmarket", "high end",
-                "high-end")
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PRICE_RANGES: tuple[str, ...] = tuple(_WORDS["price_ranges"])
+DAYS: tuple[str, ...] = tuple(_WORDS["days"])
 #: Venue names that are everyday phrases, never read as naming a venue.
-AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge", "parkside"})
+AMBIGUOUS_NAMES = frozenset(_WORDS["ambiguous_names"])
 #: Shorter names people give the stations.
-STATION_ALIASES: dict[str, tuple[str, ...]] = {
-    "london kings cross": ("kings cross", "king's cross", "london"),
-    "london liverpool street": ("liverpool street", "london liverpool", "london"),
-    "birmingham new street": ("birmingham",),
-    "stansted airport": ("stansted",),
-    "kings lynn": ("king's lynn",),
-    "bishops stortford": ("bishop's stortford", "bishop stortford"),
-}
+STATION_ALIASES: dict[str, tuple[str, ...]] = _tuples("station_aliases")
 #: How people name the types of the database ("swimmingpool" is "swimming pool").
-TYPE_ALIASES: dict[str, tuple[str, ...]] = {
-    "swimmingpool": ("swimming pool", "pool"), "concerthall": ("concert hall",), "multiple sports": ("sports", "sport"),
-    "nightclub": ("night club", "club"), "boat": ("boating", "boats", "punting"), "architecture": ("architectural", "church", "churches", "chapel"),
-    "guesthouse": ("guesthouse", "b and b", "bed and breakfast"), "entertainment": ("entertainment",),
-}
+TYPE_ALIASES: dict[str, tuple[str, ...]] = _tuples("type_aliases")
 #: Cuisines people ask for that a database may not serve (an answer all the same).
-MORE_FOODS = ("afghan", "australian", "austrian", "barbeque", "bbq", "basque", "belgian", "brazilian", "cantonese",
-              "caribbean", "catalan", "corsica", "crossover", "cuban", "danish", "eastern european",
-              "english", "eritrean", "fusion", "german", "greek", "halal", "hungarian", "indonesian", "irish", "jamaican",
-              "kosher", "latin american", "malaysian", "moroccan", "persian", "polish", "polynesian", "romanian", "russian",
-              "scandinavian", "scottish", "singaporean", "steakhouse", "swedish", "swiss", "tuscan",
-              "vegetarian", "vegan", "venetian", "welsh", "american", "pizza", "sushi", "curry",
-              "noodles", "tapas", "mexican", "asian", "oriental", "middle eastern", "south african")
+MORE_FOODS: tuple[str, ...] = tuple(_WORDS["more_foods"])
 #: Car colours and makes a taxi is described by (beside the database's own lists).
-CAR_COLOURS = ("black", "white", "red", "yellow", "blue", "grey", "gray", "silver", "green")
-CAR_MAKES = ("toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla", "mercedes")
+CAR_COLOURS: tuple[str, ...] = tuple(_WORDS["car_colours"])
+CAR_MAKES: tuple[str, ...] = tuple(_WORDS["car_makes"])
 
 
 def _n(value: Any) -> str:

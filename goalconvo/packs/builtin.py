@@ -31,9 +31,14 @@ def default_pack() -> Pack:
 WORDS_FILE = "words"
 
 
-def pack_words(pack: Pack) -> dict[str, Any]:
-    """The pack's template words (its ``[files] words`` TOML file), or ``{}`` when it has none."""
-    rel = pack.extras.get(WORDS_FILE)
+def pack_toml(pack: Pack, role: str) -> dict[str, Any]:
+    """The pack's ``[files] ROLE`` TOML file, read (the loader checked it parses), or ``{}`` when it has none."""
+    rel = pack.extras.get(role)
     if not rel or not pack.root:
         return {}
     return tomllib.loads((Path(pack.root) / rel).read_text(encoding="utf-8"))
+
+
+def pack_words(pack: Pack) -> dict[str, Any]:
+    """The pack's template words (its ``[files] words`` TOML file), or ``{}`` when it has none."""
+    return pack_toml(pack, WORDS_FILE)

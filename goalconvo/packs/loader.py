@@ -17,7 +17,8 @@ that loads is safe to run: nothing later refuses it mid-run.
     [[diagnosis]] service, table, asks, step_slot, fallback_intent
     [files]       other files of the pack by role (goals, templates, seed dialogues; goal_mix: a CSV
                   of services = "a+b" and goals = a weight, the sets generated goals are drawn from;
-                  words: a TOML file of the words templates use for services and slots)
+                  words, goal_messages: TOML files of the words templates use for services and
+                  slots, and of the lines a generated goal is said in)
 """
 
 from __future__ import annotations
@@ -241,12 +242,12 @@ def load_pack(path: Path | str) -> Pack:
     cross_check(pack, str(file), problems)
     if GOAL_MIX_FILE in pack.extras and (root / pack.extras[GOAL_MIX_FILE]).is_file():
         goal_mix(pack, problems)
-    words = root / pack.extras.get("words", "")
-    if "words" in pack.extras and words.is_file():
-        try:
-            tomllib.loads(words.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            problems.append(f"{words}: not valid TOML: {e}")
+    for rel in pack.extras.values():
+        if rel.endswith(".toml") and (root / rel).is_file():
+            try:
+                tomllib.loads((root / rel).read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                problems.append(f"{root / rel}: not valid TOML: {e}")
     if problems:
         raise PackError(problems)
     return pack

@@ -1,5 +1,8 @@
 """The wordings: sentence frames per act and situation, written for GoalConvo.
 
+Those that differ per service (booking a table, a room, tickets) are the default pack's
+(``sentences.toml``); the rest are here.
+
 No frame copies MultiWOZ: ``tests/test_templates.py`` renders every frame and whole
 dialogues and checks that no 6-word sequence is shared with MultiWOZ val (our figures
 are measured against it). Placeholders: ``{np}`` a noun phrase with its article,
@@ -10,7 +13,21 @@ a journey, ``{v}`` a value, ``{list}`` attribute nouns joined, ``{their}`` "thei
 
 from __future__ import annotations
 
+from typing import Any
+
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's sentences that differ per service (``[files] sentences`` of MultiWOZ's ``pack.toml``).
+_SENTENCES: dict[str, Any] = pack_toml(default_pack(), "sentences")
+
+
+def _per_service(table: str) -> dict[str, tuple[str, ...]]:
+    """One table of ``sentences.toml``: service -> its wordings ("" for any other service)."""
+    return {k: tuple(v) for k, v in _SENTENCES[table].items()}
+
+
 # --- the User -----------------------------------------------------------------------
+
 #: The first thing a User asks for, searching by constraints.
 USER_OPEN = (
     "I'm looking for {np}.", "I'm searching for {np}.", "Can you find me {np}?", "I'd like {np}, please.",
@@ -70,27 +87,9 @@ USER_BOOK_YES = (
     "Yes, book it {clause}.", "Please do, {clause}.",
 )
 #: Booking what was just recommended, per domain (``{clause}`` as above).
-USER_BOOK: dict[str, tuple[str, ...]] = {
-    "restaurant": (
-        "Please book a table {clause}.", "I'd like a table {clause}.", "Could I get a table {clause}?",
-        "Book me a table {clause}, please.", "A table {clause}, please.", "Reserve a table {clause}, please.",
-    ),
-    "hotel": (
-        "Please reserve a room {clause}.", "I'd like a room {clause}.", "Could I book a room {clause}?",
-        "Book me in {clause}, please.", "A room {clause}, please.", "Please book it {clause}.",
-    ),
-    "train": (
-        "Please book it {clause}.", "Book seats {clause}, please.", "Please book tickets {clause}.",
-        "I'll take tickets {clause}.", "Book it {clause}, please.",
-    ),
-    "": ("Please book it {clause}.", "Book it {clause}, please."),
-}
+USER_BOOK: dict[str, tuple[str, ...]] = _per_service("user_book")
 #: Booking a venue named in the same breath.
-USER_BOOK_NAME: dict[str, tuple[str, ...]] = {
-    "restaurant": ("I'd like a table at {name} {clause}.", "Please book a table at {name} {clause}."),
-    "hotel": ("I'd like a room at {name} {clause}.", "Please book {name} {clause}."),
-    "": ("Please book {name} {clause}.", "I'd like {name} {clause}."),
-}
+USER_BOOK_NAME: dict[str, tuple[str, ...]] = _per_service("user_book_name")
 #: Trying again after a refused booking.
 USER_BOOK_RETRY = (
     "Could you try {clause} instead?", "How about {clause}?", "Then {clause} would work too.",
@@ -245,35 +244,14 @@ BOT_ASK_OTHER: dict[str, tuple[str, ...]] = {
 #: Asking again after a no-offer with two or more constraints: either may change ("a different area or type of food").
 BOT_ASK_OTHER_TWO = ("Would a different {a} or {b} work for you?", "Shall I try another {a} or {b}?", "Could you change the {a} or the {b}?")
 #: Offering to book, per domain.
-BOT_OFFER_BOOK: dict[str, tuple[str, ...]] = {
-    "restaurant": ("Shall I reserve you a table?", "Shall I reserve a table?", "Want a table booked there?", "I could book you a table."),
-    "hotel": ("Shall I book a room there?", "I can reserve a room there if you like.", "Do you want a room there?", "Shall I book that one for you?"),
-    "train": ("Shall I get you tickets?", "Do you want tickets for it?", "Shall I book that one for you?", "Want me to book seats?"),
-    "": ("Shall I book it?", "Should I make a booking?"),
-}
-BOT_OFFER_BOOK_NAME: dict[str, tuple[str, ...]] = {
-    "restaurant": ("Shall I reserve a table at {name}?", "Would you like a table at {name}?"),
-    "hotel": ("Shall I book a room at {name}?", "Would you like a room at {name}?"),
-    "": ("Shall I book {name} for you?", "Want me to book {name}?"),
-}
+BOT_OFFER_BOOK: dict[str, tuple[str, ...]] = _per_service("bot_offer_book")
+BOT_OFFER_BOOK_NAME: dict[str, tuple[str, ...]] = _per_service("bot_offer_book_name")
 BOT_OFFER_BOOK_CLAUSE = ("Shall I book it {clause}?", "Should I go ahead and book it {clause}?")
-BOT_BOOKED: dict[str, tuple[str, ...]] = {
-    "restaurant": ("I've reserved a table at {name}{clause}.", "Your table at {name} is booked{clause}.", "Done! You have a table at {name}{clause}."),
-    "hotel": ("I've booked a room at {name}{clause}.", "Your room at {name} is reserved{clause}.", "You're booked in at {name}{clause}."),
-    "": ("The booking at {name} is confirmed{clause}.", "I've made the booking at {name}{clause}."),
-}
-BOT_BOOKED_BARE: dict[str, tuple[str, ...]] = {
-    "restaurant": ("Your table is booked{clause}.", "I've reserved the table{clause}."),
-    "hotel": ("Your room is booked{clause}.", "I've reserved the room{clause}."),
-    "": ("That's booked{clause}.", "The booking is made{clause}."),
-}
+BOT_BOOKED: dict[str, tuple[str, ...]] = _per_service("bot_booked")
+BOT_BOOKED_BARE: dict[str, tuple[str, ...]] = _per_service("bot_booked_bare")
 BOT_TRAIN_BOOKED = ("I've booked your tickets on {id}.", "You're booked on {id}.", "Done, your seats on {id} are booked.")
 BOT_TRAIN_BOOKED_PEOPLE = ("I've booked {n} tickets on {id}.", "You now have {n} seats booked on {id}.", "Done, {n} tickets on {id} are booked.")
-BOT_NOBOOK: dict[str, tuple[str, ...]] = {
-    "restaurant": ("I'm sorry, {name} has no tables free{clause}.", "Unfortunately {name} is full{clause}."),
-    "hotel": ("Sorry, {name} is fully booked{clause}.", "Unfortunately {name} has no rooms{clause}."),
-    "": ("Sorry, I couldn't book {name}{clause}.", "Unfortunately {name} can't take that booking{clause}."),
-}
+BOT_NOBOOK: dict[str, tuple[str, ...]] = _per_service("bot_nobook")
 BOT_NOBOOK_BARE = ("Sorry, I couldn't make that booking{clause}.", "Unfortunately that booking isn't possible{clause}.")
 BOT_REF = ("The reference number is {v}.", "Your reference is {v}.", "Your reference number is {v}.", "Reference: {v}.")
 BOT_TOTAL = ("The total comes to {v}.", "It's {v} in total.", "That's {v} altogether.")
