@@ -29,6 +29,7 @@ from goalconvo.core.records import (
 from goalconvo.core.settings import Settings, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
+from goalconvo.core.roles import RIDE
 
 _CLOSING = re.compile(
     r"(that'?s all|that is all|nothing else|no,? thank(s| you)|good ?bye|bye\b|have a (nice|good|great) (day|evening))"
@@ -184,7 +185,7 @@ class DialogueEngine:
         text = clean_utterance(comp.text).replace(prompts.END_TAG, "").strip()
         meta = {"booking_refs": knowledge.booking_refs} if knowledge.booking_refs else {}
         if knowledge.taxi:
-            meta["taxi"] = knowledge.taxi
+            meta[RIDE] = knowledge.taxi
         new = self._append(state, "bot", text or "Sorry, I did not catch that.", comp, meta)
         reason = self.stop_reason(new)
         if reason is None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from goalconvo.core.records import DialogueState
 from goalconvo.core.venues import SEARCHABLE, VenueDB, booking_reference
 from goalconvo.core.vocab import DOMAIN_WORDS
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 _BOOK = re.compile(r"\b(book|reserve|reservation)\b")
 
@@ -28,7 +29,7 @@ class Knowledge:
     def render(self) -> str:
         lines = []
         for d in self.domains:
-            if d == "taxi":
+            if d == RIDE:
                 lines.append(f"taxi: a {self.taxi.get('car type')} is available, contact number {self.taxi.get('phone')}")
                 continue
             rows = self.venues.get(d, [])
@@ -65,7 +66,7 @@ def track(state: DialogueState, db: VenueDB) -> Knowledge:
                 found = [m.group(1) or m.group(2)] if m else []
             if found:
                 cons[slot] = max(found, key=len)
-        if d == "train":
+        if d == TIMETABLE:
             for slot, pat in (("departure", r"from ([a-z ]+?)(?: to | on |[.,?]|$)"), ("destination", r"to ([a-z ]+?)(?: on | from |[.,?]|$)")):
                 stations = db.all_values(d, slot)
                 for m in re.finditer(pat, text):
@@ -76,13 +77,13 @@ def track(state: DialogueState, db: VenueDB) -> Knowledge:
                 if day in text:
                     cons["day"] = day
         constraints[d] = cons
-        if d != "taxi":
+        if d != RIDE:
             venues[d] = db.search(d, cons)
     wants_booking = bool(_BOOK.search(last))
     refs = {}
     if wants_booking:
         for d in domains:
-            if d in ("hotel", "restaurant", "train") and venues.get(d):
+            if d in ("hotel", "restaurant", TIMETABLE) and venues.get(d):
                 refs[d] = booking_reference(state.dialogue_id, d)
-    taxi = db.taxi_for(state.dialogue_id) if "taxi" in domains else {}
+    taxi = db.taxi_for(state.dialogue_id) if RIDE in domains else {}
     return Knowledge(domains, constraints, venues, refs, taxi, wants_booking)

@@ -33,6 +33,7 @@ from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB
 from goalconvo.packs.builtin import default_pack
 from goalconvo.packs.derived import booking_slots, constraint_slots, request_slots
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
 
 _PACK = default_pack()
 INFO_SIZES: dict[str, tuple[int, ...]] = {"restaurant": (2, 2, 3, 3, 3), "hotel": (2, 3, 3, 4, 4), "attraction": (1, 1, 2, 2)}
@@ -47,7 +48,7 @@ REQT_SLOTS: dict[str, tuple[str, ...]] = {s.name: request_slots(s) for s in _PAC
 #: Booking slots per domain (the pack's booking intents' own).
 BOOK_SLOTS: dict[str, tuple[str, ...]] = {s.name: booking_slots(s) for s in _PACK.services if booking_slots(s)}
 #: Share of goals of a domain that book (MultiWOZ val: hotel 61%, restaurant 61%, train 56%).
-BOOK_RATE: dict[str, float] = {"hotel": 0.6, "restaurant": 0.6, "train": 0.55}
+BOOK_RATE: dict[str, float] = {"hotel": 0.6, "restaurant": 0.6, TIMETABLE: 0.55}
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Constraint values that no venue has, a last resort when no combination of real values fails.
 NO_SUCH_VALUE: dict[str, tuple[str, ...]] = {
@@ -188,7 +189,7 @@ class _Composer:
     # trains
     def train(self) -> None:
         rng = self.rng
-        rows = self.db.tables.get("train", [])
+        rows = self.db.tables.get(TIMETABLE, [])
         linked = [self.domains[d]["book"]["day"] for d in ("hotel", "restaurant")
                   if d in self.domains and self.domains[d]["book"].get("day")]
         if linked and rng.random() < 0.6:
@@ -197,20 +198,20 @@ class _Composer:
         row = rng.choice(rows)
         info = {"departure": row["departure"], "destination": row["destination"], "day": row["day"]}
         if rng.random() < 0.42:
-            info["leaveAt"] = _hhmm(_minutes(row["leaveAt"]) // 15 * 15)
-            other = "arriveBy"
+            info[LEAVE_AT] = _hhmm(_minutes(row[LEAVE_AT]) // 15 * 15)
+            other = ARRIVE_BY
         else:
-            up = -(-_minutes(row["arriveBy"]) // 15) * 15
-            info["arriveBy"] = _hhmm(up) if up < 24 * 60 else row["arriveBy"]
-            other = "leaveAt"
+            up = -(-_minutes(row[ARRIVE_BY]) // 15) * 15
+            info[ARRIVE_BY] = _hhmm(up) if up < 24 * 60 else row[ARRIVE_BY]
+            other = LEAVE_AT
         g: dict[str, Any] = {"info": info, "reqt": [], "book": {}, "fail_info": {}, "fail_book": {}}
-        if rng.random() < BOOK_RATE["train"]:
+        if rng.random() < BOOK_RATE[TIMETABLE]:
             g["book"] = {"people": str(rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 7, 8)))}
         else:
-            pool = list(REQT_SLOTS["train"]) + [other]
+            pool = list(REQT_SLOTS[TIMETABLE]) + [other]
             g["reqt"] = sorted(rng.sample(pool, rng.choice((1, 1, 2, 2, 3))))
-        self.targets["train"] = row
-        self.domains["train"] = g
+        self.targets[TIMETABLE] = row
+        self.domains[TIMETABLE] = g
 
     # taxi, hospital, police
     def taxi(self) -> None:
@@ -233,12 +234,12 @@ class _Composer:
                     a, b = b, a
                 info = {"departure": a, "destination": b}
         if rest_time and "restaurant" in places and (info.get("destination") in (None, self.domains["restaurant"]["info"].get("name"))) and rng.random() < 0.6:
-            info["arriveBy"] = rest_time
+            info[ARRIVE_BY] = rest_time
         elif rng.random() < 0.6:
-            info["leaveAt"] = _quarter(rng, 7, 22)
+            info[LEAVE_AT] = _quarter(rng, 7, 22)
         else:
-            info["arriveBy"] = _quarter(rng, 8, 23)
-        self.domains["taxi"] = {"info": info, "reqt": ["car type", "phone"], "book": {}, "fail_info": {}, "fail_book": {}}
+            info[ARRIVE_BY] = _quarter(rng, 8, 23)
+        self.domains[RIDE] = {"info": info, "reqt": ["car type", "phone"], "book": {}, "fail_info": {}, "fail_book": {}}
 
     def hospital(self) -> None:
         rows = [r for r in self.db.tables.get("hospital", []) if _value_ok(r.get("department"))]
@@ -260,15 +261,15 @@ def compose_goal(
     c = _Composer(db, rng, fail_book_rate)
     venues = [d for d in domains if d in _PLACES]
     failing = rng.choice(venues) if fail_first and venues else None
-    order = [d for d in ("police", "hospital") if d in domains] + [d for d in domains if d in _PLACES or d == "train"]
+    order = [d for d in ("police", "hospital") if d in domains] + [d for d in domains if d in _PLACES or d == TIMETABLE]
     mid = order[len([d for d in order if d in ("police", "hospital")]):]
     rng.shuffle(mid)
-    order = [d for d in order if d in ("police", "hospital")] + mid + (["taxi"] if "taxi" in domains else [])
+    order = [d for d in order if d in ("police", "hospital")] + mid + ([RIDE] if RIDE in domains else [])
     for d in [d for d in order if d in _PLACES]:
         c.venue(d, d == failing)
-    if "train" in domains:
+    if TIMETABLE in domains:
         c.train()
-    if "taxi" in domains:
+    if RIDE in domains:
         c.taxi()
     if "hospital" in domains:
         c.hospital()
@@ -353,7 +354,7 @@ def goal_problems(goal: Goal, db: VenueDB) -> list[str]:
     out: list[str] = []
     names = {str(r.get("name", "")).lower() for d in _PLACES for r in db.tables.get(d, [])}
     for d, g in goal.domains.items():
-        if d in ("restaurant", "hotel", "attraction", "train"):
+        if d in ("restaurant", "hotel", "attraction", TIMETABLE):
             if not db.search(d, g.info, limit=1):
                 out.append(f"{d}: info {g.info} matches no row")
             if "name" in g.info and g.info["name"] not in names:
@@ -364,19 +365,19 @@ def goal_problems(goal: Goal, db: VenueDB) -> list[str]:
             depts = {str(r.get("department", "")).lower() for r in db.tables.get("hospital", [])}
             if g.info.get("department", "").lower() not in depts:
                 out.append(f"hospital: no department {g.info.get('department')}")
-        elif d == "taxi":
+        elif d == RIDE:
             for k in ("departure", "destination"):
                 if k in g.info and g.info[k] not in names:
                     out.append(f"taxi: {k} {g.info[k]} is no venue")
-            if not ({"leaveAt", "arriveBy"} & set(g.info)):
+            if not ({LEAVE_AT, ARRIVE_BY} & set(g.info)):
                 out.append("taxi: no time")
-        for k in ("leaveAt", "arriveBy", "time"):
+        for k in (LEAVE_AT, ARRIVE_BY, "time"):
             for slots in (g.info, g.book):
                 if k in slots and not _TIME.match(slots[k]):
                     out.append(f"{d}: {k} {slots[k]} is not HH:MM")
         if set(g.book) - set(BOOK_SLOTS.get(d, ())) or (g.book and set(g.book) != set(BOOK_SLOTS[d])):
             out.append(f"{d}: book slots {sorted(g.book)}")
-        allowed = set(REQT_SLOTS.get(d, ())) | ({"leaveAt", "arriveBy"} if d == "train" else set())
+        allowed = set(REQT_SLOTS.get(d, ())) | ({LEAVE_AT, ARRIVE_BY} if d == TIMETABLE else set())
         if set(g.reqt) - allowed:
             out.append(f"{d}: reqt {sorted(set(g.reqt) - allowed)} cannot be answered")
         if not g.reqt and not g.book:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from goalconvo.packs.builtin import default_pack, pack_toml
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE
 
 #: Domains whose goals are about a venue.
 PLACE_DOMAINS = ("attraction", "hotel", "restaurant")
@@ -67,18 +68,18 @@ def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> 
         info, fail = g["info"], g["fail_info"]
         if d in _NAMED and "name" in info:
             lines.append(_NAMED[d].format(info["name"]))
-        elif d == "taxi":
+        elif d == RIDE:
             if "departure" in info:
                 lines.append(f"You also want to book a taxi from {info['departure']} to {info['destination']}.")
             elif len(places) >= 2:
                 lines.append("You also want to book a taxi to commute between the two places.")
             else:
-                lines.append(_INTRO["taxi"])
-            times = {k: v for k, v in info.items() if k in ("leaveAt", "arriveBy")}
-            if "arriveBy" in times and times["arriveBy"] == domains.get("restaurant", {}).get("book", {}).get("time"):
-                lines.append(f"The taxi should arrive at the restaurant by the booked time, {times['arriveBy']}.")
+                lines.append(_INTRO[RIDE])
+            times = {k: v for k, v in info.items() if k in (LEAVE_AT, ARRIVE_BY)}
+            if ARRIVE_BY in times and times[ARRIVE_BY] == domains.get("restaurant", {}).get("book", {}).get("time"):
+                lines.append(f"The taxi should arrive at the restaurant by the booked time, {times[ARRIVE_BY]}.")
             elif times:
-                lines.append(_constraints("taxi", times))
+                lines.append(_constraints(RIDE, times))
         else:
             lines.append(_INTRO[d] if i == 0 or d not in PLACE_DOMAINS else _INTRO[d].replace("You are", "You are also"))
             if fail and fail != info:
@@ -99,9 +100,9 @@ def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> 
                 what = ", ".join(f"{'nights' if k == 'stay' else k} {v}" for k, v in changed.items())
                 lines.append(f"If the booking fails, try {what} instead.")
             lines.append("Make sure you get the reference number.")
-        if g["reqt"] and d != "taxi":
+        if g["reqt"] and d != RIDE:
             lines.append(f"Make sure you get the {_words(g['reqt'])}.")
-        elif d == "taxi":
+        elif d == RIDE:
             lines.append("Make sure you get the contact number and car type.")
     return lines
 

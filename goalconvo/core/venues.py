@@ -18,6 +18,7 @@ from typing import Any
 from goalconvo.core.goals import PLACE_DOMAINS
 from goalconvo.packs.builtin import default_pack
 from goalconvo.packs.derived import filter_slots, searched_services
+from goalconvo.core.roles import RIDE, TIMETABLE_ID
 
 #: Slots a lookup may filter on, per domain (MultiWOZ's informable slots): the default pack's
 #: searched services and their search intents' constraints compared for equality.
@@ -82,7 +83,7 @@ class VenueDB:
     def builtin(cls) -> "VenueDB":
         """The small built-in set (6 restaurants, 5 hotels, ...): a fallback and for tests."""
         raw = json.loads(importlib.resources.files("goalconvo.data").joinpath("venues_builtin.json").read_text())
-        return cls({d: raw[d] for d in SEARCHABLE}, raw["taxi"], "builtin")
+        return cls({d: raw[d] for d in SEARCHABLE}, raw[RIDE], "builtin")
 
     def search(self, domain: str, constraints: dict[str, str], limit: int = 5) -> list[dict[str, Any]]:
         """Venues of ``domain`` matching every known constraint (unknown slots ignored)."""
@@ -124,7 +125,7 @@ class VenueDB:
         facts: set[str] = set()
         for rows in self.tables.values():
             for r in rows:
-                for slot in ("phone", "postcode", "trainID"):
+                for slot in ("phone", "postcode", TIMETABLE_ID):
                     if slot in r:
                         facts.add(_norm(r[slot]))
         return frozenset(facts)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.core.venues import SEARCHABLE, VenueDB
 from goalconvo.core.vocab import SLOT_WORDS
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
 
 _NO_MATCH = re.compile(
     r"\b(no|not|none|nothing|unfortunately|sorry|unable|cannot|can't|don't|doesn't|isn't|aren't|unavailable)\b"
@@ -23,12 +24,12 @@ _REF = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,40}?\b([A-Z0-9]{8})
 _SHAPES: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"\b0\d{9,10}\b"),
     "postcode": re.compile(r"\bc\.?b\.?\s?\d{1,2}\s?\d?[a-z]{0,2}\b", re.I),
-    "trainID": re.compile(r"\btr\s?\d{3,4}\b", re.I),
+    TIMETABLE_ID: re.compile(r"\btr\s?\d{3,4}\b", re.I),
     "price": re.compile(r"\d+(\.\d+)?\s*(pounds|gbp|£)|£\s*\d", re.I),
     "entrance fee": re.compile(r"\bfree\b|\d+(\.\d+)?\s*(pounds|gbp)|£\s*\d", re.I),
     "duration": re.compile(r"\d+\s*(minutes|mins|hours?)", re.I),
-    "leaveAt": re.compile(r"\b\d{1,2}:\d{2}\b"),
-    "arriveBy": re.compile(r"\b\d{1,2}:\d{2}\b"),
+    LEAVE_AT: re.compile(r"\b\d{1,2}:\d{2}\b"),
+    ARRIVE_BY: re.compile(r"\b\d{1,2}:\d{2}\b"),
     "stars": re.compile(r"\b[0-5][ -]star|\bstars?\b", re.I),
 }
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -59,7 +60,7 @@ class DomainOutcome:
 
 
 #: The column that names a venue of a domain (a hospital's departments have no name).
-_NAME_KEY = {"train": "trainID", "hospital": "department"}
+_NAME_KEY = {TIMETABLE: TIMETABLE_ID, "hospital": "department"}
 
 
 def _loose(text: str) -> str:
@@ -136,7 +137,7 @@ def check_goal(d: Dialogue, db: VenueDB) -> tuple[CheckResult, list[DomainOutcom
         named = _named_venues(domain, bot_loose, db) if domain in SEARCHABLE else []
         venue = named[-1] if named else None
         out.missing_reqt = [r for r in g.reqt if not _answered(r, venue, bot_lower, bot_loose)]
-        if g.book and domain != "taxi":
+        if g.book and domain != RIDE:
             out.missing_booking = not (domain in meta_refs or _REF.search(bot_text))
         # A failing first request is handled when the user made it and the bot said it cannot be met.
         failing = {

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
+from goalconvo.core.roles import RIDE
 
 Rule = Callable[[Dialogue, Settings, VenueDB], CheckResult]
 
@@ -143,8 +144,8 @@ def grounded_facts(d: Dialogue, s: Settings, db: VenueDB) -> CheckResult:
     whose goal has a taxi.
     """
     known = db.known_facts
-    taxi_phones = {str(t.meta.get("taxi", {}).get("phone", "")) for t in d.turns}
-    has_taxi = "taxi" in d.goal.domains
+    taxi_phones = {str(t.meta.get(RIDE, {}).get("phone", "")) for t in d.turns}
+    has_taxi = RIDE in d.goal.domains
     bad = sorted(
         {
             p for t in d.turns if t.speaker == "bot" for p in _PHONE.findall(t.text)

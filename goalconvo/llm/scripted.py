@@ -19,6 +19,7 @@ from typing import Any
 from goalconvo.core.records import DialogueState, Goal
 from goalconvo.core.vocab import SLOT_WORDS
 from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
+from goalconvo.core.roles import RIDE, TIMETABLE_ID
 
 
 def _user_plan(goal: Goal, end_tag: str = "") -> list[str]:
@@ -45,11 +46,11 @@ def _bot_reply(state: DialogueState, k: Any) -> str:
         return "You are welcome. Goodbye!"
     if k.booking_refs:
         d, ref = next(iter(k.booking_refs.items()))
-        name = (k.venues.get(d) or [{}])[0].get("name") or (k.venues.get(d) or [{}])[0].get("trainID", d)
+        name = (k.venues.get(d) or [{}])[0].get("name") or (k.venues.get(d) or [{}])[0].get(TIMETABLE_ID, d)
         return f"I have booked {name} for you. Your reference number is {ref}."
     asked = [slot for slot, word in SLOT_WORDS.items() if word in last] if "?" in last else []
     domain = next((d for d in reversed(k.domains)), None)
-    if domain == "taxi" and k.taxi:
+    if domain == RIDE and k.taxi:
         return f"I have booked a {k.taxi['car type']} for you; the contact number is {k.taxi['phone']}."
     rows = k.venues.get(domain or "", [])
     if domain is None:
@@ -57,7 +58,7 @@ def _bot_reply(state: DialogueState, k: Any) -> str:
     if not rows:
         return f"I am sorry, there is no {domain} matching that. Could you change a constraint?"
     top = rows[0]
-    label = top.get("name") or top.get("trainID") or top.get("department") or domain
+    label = top.get("name") or top.get(TIMETABLE_ID) or top.get("department") or domain
     if asked:
         facts = [f"the {SLOT_WORDS[s]} is {top[s]}" for s in asked if s in top]
         if facts:

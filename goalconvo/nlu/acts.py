@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from goalconvo.nlu.lexicon import DOMAIN_NOUNS, REQUEST_WORDS, SLOT_TYPES
 from goalconvo.nlu.values import Value
+from goalconvo.core.roles import TIMETABLE
 
 
 def _rx(p: str) -> re.Pattern[str]:
@@ -113,7 +114,7 @@ def domains_of(text: str, values: list[Value]) -> set[str]:
             out |= set(v.domains)
             masked = masked[: v.start] + " " * (v.end - v.start) + masked[v.end :]
         elif v.type == "train_id":
-            out.add("train")
+            out.add(TIMETABLE)
         elif v.type in ("address", "station"):
             masked = masked[: v.start] + " " * (v.end - v.start) + masked[v.end :]
     for d, rx in _DOMAIN_RX.items():

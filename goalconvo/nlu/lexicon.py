@@ -25,6 +25,7 @@ from typing import Any
 
 from goalconvo.nlu.text import normalize
 from goalconvo.packs.builtin import default_pack, pack_toml
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 #: The default pack's understanding words (``[files] lexicon`` of MultiWOZ's ``pack.toml``).
 _WORDS: dict[str, Any] = pack_toml(default_pack(), "lexicon")
@@ -100,7 +101,7 @@ class Lexicon:
         foods.update(MORE_FOODS)
         for domain, rows in tables.items():
             for row in rows:
-                name = _n(row.get("name", "")) if domain != "train" else ""
+                name = _n(row.get("name", "")) if domain != TIMETABLE else ""
                 if len(name) >= 4 and name not in AMBIGUOUS_NAMES:
                     names.setdefault(name, set()).add(domain)
                     if name.startswith("the ") and len(name) > 9 and name[4:] not in AMBIGUOUS_NAMES:
@@ -108,7 +109,7 @@ class Lexicon:
                 for slot, bag in (("address", addresses), ("postcode", postcodes), ("phone", phones)):
                     if row.get(slot):
                         bag.add(_n(row[slot]))
-                if domain == "train":
+                if domain == TIMETABLE:
                     stations.update(_n(row.get(k, "")) for k in ("departure", "destination"))
                 if domain == "restaurant" and row.get("food"):
                     foods.add(_n(row["food"]))
@@ -192,7 +193,7 @@ def lexicon_for(venues: Any) -> Lexicon:
     cached = getattr(venues, "_nlu_lexicon", None)
     if isinstance(cached, Lexicon):
         return cached
-    lex = Lexicon.from_tables(venues.tables, getattr(venues, "taxi", None))
+    lex = Lexicon.from_tables(venues.tables, getattr(venues, RIDE, None))
     try:
         object.__setattr__(venues, "_nlu_lexicon", lex)
     except (AttributeError, TypeError):

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from goalconvo.nlu.dialogue import dialogue_faults
 from goalconvo.nlu.lexicon import ACT_SLOTS, Lexicon
 from goalconvo.nlu.understand import Speaker, Understanding, understand
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 #: MultiWOZ intents -> the intents :mod:`goalconvo.nlu.acts` reads.
 PLANNED_INTENTS: dict[str, str] = {
@@ -47,16 +48,16 @@ def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set
         mine = PLANNED_INTENTS.get(intent)
         if domain == "booking" and intent == "Inform" and all(str(p[0]).lower() == "none" for p in pairs):
             mine = "offer-book"  # MultiWOZ's Booking-Inform with no slot: "shall I book it?"
-        if domain == "taxi" and intent == "Inform" and any(str(p[0]) == "Car" for p in pairs):
+        if domain == RIDE and intent == "Inform" and any(str(p[0]) == "Car" for p in pairs):
             may_book = True  # MultiWOZ's booked taxi is its car and phone
         if mine:
             intents.add(mine)
         if intent == "Request":
             for pair in pairs:
                 slot = ACT_SLOTS.get(str(pair[0]))
-                if slot == "time" and domain == "train":
+                if slot == "time" and domain == TIMETABLE:
                     slot = "duration"
-                if slot == "pricerange" and domain == "train":
+                if slot == "pricerange" and domain == TIMETABLE:
                     slot = "price"
                 if slot:
                     slots.add(slot)

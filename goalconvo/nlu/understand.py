@@ -20,6 +20,7 @@ from goalconvo.nlu.lexicon import BOOKING_UNITS, DOMAIN_NOUNS, UNIT_DOMAINS, Lex
 from goalconvo.nlu.roles import CUSTOMER_CUES, DESK_CUES, SELF_TALK, cues
 from goalconvo.nlu.text import Sentence, normalize, split_sentences
 from goalconvo.nlu.values import Claim, Value, find_claims, find_values
+from goalconvo.core.roles import TIMETABLE
 
 Speaker = Literal["user", "bot"]
 Category = Literal["role", "fact", "coherence", "garble"]
@@ -272,7 +273,7 @@ def _booking_word_faults(s: SentenceReading) -> list[Fault]:
                 return 10**6 if any(a <= o.start() < b for o in units if o is not m) else b - a
             near = sorted(named, key=gap)
             if near and gap(near[0]) <= 40:
-                known = set(near[0].domains or {"train"}) & set(UNIT_DOMAINS)
+                known = set(near[0].domains or {TIMETABLE}) & set(UNIT_DOMAINS)
         if not known:
             after = _ATTACHED.match(s.text, m.end())
             known = {d for d in UNIT_DOMAINS if after and after.group(1) in DOMAIN_NOUNS[d]}

@@ -104,3 +104,37 @@ def goal_mix(pack: Pack, problems: list[str] | None = None) -> dict[tuple[str, .
     if problems is not None:
         problems.extend(found)
     return mix
+
+
+# -- the roles a service or slot plays, read off what the pack declares ------------------------
+
+
+def timetable_service(pack: Pack) -> Service | None:
+    """The searched service whose search compares a time "at or after" or "by" (MultiWOZ's trains)."""
+    for s in searched_services(pack):
+        search = search_intent(s)
+        if search and any(pack.rule(s.name, x).compare != "equal" for x in search.optional_slots):
+            return s
+    return None
+
+
+def ride_service(pack: Pack) -> Service | None:
+    """The service made per call whose ends are filled from entities other services settled (a taxi)."""
+    for s in pack.services:
+        if s.name in pack.per_call and any(pack.rule(s.name, x.name).from_slots for x in s.slots):
+            return s
+    return None
+
+
+def compared_slot(pack: Pack, service: Service, compare: str) -> str | None:
+    """The service's slot whose rule compares ``compare`` ("at_or_after": leave after; "by": arrive by)."""
+    return next((x.name for x in service.slots if pack.rule(service.name, x.name).compare == compare), None)
+
+
+def entity_id_slot(service: Service) -> str | None:
+    """The slot naming the entity a booking books, where it is not ``name`` (a train's id): required by
+    the booking and returned by the search."""
+    book, search = booking_intent(service), search_intent(service)
+    if book is None or search is None:
+        return None
+    return next((x for x in book.required_slots if x in search.result_slots and x != NAME_SLOT), None)

@@ -23,13 +23,14 @@ from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
 from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal, Persona
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
 
 #: Words that place a domain in a MultiWOZ goal message.
 _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
     "hotel": ("place to stay", "hotel"),
     "restaurant": ("place to dine", "restaurant"),
     "attraction": ("places to go", "attraction"),
-    "train": ("train",),
+    TIMETABLE: (TIMETABLE,),
     "police": ("police",),
     "hospital": ("hospital",),
 }
@@ -57,11 +58,11 @@ def _domain_order(goal: Goal, rng: random.Random) -> list[str]:
             if any(cue in line for cue in _DOMAIN_CUES.get(d, ())):
                 return i
         return len(text)
-    mid = [d for d in goal.domains if d not in ("police", "hospital", "taxi")]
+    mid = [d for d in goal.domains if d not in ("police", "hospital", RIDE)]
     rng.shuffle(mid)
     mid.sort(key=place)
     first = [d for d in ("police", "hospital") if d in goal.domains]
-    return first + mid + (["taxi"] if "taxi" in goal.domains else [])
+    return first + mid + ([RIDE] if RIDE in goal.domains else [])
 
 
 def _domain_state(domain: str, g: DomainGoal, message: list[str]) -> dict[str, Any]:
@@ -102,8 +103,8 @@ class UserAgenda:
             "traits": {k: str(traits.get(k, "")) for k in ("style", "patience", "verbosity")},
             "dom": {d: _domain_state(d, goal.domains[d], goal.message) for d in order},
         }
-        if "taxi" in state["dom"] and venue_names:
-            state["dom"]["taxi"]["endpoint_of"] = taxi_endpoint_domains(state["dom"]["taxi"]["cons"], order, venue_names)
+        if RIDE in state["dom"] and venue_names:
+            state["dom"][RIDE]["endpoint_of"] = taxi_endpoint_domains(state["dom"][RIDE]["cons"], order, venue_names)
         agenda = cls(state)
         agenda._start_domain()
         return agenda
@@ -192,12 +193,12 @@ class UserAgenda:
                     s["reqt"].remove(g)
                 if slot == "Ref" and intent in ("Book", "OfferBooked"):
                     s["ref"], s["booked"] = value, True
-                if dom == "taxi" and slot == "Car" and intent == "Inform":
+                if dom == RIDE and slot == "Car" and intent == "Inform":
                     s["booked"] = True
         for dom, intents in flags.items():
             s = doms[dom]
             if "NoOffer" in intents:
-                offered = dom == "train" and s["venue"] is not None and "Inform" in intents
+                offered = dom == TIMETABLE and s["venue"] is not None and "Inform" in intents
                 if s["fail_phase"]:
                     self._switch_info(s)
                 elif not offered and not self._untold(s):
@@ -250,8 +251,8 @@ class UserAgenda:
             s["book_told"][slot] = value
             add_act(acts, dom, "Inform", [[_act_slot(slot), value]])
             return
-        elif slot in ("leaveAt", "arriveBy") and ({"leaveAt", "arriveBy"} - {slot}) & set(s["cons"]):
-            slot = "arriveBy" if slot == "leaveAt" else "leaveAt"
+        elif slot in (LEAVE_AT, ARRIVE_BY) and ({LEAVE_AT, ARRIVE_BY} - {slot}) & set(s["cons"]):
+            slot = ARRIVE_BY if slot == LEAVE_AT else LEAVE_AT
             value = s["cons"][slot]
         else:
             value = "dontcare"
@@ -269,7 +270,7 @@ class UserAgenda:
         """Slots one turn informs: 1-3, more for talkative or hurried users."""
         verbosity, patience = self.state["traits"]["verbosity"], self.state["traits"]["patience"]
         choices = {"terse": (1, 1, 2), "talkative": (2, 3, 3)}.get(verbosity, (1, 2, 2, 3))
-        if self._cur() == "taxi":  # a taxi is asked for bit by bit
+        if self._cur() == RIDE:  # a taxi is asked for bit by bit
             choices = (1, 1, 2)
         n = self._rng("many").choice(choices)
         return min(4, n + (1 if patience == "in a hurry" else 0))
@@ -292,9 +293,9 @@ class UserAgenda:
     def _start_domain(self) -> None:
         """Taxi: departure and destination the goal leaves open are the venues of earlier domains."""
         dom = self._cur()
-        if dom != "taxi":
+        if dom != RIDE:
             return
-        s, doms = self.state["dom"]["taxi"], self.state["dom"]
+        s, doms = self.state["dom"][RIDE], self.state["dom"]
         for k, d in s.get("endpoint_of", {}).items():
             if doms.get(d, {}).get("venue"):
                 s["cons"][k] = str(doms[d]["venue"]).lower()
@@ -308,14 +309,14 @@ class UserAgenda:
         a, b = places[0], places[1]
         rest_time = doms.get("restaurant", {}).get("book", {}).get("time")
         restaurant = doms.get("restaurant", {}).get("venue")
-        if restaurant in (a, b) and rest_time and s["cons"].get("arriveBy") == rest_time:
+        if restaurant in (a, b) and rest_time and s["cons"].get(ARRIVE_BY) == rest_time:
             a, b = (b, a) if a == restaurant else (a, b)
         elif self._rng("taxi-direction").random() < 0.5:
             a, b = b, a
         taxi = {"departure": a, "destination": b}
         for k in ("departure", "destination"):
             s["cons"].setdefault(k, taxi[k])
-        s["cons"] = {k: s["cons"][k] for k in ("departure", "destination", "leaveAt", "arriveBy") if k in s["cons"]}
+        s["cons"] = {k: s["cons"][k] for k in ("departure", "destination", LEAVE_AT, ARRIVE_BY) if k in s["cons"]}
 
     def _step(self, acts: DialogueActs, answered: bool = False) -> None:
         """Inform constraints, then book, then request; a finished domain hands over to the next.

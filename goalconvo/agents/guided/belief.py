@@ -10,33 +10,34 @@ from __future__ import annotations
 from typing import Any
 
 from goalconvo.agents.guided.acts import GOAL_SLOT, DialogueActs, split_key
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
 
 #: MultiWOZ's belief-state slots per domain (``semi``: search constraints).
 SEMI: dict[str, tuple[str, ...]] = {
-    "taxi": ("leaveAt", "destination", "departure", "arriveBy"),
+    RIDE: (LEAVE_AT, "destination", "departure", ARRIVE_BY),
     "police": (),
     "restaurant": ("food", "pricerange", "name", "area"),
     "hospital": ("department",),
     "hotel": ("name", "area", "parking", "pricerange", "stars", "internet", "type"),
     "attraction": ("type", "name", "area"),
-    "train": ("leaveAt", "destination", "day", "arriveBy", "departure"),
+    TIMETABLE: (LEAVE_AT, "destination", "day", ARRIVE_BY, "departure"),
 }
 #: MultiWOZ's booking slots per domain (``book``; ``booked`` is added to each).
 BOOK: dict[str, tuple[str, ...]] = {
-    "taxi": (),
+    RIDE: (),
     "police": (),
     "restaurant": ("people", "day", "time"),
     "hospital": (),
     "hotel": ("people", "day", "stay"),
     "attraction": (),
-    "train": ("people",),
+    TIMETABLE: ("people",),
 }
 DOMAINS: tuple[str, ...] = tuple(SEMI)
 
 
 def goal_slot(domain: str, act_slot: str) -> str | None:
     """An act slot as the goal/database slot of ``domain`` (``Time`` is a train's duration)."""
-    if act_slot == "Time" and domain == "train":
+    if act_slot == "Time" and domain == TIMETABLE:
         return "duration"
     return GOAL_SLOT.get(act_slot)
 

@@ -28,6 +28,7 @@ from goalconvo.agents.guided.policy_helpers import ALL_ROWS, act_pair, same_name
 from goalconvo.agents.guided.policy_travel import TravelPolicy
 from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB, booking_reference
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, TIMETABLE, TIMETABLE_ID
 
 #: Slots the bot may ask to narrow a search, per domain, in the order it prefers.
 ASKABLE: dict[str, tuple[str, ...]] = {
@@ -149,7 +150,7 @@ class BotPolicy(TravelPolicy):
     def _row(self, domain: str, name: str | None) -> dict[str, Any] | None:
         if not name:
             return None
-        key = "trainID" if domain == "train" else "name"
+        key = TIMETABLE_ID if domain == TIMETABLE else "name"
         for row in self.db.tables.get(domain, []):
             if str(row.get(key, "")).lower() == name.lower():
                 return row
@@ -170,7 +171,7 @@ class BotPolicy(TravelPolicy):
         return {k: self._canonical(domain, k, v) for k, v in semi.items() if v not in ("dontcare", "")}
 
     def _canonical(self, domain: str, slot: str, value: str) -> str:
-        if slot in ("name", "leaveAt", "arriveBy"):
+        if slot in ("name", LEAVE_AT, ARRIVE_BY):
             return value
         known = self.db.all_values(domain, slot)
         if not known or value in known:
@@ -303,8 +304,8 @@ class BotPolicy(TravelPolicy):
                 continue  # said already in this turn (the train just offered)
             pairs.append(pair)
         if pairs:
-            name_key = "Id" if domain == "train" else "Name"
-            name = str(row.get("trainID" if domain == "train" else "name"))
+            name_key = "Id" if domain == TIMETABLE else "Name"
+            name = str(row.get(TIMETABLE_ID if domain == TIMETABLE else "name"))
             said = any(p[0] == name_key for k, v in out.items() if k.startswith(domain.capitalize()) for p in v)
             if not said and st.get("named", {}).get(domain) != name.lower():
                 pairs.insert(0, [name_key, name])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import DialogueActs, add_act
 from goalconvo.agents.guided.policy_helpers import ALL_ROWS, act_pair, hhmm, same_name
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
 
 if TYPE_CHECKING:
     from goalconvo.core.venues import VenueDB
@@ -30,70 +31,70 @@ class TravelPolicy:
 
         Reads: ``belief["train"]``, ``venue["train"]``. Adds: ``venue["train"]``, ``booked["train"]``.
         """
-        known = st["belief"].get("train", {}).get("semi", {})
-        semi = self._semi(st, "train")
-        train = self._row("train", st["venue"].get("train"))
+        known = st["belief"].get(TIMETABLE, {}).get("semi", {})
+        semi = self._semi(st, TIMETABLE)
+        train = self._row(TIMETABLE, st["venue"].get(TIMETABLE))
         missing = [s for s in ("departure", "destination", "day") if s not in known]
         if missing and train is None:
             n = 2 if self._rng(st, "train-ask").random() < 0.3 else 1
-            add_act(out, "train", "Request", [act_pair("train", s, "?") for s in missing[:n]])
+            add_act(out, TIMETABLE, "Request", [act_pair(TIMETABLE, s, "?") for s in missing[:n]])
             return
         route = {k: semi[k] for k in ("departure", "destination", "day") if k in semi}
-        if train is not None and changed & set(bs.SEMI["train"]):
+        if train is not None and changed & set(bs.SEMI[TIMETABLE]):
             if not self._train_fits(train, semi) or any(train.get(k) != v for k, v in route.items()):
                 train = None
         if train is None:
-            cands = self.db.search("train", route, limit=ALL_ROWS)
+            cands = self.db.search(TIMETABLE, route, limit=ALL_ROWS)
             if not cands:
-                add_act(out, "train", "NoOffer", [act_pair("train", k, v) for k, v in route.items()])
+                add_act(out, TIMETABLE, "NoOffer", [act_pair(TIMETABLE, k, v) for k, v in route.items()])
                 if "day" in route:
-                    add_act(out, "train", "Request", [["Day", "?"]])
+                    add_act(out, TIMETABLE, "Request", [["Day", "?"]])
                 return
-            timed = "leaveAt" in known or "arriveBy" in known
-            if not timed and "leaveAt" not in st["asked"].get("train", []) and len(cands) > 1 and not reqs:
-                st["asked"].setdefault("train", []).append("leaveAt")
-                add_act(out, "train", "Inform", [["Choice", str(len(cands))]])
-                slot = "arriveBy" if self._rng(st, "time").random() < 0.3 else "leaveAt"
-                add_act(out, "train", "Request", [act_pair("train", slot, "?")])
+            timed = LEAVE_AT in known or ARRIVE_BY in known
+            if not timed and LEAVE_AT not in st["asked"].get(TIMETABLE, []) and len(cands) > 1 and not reqs:
+                st["asked"].setdefault(TIMETABLE, []).append(LEAVE_AT)
+                add_act(out, TIMETABLE, "Inform", [["Choice", str(len(cands))]])
+                slot = ARRIVE_BY if self._rng(st, "time").random() < 0.3 else LEAVE_AT
+                add_act(out, TIMETABLE, "Request", [act_pair(TIMETABLE, slot, "?")])
                 return
             fits = [t for t in cands if self._train_fits(t, semi)]
             if fits:
                 train = self._pick_train(fits, semi)
             else:
                 self._train_no_offer(semi, out)
-                train = max(cands, key=lambda t: t["leaveAt"]) if "leaveAt" in semi else min(cands, key=lambda t: t["arriveBy"])
-            st["venue"]["train"] = train["trainID"]
+                train = max(cands, key=lambda t: t[LEAVE_AT]) if LEAVE_AT in semi else min(cands, key=lambda t: t[ARRIVE_BY])
+            st["venue"][TIMETABLE] = train[TIMETABLE_ID]
             if len(fits) > 1:
-                add_act(out, "train", "Inform", [["Choice", str(len(fits))]])
-            add_act(out, "train", "Inform", [["Id", train["trainID"]], ["Leave", train["leaveAt"]], ["Arrive", train["arriveBy"]]])
-            self._named(st, "train", train["trainID"])
-            if "people" not in st["belief"].get("train", {}).get("book", {}):
-                add_act(out, "train", "OfferBook")
-        self._answer(st, "train", train, reqs, out)
-        book = st["belief"].get("train", {}).get("book", {})
-        if book.get("people") and book != st["book_done"].get("train"):
-            ref = self._reference(st, "train")
-            st["booked"].setdefault("train", []).append({"trainID": train["trainID"], "reference": ref})
-            st["book_done"]["train"] = dict(book)
-            add_act(out, "train", "OfferBooked", [["Id", train["trainID"]], ["Ref", ref], ["Ticket", self._total(train, book["people"])]])
+                add_act(out, TIMETABLE, "Inform", [["Choice", str(len(fits))]])
+            add_act(out, TIMETABLE, "Inform", [["Id", train[TIMETABLE_ID]], ["Leave", train[LEAVE_AT]], ["Arrive", train[ARRIVE_BY]]])
+            self._named(st, TIMETABLE, train[TIMETABLE_ID])
+            if "people" not in st["belief"].get(TIMETABLE, {}).get("book", {}):
+                add_act(out, TIMETABLE, "OfferBook")
+        self._answer(st, TIMETABLE, train, reqs, out)
+        book = st["belief"].get(TIMETABLE, {}).get("book", {})
+        if book.get("people") and book != st["book_done"].get(TIMETABLE):
+            ref = self._reference(st, TIMETABLE)
+            st["booked"].setdefault(TIMETABLE, []).append({TIMETABLE_ID: train[TIMETABLE_ID], "reference": ref})
+            st["book_done"][TIMETABLE] = dict(book)
+            add_act(out, TIMETABLE, "OfferBooked", [["Id", train[TIMETABLE_ID]], ["Ref", ref], ["Ticket", self._total(train, book["people"])]])
 
     @staticmethod
     def _train_fits(t: dict[str, Any], semi: dict[str, str]) -> bool:
-        leave, arrive = semi.get("leaveAt"), semi.get("arriveBy")
-        return (not leave or t["leaveAt"] >= hhmm(leave)) and (not arrive or t["arriveBy"] <= hhmm(arrive))
+        leave, arrive = semi.get(LEAVE_AT), semi.get(ARRIVE_BY)
+        return (not leave or t[LEAVE_AT] >= hhmm(leave)) and (not arrive or t[ARRIVE_BY] <= hhmm(arrive))
 
     @staticmethod
     def _pick_train(fits: list[dict[str, Any]], semi: dict[str, str]) -> dict[str, Any]:
-        if "leaveAt" in semi:
-            return min(fits, key=lambda t: t["leaveAt"])
-        if "arriveBy" in semi:
-            return max(fits, key=lambda t: t["arriveBy"])
-        return min(fits, key=lambda t: t["leaveAt"])
+        if LEAVE_AT in semi:
+            return min(fits, key=lambda t: t[LEAVE_AT])
+        if ARRIVE_BY in semi:
+            return max(fits, key=lambda t: t[ARRIVE_BY])
+        return min(fits, key=lambda t: t[LEAVE_AT])
 
     @staticmethod
     def _train_no_offer(semi: dict[str, str], out: DialogueActs) -> None:
-        pairs = [act_pair("train", s, semi[s]) for s in ("leaveAt", "arriveBy") if s in semi]
-        add_act(out, "train", "NoOffer", pairs)
+        pairs = [act_pair(TIMETABLE, s, semi[s]) for s in (LEAVE_AT, ARRIVE_BY) if s in semi]
+        add_act(out, TIMETABLE, "NoOffer", pairs)
 
     @staticmethod
     def _total(train: dict[str, Any], people: str) -> str:
@@ -108,24 +109,24 @@ class TravelPolicy:
 
         Reads: ``belief["taxi"]``. Adds: ``booked["taxi"]``.
         """
-        known = st["belief"].get("taxi", {}).get("semi", {})
+        known = st["belief"].get(RIDE, {}).get("semi", {})
         missing = [s for s in ("departure", "destination") if s not in known]
-        if "leaveAt" not in known and "arriveBy" not in known:
-            missing.append("leaveAt")
+        if LEAVE_AT not in known and ARRIVE_BY not in known:
+            missing.append(LEAVE_AT)
         if missing:
-            add_act(out, "taxi", "Request", [act_pair("taxi", s, "?") for s in missing[:1]])
+            add_act(out, RIDE, "Request", [act_pair(RIDE, s, "?") for s in missing[:1]])
             return
-        semi = {s: known[s] for s in bs.SEMI["taxi"] if s in known}
-        if not st["booked"].get("taxi") or st["book_done"].get("taxi") != semi:
-            car = self.db.taxi_for(f"{self.dialogue_id}:taxi:{len(st['booked'].get('taxi', []))}")
-            st["booked"].setdefault("taxi", []).append({"type": car["car type"], "phone": car["phone"]})
-            st["book_done"]["taxi"] = semi
-            add_act(out, "taxi", "Inform", [["Car", car["car type"]], ["Phone", car["phone"]]])
+        semi = {s: known[s] for s in bs.SEMI[RIDE] if s in known}
+        if not st["booked"].get(RIDE) or st["book_done"].get(RIDE) != semi:
+            car = self.db.taxi_for(f"{self.dialogue_id}:taxi:{len(st['booked'].get(RIDE, []))}")
+            st["booked"].setdefault(RIDE, []).append({"type": car["car type"], "phone": car["phone"]})
+            st["book_done"][RIDE] = semi
+            add_act(out, RIDE, "Inform", [["Car", car["car type"]], ["Phone", car["phone"]]])
         elif reqs:
-            car = st["booked"]["taxi"][-1]
+            car = st["booked"][RIDE][-1]
             pairs = [["Car", car["type"]]] if "car type" in reqs else []
             pairs += [["Phone", car["phone"]]] if "phone" in reqs else []
-            add_act(out, "taxi", "Inform", pairs or None)
+            add_act(out, RIDE, "Inform", pairs or None)
 
     def _police(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
         """The police station: its name, and what was asked (address, phone, postcode)."""

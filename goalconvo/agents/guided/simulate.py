@@ -14,6 +14,7 @@ from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.core.records import Goal, Persona
 from goalconvo.core.venues import VenueDB
+from goalconvo.core.roles import RIDE, TIMETABLE, TIMETABLE_ID
 
 #: MultiWOZ val's longest dialogues run to about 20 exchanges.
 MAX_EXCHANGES = 24
@@ -91,11 +92,11 @@ def plan_problems(goal: Goal, plan: Plan, db: VenueDB) -> list[str]:
         book = {k: v.lower() for k, v in g.book.items() if k in ("day", "people", "stay", "time")}
         if book and plan.bot_state["book_done"].get(domain) != book:
             out.append(f"{domain}: booked {plan.bot_state['book_done'].get(domain)}, goal {book}")
-        if domain == "taxi" and not plan.bot_state["booked"].get("taxi"):
+        if domain == RIDE and not plan.bot_state["booked"].get(RIDE):
             out.append("taxi: no car booked")
         venue = plan.bot_state["venue"].get(domain)
-        if domain in ("restaurant", "hotel", "attraction", "train") and g.info:
-            key = "trainID" if domain == "train" else "name"
+        if domain in ("restaurant", "hotel", "attraction", TIMETABLE) and g.info:
+            key = TIMETABLE_ID if domain == TIMETABLE else "name"
             rows = [r for r in db.tables.get(domain, []) if str(r.get(key, "")).lower() == str(venue).lower()]
             fits = db.search(domain, {k: v for k, v in g.info.items() if k != "name"}, limit=10**6)
             if not rows:

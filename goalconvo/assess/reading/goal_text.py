@@ -16,9 +16,10 @@ from goalconvo.assess.reading.cleaning import Cleaner, name_case
 from goalconvo.core.goals import fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal
 from goalconvo.core.venues import VenueDB
+from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
 
 #: The order domains are told in, whatever order the goal record holds them.
-ORDER = ("restaurant", "hotel", "attraction", "hospital", "police", "train", "taxi")
+ORDER = ("restaurant", "hotel", "attraction", "hospital", "police", TIMETABLE, RIDE)
 
 _NONE = {"", "dontcare", "dont care", "don't care", "any", "none", "not mentioned", "?"}
 _PRICE = {"cheap": "cheap", "moderate": "moderately priced", "expensive": "expensive"}
@@ -29,8 +30,8 @@ _ATTRACTION = {
 }
 _ASK = {
     "phone": "phone number", "address": "address", "postcode": "postcode", "entrance fee": "entrance fee",
-    "price": "price", "duration": "travel time", "trainID": "train ID", "leaveAt": "departure time",
-    "arriveBy": "arrival time", "car type": "car type", "stars": "star rating", "area": "area", "pricerange": "price range", "food": "type of food", "type": "type",
+    "price": "price", "duration": "travel time", TIMETABLE_ID: "train ID", LEAVE_AT: "departure time",
+    ARRIVE_BY: "arrival time", "car type": "car type", "stars": "star rating", "area": "area", "pricerange": "price range", "food": "type of food", "type": "type",
     "name": "name", "department": "department",
 }
 
@@ -51,7 +52,7 @@ def _words(items: list[str]) -> str:
 def _venue(domain: str, info: dict[str, str]) -> str:
     """``a cheap Indian restaurant in the north``, ``a 4-star guesthouse in the east with free parking``."""
     v = {k: s for k, x in info.items() if (s := _given(x)) is not None}
-    if domain in ("train", "taxi"):
+    if domain in (TIMETABLE, RIDE):
         return _trip(domain, v)
     if domain == "police":
         return "the police station"
@@ -92,7 +93,7 @@ def _place(value: str) -> str:
 
 
 def _trip(domain: str, v: dict[str, str]) -> str:
-    if domain == "train":
+    if domain == TIMETABLE:
         phrase = "a train"
     else:
         phrase = "a taxi"
@@ -100,15 +101,15 @@ def _trip(domain: str, v: dict[str, str]) -> str:
         phrase += f" from {_place(v['departure'])}"
     if "destination" in v:
         phrase += f" to {_place(v['destination'])}"
-    if domain == "taxi" and "departure" not in v and "destination" not in v:
+    if domain == RIDE and "departure" not in v and "destination" not in v:
         phrase += " between two of the places above"
     if "day" in v:
         phrase += f" on {v['day']}"
     times = []
-    if "leaveAt" in v:
-        times.append(f"leaving after {v['leaveAt']}")
-    if "arriveBy" in v:
-        times.append(f"arriving by {v['arriveBy']}")
+    if LEAVE_AT in v:
+        times.append(f"leaving after {v[LEAVE_AT]}")
+    if ARRIVE_BY in v:
+        times.append(f"arriving by {v[ARRIVE_BY]}")
     return phrase + (", " + " and ".join(times) if times else "")
 
 
@@ -137,8 +138,8 @@ def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -
             parts.append(f"{s} stars")
         elif k == "type":
             parts.append(_article(_ATTRACTION.get(s.lower(), s.lower())))
-        elif k in ("leaveAt", "arriveBy"):
-            parts.append(("leaving after " if k == "leaveAt" else "arriving by ") + s)
+        elif k in (LEAVE_AT, ARRIVE_BY):
+            parts.append(("leaving after " if k == LEAVE_AT else "arriving by ") + s)
         elif k == "name":
             parts.append(name_case(s))
         elif k in ("parking", "internet"):
@@ -159,7 +160,7 @@ def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | N
     if not b:
         return None
     people = b.get("people")
-    if domain == "train":
+    if domain == TIMETABLE:
         text = f"with {people} ticket{'s' if people != '1' else ''} booked" if people else "booked"
     elif domain == "restaurant":
         text = "a table booked" + (f" for {people}" if people else "") + (f" at {b['time']}" if "time" in b else "") \
@@ -234,7 +235,7 @@ def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
     for i, d in enumerate(domains):
         lead = "The customer wants " if i == 0 else "They also want "
         g = goal.domains[d]
-        if d == "taxi":
+        if d == RIDE:
             g = g.model_copy(update={"info": _taxi_between(goal, domains)})
         sentences.append(lead + _clause(d, g, goal.message) + ".")
     return cleaner.clean(" ".join(sentences))
@@ -253,7 +254,7 @@ def _taxi_between(goal: Goal, domains: list[str]) -> dict[str, str]:
     """A taxi between two places of the goal is told as such ("from the theatre to the restaurant"), as
     MultiWOZ's own goal messages say it ("a taxi to commute between the two places"): the names in its
     record are the venues the writer's dialogue found, which another dialogue of the goal need not find."""
-    info = dict(goal.domains["taxi"].info)
+    info = dict(goal.domains[RIDE].info)
     cons = {k: str(v).strip().lower() for k, v in info.items()}
     for slot, d in taxi_endpoint_domains(cons, domains, _shipped_names()).items():
         other = goal.domains[d].info

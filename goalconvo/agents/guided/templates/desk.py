@@ -34,6 +34,7 @@ from goalconvo.agents.guided.templates.nouns import (
     yes,
 )
 from goalconvo.agents.guided.templates.words import ATTRACTION_TYPE, HOTEL_TYPE, SLOT_NOUN, department, display, food_phrase
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 _DESC = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking")
 _VENUES = ("restaurant", "hotel", "attraction")
@@ -150,9 +151,9 @@ def _describe(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recom
 
 def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recommend: bool = False,
             nooffer: Slots | None = None) -> list[str]:
-    if domain == "train":
+    if domain == TIMETABLE:
         return render_train(s, rng, ctx, nooffer)
-    if domain == "taxi":
+    if domain == RIDE:
         return render_taxi(s, rng)
     if domain == "hospital" and has(s, "Department"):
         d = take(s, "Department")
@@ -163,8 +164,8 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recomme
 
 
 def _nooffer(domain: str, s: Slots, rng: random.Random) -> list[str]:
-    if domain == "train":
-        r = route("train", s, rng)
+    if domain == TIMETABLE:
+        r = route(TIMETABLE, s, rng)
         return [pick(rng, P.BOT_TRAIN_NOOFFER).format(route=f" {r}" if r else "")] + facts(domain, s, rng)
     name = take(s, "Name", "or")
     s = {k: v for k, v in s.items() if not all(map(silent, v))}
@@ -198,7 +199,7 @@ def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking
         return [cap(join([P.BOT_BOOK_ASK.get(k, f"what {SLOT_NOUN.get(k, k.lower())}") for k in slots])) + "?"]
     questions = []
     for k in slots:
-        if domain == "taxi" and k in P.BOT_ASK_TAXI:
+        if domain == RIDE and k in P.BOT_ASK_TAXI:
             questions.append(pick(rng, P.BOT_ASK_TAXI[k]))
         elif domain == "hotel" and k == "Type":
             questions.append(pick(rng, P.BOT_ASK_HOTEL_TYPE))
@@ -248,7 +249,7 @@ def _select(domain: str, s: Slots, rng: random.Random) -> list[str]:
     rest = {k: v for k, v in s.items() if v and not all(map(silent, v))}
     if rest:
         name = take(rest, "Name", "or") or take(rest, "Id", "or")
-        if domain in ("train", "taxi"):
+        if domain in (TIMETABLE, RIDE):
             r = route(domain, rest, rng)
             what = " ".join(x for x in (name or f"the {domain}", r) if x)
         else:
@@ -278,29 +279,29 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
 
     refusal = [(d, i) for (d, i) in acts if i in ("NoOffer", "NoBook")]
     body: list[str] = []
-    nooffer_train = acts.get(("train", "NoOffer"))
-    train_inform = ("train", "Inform") in acts and any(k == "Id" for k in acts[("train", "Inform")])
+    nooffer_train = acts.get((TIMETABLE, "NoOffer"))
+    train_inform = (TIMETABLE, "Inform") in acts and any(k == "Id" for k in acts[(TIMETABLE, "Inform")])
     for (d, i), s in acts.items():
         s = dict(s)
-        if i == "NoOffer" and not (d == "train" and train_inform):
+        if i == "NoOffer" and not (d == TIMETABLE and train_inform):
             body += _nooffer(d, s, rng)
         elif i == "NoBook":
             body += _nobook(dom(d), s, rng)
     booked: list[str] = []
     # A train found and booked in one turn is said once, in the booking sentence.
-    booked_ids = {v.lower() for (d, i), s in acts.items() if i in ("Book", "OfferBooked") and dom(d) == "train"
+    booked_ids = {v.lower() for (d, i), s in acts.items() if i in ("Book", "OfferBooked") and dom(d) == TIMETABLE
                   for v in s.get("Id", [])}
     train_times: Slots = {}
-    if booked_ids and ("train", "Inform") in acts and {v.lower() for v in acts[("train", "Inform")].get("Id", [])} <= booked_ids:
-        found = dict(acts[("train", "Inform")])
+    if booked_ids and (TIMETABLE, "Inform") in acts and {v.lower() for v in acts[(TIMETABLE, "Inform")].get("Id", [])} <= booked_ids:
+        found = dict(acts[(TIMETABLE, "Inform")])
         train_times = {k: found.pop(k) for k in ("Leave", "Arrive") if k in found}
         for k in ("Id", "Depart", "Dest", "Choice"):  # "I have 7 trains. You're booked on ..." crams the turn
             found.pop(k, None)
-        acts = {**acts, ("train", "Inform"): found}
+        acts = {**acts, (TIMETABLE, "Inform"): found}
     for (d, i), s in acts.items():
         s = dict(s)
         if i in ("Book", "OfferBooked"):
-            booked += render_train_booked(s, rng, train_times) if dom(d) == "train" else _booked(dom(d), s, rng, ctx)
+            booked += render_train_booked(s, rng, train_times) if dom(d) == TIMETABLE else _booked(dom(d), s, rng, ctx)
     # What is found is said before what is booked; answers about it after the booking.
     offers: list[str] = []
     answers: list[str] = []
@@ -310,11 +311,11 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         if d == "booking" and i == "Inform":
             continue  # the offer to book, said with the questions
         if i in ("Inform", "Recommend"):
-            nooffer = dict(nooffer_train) if d == "train" and nooffer_train is not None and train_inform else None
+            nooffer = dict(nooffer_train) if d == TIMETABLE and nooffer_train is not None and train_inform else None
             finds = i == "Recommend" or any(k in s for k in ("Name", "Id", "Choice", "Car", "Department"))
             if set(s) == {"Name"} and _same_booking(acts, d, s["Name"]):
                 continue  # "I've booked a room at X" names it: no "How about X?" before
-            if finds and d != "taxi":
+            if finds and d != RIDE:
                 # "Their postcode is ..." before "I'd suggest X", or "You can reach them on ..." before
                 # "You're booked in at X", answers about a place not yet named: answers come last.
                 asked = {k: s.pop(k) for k in list(s) if k not in _FINDING}
@@ -338,10 +339,10 @@ def render_desk(acts: dict[tuple[str, str], Slots], general: set[str], rng: rand
         d = next((d for (d, i) in acts if i == "OfferBook"), topic or "")
         offer = dict(acts.get(("booking", "Inform")) or acts.get((d, "OfferBook")) or {})
         name = take(offer, "Name", "or")
-        if dom(d) == "train" and offer:
+        if dom(d) == TIMETABLE and offer:
             body += render_train(offer, rng, ctx, None)
         kind = dom(d) if dom(d) in P.BOT_OFFER_BOOK_NAME else ""
-        clause = booking_clause(dom(d), offer, rng) if dom(d) != "train" else ""
+        clause = booking_clause(dom(d), offer, rng) if dom(d) != TIMETABLE else ""
         if clause and not name:
             questions.append(pick(rng, P.BOT_OFFER_BOOK_CLAUSE).format(clause=clause))
         elif clause:

@@ -13,6 +13,7 @@ from goalconvo.agents.guided.templates import phrases as P
 from goalconvo.agents.guided.templates.context import TurnContext
 from goalconvo.agents.guided.templates.nouns import Slots, facts, has, join, pick, route, silent, take
 from goalconvo.agents.guided.templates.words import display
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 
 def cap(s: str) -> str:
@@ -38,11 +39,11 @@ def render_train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots 
     """A train found (or none on that route and time, ``nooffer``): how many fit, the one offered, its times."""
     out: list[str] = []
     choice = take(s, "Choice")
-    if choice and not new_count("train", choice, ctx):
+    if choice and not new_count(TIMETABLE, choice, ctx):
         choice = ""
     ids = [v for v in s.pop("Id", []) if not silent(v)]
     if nooffer is not None:
-        r = route("train", nooffer, rng)
+        r = route(TIMETABLE, nooffer, rng)
         r = f" {r}" if r else ""
         if ids:
             lead = pick(rng, P.BOT_TRAIN_NOOFFER_BUT).format(route=r)
@@ -52,7 +53,7 @@ def render_train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots 
     else:
         lead = ""
     if choice and not ids:
-        r = route("train", s, rng)
+        r = route(TIMETABLE, s, rng)
         if norm(choice) in ("1", "one"):
             out.append("There is just one train" + (f" {r}" if r else "") + ".")
         else:
@@ -79,21 +80,21 @@ def render_train(s: Slots, rng: random.Random, ctx: TurnContext, nooffer: Slots 
         out.append(sentence)
     elif lead:
         out.append(lead.rstrip(" but") + ".")
-    return out + facts("train", s, rng, "its")
+    return out + facts(TIMETABLE, s, rng, "its")
 
 
 def render_taxi(s: Slots, rng: random.Random) -> list[str]:
     """A taxi booked: the car, its route, its contact number."""
     out = []
     car = take(s, "Car", "or")
-    r = route("taxi", s, rng)
+    r = route(RIDE, s, rng)
     if car:
         out.append(pick(rng, P.BOT_TAXI).format(car=car, route=f" {r}" if r else ""))
     elif r:
         out.append(f"The taxi will take you {r}.")
     if has(s, "Phone"):
         out.append(pick(rng, P.BOT_TAXI_PHONE).format(v=take(s, "Phone", "or")))
-    return out + facts("taxi", s, rng, "its")
+    return out + facts(RIDE, s, rng, "its")
 
 
 def render_train_booked(s: Slots, rng: random.Random, times: Slots | None = None) -> list[str]:
@@ -120,4 +121,4 @@ def render_train_booked(s: Slots, rng: random.Random, times: Slots | None = None
         out.append(pick(rng, P.BOT_TOTAL).format(v=total))
     if ref:
         out.append(pick(rng, P.BOT_REF).format(v=ref))
-    return out + facts("train", s, rng, "its")
+    return out + facts(TIMETABLE, s, rng, "its")

@@ -21,6 +21,7 @@ from goalconvo.agents.guided.templates.words import (
     display,
     food_phrase,
 )
+from goalconvo.core.roles import TIMETABLE
 
 Slots = dict[str, list[str]]
 
@@ -221,17 +222,17 @@ def route(domain: str, s: Slots, rng: random.Random, day: bool = True, varied: b
     if varied and dep and dest:
         parts.append(pick(rng, (f"from {dep} to {dest}", f"to {dest} from {dep}", f"from {dep} to {dest}",
                                 f"leaving {dep} for {dest}", f"that goes to {dest} from {dep}",
-                                f"departing {dep} and arriving {'in' if domain == 'train' else 'at'} {dest}")))
+                                f"departing {dep} and arriving {'in' if domain == TIMETABLE else 'at'} {dest}")))
     elif varied and dest:
         parts.append(pick(rng, (f"to {dest}", f"going to {dest}", f"into {dest}", f"heading to {dest}")))
     elif varied and dep:
         parts.append(pick(rng, (f"from {dep}", f"leaving {dep}", f"out of {dep}", f"departing from {dep}")))
     else:
         parts += [f"from {dep}"] * bool(dep) + [f"to {dest}"] * bool(dest)
-    if day and domain == "train" and has(s, "Day"):
+    if day and domain == TIMETABLE and has(s, "Day"):
         parts.append(f"on {take(s, 'Day', 'or')}")
     if has(s, "Leave"):
-        parts.append(pick(rng, ["leaving after", "departing after", "after"] if domain == "train" else ["leaving at", "at"]) + f" {take(s, 'Leave', 'or')}")
+        parts.append(pick(rng, ["leaving after", "departing after", "after"] if domain == TIMETABLE else ["leaving at", "at"]) + f" {take(s, 'Leave', 'or')}")
     if has(s, "Arrive"):
         parts.append(pick(rng, ["arriving by", "getting in by", "to arrive by"]) + f" {take(s, 'Arrive', 'or')}")
     return " ".join(parts)
@@ -270,7 +271,7 @@ def facts(domain: str, s: Slots, rng: random.Random, their: str = "their") -> li
             out.append(pick(rng, P.FACT_UNKNOWN).format(noun=SLOT_NOUN.get(slot, slot.lower())))
         elif slot == "Area" and nv in ("centre", "center"):
             out.append(pick(rng, ["It's in the centre.", "It's in the city centre.", "It's right in the centre."]))
-        elif slot == "Time" and domain != "train":
+        elif slot == "Time" and domain != TIMETABLE:
             out.append(pick(rng, ["That's at {v}.", "The time is {v}."]).format(v=v))
         elif slot == "Price" and nv == "moderate" and len(values) == 1:
             out.append(pick(rng, ["It's moderately priced.", "Its prices are moderate."]))

@@ -34,6 +34,7 @@ from goalconvo.agents.guided.templates.nouns import (
     yes,
 )
 from goalconvo.agents.guided.templates.words import ASK_NOUN, ATTRACTION_TYPE, BOOKING_SLOTS, HOTEL_TYPE, department, display, food_phrase
+from goalconvo.core.roles import RIDE, TIMETABLE
 
 _SEARCH = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking", "Department")
 _ROUTE = ("Depart", "Dest", "Day", "Leave", "Arrive")
@@ -85,13 +86,13 @@ def _answer(domain: str, slot: str, values: list[str], rng: random.Random) -> st
         p = nights(said[0], rng)
         return pick(rng, (f"For {p}{end}.", f"{_cap(p)}{end}.", f"I'll be staying {p}."))
     if slot == "Leave":
-        if domain == "taxi":
+        if domain == RIDE:
             return pick(rng, (f"At {v}{end}.", f"I'd like to leave at {v}.", f"Pick me up at {v}{end}."))
         return pick(rng, (f"After {v}{end}.", f"I want to leave after {v}.", f"Some time after {v}.", f"Leaving after {v}{end}."))
     if slot == "Arrive":
         return pick(rng, (f"I need to arrive by {v}.", f"By {v}{end}.", f"I have to be there by {v}.", f"I'd like to get there by {v}."))
     if slot == "Depart":
-        if domain == "taxi":
+        if domain == RIDE:
             return pick(rng, (f"From {v}{end}.", f"Pick me up at {v}{end}.", f"I'll be at {v}."))
         return pick(rng, (f"From {v}{end}.", f"I'm leaving from {v}.", f"I'll be departing from {v}."))
     if slot == "Dest":
@@ -108,9 +109,9 @@ def _dontcare(slot: str, rng: random.Random) -> str:
 
 def _search_np(domain: str, s: Slots, rng: random.Random) -> str:
     """A new need as a noun phrase: ``"a cheap guesthouse in the north"``, ``"a train from X to Y on Friday"``."""
-    if domain in ("train", "taxi"):
+    if domain in (TIMETABLE, RIDE):
         r = route(domain, s, rng, varied=True)
-        noun = domain if domain == "train" or rng.random() < 0.7 else "cab"
+        noun = domain if domain == TIMETABLE or rng.random() < 0.7 else "cab"
         return f"a {noun} {r}".strip()
     if domain == "police":
         return "the nearest police station"
@@ -128,7 +129,7 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         out.append(_dontcare(slot, rng))
     s = {k: v for k, v in s.items() if not all(silent(x) for x in v)}
     name = take(s, "Name")
-    booking: Slots = {k: s.pop(k) for k in BOOKING_SLOTS if k in s and not (domain == "train" and k == "Day")}
+    booking: Slots = {k: s.pop(k) for k in BOOKING_SLOTS if k in s and not (domain == TIMETABLE and k == "Day")}
     asked = ctx.asked(domain)
     prev = ctx.previous_intents(domain)
     main: list[str] = []
@@ -141,11 +142,11 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
             clause = booking_clause(domain, {k: booking.pop(k) for k in book_asked}, rng, user=True)
             main.append(_cap(clause) + pick(rng, P.USER_FRAGMENT_END) + ".")
         journey = [k for k in _ROUTE if k in s]
-        if domain in ("train", "taxi") and len(journey) >= 2:
+        if domain in (TIMETABLE, RIDE) and len(journey) >= 2:
             # Several details of a journey in one breath: "To Ely on Saturday, after 10:30."
             r = route(domain, {k: s.pop(k) for k in journey}, rng, varied=True)
             if r.startswith(("to ", "from ", "into ")):
-                frames = (f"{_cap(r)}, please.", f"I'd like to travel {r}.", f"I need to go {r}.") if domain == "train" else (
+                frames = (f"{_cap(r)}, please.", f"I'd like to travel {r}.", f"I need to go {r}.") if domain == TIMETABLE else (
                     f"{_cap(r)}, please.", f"I need the taxi {r}.", f"I'd like to go {r}.")
             elif r.startswith("that "):  # "One that goes to Ely from Cambridge", not "travel that goes"
                 frames = (f"One {r}, please.", f"I need one {r}.")
@@ -163,14 +164,14 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         # Asked when to arrive, the User says when to leave (or the other way): said in full.
         for k in [k for k in ("Leave", "Arrive") if k in s and k not in asked]:
             v = take(s, k, "or")
-            main.append(pick(rng, (f"I'd rather leave after {v}.", f"What matters is leaving after {v}.")) if k == "Leave" and domain == "train"
+            main.append(pick(rng, (f"I'd rather leave after {v}.", f"What matters is leaving after {v}.")) if k == "Leave" and domain == TIMETABLE
                         else pick(rng, (f"I'd like to leave at {v}.", f"I want to be picked up at {v}.")) if k == "Leave"
                         else pick(rng, (f"I only need to get there by {v}.", f"What matters is getting there by {v}.")))
     # What else the turn informs.
     if prev & {"NoOffer"} and (s or name):
         if name:
             main.append(pick(rng, (f"Okay, how about {name} instead?", f"What about {name}, then?")))
-        elif domain in ("train", "taxi"):
+        elif domain in (TIMETABLE, RIDE):
             r = route(domain, s, rng, varied=True)
             main.append(pick(rng, (f"Okay, what about {r}?", f"Could you check {r} instead?", f"Then {r} would do.")))
         else:
@@ -184,13 +185,13 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
     elif name and not booking:
         frames = P.USER_NAME_OPEN if ctx.turn == 0 or not ctx.topics else P.USER_NAME_NEXT
         main.append(pick(rng, frames).format(name=name))
-    elif s and domain in ("train", "taxi") and not ctx.is_new_topic(domain):
+    elif s and domain in (TIMETABLE, RIDE) and not ctx.is_new_topic(domain):
         # Details of a journey already under way: "I'd like to leave after 09:15."
         for k in [k for k in _ROUTE if k in s]:
             main.append(_answer(domain, k, s.pop(k), rng))
     elif s and (ctx.is_new_topic(domain) or domain in ("police", "hospital")):
         frames = P.USER_OPEN if not ctx.topics else P.USER_NEXT
-        if domain in ("train", "taxi"):
+        if domain in (TIMETABLE, RIDE):
             frames = P.USER_OPEN_TRAVEL if not ctx.topics else P.USER_NEXT_TRAVEL
         main.append(pick(rng, frames).format(np=_search_np(domain, s, rng)))
     elif s:
@@ -248,7 +249,7 @@ def _request(domain: str, slots: list[str], rng: random.Random, ctx: TurnContext
             out.append(pick(rng, P.USER_ASK_YESNO[slot]))
         elif slot in P.USER_ASK_ONE and (len(slots) == 1 or rng.random() < 0.5):
             out.append(pick(rng, P.USER_ASK_ONE[slot]))
-        elif slot == "Time" and domain not in ("train",):
+        elif slot == "Time" and domain not in (TIMETABLE,):
             nouns.append("booking time")
         elif slot == "Time":
             nouns.append("travel time")  # "What's the time?" asks the clock
@@ -274,7 +275,7 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
     informs = [(d, s) for (d, i), s in acts.items() if i == "Inform"]
     requests = [(d, list(s)) for (d, i), s in acts.items() if i == "Request"]
     inform_domains = {d for d, _ in informs}
-    booking = any(k in BOOKING_SLOTS and not (d == "train" and k == "Day") for d, s in informs for k in s)
+    booking = any(k in BOOKING_SLOTS and not (d == TIMETABLE and k == "Day") for d, s in informs for k in s)
     for d, s in informs:
         body += _inform(d, dict(s), rng, ctx)
     for d, slots in requests:
@@ -298,7 +299,7 @@ def render_user(acts: dict[str, Slots], general: set[str], rng: random.Random, c
     elif "bye" in general:
         tail.append(pick(rng, P.USER_BYE))
     sentences = body + tail
-    if ctx.turn == 0 and body and not {d for d, _ in acts} & {"train", "taxi"} and rng.random() < 0.25:
+    if ctx.turn == 0 and body and not {d for d, _ in acts} & {TIMETABLE, RIDE} and rng.random() < 0.25:
         sentences.insert(0, pick(rng, P.USER_TRIP))  # "Cambridge" said where no train goes there
     spelled_out = rng.random() < 0.3 and "greet" not in general
     if spelled_out:
