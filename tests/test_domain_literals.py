@@ -31,6 +31,8 @@ ORDINARY = {"name", "address", "phone", "postcode", "price", "time", "day", "peo
 #: Literals that are the same word in another sense: (file, literal) and why.
 OTHER_SENSE = {
     ("sinks/export_training.py", "train"): "the dataset split, beside validation and test",
+    **{("core/roles.py", role): "a role's name in the pack's roles file, which maps it to the pack's slot"
+       for role in ("area", "stars", "parking", "internet", "stay", "department")},
 }
 
 

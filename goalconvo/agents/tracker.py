@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from goalconvo.core.records import DialogueState
 from goalconvo.core.venues import SEARCHABLE, VenueDB, booking_reference
 from goalconvo.core.vocab import DOMAIN_WORDS
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    CAR_TYPE, DESTINATION, LODGING, OPENING_HOURS, ORIGIN, RIDE, STARS, TABLE, TIMETABLE,
+)
 
 _BOOK = re.compile(r"\b(book|reserve|reservation)\b")
 
@@ -30,13 +32,13 @@ class Knowledge:
         lines = []
         for d in self.domains:
             if d == RIDE:
-                lines.append(f"taxi: a {self.taxi.get('car type')} is available, contact number {self.taxi.get('phone')}")
+                lines.append(f"taxi: a {self.taxi.get(CAR_TYPE)} is available, contact number {self.taxi.get('phone')}")
                 continue
             rows = self.venues.get(d, [])
             if not rows:
                 lines.append(f"{d}: no match for {self.constraints.get(d) or 'the request so far'}")
             for r in rows[:3]:
-                facts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("id", "location", "introduction", "openhours", "takesbookings", "price") or k == "price" and isinstance(v, str))
+                facts = ", ".join(f"{k} {v}" for k, v in r.items() if k not in ("id", "location", "introduction", OPENING_HOURS, "takesbookings", "price") or k == "price" and isinstance(v, str))
                 lines.append(f"{d}: {facts}")
         for d, ref in self.booking_refs.items():
             lines.append(f"booking for {d}: confirmed, reference number {ref}")
@@ -59,15 +61,15 @@ def track(state: DialogueState, db: VenueDB) -> Knowledge:
         for slot in SEARCHABLE.get(d, ()):
             # The longest value mentioned wins ("london kings cross" over "cross").
             found = [v for v in db.all_values(d, slot) if v and re.search(rf"\b{re.escape(v)}\b", text)]
-            if slot in ("departure", "destination"):
+            if slot in (ORIGIN, DESTINATION):
                 continue
-            if slot == "stars":
+            if slot == STARS:
                 m = re.search(r"\b([0-5])[ -]stars?\b|\bstars? (?:of )?([0-5])\b", text)
                 found = [m.group(1) or m.group(2)] if m else []
             if found:
                 cons[slot] = max(found, key=len)
         if d == TIMETABLE:
-            for slot, pat in (("departure", r"from ([a-z ]+?)(?: to | on |[.,?]|$)"), ("destination", r"to ([a-z ]+?)(?: on | from |[.,?]|$)")):
+            for slot, pat in ((ORIGIN, r"from ([a-z ]+?)(?: to | on |[.,?]|$)"), (DESTINATION, r"to ([a-z ]+?)(?: on | from |[.,?]|$)")):
                 stations = db.all_values(d, slot)
                 for m in re.finditer(pat, text):
                     cand = m.group(1).strip()
@@ -83,7 +85,7 @@ def track(state: DialogueState, db: VenueDB) -> Knowledge:
     refs = {}
     if wants_booking:
         for d in domains:
-            if d in ("hotel", "restaurant", TIMETABLE) and venues.get(d):
+            if d in (LODGING, TABLE, TIMETABLE) and venues.get(d):
                 refs[d] = booking_reference(state.dialogue_id, d)
     taxi = db.taxi_for(state.dialogue_id) if RIDE in domains else {}
     return Knowledge(domains, constraints, venues, refs, taxi, wants_booking)

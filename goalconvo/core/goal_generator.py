@@ -33,10 +33,13 @@ from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB
 from goalconvo.packs.builtin import default_pack
 from goalconvo.packs.derived import booking_slots, constraint_slots, request_slots
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    AREA, ARRIVE_BY, CAR_TYPE, CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, INTERNET, LEAVE_AT,
+    LODGING, OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STAY, TABLE, TIMETABLE,
+)
 
 _PACK = default_pack()
-INFO_SIZES: dict[str, tuple[int, ...]] = {"restaurant": (2, 2, 3, 3, 3), "hotel": (2, 3, 3, 4, 4), "attraction": (1, 1, 2, 2)}
+INFO_SIZES: dict[str, tuple[int, ...]] = {TABLE: (2, 2, 3, 3, 3), LODGING: (2, 3, 3, 4, 4), SIGHT: (1, 1, 2, 2)}
 #: Informable slots a target venue lends to ``info`` (besides ``name``; the pack's search
 #: constraints), and how many MultiWOZ took.
 INFO_SLOTS: dict[str, tuple[str, ...]] = {d: constraint_slots(_PACK.service(d)) for d in INFO_SIZES}  # type: ignore[arg-type]
@@ -48,15 +51,15 @@ REQT_SLOTS: dict[str, tuple[str, ...]] = {s.name: request_slots(s) for s in _PAC
 #: Booking slots per domain (the pack's booking intents' own).
 BOOK_SLOTS: dict[str, tuple[str, ...]] = {s.name: booking_slots(s) for s in _PACK.services if booking_slots(s)}
 #: Share of goals of a domain that book (MultiWOZ val: hotel 61%, restaurant 61%, train 56%).
-BOOK_RATE: dict[str, float] = {"hotel": 0.6, "restaurant": 0.6, TIMETABLE: 0.55}
+BOOK_RATE: dict[str, float] = {LODGING: 0.6, TABLE: 0.6, TIMETABLE: 0.55}
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: Constraint values that no venue has, a last resort when no combination of real values fails.
 NO_SUCH_VALUE: dict[str, tuple[str, ...]] = {
-    "food": ("jamaican", "venetian", "basque", "scandinavian", "australasian"),
+    CUISINE: ("jamaican", "venetian", "basque", "scandinavian", "australasian"),
     "type": ("spa", "zoo", "aquarium"),
 }
 #: Slots whose value a failing first request changes (their values are words the judge can find).
-_FAILABLE = ("food", "area", "pricerange", "type")
+_FAILABLE = (CUISINE, AREA, PRICE_RANGE, "type")
 _TIME = re.compile(r"^\d{2}:\d{2}$")
 
 #: The goal source (``run --goal-source``, ``goals produce --source``) that means "generate new goals".
@@ -104,7 +107,7 @@ class _Composer:
         self.targets[domain] = target
         # Internet and parking are asked for when wanted (MultiWOZ's goals say "yes"), never ruled out.
         slots = [s for s in INFO_SLOTS[domain] if _value_ok(target.get(s))
-                 and (s not in ("internet", "parking") or str(target[s]).lower() == "yes")]
+                 and (s not in (INTERNET, PARKING) or str(target[s]).lower() == "yes")]
         if not fail_first and rng.random() < NAME_RATE:
             info = {"name": str(target["name"]).lower()}
         else:
@@ -160,43 +163,43 @@ class _Composer:
                     return cand
         slot = next((s for s in slots if s in NO_SUCH_VALUE), None)
         if slot is None:
-            slot = "food" if domain == "restaurant" else "type"
+            slot = CUISINE if domain == TABLE else "type"
             info.setdefault(slot, str(self.targets[domain][slot]).lower())
         return {**info, slot: rng.choice(NO_SUCH_VALUE[slot])}
 
     def _booking(self, domain: str) -> dict[str, str]:
         rng = self.rng
         book = {"people": str(rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8)))}
-        if domain in ("hotel", "restaurant"):
+        if domain in (LODGING, TABLE):
             book["day"] = rng.choice(DAYS)
-        if domain == "hotel":
-            book["stay"] = str(rng.choice((1, 2, 2, 3, 3, 4, 5)))
-        if domain == "restaurant":
+        if domain == LODGING:
+            book[STAY] = str(rng.choice((1, 2, 2, 3, 3, 4, 5)))
+        if domain == TABLE:
             book["time"] = _quarter(rng, 11, 21)
         return book
 
     def _fail_booking(self, domain: str, book: dict[str, str]) -> dict[str, str]:
         rng = self.rng
-        slot = rng.choice(("day", "time") if domain == "restaurant" else ("day", "stay"))
+        slot = rng.choice(("day", "time") if domain == TABLE else ("day", STAY))
         if slot == "day":
             value = rng.choice([d for d in DAYS if d != book["day"]])
         elif slot == "time":
             value = _hhmm((_minutes(book["time"]) + rng.choice((-60, -30, 30, 60))) % (24 * 60))
         else:
-            value = str(int(book["stay"]) + rng.choice((1, 2)))
+            value = str(int(book[STAY]) + rng.choice((1, 2)))
         return {**book, slot: value}
 
     # trains
     def train(self) -> None:
         rng = self.rng
         rows = self.db.tables.get(TIMETABLE, [])
-        linked = [self.domains[d]["book"]["day"] for d in ("hotel", "restaurant")
+        linked = [self.domains[d]["book"]["day"] for d in (LODGING, TABLE)
                   if d in self.domains and self.domains[d]["book"].get("day")]
         if linked and rng.random() < 0.6:
             day = linked[0]
             rows = [r for r in rows if r.get("day") == day] or rows
         row = rng.choice(rows)
-        info = {"departure": row["departure"], "destination": row["destination"], "day": row["day"]}
+        info = {ORIGIN: row[ORIGIN], DESTINATION: row[DESTINATION], "day": row["day"]}
         if rng.random() < 0.42:
             info[LEAVE_AT] = _hhmm(_minutes(row[LEAVE_AT]) // 15 * 15)
             other = ARRIVE_BY
@@ -218,40 +221,40 @@ class _Composer:
         rng = self.rng
         places = [d for d in _PLACES if d in self.domains]
         info: dict[str, str] = {}
-        rest_time = self.domains.get("restaurant", {}).get("book", {}).get("time")
+        rest_time = self.domains.get(TABLE, {}).get("book", {}).get("time")
         if not places:
             # A taxi on its own: between two real venues.
             pool = [str(r["name"]).lower() for d in _PLACES for r in self.db.tables.get(d, []) if _value_ok(r.get("name"))]
             a, b = rng.sample(pool, 2)
-            info = {"departure": a, "destination": b}
+            info = {ORIGIN: a, DESTINATION: b}
         else:
             pinned = [self.domains[d]["info"].get("name") for d in places]
             if len(places) >= 2 and all(pinned[:2]):
                 a, b = pinned[0], pinned[1]
-                if "restaurant" in places[:2] and rest_time and a == self.domains["restaurant"]["info"].get("name"):
+                if TABLE in places[:2] and rest_time and a == self.domains[TABLE]["info"].get("name"):
                     a, b = b, a
                 elif rng.random() < 0.5:
                     a, b = b, a
-                info = {"departure": a, "destination": b}
-        if rest_time and "restaurant" in places and (info.get("destination") in (None, self.domains["restaurant"]["info"].get("name"))) and rng.random() < 0.6:
+                info = {ORIGIN: a, DESTINATION: b}
+        if rest_time and TABLE in places and (info.get(DESTINATION) in (None, self.domains[TABLE]["info"].get("name"))) and rng.random() < 0.6:
             info[ARRIVE_BY] = rest_time
         elif rng.random() < 0.6:
             info[LEAVE_AT] = _quarter(rng, 7, 22)
         else:
             info[ARRIVE_BY] = _quarter(rng, 8, 23)
-        self.domains[RIDE] = {"info": info, "reqt": ["car type", "phone"], "book": {}, "fail_info": {}, "fail_book": {}}
+        self.domains[RIDE] = {"info": info, "reqt": [CAR_TYPE, "phone"], "book": {}, "fail_info": {}, "fail_book": {}}
 
     def hospital(self) -> None:
-        rows = [r for r in self.db.tables.get("hospital", []) if _value_ok(r.get("department"))]
+        rows = [r for r in self.db.tables.get(DEPARTMENT_DESK, []) if _value_ok(r.get(DEPARTMENT))]
         row = self.rng.choice(rows)
-        self.targets["hospital"] = row
-        reqt = sorted(self.rng.sample([s for s in REQT_SLOTS["hospital"] if _value_ok(row.get(s))], self.rng.choice((1, 1, 2, 3))))
-        self.domains["hospital"] = {"info": {"department": str(row["department"]).lower()}, "reqt": reqt,
+        self.targets[DEPARTMENT_DESK] = row
+        reqt = sorted(self.rng.sample([s for s in REQT_SLOTS[DEPARTMENT_DESK] if _value_ok(row.get(s))], self.rng.choice((1, 1, 2, 3))))
+        self.domains[DEPARTMENT_DESK] = {"info": {DEPARTMENT: str(row[DEPARTMENT]).lower()}, "reqt": reqt,
                                     "book": {}, "fail_info": {}, "fail_book": {}}
 
     def police(self) -> None:
-        reqt = sorted(self.rng.sample(REQT_SLOTS["police"], self.rng.choice((1, 2, 3))))
-        self.domains["police"] = {"info": {}, "reqt": reqt, "book": {}, "fail_info": {}, "fail_book": {}}
+        reqt = sorted(self.rng.sample(REQT_SLOTS[OFFICE], self.rng.choice((1, 2, 3))))
+        self.domains[OFFICE] = {"info": {}, "reqt": reqt, "book": {}, "fail_info": {}, "fail_book": {}}
 
 
 def compose_goal(
@@ -261,19 +264,19 @@ def compose_goal(
     c = _Composer(db, rng, fail_book_rate)
     venues = [d for d in domains if d in _PLACES]
     failing = rng.choice(venues) if fail_first and venues else None
-    order = [d for d in ("police", "hospital") if d in domains] + [d for d in domains if d in _PLACES or d == TIMETABLE]
-    mid = order[len([d for d in order if d in ("police", "hospital")]):]
+    order = [d for d in (OFFICE, DEPARTMENT_DESK) if d in domains] + [d for d in domains if d in _PLACES or d == TIMETABLE]
+    mid = order[len([d for d in order if d in (OFFICE, DEPARTMENT_DESK)]):]
     rng.shuffle(mid)
-    order = [d for d in order if d in ("police", "hospital")] + mid + ([RIDE] if RIDE in domains else [])
+    order = [d for d in order if d in (OFFICE, DEPARTMENT_DESK)] + mid + ([RIDE] if RIDE in domains else [])
     for d in [d for d in order if d in _PLACES]:
         c.venue(d, d == failing)
     if TIMETABLE in domains:
         c.train()
     if RIDE in domains:
         c.taxi()
-    if "hospital" in domains:
+    if DEPARTMENT_DESK in domains:
         c.hospital()
-    if "police" in domains:
+    if OFFICE in domains:
         c.police()
     goal = Goal.model_validate({
         "goal_id": "gen:pending",
@@ -354,19 +357,19 @@ def goal_problems(goal: Goal, db: VenueDB) -> list[str]:
     out: list[str] = []
     names = {str(r.get("name", "")).lower() for d in _PLACES for r in db.tables.get(d, [])}
     for d, g in goal.domains.items():
-        if d in ("restaurant", "hotel", "attraction", TIMETABLE):
+        if d in (TABLE, LODGING, SIGHT, TIMETABLE):
             if not db.search(d, g.info, limit=1):
                 out.append(f"{d}: info {g.info} matches no row")
             if "name" in g.info and g.info["name"] not in names:
                 out.append(f"{d}: no venue named {g.info['name']}")
             if g.fail_info and g.fail_info != g.info and db.search(d, g.fail_info, limit=1):
                 out.append(f"{d}: fail_info {g.fail_info} matches a row")
-        elif d == "hospital":
-            depts = {str(r.get("department", "")).lower() for r in db.tables.get("hospital", [])}
-            if g.info.get("department", "").lower() not in depts:
-                out.append(f"hospital: no department {g.info.get('department')}")
+        elif d == DEPARTMENT_DESK:
+            depts = {str(r.get(DEPARTMENT, "")).lower() for r in db.tables.get(DEPARTMENT_DESK, [])}
+            if g.info.get(DEPARTMENT, "").lower() not in depts:
+                out.append(f"hospital: no department {g.info.get(DEPARTMENT)}")
         elif d == RIDE:
-            for k in ("departure", "destination"):
+            for k in (ORIGIN, DESTINATION):
                 if k in g.info and g.info[k] not in names:
                     out.append(f"taxi: {k} {g.info[k]} is no venue")
             if not ({LEAVE_AT, ARRIVE_BY} & set(g.info)):

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from goalconvo.packs.builtin import default_pack, pack_toml
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE
+from goalconvo.core.roles import ARRIVE_BY, DESTINATION, LEAVE_AT, LODGING, ORIGIN, RIDE, SIGHT, STAY, TABLE
 
 #: Domains whose goals are about a venue.
-PLACE_DOMAINS = ("attraction", "hotel", "restaurant")
+PLACE_DOMAINS = (SIGHT, LODGING, TABLE)
 #: The default pack's goal-message lines (``[files] goal_messages`` of MultiWOZ's ``pack.toml``).
 _TEXT: dict[str, Any] = pack_toml(default_pack(), "goal_messages")
 _OPENERS: tuple[str, ...] = tuple(_TEXT["openers"])
@@ -52,9 +52,9 @@ def _words(slots: list[str]) -> str:
 
 
 def _booking_words(domain: str, book: dict[str, str]) -> str:
-    if domain == "hotel":
-        return f"for {book['people']} people and {book['stay']} nights starting from {book['day']}"
-    if domain == "restaurant":
+    if domain == LODGING:
+        return f"for {book['people']} people and {book[STAY]} nights starting from {book['day']}"
+    if domain == TABLE:
         return f"for {book['people']} people at {book['time']} on {book['day']}"
     return f"for {book['people']} people"
 
@@ -69,14 +69,14 @@ def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> 
         if d in _NAMED and "name" in info:
             lines.append(_NAMED[d].format(info["name"]))
         elif d == RIDE:
-            if "departure" in info:
-                lines.append(f"You also want to book a taxi from {info['departure']} to {info['destination']}.")
+            if ORIGIN in info:
+                lines.append(f"You also want to book a taxi from {info[ORIGIN]} to {info[DESTINATION]}.")
             elif len(places) >= 2:
                 lines.append("You also want to book a taxi to commute between the two places.")
             else:
                 lines.append(_INTRO[RIDE])
             times = {k: v for k, v in info.items() if k in (LEAVE_AT, ARRIVE_BY)}
-            if ARRIVE_BY in times and times[ARRIVE_BY] == domains.get("restaurant", {}).get("book", {}).get("time"):
+            if ARRIVE_BY in times and times[ARRIVE_BY] == domains.get(TABLE, {}).get("book", {}).get("time"):
                 lines.append(f"The taxi should arrive at the restaurant by the booked time, {times[ARRIVE_BY]}.")
             elif times:
                 lines.append(_constraints(RIDE, times))
@@ -85,19 +85,19 @@ def describe_generated(order: list[str], domains: dict[str, dict[str, Any]]) -> 
             if fail and fail != info:
                 lines.append(_constraints(d, fail))
                 changed = {k: v for k, v in info.items() if fail.get(k) != v}
-                lines.append(f"If there is no such {d if d != 'attraction' else 'place'}, how about one that "
+                lines.append(f"If there is no such {d if d != SIGHT else 'place'}, how about one that "
                              + " and ".join(_indicative(_phrase(d, k, v)) for k, v in changed.items()) + ".")
             elif info:
                 lines.append(_constraints(d, info))
         if g["book"]:
-            verb = "book a table" if d == "restaurant" else "book it" if d == "hotel" else "book tickets"
+            verb = "book a table" if d == TABLE else "book it" if d == LODGING else "book tickets"
             lines.append(f"Once you find the {d} you want to {verb} {_booking_words(d, g['book'])}.")
             if g["fail_book"]:
                 changed = {k: v for k, v in g["book"].items() if g["fail_book"].get(k) != v}
                 first = {k: g["fail_book"][k] for k in changed}
                 lines[-1] = (f"Once you find the {d} you want to {verb} "
                              f"{_booking_words(d, {**g['book'], **first})}.")
-                what = ", ".join(f"{'nights' if k == 'stay' else k} {v}" for k, v in changed.items())
+                what = ", ".join(f"{'nights' if k == STAY else k} {v}" for k, v in changed.items())
                 lines.append(f"If the booking fails, try {what} instead.")
             lines.append("Make sure you get the reference number.")
         if g["reqt"] and d != RIDE:

@@ -21,6 +21,7 @@ from typing import Any, Collection, Mapping
 from pydantic import ValidationError
 
 from goalconvo.core.records import KNOWN_DOMAINS, DecodeError, Goal, decode
+from goalconvo.core.roles import AREA, CUISINE, DESTINATION, LODGING, ORIGIN, SIGHT, TABLE
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -210,8 +211,8 @@ def parse_domain_mix(spec: str | None) -> dict[str, float] | None:
 
 #: Constraint values that no venue has: a user who asks for them first must change a constraint.
 _FAILING_VALUES: dict[str, tuple[str, ...]] = {
-    "food": ("jamaican", "venetian", "basque", "scandinavian", "australasian", "bistro"),
-    "area": ("airport",),
+    CUISINE: ("jamaican", "venetian", "basque", "scandinavian", "australasian", "bistro"),
+    AREA: ("airport",),
     "type": ("spa", "zoo", "aquarium"),
 }
 
@@ -221,7 +222,7 @@ def with_failing_request(goal: Goal, rng: random.Random) -> Goal:
     g = goal.model_copy(deep=True)
     options = [
         (d, slot) for d in g.domain_names for slot in _FAILING_VALUES
-        if d in ("restaurant", "hotel", "attraction") and slot in g.domains[d].info and not g.domains[d].fail_info
+        if d in (TABLE, LODGING, SIGHT) and slot in g.domains[d].info and not g.domains[d].fail_info
     ]
     if not options:
         return g
@@ -288,15 +289,15 @@ def sample_goals(
 
 
 #: Domains whose goal ends at a venue a taxi may go to or from.
-PLACE_DOMAINS = ("attraction", "hotel", "restaurant")
+PLACE_DOMAINS = (SIGHT, LODGING, TABLE)
 #: Taxi endpoints that are places, not venues of the goal's domains.
 _LANDMARKS = ("station", "centre", "center", "airport", "hospital", "police")
 #: Words in a venue's name that tell its domain ("abbey swimming pool" is an attraction).
 _NAME_HINTS = {
-    "attraction": ("pool", "museum", "theatre", "college", "church", "park", "gallery", "cinema", "club", "boat",
+    SIGHT: ("pool", "museum", "theatre", "college", "church", "park", "gallery", "cinema", "club", "boat",
                    "punt", "hall", "centre", "garden", "gardens", "arts"),
-    "hotel": ("hotel", "guest house", "guesthouse", "lodge", "inn", "b & b", "bed and breakfast", "house"),
-    "restaurant": ("restaurant", "kitchen", "bar", "cafe", "grill", "bistro", "brasserie", "pizza", "route", "tandoori"),
+    LODGING: ("hotel", "guest house", "guesthouse", "lodge", "inn", "b & b", "bed and breakfast", "house"),
+    TABLE: ("restaurant", "kitchen", "bar", "cafe", "grill", "bistro", "brasserie", "pizza", "route", "tandoori"),
 }
 
 
@@ -310,12 +311,12 @@ def taxi_endpoint_domains(cons: dict[str, str], order: Sequence[str],
     known = set().union(*venue_names.values()) if venue_names else set()
     places = [d for d in order if d in PLACE_DOMAINS]
     out: dict[str, str] = {}
-    for k in ("departure", "destination"):
+    for k in (ORIGIN, DESTINATION):
         v = cons.get(k)
         d = next((d for d in places if v and v in venue_names.get(d, ())), None)
         if d:
             out[k] = d
-    for k in ("departure", "destination"):
+    for k in (ORIGIN, DESTINATION):
         v = cons.get(k)
         if not v or k in out or v in known or any(w in v for w in _LANDMARKS):
             continue

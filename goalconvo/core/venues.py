@@ -18,7 +18,7 @@ from typing import Any
 from goalconvo.core.goals import PLACE_DOMAINS
 from goalconvo.packs.builtin import default_pack
 from goalconvo.packs.derived import filter_slots, searched_services
-from goalconvo.core.roles import RIDE, TIMETABLE_ID
+from goalconvo.core.roles import CAR_TYPE, RIDE, TIMETABLE_ID
 
 #: Slots a lookup may filter on, per domain (MultiWOZ's informable slots): the default pack's
 #: searched services and their search intents' constraints compared for equality.
@@ -135,7 +135,7 @@ class VenueDB:
         colors = self.taxi.get("taxi_colors") or ["black"]
         types = self.taxi.get("taxi_types") or ["toyota"]
         return {
-            "car type": f"{colors[h % len(colors)]} {types[(h // 7) % len(types)]}",
+            CAR_TYPE: f"{colors[h % len(colors)]} {types[(h // 7) % len(types)]}",
             "phone": "07" + str(h % 10**9).zfill(9),
         }
 

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.core.venues import SEARCHABLE, VenueDB
 from goalconvo.core.vocab import SLOT_WORDS
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
+from goalconvo.core.roles import (
+    AREA, ARRIVE_BY, CAR_TYPE, CUISINE, DEPARTMENT, DEPARTMENT_DESK, ENTRANCE_FEE, INTERNET, LEAVE_AT,
+    PARKING, PRICE_RANGE, RIDE, STARS, TIMETABLE, TIMETABLE_ID, TRAVEL_TIME,
+)
 
 _NO_MATCH = re.compile(
     r"\b(no|not|none|nothing|unfortunately|sorry|unable|cannot|can't|don't|doesn't|isn't|aren't|unavailable)\b"
@@ -26,21 +29,21 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     "postcode": re.compile(r"\bc\.?b\.?\s?\d{1,2}\s?\d?[a-z]{0,2}\b", re.I),
     TIMETABLE_ID: re.compile(r"\btr\s?\d{3,4}\b", re.I),
     "price": re.compile(r"\d+(\.\d+)?\s*(pounds|gbp|£)|£\s*\d", re.I),
-    "entrance fee": re.compile(r"\bfree\b|\d+(\.\d+)?\s*(pounds|gbp)|£\s*\d", re.I),
-    "duration": re.compile(r"\d+\s*(minutes|mins|hours?)", re.I),
+    ENTRANCE_FEE: re.compile(r"\bfree\b|\d+(\.\d+)?\s*(pounds|gbp)|£\s*\d", re.I),
+    TRAVEL_TIME: re.compile(r"\d+\s*(minutes|mins|hours?)", re.I),
     LEAVE_AT: re.compile(r"\b\d{1,2}:\d{2}\b"),
     ARRIVE_BY: re.compile(r"\b\d{1,2}:\d{2}\b"),
-    "stars": re.compile(r"\b[0-5][ -]star|\bstars?\b", re.I),
+    STARS: re.compile(r"\b[0-5][ -]star|\bstars?\b", re.I),
 }
 _ALIASES: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "number", "telephone", "contact"),
     "address": ("address", "located", "street", "road", "lane"),
-    "car type": ("car", "toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla"),
-    "pricerange": ("cheap", "moderate", "expensive", "price"),
-    "internet": ("internet", "wifi", "wi-fi"),
-    "parking": ("parking",),
-    "area": ("north", "south", "east", "west", "centre", "center", "area"),
-    "food": ("food", "serve", "cuisine"),
+    CAR_TYPE: ("car", "toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla"),
+    PRICE_RANGE: ("cheap", "moderate", "expensive", "price"),
+    INTERNET: ("internet", "wifi", "wi-fi"),
+    PARKING: ("parking",),
+    AREA: ("north", "south", "east", "west", "centre", "center", "area"),
+    CUISINE: ("food", "serve", "cuisine"),
     "type": ("hotel", "guesthouse", "guest house", "museum", "college", "park", "theatre", "pool", "church", "type", "architecture", "nightclub", "cinema", "boat", "entertainment"),
 }
 
@@ -60,7 +63,7 @@ class DomainOutcome:
 
 
 #: The column that names a venue of a domain (a hospital's departments have no name).
-_NAME_KEY = {TIMETABLE: TIMETABLE_ID, "hospital": "department"}
+_NAME_KEY = {TIMETABLE: TIMETABLE_ID, DEPARTMENT_DESK: DEPARTMENT}
 
 
 def _loose(text: str) -> str:

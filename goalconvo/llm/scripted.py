@@ -19,7 +19,7 @@ from typing import Any
 from goalconvo.core.records import DialogueState, Goal
 from goalconvo.core.vocab import SLOT_WORDS
 from goalconvo.llm.base import CallContext, ChatMessage, Completion, GenerationParams, LLMBackend
-from goalconvo.core.roles import RIDE, TIMETABLE_ID
+from goalconvo.core.roles import CAR_TYPE, DEPARTMENT, DESTINATION, ORIGIN, RIDE, TIMETABLE_ID
 
 
 def _user_plan(goal: Goal, end_tag: str = "") -> list[str]:
@@ -29,7 +29,7 @@ def _user_plan(goal: Goal, end_tag: str = "") -> list[str]:
         g = goal.domains[domain]
         if g.fail_info:
             lines.append(f"I am looking for a {domain} with " + ", ".join(f"{k} {v}" for k, v in g.fail_info.items()) + ".")
-        cons = ", ".join(f"{k} {v}" if k not in ("departure", "destination") else f"{k.replace('departure', 'from').replace('destination', 'to')} {v}" for k, v in g.info.items())
+        cons = ", ".join(f"{k} {v}" if k not in (ORIGIN, DESTINATION) else f"{k.replace(ORIGIN, 'from').replace(DESTINATION, 'to')} {v}" for k, v in g.info.items())
         lines.append(f"I need a {domain}" + (f" with {cons}." if cons else "."))
         if g.reqt:
             lines.append("Could you tell me the " + " and the ".join(SLOT_WORDS.get(r, r) for r in g.reqt) + "?")
@@ -51,14 +51,14 @@ def _bot_reply(state: DialogueState, k: Any) -> str:
     asked = [slot for slot, word in SLOT_WORDS.items() if word in last] if "?" in last else []
     domain = next((d for d in reversed(k.domains)), None)
     if domain == RIDE and k.taxi:
-        return f"I have booked a {k.taxi['car type']} for you; the contact number is {k.taxi['phone']}."
+        return f"I have booked a {k.taxi[CAR_TYPE]} for you; the contact number is {k.taxi['phone']}."
     rows = k.venues.get(domain or "", [])
     if domain is None:
         return "How can I help you today?"
     if not rows:
         return f"I am sorry, there is no {domain} matching that. Could you change a constraint?"
     top = rows[0]
-    label = top.get("name") or top.get(TIMETABLE_ID) or top.get("department") or domain
+    label = top.get("name") or top.get(TIMETABLE_ID) or top.get(DEPARTMENT) or domain
     if asked:
         facts = [f"the {SLOT_WORDS[s]} is {top[s]}" for s in asked if s in top]
         if facts:

@@ -14,6 +14,9 @@ import re
 
 from goalconvo.nlu.lexicon import ATTRIBUTE_SLOTS, CONSTRAINT_SLOTS, SLOT_TYPES
 from goalconvo.nlu.understand import Fault, Understanding
+from goalconvo.core.roles import (
+    AREA, CUISINE, DESTINATION, INTERNET, ORIGIN, PARKING, PRICE_RANGE, STARS, TRAVEL_TIME,
+)
 
 #: The desk says why it cannot answer, or that it does not know.
 _CANNOT = re.compile(
@@ -34,11 +37,11 @@ _LOOSE_ANSWER = re.compile(
     r"|booking|by the time)\b"
 )
 #: Value types that state a constraint (a reply giving any of them is on topic).
-_CONSTRAINT_TYPES = frozenset({"day", "time", "people", "nights", "area", "pricerange", "food", "stars", "venue", "station",
-                               "address", "train_id", "price", "free", "car", "type", "internet", "parking"})
+_CONSTRAINT_TYPES = frozenset({"day", "time", "people", "nights", AREA, PRICE_RANGE, CUISINE, STARS, "venue", "station",
+                               "address", "train_id", "price", "free", "car", "type", INTERNET, PARKING})
 #: Value types that answer some request (a desk naming any of them is answering something).
-ANSWER_TYPES = ("phone", "postcode", "address", "price", "free", "time", "duration", "stars", "reference", "car",
-                "type", "internet", "parking", "area", "pricerange", "food")
+ANSWER_TYPES = ("phone", "postcode", "address", "price", "free", "time", TRAVEL_TIME, STARS, "reference", "car",
+                "type", INTERNET, PARKING, AREA, PRICE_RANGE, CUISINE)
 _PREFERENCE_ASK = re.compile(r"\b(do|would|will|did) you (prefer|like|want|need)\b|\bare you looking for\b|\byour preference")
 
 
@@ -88,7 +91,7 @@ def user_fits(prev: Understanding, cur: Understanding) -> list[Fault]:
         return out
     if _LOOSE_ANSWER.search(cur.norm):
         return out
-    if {"destination", "departure"} & set(asked) and _PLACE_ANSWER.search(cur.norm):
+    if {DESTINATION, ORIGIN} & set(asked) and _PLACE_ANSWER.search(cur.norm):
         return out  # "I need to get to Golden Dragon": a place the venue database need not know
     out.append(Fault("coherence", f"the desk asked for the {' and '.join(s.replace('_', ' ') for s in asked[:3])}; "
                                   "the User's reply says nothing of it"))
@@ -99,7 +102,7 @@ def opens(cur: Understanding) -> list[Fault]:
     """A first turn that asks about "their" phone before anything is named has nothing to refer to."""
     if cur.speaker != "user" or not [s for s in cur.requests if s in ATTRIBUTE_SLOTS]:
         return []
-    if cur.domains or cur.of_type("venue", "train_id", "station", "type", "food"):
+    if cur.domains or cur.of_type("venue", "train_id", "station", "type", CUISINE):
         return []
     what = " and ".join(s.replace("_", " ") for s in cur.requests[:3])
     return [Fault("coherence", f"the User opens by asking for the {what} of nothing it named")]

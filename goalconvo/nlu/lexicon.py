@@ -25,7 +25,9 @@ from typing import Any
 
 from goalconvo.nlu.text import normalize
 from goalconvo.packs.builtin import default_pack, pack_toml
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, LODGING, ORIGIN, RIDE, SIGHT, TABLE, TIMETABLE,
+)
 
 #: The default pack's understanding words (``[files] lexicon`` of MultiWOZ's ``pack.toml``).
 _WORDS: dict[str, Any] = pack_toml(default_pack(), "lexicon")
@@ -110,13 +112,13 @@ class Lexicon:
                     if row.get(slot):
                         bag.add(_n(row[slot]))
                 if domain == TIMETABLE:
-                    stations.update(_n(row.get(k, "")) for k in ("departure", "destination"))
-                if domain == "restaurant" and row.get("food"):
-                    foods.add(_n(row["food"]))
-                if row.get("type") and domain in ("hotel", "attraction"):
+                    stations.update(_n(row.get(k, "")) for k in (ORIGIN, DESTINATION))
+                if domain == TABLE and row.get(CUISINE):
+                    foods.add(_n(row[CUISINE]))
+                if row.get("type") and domain in (LODGING, SIGHT):
                     types.add(_n(row["type"]))
-                if domain == "hospital" and row.get("department"):
-                    departments.add(_n(row["department"]))
+                if domain == DEPARTMENT_DESK and row.get(DEPARTMENT):
+                    departments.add(_n(row[DEPARTMENT]))
         colours = set(CAR_COLOURS) | {_n(v) for v in (taxi or {}).get("taxi_colors", [])}
         makes = set(CAR_MAKES) | {_n(v) for v in (taxi or {}).get("taxi_types", [])}
         addresses.discard("")

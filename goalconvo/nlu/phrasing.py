@@ -19,7 +19,9 @@ from collections.abc import Mapping, Sequence
 from goalconvo.nlu.dialogue import dialogue_faults
 from goalconvo.nlu.lexicon import ACT_SLOTS, Lexicon
 from goalconvo.nlu.understand import Speaker, Understanding, understand
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    AREA, CUISINE, DESTINATION, ORIGIN, PRICE_RANGE, RIDE, STAY, TIMETABLE, TRAVEL_TIME,
+)
 
 #: MultiWOZ intents -> the intents :mod:`goalconvo.nlu.acts` reads.
 PLANNED_INTENTS: dict[str, str] = {
@@ -32,8 +34,8 @@ _MUST_SAY = ("request", "offer-book", "booked", "no-offer", "no-book", "recommen
 #: Intents the text may not add to the plan (thanks, greetings, offers of more help are harmless).
 _MAY_NOT_ADD = ("booked", "offer-book", "no-offer", "no-book", "bye")
 #: Slots that one question may ask together ("what time?" asks for a departure or an arrival).
-_SAME_QUESTION = ({"leave", "arrive", "time"}, {"price", "fee", "pricerange"}, {"area", "address"}, {"type", "food"},
-                  {"stay", "duration"}, {"departure", "destination"})
+_SAME_QUESTION = ({"leave", "arrive", "time"}, {"price", "fee", PRICE_RANGE}, {AREA, "address"}, {"type", CUISINE},
+                  {STAY, TRAVEL_TIME}, {ORIGIN, DESTINATION})
 
 
 def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set[str], set[str], bool]:
@@ -56,8 +58,8 @@ def _planned(acts: Mapping[str, Sequence[Sequence[str]]]) -> tuple[set[str], set
             for pair in pairs:
                 slot = ACT_SLOTS.get(str(pair[0]))
                 if slot == "time" and domain == TIMETABLE:
-                    slot = "duration"
-                if slot == "pricerange" and domain == TIMETABLE:
+                    slot = TRAVEL_TIME
+                if slot == PRICE_RANGE and domain == TIMETABLE:
                     slot = "price"
                 if slot:
                     slots.add(slot)

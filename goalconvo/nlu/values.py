@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from goalconvo.nlu.lexicon import AREAS, CLAIM_PHRASES, DAYS, PRICE_RANGES, WRONG_TYPES, Lexicon
+from goalconvo.core.roles import AREA, CUISINE, DEPARTMENT, INTERNET, PARKING, PRICE_RANGE, STARS, TRAVEL_TIME
 
 _NUM_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a couple of|a party of|party of")
 _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -25,8 +26,8 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"(?:is|are|it's|entrance|admission) (?:absolutely |completely |totally )?free)\b")),
     ("time", re.compile(r"(?<![\d.£])\d{1,2}[:]\d{2}(?: ?[ap]\.?m\.?)?(?![\d]| ?pounds| ?gbp)|(?<![\d.£])\d{1,2}(?:\.\d{2})? ?[ap]\.?m\b\.?"
                         r"|\b(?:noon|midday|midnight)\b")),
-    ("duration", re.compile(r"\b\d+ ?(?:minutes?|mins?|hours?|hrs?)\b")),
-    ("stars", re.compile(rf"\b(?:\d|zero|{_NUM_WORDS})[ -]?stars?\b|\bstar rating of (?:\d|zero|{_NUM_WORDS})\b")),
+    (TRAVEL_TIME, re.compile(r"\b\d+ ?(?:minutes?|mins?|hours?|hrs?)\b")),
+    (STARS, re.compile(rf"\b(?:\d|zero|{_NUM_WORDS})[ -]?stars?\b|\bstar rating of (?:\d|zero|{_NUM_WORDS})\b")),
     ("nights", re.compile(rf"\b(?:\d+|{_NUM_WORDS}|a|one|a single|single) ?(?:nights?|days)\b")),
     ("people", re.compile(
         rf"\b(?:\d+|{_NUM_WORDS}) ?(?:people|persons?|guests|adults|of us|in (?:my|our|the) (?:party|group)|tickets?|seats?"
@@ -42,16 +43,16 @@ _ADDRESS_SHAPE = re.compile(
     r"\b(?:\d+[a-z]? )?[a-z']+ (?:street|road|rd|lane|avenue|ave|drive|close|parade|square|way|row|hill|court|terrace)\b"
 )
 _AMENITIES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("internet", re.compile(r"\b(?:wifi|internet|wireless)\b")),
-    ("parking", re.compile(r"\b(?:parking|car park|park (?:there|the car|my car))\b")),
+    (INTERNET, re.compile(r"\b(?:wifi|internet|wireless)\b")),
+    (PARKING, re.compile(r"\b(?:parking|car park|park (?:there|the car|my car))\b")),
 )
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _WORD_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("day", re.compile(r"\b(?:" + "|".join(DAYS) + r"|today|tonight|tomorrow|this weekend)\b"
                        r"|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b(?:" + _MONTHS + r") \d{1,2}(?:st|nd|rd|th)?\b"
                        r"|\b\d{1,2}(?:st|nd|rd|th)(?: of (?:" + _MONTHS + r"|the month|this month|next month))?\b")),
-    ("area", re.compile(r"\b(?:" + "|".join(sorted(AREAS, key=len, reverse=True)) + r")\b")),
-    ("pricerange", re.compile(r"\b(?:" + "|".join(sorted(PRICE_RANGES, key=len, reverse=True)) + r")\b")),
+    (AREA, re.compile(r"\b(?:" + "|".join(sorted(AREAS, key=len, reverse=True)) + r")\b")),
+    (PRICE_RANGE, re.compile(r"\b(?:" + "|".join(sorted(PRICE_RANGES, key=len, reverse=True)) + r")\b")),
 )
 
 
@@ -113,8 +114,8 @@ def find_values(text: str, lex: Lexicon) -> list[Value]:
         for m in pattern.finditer(text):
             add(kind, m)
     for kind, pattern in (("address", lex.address_pattern), ("venue", lex.name_pattern),
-                          ("station", lex.station_pattern), ("food", lex.food_pattern), ("car", lex.car_pattern),
-                          ("type", lex.type_pattern), ("department", lex.department_pattern)):
+                          ("station", lex.station_pattern), (CUISINE, lex.food_pattern), ("car", lex.car_pattern),
+                          ("type", lex.type_pattern), (DEPARTMENT, lex.department_pattern)):
         if pattern is not None:
             found += [(len(m.group(1)), kind, m) for m in pattern.finditer(text)]
     for m in _ADDRESS_SHAPE.finditer(text):

@@ -27,9 +27,10 @@ from typing import Any
 from goalconvo.core.act_slots import ACT_SLOT
 from goalconvo.core.records import KNOWN_DOMAINS
 from goalconvo.sinks.store import CorpusStore
+from goalconvo.core.roles import TRAVEL_TIME
 
 #: MultiWOZ act slot name -> the belief's slot name (``Time`` is a booking time; a train's duration is ``duration``).
-_SLOT = {v: k for k, v in ACT_SLOT.items() if k != "duration"}
+_SLOT = {v: k for k, v in ACT_SLOT.items() if k != TRAVEL_TIME}
 _ACT = {
     "Inform": "INFORM", "Request": "REQUEST", "Recommend": "OFFER", "Select": "OFFER", "OfferBook": "OFFER_INTENT",
     "Book": "NOTIFY_SUCCESS", "OfferBooked": "NOTIFY_SUCCESS", "NoBook": "NOTIFY_FAILURE", "NoOffer": "NOTIFY_FAILURE",

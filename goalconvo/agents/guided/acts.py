@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from goalconvo.core.act_slots import ACT_SLOT
 from goalconvo.core.records import DialogueActs
+from goalconvo.core.roles import TRAVEL_TIME
 
 __all__ = ["DialogueActs", "ACT_SLOT", "GOAL_SLOT", "act_key", "split_key", "add_act", "act_values"]
 
 
 #: MultiWOZ act slot names -> goal slot names (``Time`` is a train's duration in a
 #: Train-Inform answer but a booking time elsewhere: callers decide by domain).
-GOAL_SLOT: dict[str, str] = {v: k for k, v in ACT_SLOT.items() if k not in ("duration",)}
+GOAL_SLOT: dict[str, str] = {v: k for k, v in ACT_SLOT.items() if k not in (TRAVEL_TIME,)}
 
 NONE_PAIR = ["none", "none"]
 

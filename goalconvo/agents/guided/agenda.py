@@ -23,19 +23,22 @@ from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_key
 from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal, Persona
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    ARRIVE_BY, CUISINE, DEPARTMENT_DESK, DESTINATION, LEAVE_AT, LODGING, OFFICE, ORIGIN, RIDE, SIGHT,
+    TABLE, TIMETABLE,
+)
 
 #: Words that place a domain in a MultiWOZ goal message.
 _DOMAIN_CUES: dict[str, tuple[str, ...]] = {
-    "hotel": ("place to stay", "hotel"),
-    "restaurant": ("place to dine", "restaurant"),
-    "attraction": ("places to go", "attraction"),
+    LODGING: ("place to stay", "hotel"),
+    TABLE: ("place to dine", "restaurant"),
+    SIGHT: ("places to go", "attraction"),
     TIMETABLE: (TIMETABLE,),
-    "police": ("police",),
-    "hospital": ("hospital",),
+    OFFICE: ("police",),
+    DEPARTMENT_DESK: ("hospital",),
 }
 #: Informing order inside a domain (the rest follow in goal order).
-_FIRST = ("name", "departure", "destination", "day", "food", "type")
+_FIRST = ("name", ORIGIN, DESTINATION, "day", CUISINE, "type")
 #: A domain is abandoned after this many user turns in it (the bot cannot satisfy it).
 MAX_DOMAIN_TURNS = 9
 #: Where a taxi goes when the goal names one venue only.
@@ -58,10 +61,10 @@ def _domain_order(goal: Goal, rng: random.Random) -> list[str]:
             if any(cue in line for cue in _DOMAIN_CUES.get(d, ())):
                 return i
         return len(text)
-    mid = [d for d in goal.domains if d not in ("police", "hospital", RIDE)]
+    mid = [d for d in goal.domains if d not in (OFFICE, DEPARTMENT_DESK, RIDE)]
     rng.shuffle(mid)
     mid.sort(key=place)
-    first = [d for d in ("police", "hospital") if d in goal.domains]
+    first = [d for d in (OFFICE, DEPARTMENT_DESK) if d in goal.domains]
     return first + mid + ([RIDE] if RIDE in goal.domains else [])
 
 
@@ -300,23 +303,23 @@ class UserAgenda:
             if doms.get(d, {}).get("venue"):
                 s["cons"][k] = str(doms[d]["venue"]).lower()
         places = [doms[d]["venue"] for d in self.state["order"] if d in PLACE_DOMAINS and doms[d]["venue"]]
-        if "departure" in s["cons"] and "destination" in s["cons"]:
+        if ORIGIN in s["cons"] and DESTINATION in s["cons"]:
             return
         if len(places) < 2:
             places = (places or [FALLBACK_PLACE]) + [FALLBACK_PLACE]
             if places[0] == places[1] == FALLBACK_PLACE:
                 places[0] = "the city centre"
         a, b = places[0], places[1]
-        rest_time = doms.get("restaurant", {}).get("book", {}).get("time")
-        restaurant = doms.get("restaurant", {}).get("venue")
+        rest_time = doms.get(TABLE, {}).get("book", {}).get("time")
+        restaurant = doms.get(TABLE, {}).get("venue")
         if restaurant in (a, b) and rest_time and s["cons"].get(ARRIVE_BY) == rest_time:
             a, b = (b, a) if a == restaurant else (a, b)
         elif self._rng("taxi-direction").random() < 0.5:
             a, b = b, a
-        taxi = {"departure": a, "destination": b}
-        for k in ("departure", "destination"):
+        taxi = {ORIGIN: a, DESTINATION: b}
+        for k in (ORIGIN, DESTINATION):
             s["cons"].setdefault(k, taxi[k])
-        s["cons"] = {k: s["cons"][k] for k in ("departure", "destination", LEAVE_AT, ARRIVE_BY) if k in s["cons"]}
+        s["cons"] = {k: s["cons"][k] for k in (ORIGIN, DESTINATION, LEAVE_AT, ARRIVE_BY) if k in s["cons"]}
 
     def _step(self, acts: DialogueActs, answered: bool = False) -> None:
         """Inform constraints, then book, then request; a finished domain hands over to the next.

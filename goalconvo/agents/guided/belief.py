@@ -10,26 +10,29 @@ from __future__ import annotations
 from typing import Any
 
 from goalconvo.agents.guided.acts import GOAL_SLOT, DialogueActs, split_key
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE
+from goalconvo.core.roles import (
+    AREA, ARRIVE_BY, CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, INTERNET, LEAVE_AT, LODGING,
+    OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STARS, STAY, TABLE, TIMETABLE, TRAVEL_TIME,
+)
 
 #: MultiWOZ's belief-state slots per domain (``semi``: search constraints).
 SEMI: dict[str, tuple[str, ...]] = {
-    RIDE: (LEAVE_AT, "destination", "departure", ARRIVE_BY),
-    "police": (),
-    "restaurant": ("food", "pricerange", "name", "area"),
-    "hospital": ("department",),
-    "hotel": ("name", "area", "parking", "pricerange", "stars", "internet", "type"),
-    "attraction": ("type", "name", "area"),
-    TIMETABLE: (LEAVE_AT, "destination", "day", ARRIVE_BY, "departure"),
+    RIDE: (LEAVE_AT, DESTINATION, ORIGIN, ARRIVE_BY),
+    OFFICE: (),
+    TABLE: (CUISINE, PRICE_RANGE, "name", AREA),
+    DEPARTMENT_DESK: (DEPARTMENT,),
+    LODGING: ("name", AREA, PARKING, PRICE_RANGE, STARS, INTERNET, "type"),
+    SIGHT: ("type", "name", AREA),
+    TIMETABLE: (LEAVE_AT, DESTINATION, "day", ARRIVE_BY, ORIGIN),
 }
 #: MultiWOZ's booking slots per domain (``book``; ``booked`` is added to each).
 BOOK: dict[str, tuple[str, ...]] = {
     RIDE: (),
-    "police": (),
-    "restaurant": ("people", "day", "time"),
-    "hospital": (),
-    "hotel": ("people", "day", "stay"),
-    "attraction": (),
+    OFFICE: (),
+    TABLE: ("people", "day", "time"),
+    DEPARTMENT_DESK: (),
+    LODGING: ("people", "day", STAY),
+    SIGHT: (),
     TIMETABLE: ("people",),
 }
 DOMAINS: tuple[str, ...] = tuple(SEMI)
@@ -38,7 +41,7 @@ DOMAINS: tuple[str, ...] = tuple(SEMI)
 def goal_slot(domain: str, act_slot: str) -> str | None:
     """An act slot as the goal/database slot of ``domain`` (``Time`` is a train's duration)."""
     if act_slot == "Time" and domain == TIMETABLE:
-        return "duration"
+        return TRAVEL_TIME
     return GOAL_SLOT.get(act_slot)
 
 

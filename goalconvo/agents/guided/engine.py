@@ -32,7 +32,7 @@ from goalconvo.core.records import (
 from goalconvo.core.settings import Settings, phrasing_tries_for, turn_cap
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm import LLMBackend
-from goalconvo.core.roles import RIDE
+from goalconvo.core.roles import CAR_TYPE, RIDE
 
 #: Stored with every guided dialogue: the planner/templates version and the phrasing prompt's.
 #: g2: templates worded for the dialogue before the turn (``templates/``), planner that names a venue once.
@@ -166,5 +166,5 @@ def _grounding(bot_state: dict) -> dict:
     refs = {d: rows[-1]["reference"] for d, rows in booked.items() if rows and "reference" in rows[-1]}
     meta: dict = {"booking_refs": refs} if refs else {}
     if booked.get(RIDE):
-        meta[RIDE] = {"car type": booked[RIDE][-1]["type"], "phone": booked[RIDE][-1]["phone"]}
+        meta[RIDE] = {CAR_TYPE: booked[RIDE][-1]["type"], "phone": booked[RIDE][-1]["phone"]}
     return meta

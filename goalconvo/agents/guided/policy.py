@@ -28,22 +28,25 @@ from goalconvo.agents.guided.policy_helpers import ALL_ROWS, act_pair, same_name
 from goalconvo.agents.guided.policy_travel import TravelPolicy
 from goalconvo.core.records import Goal
 from goalconvo.core.venues import VenueDB, booking_reference
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, TIMETABLE, TIMETABLE_ID
+from goalconvo.core.roles import (
+    AREA, ARRIVE_BY, CUISINE, INTERNET, LEAVE_AT, LODGING, PARKING, PRICE_RANGE, SIGHT, STARS, TABLE,
+    TIMETABLE, TIMETABLE_ID,
+)
 
 #: Slots the bot may ask to narrow a search, per domain, in the order it prefers.
 ASKABLE: dict[str, tuple[str, ...]] = {
-    "restaurant": ("food", "area", "pricerange"),
-    "hotel": ("area", "pricerange", "type", "stars"),
-    "attraction": ("type", "area"),
+    TABLE: (CUISINE, AREA, PRICE_RANGE),
+    LODGING: (AREA, PRICE_RANGE, "type", STARS),
+    SIGHT: ("type", AREA),
 }
 #: Attributes that describe a venue when it is offered (those the User informed, and the type).
 DESCRIBE: dict[str, tuple[str, ...]] = {
-    "restaurant": ("food", "pricerange", "area"),
-    "hotel": ("type", "pricerange", "area", "stars", "parking", "internet"),
-    "attraction": ("type", "area"),
+    TABLE: (CUISINE, PRICE_RANGE, AREA),
+    LODGING: ("type", PRICE_RANGE, AREA, STARS, PARKING, INTERNET),
+    SIGHT: ("type", AREA),
 }
 #: Domains whose bookings go through ``Booking-*`` acts.
-BOOKING_DOMAINS = ("restaurant", "hotel")
+BOOKING_DOMAINS = (TABLE, LODGING)
 #: Act slots that answer a User's request (an Inform carrying one is an answer, not an offer).
 _ANSWER_SLOTS = ("Addr", "Phone", "Post", "Fee", "Open", "Ref", "Ticket", "Time", "Leave", "Arrive", "Car")
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from goalconvo.agents.guided.acts import ACT_SLOT
+from goalconvo.core.roles import TRAVEL_TIME
 
 #: A search limit that means "every row".
 ALL_ROWS = 10**6
@@ -14,7 +15,7 @@ ALL_ROWS = 10**6
 
 def act_pair(domain: str, slot: str, value: Any) -> list[str]:
     """An act's ``[slot, value]`` pair, the slot in MultiWOZ's act spelling (a duration is said as a Time)."""
-    act_slot = "Time" if slot == "duration" else ACT_SLOT.get(slot, slot.capitalize())
+    act_slot = "Time" if slot == TRAVEL_TIME else ACT_SLOT.get(slot, slot.capitalize())
     return [act_slot, str(value)]
 
 

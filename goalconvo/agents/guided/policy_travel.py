@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 from goalconvo.agents.guided import belief as bs
 from goalconvo.agents.guided.acts import DialogueActs, add_act
 from goalconvo.agents.guided.policy_helpers import ALL_ROWS, act_pair, hhmm, same_name
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
+from goalconvo.core.roles import (
+    ARRIVE_BY, CAR_TYPE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, LEAVE_AT, OFFICE, ORIGIN, RIDE,
+    TIMETABLE, TIMETABLE_ID,
+)
 
 if TYPE_CHECKING:
     from goalconvo.core.venues import VenueDB
@@ -34,12 +37,12 @@ class TravelPolicy:
         known = st["belief"].get(TIMETABLE, {}).get("semi", {})
         semi = self._semi(st, TIMETABLE)
         train = self._row(TIMETABLE, st["venue"].get(TIMETABLE))
-        missing = [s for s in ("departure", "destination", "day") if s not in known]
+        missing = [s for s in (ORIGIN, DESTINATION, "day") if s not in known]
         if missing and train is None:
             n = 2 if self._rng(st, "train-ask").random() < 0.3 else 1
             add_act(out, TIMETABLE, "Request", [act_pair(TIMETABLE, s, "?") for s in missing[:n]])
             return
-        route = {k: semi[k] for k in ("departure", "destination", "day") if k in semi}
+        route = {k: semi[k] for k in (ORIGIN, DESTINATION, "day") if k in semi}
         if train is not None and changed & set(bs.SEMI[TIMETABLE]):
             if not self._train_fits(train, semi) or any(train.get(k) != v for k, v in route.items()):
                 train = None
@@ -110,7 +113,7 @@ class TravelPolicy:
         Reads: ``belief["taxi"]``. Adds: ``booked["taxi"]``.
         """
         known = st["belief"].get(RIDE, {}).get("semi", {})
-        missing = [s for s in ("departure", "destination") if s not in known]
+        missing = [s for s in (ORIGIN, DESTINATION) if s not in known]
         if LEAVE_AT not in known and ARRIVE_BY not in known:
             missing.append(LEAVE_AT)
         if missing:
@@ -119,53 +122,53 @@ class TravelPolicy:
         semi = {s: known[s] for s in bs.SEMI[RIDE] if s in known}
         if not st["booked"].get(RIDE) or st["book_done"].get(RIDE) != semi:
             car = self.db.taxi_for(f"{self.dialogue_id}:taxi:{len(st['booked'].get(RIDE, []))}")
-            st["booked"].setdefault(RIDE, []).append({"type": car["car type"], "phone": car["phone"]})
+            st["booked"].setdefault(RIDE, []).append({"type": car[CAR_TYPE], "phone": car["phone"]})
             st["book_done"][RIDE] = semi
-            add_act(out, RIDE, "Inform", [["Car", car["car type"]], ["Phone", car["phone"]]])
+            add_act(out, RIDE, "Inform", [["Car", car[CAR_TYPE]], ["Phone", car["phone"]]])
         elif reqs:
             car = st["booked"][RIDE][-1]
-            pairs = [["Car", car["type"]]] if "car type" in reqs else []
+            pairs = [["Car", car["type"]]] if CAR_TYPE in reqs else []
             pairs += [["Phone", car["phone"]]] if "phone" in reqs else []
             add_act(out, RIDE, "Inform", pairs or None)
 
     def _police(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
         """The police station: its name, and what was asked (address, phone, postcode)."""
-        rows = self.db.tables.get("police", [])
+        rows = self.db.tables.get(OFFICE, [])
         if not rows:
-            add_act(out, "police", "NoOffer")
+            add_act(out, OFFICE, "NoOffer")
             return
         row = {k.lower(): v for k, v in rows[0].items()}
-        if st.get("named", {}).get("police") != str(row["name"]).lower() or "name" in reqs:
-            add_act(out, "police", "Inform", [["Name", row["name"]]])
-            self._named(st, "police", row["name"])
-        self._answer(st, "police", row, [r for r in reqs if r != "name"], out)
+        if st.get("named", {}).get(OFFICE) != str(row["name"]).lower() or "name" in reqs:
+            add_act(out, OFFICE, "Inform", [["Name", row["name"]]])
+            self._named(st, OFFICE, row["name"])
+        self._answer(st, OFFICE, row, [r for r in reqs if r != "name"], out)
         if not out:
-            add_act(out, "police", "Inform", [["Name", row["name"]]])
+            add_act(out, OFFICE, "Inform", [["Name", row["name"]]])
 
     def _hospital(self, st: dict[str, Any], domain: str, changed: set[str], reqs: list[str], out: DialogueActs) -> None:
         """The hospital: the department's phone; address and postcode are the hospital's.
 
         Reads: ``belief["hospital"]["semi"]["department"]``.
         """
-        rows = self.db.tables.get("hospital", [])
-        known = st["belief"].get("hospital", {}).get("semi", {})
-        dept = known.get("department")
+        rows = self.db.tables.get(DEPARTMENT_DESK, [])
+        known = st["belief"].get(DEPARTMENT_DESK, {}).get("semi", {})
+        dept = known.get(DEPARTMENT)
         if not rows:
-            add_act(out, "hospital", "NoOffer")
+            add_act(out, DEPARTMENT_DESK, "NoOffer")
             return
-        if dept is None and "phone" in reqs and "department" not in st["asked"].get("hospital", []):
-            st["asked"].setdefault("hospital", []).append("department")
-            add_act(out, "hospital", "Request", [["Department", "?"]])
+        if dept is None and "phone" in reqs and DEPARTMENT not in st["asked"].get(DEPARTMENT_DESK, []):
+            st["asked"].setdefault(DEPARTMENT_DESK, []).append(DEPARTMENT)
+            add_act(out, DEPARTMENT_DESK, "Request", [["Department", "?"]])
             return
-        row = next((r for r in rows if dept and same_name(r["department"], dept)), None)
+        row = next((r for r in rows if dept and same_name(r[DEPARTMENT], dept)), None)
         if dept not in (None, "dontcare") and row is None:
-            add_act(out, "hospital", "NoOffer", [["Department", dept]])
+            add_act(out, DEPARTMENT_DESK, "NoOffer", [["Department", dept]])
             return
         row = row or rows[0]
-        first = st.get("named", {}).get("hospital") != str(row["department"]).lower()
-        pairs = [["Department", row["department"]]] if first and ("phone" in reqs or dept) else []
-        self._named(st, "hospital", row["department"])
+        first = st.get("named", {}).get(DEPARTMENT_DESK) != str(row[DEPARTMENT]).lower()
+        pairs = [["Department", row[DEPARTMENT]]] if first and ("phone" in reqs or dept) else []
+        self._named(st, DEPARTMENT_DESK, row[DEPARTMENT])
         for slot in reqs:
-            if slot in row and slot != "department":
-                pairs.append(act_pair("hospital", slot, row[slot]))
-        add_act(out, "hospital", "Inform", pairs or [["Department", row["department"]]])
+            if slot in row and slot != DEPARTMENT:
+                pairs.append(act_pair(DEPARTMENT_DESK, slot, row[slot]))
+        add_act(out, DEPARTMENT_DESK, "Inform", pairs or [["Department", row[DEPARTMENT]]])

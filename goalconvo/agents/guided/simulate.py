@@ -14,7 +14,7 @@ from goalconvo.agents.guided.agenda import UserAgenda
 from goalconvo.agents.guided.policy import BotPolicy, unavailable_from_goal
 from goalconvo.core.records import Goal, Persona
 from goalconvo.core.venues import VenueDB
-from goalconvo.core.roles import RIDE, TIMETABLE, TIMETABLE_ID
+from goalconvo.core.roles import LODGING, RIDE, SIGHT, STAY, TABLE, TIMETABLE, TIMETABLE_ID
 
 #: MultiWOZ val's longest dialogues run to about 20 exchanges.
 MAX_EXCHANGES = 24
@@ -89,13 +89,13 @@ def plan_problems(goal: Goal, plan: Plan, db: VenueDB) -> list[str]:
             out.append(f"{domain}: gave up")
         if o.get("reqt_left"):
             out.append(f"{domain}: reqt {o['reqt_left']} unanswered")
-        book = {k: v.lower() for k, v in g.book.items() if k in ("day", "people", "stay", "time")}
+        book = {k: v.lower() for k, v in g.book.items() if k in ("day", "people", STAY, "time")}
         if book and plan.bot_state["book_done"].get(domain) != book:
             out.append(f"{domain}: booked {plan.bot_state['book_done'].get(domain)}, goal {book}")
         if domain == RIDE and not plan.bot_state["booked"].get(RIDE):
             out.append("taxi: no car booked")
         venue = plan.bot_state["venue"].get(domain)
-        if domain in ("restaurant", "hotel", "attraction", TIMETABLE) and g.info:
+        if domain in (TABLE, LODGING, SIGHT, TIMETABLE) and g.info:
             key = TIMETABLE_ID if domain == TIMETABLE else "name"
             rows = [r for r in db.tables.get(domain, []) if str(r.get(key, "")).lower() == str(venue).lower()]
             fits = db.search(domain, {k: v for k, v in g.info.items() if k != "name"}, limit=10**6)

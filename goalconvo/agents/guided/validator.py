@@ -46,6 +46,7 @@ from goalconvo.agents.guided.normalize import (
     prices_in,
     value_said,
 )
+from goalconvo.core.roles import DEPARTMENT, DESTINATION, ORIGIN
 
 def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[str]:
     """Venue names, train stations and hospital departments of a venue database (``VenueDB.tables``),
@@ -55,7 +56,7 @@ def known_names(tables: Mapping[str, Iterable[Mapping[str, Any]]]) -> frozenset[
         for rows in tables.values()
         for row in rows
         if isinstance(row, Mapping)
-        for key in ("name", "departure", "destination", "department")
+        for key in ("name", ORIGIN, DESTINATION, DEPARTMENT)
         if row.get(key)
     )
 

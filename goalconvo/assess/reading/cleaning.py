@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 
 from goalconvo.core.venues import VenueDB
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import DESTINATION, ORIGIN, TIMETABLE
 
 #: Words a name keeps in lower case unless it starts the name ("City Centre North B and B").
 _MINOR = frozenset({"a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "off"})
@@ -41,8 +41,8 @@ _PROPER = (
 )
 #: Generic words people capitalise now and then mid-sentence; one casing for both sources.
 _GENERIC = (
-    "hotel", "hotels", "guesthouse", "guesthouses", "guest house", "restaurant", "restaurants", TIMETABLE, "trains",
-    RIDE, "taxis", "attraction", "attractions", "museum", "college", "park", "theatre", "cinema", "church",
+    "hotel", "hotels", "guesthouse", "guesthouses", "guest house", "restaurant", "restaurants", "train", "trains",
+    "taxi", "taxis", "attraction", "attractions", "museum", "college", "park", "theatre", "cinema", "church",
     "gallery", "pool", "nightclub", "hospital", "police", "north", "south", "east", "west", "centre", "city centre", "cheap",
     "moderate", "moderately", "expensive", "wifi", "internet", "parking", "postcode", "reference", "entrance fee",
 )
@@ -116,7 +116,7 @@ class Cleaner:
                     names.append(str(r["name"]))
                 if r.get("address"):
                     names.extend(_street_names(str(r["address"])))
-                for slot in ("departure", "destination"):
+                for slot in (ORIGIN, DESTINATION):
                     if domain == TIMETABLE and r.get(slot):
                         names.append(str(r[slot]))
         names.extend(db.taxi.get("taxi_types") or [])

@@ -16,10 +16,14 @@ from goalconvo.assess.reading.cleaning import Cleaner, name_case
 from goalconvo.core.goals import fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal
 from goalconvo.core.venues import VenueDB
-from goalconvo.core.roles import ARRIVE_BY, LEAVE_AT, RIDE, TIMETABLE, TIMETABLE_ID
+from goalconvo.core.roles import (
+    AREA, ARRIVE_BY, CAR_TYPE, CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, INTERNET, LEAVE_AT,
+    LODGING, OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STARS, STAY, TABLE, TIMETABLE,
+    TIMETABLE_ID, TRAVEL_TIME,
+)
 
 #: The order domains are told in, whatever order the goal record holds them.
-ORDER = ("restaurant", "hotel", "attraction", "hospital", "police", TIMETABLE, RIDE)
+ORDER = (TABLE, LODGING, SIGHT, DEPARTMENT_DESK, OFFICE, TIMETABLE, RIDE)
 
 _NONE = {"", "dontcare", "dont care", "don't care", "any", "none", "not mentioned", "?"}
 _PRICE = {"cheap": "cheap", "moderate": "moderately priced", "expensive": "expensive"}
@@ -30,8 +34,8 @@ _ATTRACTION = {
 }
 _ASK = {
     "phone": "phone number", "address": "address", "postcode": "postcode", "entrance fee": "entrance fee",
-    "price": "price", "duration": "travel time", TIMETABLE_ID: "train ID", LEAVE_AT: "departure time",
-    ARRIVE_BY: "arrival time", "car type": "car type", "stars": "star rating", "area": "area", "pricerange": "price range", "food": "type of food", "type": "type",
+    "price": "price", TRAVEL_TIME: "travel time", TIMETABLE_ID: "train ID", LEAVE_AT: "departure time",
+    ARRIVE_BY: "arrival time", CAR_TYPE: "car type", STARS: "star rating", AREA: "area", PRICE_RANGE: "price range", CUISINE: "type of food", "type": "type",
     "name": "name", "department": "department",
 }
 
@@ -54,32 +58,32 @@ def _venue(domain: str, info: dict[str, str]) -> str:
     v = {k: s for k, x in info.items() if (s := _given(x)) is not None}
     if domain in (TIMETABLE, RIDE):
         return _trip(domain, v)
-    if domain == "police":
+    if domain == OFFICE:
         return "the police station"
-    if domain == "hospital":
-        if "department" not in v:
+    if domain == DEPARTMENT_DESK:
+        if DEPARTMENT not in v:
             return "the hospital"
-        dept = v["department"].lower()
+        dept = v[DEPARTMENT].lower()
         return f"the hospital's {dept}" + ("" if dept.endswith(("department", "unit", "clinic", "ward")) else " department")
-    noun = {"restaurant": "restaurant", "hotel": "place to stay", "attraction": "attraction"}[domain]
-    if domain == "hotel" and v.get("type", "").lower() in ("hotel", "guesthouse"):
+    noun = {TABLE: "restaurant", LODGING: "place to stay", SIGHT: "attraction"}[domain]
+    if domain == LODGING and v.get("type", "").lower() in ("hotel", "guesthouse"):
         noun = v["type"].lower()
-    if domain == "attraction" and "type" in v:
+    if domain == SIGHT and "type" in v:
         noun = _ATTRACTION.get(v["type"].lower(), v["type"].lower())
     if "name" in v:
         return f"{name_case(v['name'])} ({_article(noun)})"
     adj = []
-    if "pricerange" in v:
-        adj.append(_PRICE.get(v["pricerange"].lower(), v["pricerange"]))
-    if "stars" in v:
-        adj.append(f"{v['stars']}-star")
-    if "food" in v:
-        adj.append(v["food"])
+    if PRICE_RANGE in v:
+        adj.append(_PRICE.get(v[PRICE_RANGE].lower(), v[PRICE_RANGE]))
+    if STARS in v:
+        adj.append(f"{v[STARS]}-star")
+    if CUISINE in v:
+        adj.append(v[CUISINE])
     phrase = _article(" ".join([*adj, noun]))
-    if "area" in v:
-        phrase += f" in the {v['area'].lower()}"
+    if AREA in v:
+        phrase += f" in the {v[AREA].lower()}"
     extras = []
-    for slot, word in (("parking", "parking"), ("internet", "wifi")):
+    for slot, word in ((PARKING, "parking"), (INTERNET, "wifi")):
         if slot in v:
             extras.append(f"free {word}" if v[slot].lower() in ("yes", "free", "true") else f"no {word} needed")
     if extras:
@@ -97,11 +101,11 @@ def _trip(domain: str, v: dict[str, str]) -> str:
         phrase = "a train"
     else:
         phrase = "a taxi"
-    if "departure" in v:
-        phrase += f" from {_place(v['departure'])}"
-    if "destination" in v:
-        phrase += f" to {_place(v['destination'])}"
-    if domain == RIDE and "departure" not in v and "destination" not in v:
+    if ORIGIN in v:
+        phrase += f" from {_place(v[ORIGIN])}"
+    if DESTINATION in v:
+        phrase += f" to {_place(v[DESTINATION])}"
+    if domain == RIDE and ORIGIN not in v and DESTINATION not in v:
         phrase += " between two of the places above"
     if "day" in v:
         phrase += f" on {v['day']}"
@@ -130,11 +134,11 @@ def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -
         return None
     parts = []
     for k, s in diff.items():
-        if k == "food":
+        if k == CUISINE:
             parts.append(f"{s} food")
-        elif k == "pricerange":
+        elif k == PRICE_RANGE:
             parts.append(_article(f"{_PRICE.get(s.lower(), s)} one"))
-        elif k == "stars":
+        elif k == STARS:
             parts.append(f"{s} stars")
         elif k == "type":
             parts.append(_article(_ATTRACTION.get(s.lower(), s.lower())))
@@ -142,33 +146,33 @@ def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -
             parts.append(("leaving after " if k == LEAVE_AT else "arriving by ") + s)
         elif k == "name":
             parts.append(name_case(s))
-        elif k in ("parking", "internet"):
+        elif k in (PARKING, INTERNET):
             parts.append(("free " if s.lower() in ("yes", "free", "true") else "no ") + ("parking" if k == "parking" else "wifi"))
-        elif k != "area":
+        elif k != AREA:
             parts.append(s)
     asked = _words(parts) if parts else "one"
-    if "area" in diff:
-        asked += f" in the {diff['area'].lower()}"
+    if AREA in diff:
+        asked += f" in the {diff[AREA].lower()}"
     return "first asking for " + asked + ", which may not be found"
 
 
-_BOOK_TRY = {"people": "for {}", "day": "on {}", "time": "at {}", "stay": "for {} nights"}
+_BOOK_TRY = {"people": "for {}", "day": "on {}", "time": "at {}", STAY: "for {} nights"}
 
 
 def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | None:
-    b = {k: s for k, x in book.items() if k in ("people", "day", "time", "stay") and (s := _given(x)) is not None}
+    b = {k: s for k, x in book.items() if k in ("people", "day", "time", STAY) and (s := _given(x)) is not None}
     if not b:
         return None
     people = b.get("people")
     if domain == TIMETABLE:
         text = f"with {people} ticket{'s' if people != '1' else ''} booked" if people else "booked"
-    elif domain == "restaurant":
+    elif domain == TABLE:
         text = "a table booked" + (f" for {people}" if people else "") + (f" at {b['time']}" if "time" in b else "") \
                + (f" on {b['day']}" if "day" in b else "")
     else:
         text = "booked" + (f" for {people} {'person' if people == '1' else 'people'}" if people else "")
-        if "stay" in b:
-            text += f", {b['stay']} night{'s' if b['stay'] != '1' else ''}"
+        if STAY in b:
+            text += f", {b[STAY]} night{'s' if b[STAY] != '1' else ''}"
         if "day" in b:
             text += f" from {b['day']}"
     tried = [_BOOK_TRY[k].format(s) for k, x in fail.items() if k in _BOOK_TRY and (s := _given(x)) is not None
@@ -179,7 +183,7 @@ def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | N
 
 
 def _need(slot: str) -> str:
-    if slot in ("parking", "internet"):
+    if slot in (PARKING, INTERNET):
         return "whether it has " + ("parking" if slot == "parking" else "wifi")
     return "the " + _ASK.get(slot, slot)
 
@@ -258,9 +262,9 @@ def _taxi_between(goal: Goal, domains: list[str]) -> dict[str, str]:
     cons = {k: str(v).strip().lower() for k, v in info.items()}
     for slot, d in taxi_endpoint_domains(cons, domains, _shipped_names()).items():
         other = goal.domains[d].info
-        if d == "attraction":
+        if d == SIGHT:
             noun = _ATTRACTION.get(str(other.get("type", "")).lower(), str(other.get("type", "") or "attraction").lower())
-        elif d == "hotel":
+        elif d == LODGING:
             noun = {"hotel": "hotel", "guesthouse": "guesthouse"}.get(str(other.get("type", "")).lower(), "place to stay")
         else:
             noun = "restaurant"

@@ -34,16 +34,16 @@ from goalconvo.agents.guided.templates.nouns import (
     yes,
 )
 from goalconvo.agents.guided.templates.words import ATTRACTION_TYPE, HOTEL_TYPE, SLOT_NOUN, department, display, food_phrase
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import DEPARTMENT_DESK, LODGING, OFFICE, RIDE, SIGHT, TABLE, TIMETABLE
 
 _DESC = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking")
-_VENUES = ("restaurant", "hotel", "attraction")
+_VENUES = (TABLE, LODGING, SIGHT)
 #: Slots that find or describe a venue or train (the rest answer questions about it).
 _FINDING = frozenset({"Choice", "Name", "Id", "Car", "Department", "Leave", "Arrive", "Depart", "Dest", *_DESC})
 
 
 def _their(domain: str) -> str:
-    return "their" if domain in ("restaurant", "hotel", "hospital", "police") else "its"
+    return "their" if domain in (TABLE, LODGING, DEPARTMENT_DESK, OFFICE) else "its"
 
 
 def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
@@ -65,7 +65,7 @@ def _third_person(domain: str, s: Slots, rng: random.Random) -> list[str]:
             out.append(f"serves {food_phrase(v)}")
         elif slot == "Type":
             t = norm(values[0])
-            one = ATTRACTION_TYPE.get(t, (an(t), ""))[0] if domain == "attraction" else an(HOTEL_TYPE.get(t, (t, ""))[0])
+            one = ATTRACTION_TYPE.get(t, (an(t), ""))[0] if domain == SIGHT else an(HOTEL_TYPE.get(t, (t, ""))[0])
             out.append(f"is {one}")
     return out
 
@@ -98,7 +98,7 @@ def _named_one_fails(acts: dict[tuple[str, str], Slots], ctx: TurnContext) -> bo
 def _type_goes_without_saying(domain: str, types: list[str], names: list[str]) -> bool:
     """A hotel that is a hotel, or a venue whose name says its type ("Mumford Theatre")."""
     t = norm(types[0]) if types else ""
-    if domain == "hotel" and t == "hotel":
+    if domain == LODGING and t == "hotel":
         return True
     word = {"guesthouse": "guest house", "swimmingpool": "pool", "concerthall": "hall"}.get(t, t)
     return bool(word) and all(word in n.lower() or t in n.lower() for n in names)
@@ -155,10 +155,10 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext, recomme
         return render_train(s, rng, ctx, nooffer)
     if domain == RIDE:
         return render_taxi(s, rng)
-    if domain == "hospital" and has(s, "Department"):
+    if domain == DEPARTMENT_DESK and has(s, "Department"):
         d = take(s, "Department")
         return [pick(rng, P.BOT_HOSPITAL).format(a_dept=department(d), dept=department(d, article=False))] + facts(domain, s, rng, "their")
-    if domain == "police" and has(s, "Name"):
+    if domain == OFFICE and has(s, "Name"):
         return [fmt(pick(rng, P.BOT_POLICE), name=take(s, "Name"))] + facts(domain, s, rng, "their")
     return _describe(domain, s, rng, ctx, recommend)
 
@@ -173,7 +173,7 @@ def _nooffer(domain: str, s: Slots, rng: random.Random) -> list[str]:
         return [pick(rng, P.BOT_NOOFFER_NAME).format(name=name)]
     if not s:
         return [pick(rng, P.BOT_NOOFFER_BARE)]
-    if domain == "hospital" and has(s, "Department"):
+    if domain == DEPARTMENT_DESK and has(s, "Department"):
         return [f"I'm sorry, the hospital has no {department(take(s, 'Department'), article=False)}."]
     np = noun_phrase(domain, s, rng, plural=True)
     return [pick(rng, P.BOT_NOOFFER).format(nps=np)] + facts(domain, s, rng)
@@ -201,9 +201,9 @@ def _ask(domain: str, s: Slots, rng: random.Random, after_refusal: bool, booking
     for k in slots:
         if domain == RIDE and k in P.BOT_ASK_TAXI:
             questions.append(pick(rng, P.BOT_ASK_TAXI[k]))
-        elif domain == "hotel" and k == "Type":
+        elif domain == LODGING and k == "Type":
             questions.append(pick(rng, P.BOT_ASK_HOTEL_TYPE))
-        elif domain == "restaurant" and k == "Type":
+        elif domain == TABLE and k == "Type":
             questions.append(pick(rng, P.BOT_ASK_RESTAURANT_TYPE))
         else:
             questions.append(pick(rng, P.BOT_ASK.get(k, (f"What {SLOT_NOUN.get(k, k.lower())} would you like?",))))

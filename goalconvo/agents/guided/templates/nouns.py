@@ -21,7 +21,7 @@ from goalconvo.agents.guided.templates.words import (
     display,
     food_phrase,
 )
-from goalconvo.core.roles import TIMETABLE
+from goalconvo.core.roles import LODGING, SIGHT, TABLE, TIMETABLE
 
 Slots = dict[str, list[str]]
 
@@ -122,10 +122,10 @@ def price(v: str, rng: random.Random) -> str:
 def head_noun(domain: str, s: Slots, rng: random.Random, plural: bool, user: bool = False) -> tuple[str, bool]:
     """The head noun (the venue type where given) and whether it carries its own article."""
     t = take(s, "Type", "or").lower()
-    if domain == "attraction" and t:
+    if domain == SIGHT and t:
         one, many = ATTRACTION_TYPE.get(t, (an(t), t if t.endswith("s") else t + "s"))
         return (many, False) if plural else (one, True)
-    if domain == "hotel" and t:
+    if domain == LODGING and t:
         one, many = HOTEL_TYPE.get(t, (t, t if t.endswith("s") else t + "s"))
         return (many if plural else one), False
     if t:
@@ -153,7 +153,7 @@ def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False,
         adj.append(" or ".join(price(v, rng) for v in s.pop("Price") if not silent(v)))
     food = take(s, "Food", "or") if has(s, "Food") else ""
     noun, own_article = head_noun(domain, s, rng, plural, user)
-    if domain == "restaurant" and food:
+    if domain == TABLE and food:
         if noun.startswith("place") and not user:  # "a place to eat serving Indian food" reads as a form
             noun = "restaurants" if plural else "restaurant"
             adj.append(food)
@@ -203,7 +203,7 @@ def predicates(domain: str, s: Slots, rng: random.Random) -> list[str]:
             out.append(f"serve {food_phrase(v)}")
         elif slot == "Type":
             t = norm(values[0])
-            one = ATTRACTION_TYPE.get(t, (an(t), ""))[0] if domain == "attraction" else an(HOTEL_TYPE.get(t, (t, ""))[0])
+            one = ATTRACTION_TYPE.get(t, (an(t), ""))[0] if domain == SIGHT else an(HOTEL_TYPE.get(t, (t, ""))[0])
             out.append(f"be {one}")
         else:
             continue
@@ -248,7 +248,7 @@ def booking_clause(domain: str, s: Slots, rng: random.Random, user: bool = False
         parts.append("for " + nights(take(s, "Stay", "or"), rng))
     if has(s, "Day"):
         day = take(s, "Day", "or")
-        parts.append((pick(rng, ["from", "starting", "arriving"]) if domain == "hotel" else "on") + f" {day}")
+        parts.append((pick(rng, ["from", "starting", "arriving"]) if domain == LODGING else "on") + f" {day}")
     if has(s, "Time"):
         parts.append(f"at {take(s, 'Time', 'or')}")
     return " ".join(parts)

@@ -34,7 +34,7 @@ from goalconvo.agents.guided.templates.nouns import (
     yes,
 )
 from goalconvo.agents.guided.templates.words import ASK_NOUN, ATTRACTION_TYPE, BOOKING_SLOTS, HOTEL_TYPE, department, display, food_phrase
-from goalconvo.core.roles import RIDE, TIMETABLE
+from goalconvo.core.roles import DEPARTMENT_DESK, LODGING, OFFICE, RIDE, SIGHT, TABLE, TIMETABLE
 
 _SEARCH = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking", "Department")
 _ROUTE = ("Depart", "Dest", "Day", "Leave", "Arrive")
@@ -59,7 +59,7 @@ def _answer(domain: str, slot: str, values: list[str], rng: random.Random) -> st
         return pick(rng, (f"{_cap(food_phrase(v))}{end}.", f"I'd like {food_phrase(v)}.", f"I'm in the mood for {v}.", f"Let's go with {v}."))
     if slot == "Type":
         t = said[0].lower()
-        if domain == "attraction":
+        if domain == SIGHT:
             a = ATTRACTION_TYPE.get(t, (an(t), ""))[0]
             return pick(rng, (f"{_cap(a)}{end}.", f"I'd like to visit {a}.", f"I'm interested in {a}."))
         one = HOTEL_TYPE.get(t, (t, ""))[0]
@@ -113,9 +113,9 @@ def _search_np(domain: str, s: Slots, rng: random.Random) -> str:
         r = route(domain, s, rng, varied=True)
         noun = domain if domain == TIMETABLE or rng.random() < 0.7 else "cab"
         return f"a {noun} {r}".strip()
-    if domain == "police":
+    if domain == OFFICE:
         return "the nearest police station"
-    if domain == "hospital":
+    if domain == DEPARTMENT_DESK:
         dept = take(s, "Department")
         return f"a hospital with {department(dept)}" if dept else "the hospital"
     search = {k: s.pop(k) for k in _SEARCH if k in s}
@@ -189,7 +189,7 @@ def _inform(domain: str, s: Slots, rng: random.Random, ctx: TurnContext) -> list
         # Details of a journey already under way: "I'd like to leave after 09:15."
         for k in [k for k in _ROUTE if k in s]:
             main.append(_answer(domain, k, s.pop(k), rng))
-    elif s and (ctx.is_new_topic(domain) or domain in ("police", "hospital")):
+    elif s and (ctx.is_new_topic(domain) or domain in (OFFICE, DEPARTMENT_DESK)):
         frames = P.USER_OPEN if not ctx.topics else P.USER_NEXT
         if domain in (TIMETABLE, RIDE):
             frames = P.USER_OPEN_TRAVEL if not ctx.topics else P.USER_NEXT_TRAVEL
@@ -256,7 +256,7 @@ def _request(domain: str, slots: list[str], rng: random.Random, ctx: TurnContext
         else:
             nouns.append(ASK_NOUN.get(slot, slot.lower()))
     if nouns:
-        in_play = bool(ctx.named) and domain in ("restaurant", "hotel", "attraction")
+        in_play = bool(ctx.named) and domain in (TABLE, LODGING, SIGHT)
         their = pick(rng, ("their", "the")) if in_play else "the"
         frames = P.USER_ASK
         if not any(k.endswith("-Request") for k in ctx.own_previous):
