@@ -79,22 +79,22 @@ def test_an_intent_naming_an_undefined_slot(pack: Path):
 def test_a_categorical_value_outside_its_possible_values(pack: Path):
     rows = (pack / "entities" / "venues.csv").read_text().replace("Northside Hall,north", "Northside Hall,uptown")
     (pack / "entities" / "venues.csv").write_text(rows)
-    one_problem(pack, "service 'Venues'", "row 2", "slot 'area'", "'uptown'", "possible_values")
+    one_problem(pack, "service 'Venues'", "row 2", "slot 'district'", "'uptown'", "possible_values")
 
 
 def test_a_categorical_default_outside_its_possible_values(pack: Path):
-    edit_schema(pack, lambda s: s["intents"][1]["optional_slots"].update({"area": "east"}))
-    one_problem(pack, "intent 'BookVenue'", "optional_slots", "'east'", "'area'")
+    edit_schema(pack, lambda s: s["intents"][1]["optional_slots"].update({"district": "east"}))
+    one_problem(pack, "intent 'BookVenue'", "optional_slots", "'east'", "'district'")
 
 
 def test_an_empty_entity_table_for_a_searched_service(pack: Path):
-    (pack / "entities" / "venues.csv").write_text("name,area,phone\n")
+    (pack / "entities" / "venues.csv").write_text("name,district,phone\n")
     one_problem(pack, "service 'Venues'", "intent 'FindVenue' searches the service", "entity table")
 
 
 def test_duplicate_names(pack: Path):
     edit_schema(pack, lambda s: s["slots"].append(dict(s["slots"][0])))
-    one_problem(pack, "service 'Venues'", "slot 'area' defined twice")
+    one_problem(pack, "service 'Venues'", "slot 'district' defined twice")
     schema = json.loads((pack / "schema.json").read_text())
     schema[0]["slots"].pop()
     schema.append(dict(schema[0]))
@@ -134,7 +134,7 @@ def test_a_pack_file_naming_what_the_schema_lacks(pack: Path):
 
 def test_every_problem_is_reported_at_once(pack: Path):
     edit_schema(pack, lambda s: s["intents"][1]["required_slots"].append("nope"))
-    (pack / "entities" / "venues.csv").write_text("name,area,phone\nA,centre\n")
+    (pack / "entities" / "venues.csv").write_text("name,district,phone\nA,centre\n")
     found = problems_of(pack)
     assert len(found) >= 3, found  # the undefined slot, the short row, and the now-empty table
 

@@ -22,6 +22,10 @@ from pydantic import ValidationError
 
 from goalconvo.core.records import KNOWN_DOMAINS, DecodeError, Goal, decode
 from goalconvo.core.roles import AREA, CUISINE, DESTINATION, LODGING, ORIGIN, SIGHT, TABLE
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's understanding words (its lexicon.toml).
+_LEXICON = pack_toml(default_pack(), "lexicon")
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -291,14 +295,9 @@ def sample_goals(
 #: Domains whose goal ends at a venue a taxi may go to or from.
 PLACE_DOMAINS = (SIGHT, LODGING, TABLE)
 #: Taxi endpoints that are places, not venues of the goal's domains.
-_LANDMARKS = ("station", "centre", "center", "airport", "hospital", "police")
+_LANDMARKS = tuple(_LEXICON["landmarks"]["words"])
 #: Words in a venue's name that tell its domain ("abbey swimming pool" is an attraction).
-_NAME_HINTS = {
-    SIGHT: ("pool", "museum", "theatre", "college", "church", "park", "gallery", "cinema", "club", "boat",
-                   "punt", "hall", "centre", "garden", "gardens", "arts"),
-    LODGING: ("hotel", "guest house", "guesthouse", "lodge", "inn", "b & b", "bed and breakfast", "house"),
-    TABLE: ("restaurant", "kitchen", "bar", "cafe", "grill", "bistro", "brasserie", "pizza", "route", "tandoori"),
-}
+_NAME_HINTS = {k: tuple(v) for k, v in _LEXICON["name_hints"].items()}
 
 
 def taxi_endpoint_domains(cons: dict[str, str], order: Sequence[str],

@@ -15,9 +15,13 @@ from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.core.venues import SEARCHABLE, VenueDB
 from goalconvo.core.vocab import SLOT_WORDS
 from goalconvo.core.roles import (
-    AREA, ARRIVE_BY, CAR_TYPE, CUISINE, DEPARTMENT, DEPARTMENT_DESK, ENTRANCE_FEE, INTERNET, LEAVE_AT,
-    PARKING, PRICE_RANGE, RIDE, STARS, TIMETABLE, TIMETABLE_ID, TRAVEL_TIME,
+    ARRIVE_BY, DEPARTMENT, DEPARTMENT_DESK, ENTRANCE_FEE, LEAVE_AT, RIDE, STARS, TIMETABLE, TIMETABLE_ID,
+    TRAVEL_TIME,
 )
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's understanding words (its lexicon.toml).
+_LEXICON = pack_toml(default_pack(), "lexicon")
 
 _NO_MATCH = re.compile(
     r"\b(no|not|none|nothing|unfortunately|sorry|unable|cannot|can't|don't|doesn't|isn't|aren't|unavailable)\b"
@@ -35,17 +39,7 @@ _SHAPES: dict[str, re.Pattern[str]] = {
     ARRIVE_BY: re.compile(r"\b\d{1,2}:\d{2}\b"),
     STARS: re.compile(r"\b[0-5][ -]star|\bstars?\b", re.I),
 }
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "phone": ("phone", "number", "telephone", "contact"),
-    "address": ("address", "located", "street", "road", "lane"),
-    CAR_TYPE: ("car", "toyota", "skoda", "bmw", "honda", "ford", "audi", "lexus", "volvo", "volkswagen", "tesla"),
-    PRICE_RANGE: ("cheap", "moderate", "expensive", "price"),
-    INTERNET: ("internet", "wifi", "wi-fi"),
-    PARKING: ("parking",),
-    AREA: ("north", "south", "east", "west", "centre", "center", "area"),
-    CUISINE: ("food", "serve", "cuisine"),
-    "type": ("hotel", "guesthouse", "guest house", "museum", "college", "park", "theatre", "pool", "church", "type", "architecture", "nightclub", "cinema", "boat", "entertainment"),
-}
+_ALIASES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEXICON["mention_words"].items()}
 
 
 @dataclass

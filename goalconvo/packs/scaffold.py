@@ -90,7 +90,7 @@ SCHEMA = [{
     "service_name": "Venues",
     "description": "Find a venue and book it",
     "slots": [
-        {"name": "area", "description": "Part of town", "is_categorical": True,
+        {"name": "district", "description": "Part of town", "is_categorical": True,
          "possible_values": ["north", "centre", "south"]},
         {"name": "name", "description": "The venue's name", "is_categorical": False, "possible_values": []},
         {"name": "phone", "description": "The venue's phone number", "is_categorical": False, "possible_values": []},
@@ -99,8 +99,8 @@ SCHEMA = [{
         {"name": "reference", "description": "The booking's reference", "is_categorical": False, "possible_values": []},
     ],
     "intents": [
-        {"name": "FindVenue", "description": "Find a venue in an area", "is_transactional": False,
-         "required_slots": ["area"], "optional_slots": {}, "result_slots": ["name", "area", "phone"]},
+        {"name": "FindVenue", "description": "Find a venue in a district", "is_transactional": False,
+         "required_slots": ["district"], "optional_slots": {}, "result_slots": ["name", "district", "phone"]},
         {"name": "BookVenue", "description": "Book a venue for some people at a time", "is_transactional": True,
          "required_slots": ["name", "people", "time"], "optional_slots": {},
          "result_slots": ["name", "people", "time", "reference"]},
@@ -108,7 +108,7 @@ SCHEMA = [{
 }]
 
 ENTITIES = """\
-name,area,phone
+name,district,phone
 The Example Room,centre,0123 456 7890
 Northside Hall,north,0123 456 7891
 South Yard,south,0123 456 7892

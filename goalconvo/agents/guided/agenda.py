@@ -24,19 +24,15 @@ from goalconvo.agents.guided.acts import ACT_SLOT, DialogueActs, add_act, split_
 from goalconvo.core.goals import PLACE_DOMAINS, fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal, Persona
 from goalconvo.core.roles import (
-    ARRIVE_BY, CUISINE, DEPARTMENT_DESK, DESTINATION, LEAVE_AT, LODGING, OFFICE, ORIGIN, RIDE, SIGHT,
-    TABLE, TIMETABLE,
+    ARRIVE_BY, CUISINE, DEPARTMENT_DESK, DESTINATION, LEAVE_AT, OFFICE, ORIGIN, RIDE, TABLE, TIMETABLE,
 )
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's goal-message words (its goal_messages.toml).
+_MESSAGES = pack_toml(default_pack(), "goal_messages")
 
 #: Words that place a domain in a MultiWOZ goal message.
-_DOMAIN_CUES: dict[str, tuple[str, ...]] = {
-    LODGING: ("place to stay", "hotel"),
-    TABLE: ("place to dine", "restaurant"),
-    SIGHT: ("places to go", "attraction"),
-    TIMETABLE: (TIMETABLE,),
-    OFFICE: ("police",),
-    DEPARTMENT_DESK: ("hospital",),
-}
+_DOMAIN_CUES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _MESSAGES["domain_cues"].items()}
 #: Informing order inside a domain (the rest follow in goal order).
 _FIRST = ("name", ORIGIN, DESTINATION, "day", CUISINE, "type")
 #: A domain is abandoned after this many user turns in it (the bot cannot satisfy it).

@@ -7,37 +7,13 @@ Data only; the checks that use them are ``validator``'s.
 from __future__ import annotations
 
 import re
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's understanding words (its lexicon.toml).
+_LEXICON = pack_toml(default_pack(), "lexicon")
 
 #: Words that show a slot is being asked about (a request's value is ``?``).
-REQUEST_WORDS: dict[str, tuple[str, ...]] = {
-    "Addr": ("address", "where", "located", "location", "street"),
-    "Area": ("area", "part of town", "where", "side", "located", "location", "neighbourhood"),
-    "Arrive": ("arrive", "arrival", "get in", "get there", "by when", "what time", "when", "be there by", "a time"),
-    "Car": ("car", "vehicle", "kind of", "type", "model", "make"),
-    "Day": ("day", "when", "date"),
-    "Depart": ("from", "depart", "leaving", "pick you up", "pick up", "pickup", "start"),
-    "Dest": ("to", "destination", "going", "heading", "where"),
-    "Fee": ("fee", "cost", "price", "charge", "how much", "entrance", "admission", "entry"),
-    "Food": ("food", "cuisine", "serve", "kind", "type", "eat"),
-    "Id": ("id", "train number", "which train", "number"),
-    "Internet": ("internet", "wifi", "wi-fi", "wi fi"),
-    "Leave": ("leave", "depart", "departure", "when", "what time", "pick", "time"),
-    "Name": ("name", "which", "called", "what is it", "in mind"),
-    "Open": ("open", "hours", "close", "times"),
-    "Parking": ("parking", "park"),
-    "People": ("people", "how many", "persons", "guests", "party", "person"),
-    "Phone": ("phone", "number", "telephone", "contact", "call"),
-    "Post": ("postcode", "post code", "postal code", "zip"),
-    "Price": ("price", "cost", "budget", "expensive", "cheap", "how much", "range"),
-    "Ref": ("reference", "ref", "confirmation", "booking number"),
-    "Stars": ("star", "rating", "rated"),
-    "Stay": ("night", "how long", "stay", "days"),
-    "Ticket": ("price", "cost", "fare", "ticket", "how much", "pay"),
-    "Time": ("time", "how long", "duration", "minutes", "when", "travel time", "journey"),
-    "Type": ("type", "kind", "sort", "what is it", "category"),
-    "Department": ("department", "ward", "unit"),
-    "Choice": ("how many", "options", "choice"),
-}
+REQUEST_WORDS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEXICON["act_request_words"].items()}
 NEGATION = re.compile(
     r"\b(no|not|none|nothing|sorry|unfortunately|unable|cannot|can't|couldn't|don't|doesn't|isn't|aren't"
     r"|unavailable|fully booked|failed|afraid)\b"
@@ -113,14 +89,5 @@ ASKING = re.compile(
 #: A capitalised word inside a sentence: after a lower-case word, or after one and a comma.
 MIDSENTENCE_CAPITAL = re.compile(r"(?:(?<=[a-z'] )|(?<=[a-z'], )|(?<=[A-Z][a-z] )|(?<=[A-Z][a-z]\. ))([A-Z][a-z]+)\b")
 #: Words a line may capitalise mid-sentence without naming anyone.
-CAPITALISED_OK = frozenset({
-    "cambridge", "england", "english", "british", "uk", "monday", "tuesday", "wednesday", "thursday", "friday",
-    "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "centre", "center", "city", "town", "street", "road", "station", "railway",
-    "hotel", "restaurant", "museum", "college", "gallery", "theatre", "cinema", "guest", "house", "hall", "church",
-    "park", "pool", "wifi", "wi", "fi", "internet", "free", "pounds", "gbp", "sir", "madam", "hospital", "police",
-    "addenbrookes", "thanks", "thank", "bye", "goodbye", "anything", "please", "sure", "okay", "ok", "great",
-    "hello", "hi", "yes", "no", "sorry", "perfect", "wonderful", "cheers", "have", "enjoy", "is", "can", "could",
-    "would", "what", "how", "where", "when", "which", "do", "does", "the", "it", "that", "this", "there",
-})
+CAPITALISED_OK = frozenset(_LEXICON["capitalised_ok"]["words"])
 SENTENCE_END = re.compile(r"[.!?]['\")\u201d]*$|[\U0001F300-\U0001FAFF]$")

@@ -19,6 +19,10 @@ from collections.abc import Iterable
 
 from goalconvo.core.venues import VenueDB
 from goalconvo.core.roles import DESTINATION, ORIGIN, TIMETABLE
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's reading-kit words (its reading.toml).
+_READING = pack_toml(default_pack(), "reading")
 
 #: Words a name keeps in lower case unless it starts the name ("City Centre North B and B").
 _MINOR = frozenset({"a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "off"})
@@ -29,23 +33,9 @@ _UPPER = frozenset({"adc", "hk", "bmw", "ent", "uk"})
 _NOT_NAMES = frozenset({"the place", "home from home"})
 
 #: Proper names beside the venue database's: cuisines, makes, the hospital, days.
-_PROPER = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "african", "american", "asian", "australasian", "australian", "austrian", "basque", "belgian", "brazilian",
-    "british", "cantonese", "caribbean", "catalan", "chinese", "christmas", "corsica", "cuban", "danish",
-    "english", "european", "french", "german", "greek", "hungarian", "indian", "indonesian", "irish", "italian",
-    "jamaican", "japanese", "korean", "lebanese", "malaysian", "mediterranean", "mexican", "moroccan",
-    "persian", "polynesian", "portuguese", "romanian", "russian", "scandinavian", "scottish", "singaporean",
-    "spanish", "swedish", "swiss", "thai", "turkish", "tuscan", "venetian", "vietnamese", "welsh",
-    "addenbrookes hospital", "addenbrooke's hospital", "cambridge", "london", "england", "uk",
-)
+_PROPER = tuple(_READING["proper_names"]["words"])
 #: Generic words people capitalise now and then mid-sentence; one casing for both sources.
-_GENERIC = (
-    "hotel", "hotels", "guesthouse", "guesthouses", "guest house", "restaurant", "restaurants", "train", "trains",
-    "taxi", "taxis", "attraction", "attractions", "museum", "college", "park", "theatre", "cinema", "church",
-    "gallery", "pool", "nightclub", "hospital", "police", "north", "south", "east", "west", "centre", "city centre", "cheap",
-    "moderate", "moderately", "expensive", "wifi", "internet", "parking", "postcode", "reference", "entrance fee",
-)
+_GENERIC = tuple(_READING["generic_words"]["words"])
 
 _STREET = re.compile(r"\b(road|rd|street|st|lane|way|avenue|parade|crescent|passage|row|place|terrace|court|"
                      r"gardens|yard|square|hill|hills|common|causeway|close|drive|walk)\b")

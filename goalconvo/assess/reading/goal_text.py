@@ -17,27 +17,27 @@ from goalconvo.core.goals import fail_info_applies, taxi_endpoint_domains
 from goalconvo.core.records import DomainGoal, Goal
 from goalconvo.core.venues import VenueDB
 from goalconvo.core.roles import (
-    AREA, ARRIVE_BY, CAR_TYPE, CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, INTERNET, LEAVE_AT,
-    LODGING, OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STARS, STAY, TABLE, TIMETABLE,
-    TIMETABLE_ID, TRAVEL_TIME,
+    AREA, ARRIVE_BY, CUISINE, DEPARTMENT, DEPARTMENT_DESK, DESTINATION, INTERNET, LEAVE_AT, LODGING,
+    OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STARS, STAY, TABLE, TIMETABLE,
 )
+from goalconvo.packs.builtin import default_pack, pack_toml
+
+#: The default pack's reading-kit words (its reading.toml).
+_READING = pack_toml(default_pack(), "reading")
 
 #: The order domains are told in, whatever order the goal record holds them.
 ORDER = (TABLE, LODGING, SIGHT, DEPARTMENT_DESK, OFFICE, TIMETABLE, RIDE)
 
 _NONE = {"", "dontcare", "dont care", "don't care", "any", "none", "not mentioned", "?"}
-_PRICE = {"cheap": "cheap", "moderate": "moderately priced", "expensive": "expensive"}
-_ATTRACTION = {
-    "swimmingpool": "swimming pool", "concerthall": "concert hall", "multiple sports": "sports centre",
-    "architecture": "place of architectural interest", "entertainment": "place of entertainment",
-    "boat": "boat trip", "mutliple sports": "sports centre",
-}
-_ASK = {
-    "phone": "phone number", "address": "address", "postcode": "postcode", "entrance fee": "entrance fee",
-    "price": "price", TRAVEL_TIME: "travel time", TIMETABLE_ID: "train ID", LEAVE_AT: "departure time",
-    ARRIVE_BY: "arrival time", CAR_TYPE: "car type", STARS: "star rating", AREA: "area", PRICE_RANGE: "price range", CUISINE: "type of food", "type": "type",
-    "name": "name", "department": "department",
-}
+_PRICE = dict(_READING["goal_price"])
+_ATTRACTION = dict(_READING["goal_attraction_type"])
+_ASK = dict(_READING["goal_ask"])
+#: What a goal sentence calls a place where the goal gives no type.
+_NOUN: dict[str, str] = dict(_READING["goal_noun"])
+#: Lodging types a goal sentence says as themselves.
+_LODGING_TYPES: tuple[str, ...] = tuple(_READING["goal_lodging_types"]["words"])
+#: What a goal sentence calls an amenity (``parking``, ``wifi``).
+_AMENITY: dict[str, str] = dict(_READING["goal_amenity"])
 
 
 def _given(v: object) -> str | None:
@@ -64,9 +64,9 @@ def _venue(domain: str, info: dict[str, str]) -> str:
         if DEPARTMENT not in v:
             return "the hospital"
         dept = v[DEPARTMENT].lower()
-        return f"the hospital's {dept}" + ("" if dept.endswith(("department", "unit", "clinic", "ward")) else " department")
-    noun = {TABLE: "restaurant", LODGING: "place to stay", SIGHT: "attraction"}[domain]
-    if domain == LODGING and v.get("type", "").lower() in ("hotel", "guesthouse"):
+        return f"the hospital's {dept}" + ("" if dept.endswith(tuple(_READING["goal_department"]["words"])) else " department")
+    noun = _NOUN[domain]
+    if domain == LODGING and v.get("type", "").lower() in _LODGING_TYPES:
         noun = v["type"].lower()
     if domain == SIGHT and "type" in v:
         noun = _ATTRACTION.get(v["type"].lower(), v["type"].lower())
@@ -83,7 +83,7 @@ def _venue(domain: str, info: dict[str, str]) -> str:
     if AREA in v:
         phrase += f" in the {v[AREA].lower()}"
     extras = []
-    for slot, word in ((PARKING, "parking"), (INTERNET, "wifi")):
+    for slot, word in ((PARKING, _AMENITY[PARKING]), (INTERNET, _AMENITY[INTERNET])):
         if slot in v:
             extras.append(f"free {word}" if v[slot].lower() in ("yes", "free", "true") else f"no {word} needed")
     if extras:
@@ -147,7 +147,7 @@ def _first_ask(info: dict[str, str], fail: dict[str, str], message: list[str]) -
         elif k == "name":
             parts.append(name_case(s))
         elif k in (PARKING, INTERNET):
-            parts.append(("free " if s.lower() in ("yes", "free", "true") else "no ") + ("parking" if k == "parking" else "wifi"))
+            parts.append(("free " if s.lower() in ("yes", "free", "true") else "no ") + _AMENITY[k])
         elif k != AREA:
             parts.append(s)
     asked = _words(parts) if parts else "one"
@@ -184,7 +184,7 @@ def _booking(domain: str, book: dict[str, str], fail: dict[str, str]) -> str | N
 
 def _need(slot: str) -> str:
     if slot in (PARKING, INTERNET):
-        return "whether it has " + ("parking" if slot == "parking" else "wifi")
+        return "whether it has " + _AMENITY[slot]
     return "the " + _ASK.get(slot, slot)
 
 
@@ -263,10 +263,11 @@ def _taxi_between(goal: Goal, domains: list[str]) -> dict[str, str]:
     for slot, d in taxi_endpoint_domains(cons, domains, _shipped_names()).items():
         other = goal.domains[d].info
         if d == SIGHT:
-            noun = _ATTRACTION.get(str(other.get("type", "")).lower(), str(other.get("type", "") or "attraction").lower())
+            noun = _ATTRACTION.get(str(other.get("type", "")).lower(), str(other.get("type", "") or _NOUN[SIGHT]).lower())
         elif d == LODGING:
-            noun = {"hotel": "hotel", "guesthouse": "guesthouse"}.get(str(other.get("type", "")).lower(), "place to stay")
+            kind = str(other.get("type", "")).lower()
+            noun = kind if kind in _LODGING_TYPES else _NOUN[LODGING]
         else:
-            noun = "restaurant"
+            noun = _NOUN[TABLE]
         info[slot] = f"{_OF_GOAL}{noun}"
     return info

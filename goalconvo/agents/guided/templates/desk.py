@@ -33,7 +33,9 @@ from goalconvo.agents.guided.templates.nouns import (
     take,
     yes,
 )
-from goalconvo.agents.guided.templates.words import ATTRACTION_TYPE, HOTEL_TYPE, SLOT_NOUN, department, display, food_phrase
+from goalconvo.agents.guided.templates.words import (
+    ATTRACTION_TYPE, HOTEL_TYPE, PLAIN_LODGING_TYPES, SLOT_NOUN, department, display, food_phrase,
+)
 from goalconvo.core.roles import DEPARTMENT_DESK, LODGING, OFFICE, RIDE, SIGHT, TABLE, TIMETABLE
 
 _DESC = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking")
@@ -98,7 +100,7 @@ def _named_one_fails(acts: dict[tuple[str, str], Slots], ctx: TurnContext) -> bo
 def _type_goes_without_saying(domain: str, types: list[str], names: list[str]) -> bool:
     """A hotel that is a hotel, or a venue whose name says its type ("Mumford Theatre")."""
     t = norm(types[0]) if types else ""
-    if domain == LODGING and t == "hotel":
+    if domain == LODGING and t in PLAIN_LODGING_TYPES:
         return True
     word = {"guesthouse": "guest house", "swimmingpool": "pool", "concerthall": "hall"}.get(t, t)
     return bool(word) and all(word in n.lower() or t in n.lower() for n in names)

@@ -155,7 +155,7 @@ def noun_phrase(domain: str, s: Slots, rng: random.Random, plural: bool = False,
     noun, own_article = head_noun(domain, s, rng, plural, user)
     if domain == TABLE and food:
         if noun.startswith("place") and not user:  # "a place to eat serving Indian food" reads as a form
-            noun = "restaurants" if plural else "restaurant"
+            noun = DOMAIN_NOUN[TABLE][1 if plural else 0]
             adj.append(food)
         elif noun.startswith("place"):
             noun = f"{noun} serving {food_phrase(food)}"

@@ -33,7 +33,9 @@ from goalconvo.agents.guided.templates.nouns import (
     take,
     yes,
 )
-from goalconvo.agents.guided.templates.words import ASK_NOUN, ATTRACTION_TYPE, BOOKING_SLOTS, HOTEL_TYPE, department, display, food_phrase
+from goalconvo.agents.guided.templates.words import (
+    AMENITY_WORD, ASK_NOUN, ATTRACTION_TYPE, BOOKING_SLOTS, HOTEL_TYPE, department, display, food_phrase,
+)
 from goalconvo.core.roles import DEPARTMENT_DESK, LODGING, OFFICE, RIDE, SIGHT, TABLE, TIMETABLE
 
 _SEARCH = ("Stars", "Price", "Food", "Type", "Area", "Internet", "Parking", "Department")
@@ -67,7 +69,7 @@ def _answer(domain: str, slot: str, values: list[str], rng: random.Random) -> st
     if slot == "Stars":
         return pick(rng, (f"{_cap(count(said[0], rng))} stars{end}.", f"It should have {v} stars.", f"I'd like {v} stars."))
     if slot in ("Internet", "Parking"):
-        word = "wifi" if slot == "Internet" else "parking"
+        word = AMENITY_WORD[slot]
         if yes(said[0]):
             return pick(rng, (f"Yes, I'll need free {word}.", f"Yes, it must have free {word}.", f"Free {word}, yes please."))
         return pick(rng, (f"No, I don't need {word}.", f"{_cap(word)} isn't necessary."))

@@ -39,6 +39,10 @@ USER_SYNONYMS: dict[str, tuple[tuple[str, str], ...]] = _pairs(_WORDS["user_syno
 HOTEL_TYPE: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b) in _WORDS["hotel_type"].items()}
 #: Attraction types as people say them: (a singular with article, plural).
 ATTRACTION_TYPE: dict[str, tuple[str, str]] = {k: (a, b) for k, (a, b) in _WORDS["attraction_type"].items()}
+#: Lodging types that go without saying ("a hotel that is a hotel").
+PLAIN_LODGING_TYPES: frozenset[str] = frozenset(_WORDS["plain_lodging_type"]["words"])
+#: What an amenity is called when a User asks for it, by act slot (``Internet`` -> ``wifi``).
+AMENITY_WORD: dict[str, str] = dict(_WORDS["amenity_word"])
 #: What a booking holds, per domain.
 BOOKED_THING: dict[str, str] = dict(_WORDS["booked_thing"])
 
@@ -96,14 +100,15 @@ def display(slot: str, value: str) -> str:
     return v
 
 
-_UNIT_WORDS = ("department", "unit", "clinic", "ward", "centre", "surgery", "service", "medicine", "ology", "ics")
+_UNIT_WORDS = tuple(_WORDS["unit_words"]["words"])
+_OWN_UNIT_WORDS = tuple(_WORDS["unit_words"]["own"])
 
 
 def department(value: str, article: bool = True) -> str:
     """A hospital department as people name it: ``"an emergency department"``, ``"a cardiology department"``,
     ``"a paediatric clinic"`` (no "department department")."""
     v = value.strip().lower()
-    own = any(v.endswith(w) for w in ("department", "unit", "clinic", "ward", "centre", "surgery", "service"))
+    own = any(v.endswith(w) for w in _OWN_UNIT_WORDS)
     phrase = v if own else f"{v} department"
     if not article:
         return phrase
@@ -132,7 +137,5 @@ def content_phrases() -> frozenset[str]:
             out |= {one, many}
     for one, many in (*HOTEL_TYPE.values(), *ATTRACTION_TYPE.values()):
         out |= {one.split(" ", 1)[1] if one.startswith(("a ", "an ")) else one, many}
-    out |= {"free wifi", "free parking", "wifi", "internet", "parking", "number", "reference", "stars", "star",
-            "seats", "seat", "ticket", "cab", "car", "department", "hospital", "police station", "postcode", "post code",
-            "cambridge"}
+    out |= set(_WORDS["content_words"]["words"])
     return frozenset(out)
