@@ -26,7 +26,8 @@ from pathlib import Path
 
 from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, message_bus, publish
+from goalconvo.commands.bus import message_bus, publish
+from goalconvo.commands.runner import Worker
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply

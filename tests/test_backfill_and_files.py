@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from goalconvo.commands.runner import publish
+from goalconvo.commands.bus import publish
 from goalconvo.core.dead_letters import DeadLetter
 from goalconvo.core.records import encode
 from goalconvo.core.settings import Settings

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from goalconvo.commands.runner import publish
+from goalconvo.commands.bus import publish
 from goalconvo.core.records import Goal, encode
 from goalconvo.core.text import id_problem
 from goalconvo.sinks.sql import QueryRefused, check_read_only

@@ -158,7 +158,8 @@ def test_bertscore_is_one_for_itself_and_retrieval_picks_the_same_domain_set(tmp
 @pytest.mark.slow
 def test_the_sink_scores_similarity_and_snapshots_metrics_as_dialogues_arrive(settings, bus, tmp_path: Path):
     from goalconvo.commands.goal_batches import goal_events, goals_for_run
-    from goalconvo.commands.runner import Worker, publish
+    from goalconvo.commands.bus import publish
+    from goalconvo.commands.runner import Worker
     from goalconvo.streams.topics import Topics
 
     ref = {

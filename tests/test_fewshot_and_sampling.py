@@ -9,7 +9,8 @@ import pytest
 
 from goalconvo.agents import fewshot
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker
 from goalconvo.core.goals import builtin_goals, parse_domain_mix, sample_goals, with_failing_request
 from goalconvo.core.records import FewShotExample
 from goalconvo.core.settings import Settings

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer, canned_reply
 from goalconvo.llm.vllm_server import VLLMServerBackend

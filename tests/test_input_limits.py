@@ -16,7 +16,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from goalconvo.commands.runner import publish
+from goalconvo.commands.bus import publish
 from goalconvo.core.goals import multiwoz_goals
 from goalconvo.core.dead_letters import DeadLetter
 from goalconvo.core.records import Goal, decode

@@ -10,7 +10,8 @@ import asyncio
 from pathlib import Path
 
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish, run_goals
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker, run_goals
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.topics import Topics

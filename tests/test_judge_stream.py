@@ -11,7 +11,9 @@ import asyncio
 
 import orjson
 
-from goalconvo.commands.runner import Worker, publish
+from goalconvo.commands.bus import publish
+
+from goalconvo.commands.runner import Worker
 from goalconvo.core.records import JudgedDialogue, decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer

@@ -158,7 +158,7 @@ def test_created_topics_take_the_replication_settings(settings: Settings, broker
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-    from goalconvo.commands.runner import open_bus
+    from goalconvo.commands.bus import open_bus
 
     sent = []
     create = AIOKafkaAdminClient.create_topics

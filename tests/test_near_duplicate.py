@@ -127,7 +127,8 @@ def _flags(store, run_id: str) -> dict[str, tuple[bool, bool | None, str | None]
 def _republish(settings, bus: str, n: int, restart: bool):
     """Goals under run-a, then the same goals under run-b (after a fresh worker if ``restart``)."""
     from goalconvo.commands.goal_batches import goal_events, goals_for_run
-    from goalconvo.commands.runner import Worker, publish
+    from goalconvo.commands.bus import publish
+    from goalconvo.commands.runner import Worker
     from goalconvo.streams.topics import Topics
 
     from polling import until

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import run_query
 from goalconvo.streams.replay import backfill_goals, replay

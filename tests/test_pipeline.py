@@ -13,7 +13,8 @@ import orjson
 import pytest
 
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish, run_goals
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker, run_goals
 from goalconvo.core.dead_letters import DeadLetter
 from goalconvo.core.records import decode
 from goalconvo.core.settings import Settings

@@ -7,7 +7,9 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from goalconvo.commands.runner import Worker, publish
+from goalconvo.commands.bus import publish
+
+from goalconvo.commands.runner import Worker
 from goalconvo.core.dead_letters import DeadLetter, payload_fields
 from goalconvo.core.records import decode, encode
 from goalconvo.core.settings import Settings

@@ -11,7 +11,8 @@ import textwrap
 from pathlib import Path
 
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, publish, run_goals
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker, run_goals
 from goalconvo.core.records import encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink, sink_group

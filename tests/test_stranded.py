@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from goalconvo.commands import app as cli_app
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
-from goalconvo.commands.runner import Worker, WorkerFailed, publish, run_goals
+from goalconvo.commands.bus import publish
+from goalconvo.commands.runner import Worker, WorkerFailed, run_goals
 from goalconvo.core.dead_letters import DeadLetter
 from goalconvo.core.records import decode, dialogue_id_for, encode
 from goalconvo.core.settings import Settings

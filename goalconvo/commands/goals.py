@@ -57,7 +57,7 @@ def goals_produce(
 
     from goalconvo.commands.common import GenerateSpec, StopRequest
     from goalconvo.commands.goal_batches import goal_events
-    from goalconvo.commands.runner import publish
+    from goalconvo.commands.bus import publish
     from goalconvo.streams.topics import Topics
 
     from goalconvo.streams.kafka import KafkaAccess

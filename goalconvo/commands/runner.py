@@ -1,4 +1,4 @@
-"""Running the pipeline: the bus (embedded or given), a worker, and the one-shot run.
+"""Running the pipeline: a worker, the one-shot run, and the served worker and broker (the bus is ``bus.py``).
 
 ``goalconvo run`` and ``goalconvo worker`` call these; tests call the same.
 """
@@ -12,12 +12,13 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from goalconvo.commands.bus import open_bus, publish
 from goalconvo.commands.goal_batches import goal_events, goals_for_run, goals_from_settings
-from goalconvo.core.records import Goal, check_event_size
+from goalconvo.core.records import Goal
 from goalconvo.core.settings import Settings
 from goalconvo.llm import LLMBackend, create_backend
 from goalconvo.sinks.consumer import DuckDBSink
@@ -25,8 +26,8 @@ from goalconvo.sinks.query_server import QueryServer
 from goalconvo.sinks.opening import open_store_waiting
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.app import Pipeline, topic_partitions
-from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, describe_error, ensure_topics, saying_goodbye
-from goalconvo.streams.kafka import Bus, KafkaAccess, access, for_settings
+from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, ensure_topics, saying_goodbye
+from goalconvo.streams.kafka import Bus, for_settings
 from goalconvo.streams.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -36,63 +37,6 @@ log = logging.getLogger(__name__)
 PART_STOP_S = 10.0
 #: The same when the broker is known to be gone.
 GONE_STOP_S = 2.0
-
-
-@contextlib.asynccontextmanager
-async def open_bus(settings: Settings) -> AsyncIterator[tuple[KafkaAccess, BusWatch]]:
-    """The bus with every topic created: the given Kafka (with the settings' TLS/SASL) or an embedded
-    broker (plaintext on loopback), and a watch that says when it is gone."""
-    topics = topic_partitions(settings)
-    replication = {"replication_factor": settings.topic_replication_factor,
-                   "min_insync_replicas": settings.topic_min_insync_replicas}
-    if settings.bootstrap_servers:
-        kafka = KafkaAccess.from_settings(settings)
-        await ensure_topics(kafka, topics, **replication)
-        yield kafka, BusWatch(kafka.bootstrap_servers, None, settings.broker_unreachable_s)
-        return
-    broker = EmbeddedBroker(binary=settings.embedded_broker_bin)
-    await broker.start()
-    try:
-        kafka = KafkaAccess(broker.bootstrap_servers)
-        await ensure_topics(kafka, topics)
-        yield kafka, BusWatch(kafka.bootstrap_servers, broker, settings.broker_unreachable_s)
-    finally:
-        await broker.stop()
-
-
-@contextlib.asynccontextmanager
-async def message_bus(settings: Settings) -> AsyncIterator[KafkaAccess]:
-    """The bus with every topic created (``open_bus`` without its watch)."""
-    async with open_bus(settings) as (kafka, _):
-        yield kafka
-
-
-async def publish(bus: Bus, topic: str, events: Iterable[tuple[bytes | None, bytes]]) -> int:
-    """Send (key, value) events to ``topic``; returns how many were sent.
-
-    Each value is checked against an event's size limit before anything is produced
-    (``EventTooLarge``, a ValueError), so a file is refused whole rather than half sent.
-    """
-    kafka = access(bus)
-    events = [(key, value if value is None else check_event_size(value, f"event {i}"))
-              for i, (key, value) in enumerate(events, start=1)]
-    producer = kafka.producer(linger_ms=5)
-    try:
-        await producer.start()
-    except Exception as exc:
-        with contextlib.suppress(Exception):
-            await producer.stop()
-        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {describe_error(exc)}") from exc
-    n = 0
-    try:
-        futures = []
-        for key, value in events:
-            futures.append(await producer.send(topic, key=key, value=value))
-            n += 1
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return n
 
 
 def run_namespace(settings: Settings, store: CorpusStore) -> Settings:
