@@ -144,3 +144,45 @@ def test_import_multiwoz_takes_the_multiwoz_pack_and_refuses_another(tmp_path: P
     assert ok.returncode == 0, ok.stderr
     out = json.loads(ok.stdout.strip().splitlines()[-1])
     assert out["dialogues"] == 2 and out["venue_db"].endswith("packs/multiwoz/db")
+
+
+def test_multiwoz_goals_name_the_shipped_pack_and_another_version_is_dead_lettered(tmp_path: Path):
+    """A MultiWOZ goal is published naming ``multiwoz@2.1#hash`` (as a pack's goal names its pack): the
+    worker generates it with MultiWOZ's engine, keeps ``metrics --by pack`` apart from the old unnamed
+    goals, and dead-letters one that names another version of the pack rather than generate it."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    from goalconvo.commands.goal_batches import goal_events
+    from goalconvo.core.goals import builtin_goals, goal_content_key
+    from goalconvo.core.records import Goal
+
+    ref = default_pack().ref
+    mw = builtin_goals()[0]
+    [(_, value)] = list(goal_events([mw]))
+    stamped = Goal.model_validate_json(value)
+    assert stamped.pack == ref and not stamped.names_a_pack and mw.pack is None
+    assert goal_content_key(stamped) == goal_content_key(mw)  # the goal's identity (near duplicates, replays) is unchanged
+    pack_goal = Goal.model_validate({"goal_id": "p", "pack": "clinic@1.0#000000000000", "domains": {},
+                                     "tasks": [{"service": "Doctors", "intent": "FindDoctor"}]})
+    assert [Goal.model_validate_json(v).pack for _, v in goal_events([pack_goal])] == ["clinic@1.0#000000000000"]
+
+    old = mw.model_copy(update={"goal_id": "old-version", "pack": "multiwoz@0.9#000000000000"})
+    (tmp_path / "goals.jsonl").write_text(mw.model_dump_json() + "\n" + old.model_dump_json() + "\n")
+    ran = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--goal-source", "goals.jsonl", "--all-goals",
+                          "--llm", "scripted", "--db", "c.duckdb", "--json"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    con = duckdb.connect(str(tmp_path / "c.duckdb"), read_only=True)
+    try:
+        packs = con.execute("select pack from dialogues").fetchall()
+        reasons = [r[0] for r in con.execute("select reason from dead_letters").fetchall()]
+    finally:
+        con.close()
+    assert packs == [(ref,)], packs
+    assert len(reasons) == 1 and f"names pack multiwoz@0.9#000000000000; this worker holds {ref}" in reasons[0], reasons
+    by = subprocess.run([sys.executable, "-m", "goalconvo.commands", "metrics", "--db", "c.duckdb", "--by", "pack", "--json"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert by.returncode == 0 and ref in by.stdout, by.stdout + by.stderr

@@ -49,7 +49,7 @@ def query(
 def metrics(
     db: Optional[Path] = DbOpt,
     sets: Optional[list[str]] = typer.Option(None, "--set", help="Only these dialogue sets (repeat the option)."),
-    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version | mode (guided or free) | pack (name@version#hash; '(built-in)' for the MultiWOZ domains)."),
+    by: str = typer.Option("set", "--by", help="Group inside each set: set | domain_set | model | prompt_version | mode (guided or free) | pack (name@version#hash; MultiWOZ's is multiwoz@...; '(built-in)' for MultiWOZ dialogues whose goal names no pack: imported ones, or generated before goals named it)."),
     accepted_only: bool = typer.Option(False, "--accepted-only", help="Measure accepted dialogues only."),
     reference: Optional[str] = typer.Option(
         None, "--reference", help="BERTScore against this reference set (its file name); needed when several were scored."),

@@ -78,7 +78,7 @@ async def rejudge(
     loop = asyncio.get_running_loop()
     dialogues = await loop.run_in_executor(None, load_dialogues, store, where)
     held = judge.pack.ref if judge.pack is not None else None
-    others = sorted({d.goal.pack for d in dialogues if d.goal.pack is not None and d.goal.pack != held})
+    others = sorted({d.goal.pack for d in dialogues if d.goal.names_a_pack and d.goal.pack != held})
     if others:
         # Judged without their pack, every one would get a rejected verdict: refuse before writing any.
         raise ValueError(f"{sum(1 for d in dialogues if d.goal.pack in others)} of the dialogues name pack(s) "

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
 from goalconvo.core.records import Goal, encode
 from goalconvo.core.settings import Settings
+from goalconvo.packs.builtin import default_pack
 
 
 def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> list[Goal]:
@@ -92,5 +93,9 @@ def goals_from_settings(settings: Settings, n: int, run_id: str) -> list[Goal]:
 
 
 def goal_events(goals: Iterable[Goal]) -> Iterable[tuple[bytes, bytes]]:
-    """Each goal as a (key, value) event for the goals topic, keyed by its id."""
-    return ((g.goal_id.encode(), encode(g)) for g in goals)
+    """Each goal as a (key, value) event for the goals topic, keyed by its id.
+
+    A MultiWOZ goal is stamped with the shipped pack it was made for (``multiwoz@2.1#hash12``), as a
+    pack's goal names its pack: a worker holding another version of it dead-letters the goal."""
+    ref = default_pack().ref
+    return ((g.goal_id.encode(), encode(g if g.pack is not None else g.model_copy(update={"pack": ref}))) for g in goals)

@@ -134,7 +134,7 @@ def goal_content_key(goal: Goal) -> str:
         }
         for d, g in goal.domains.items()
     }
-    if goal.pack is not None:
+    if goal.names_a_pack:
         # A pack goal is its pack (name: two packs' services of one name never mix) and its tasks in order.
         content = {"pack": goal.pack.partition("@")[0], "user": goal.user,
                    "tasks": [t.model_dump(mode="json") for t in goal.tasks]}

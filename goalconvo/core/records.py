@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from goalconvo.core.slots import slot_value_problem
 from goalconvo.core.text import escape_controls, has_controls, id_problem
-from goalconvo.packs.builtin import default_pack
+from goalconvo.packs.builtin import DEFAULT_PACK, default_pack
 
 #: 2: turns carry dialogue acts, belief state and who phrased them; dialogues a mode.
 SCHEMA_VERSION = 2
@@ -225,7 +225,7 @@ class Goal(Record):
     def _known_domains(self) -> "Goal":
         if not self.domains:
             raise ValueError("a goal needs at least one domain")
-        if self.pack is None:
+        if not self.names_a_pack:
             if self.tasks:
                 raise ValueError("a goal with tasks names its pack (pack: name@version#hash)")
             unknown = sorted(set(self.domains) - set(KNOWN_DOMAINS))
@@ -245,6 +245,12 @@ class Goal(Record):
     @property
     def domain_names(self) -> list[str]:
         return sorted(self.domains)
+
+    @property
+    def names_a_pack(self) -> bool:
+        """A domain pack's goal (tasks of a pack's services), not a goal of the shipped MultiWOZ pack, which
+        names it (``multiwoz@2.1#...``, stamped when published) or nothing (older goal files)."""
+        return self.pack is not None and self.pack.partition("@")[0] != DEFAULT_PACK
 
 
 class Persona(BaseModel):

@@ -69,7 +69,7 @@ class Judge:
         return checks, check_pack_goal(dialogue, self.pack)
 
     async def judge(self, dialogue: Dialogue) -> JudgedDialogue:
-        if dialogue.goal.pack is not None:
+        if dialogue.goal.names_a_pack:
             checks, goal = await asyncio.to_thread(self._pack_checks, dialogue)
         else:
             checks = run_rules(dialogue, self.settings, self.venues)
@@ -80,7 +80,7 @@ class Judge:
         checks.append(goal)
         scores = {"goal_completion": goal.score or 0.0}
         judge_error = False
-        if dialogue.goal.pack is not None:
+        if dialogue.goal.names_a_pack:
             checks.append(CheckResult(name="llm_judge", passed=True,
                                       reason="skipped: the LLM judge's prompt is written for MultiWOZ's desk, not a pack's"))
         elif self.llm_judge is not None and all(c.passed for c in checks):

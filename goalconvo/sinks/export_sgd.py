@@ -28,6 +28,7 @@ from goalconvo.core.act_slots import ACT_SLOT
 from goalconvo.core.records import KNOWN_DOMAINS
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.core.roles import TRAVEL_TIME
+from goalconvo.packs.builtin import DEFAULT_PACK
 
 #: MultiWOZ act slot name -> the belief's slot name (``Time`` is a booking time; a train's duration is ``duration``).
 _SLOT = {v: k for k, v in ACT_SLOT.items() if k != TRAVEL_TIME}
@@ -157,7 +158,7 @@ def sgd_dialogues(store: CorpusStore, where: str, params: list[Any]) -> list[dic
             from dialogues d join current_verdicts v using (dialogue_id) {where} order by d.dialogue_id""",
         params,
     ).rows
-    return [pack_sgd_dialogue(did, list(domains or []), list(turns or [])) if pack
+    return [pack_sgd_dialogue(did, list(domains or []), list(turns or [])) if pack and pack.partition("@")[0] != DEFAULT_PACK
             else sgd_dialogue(did, list(domains or []), list(turns or [])) for did, domains, pack, turns in rows]
 
 

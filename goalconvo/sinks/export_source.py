@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from goalconvo.packs.builtin import DEFAULT_PACK
 from goalconvo.packs.model import Pack
 
 #: The system turn of built-in chats (``export --system-prompt`` replaces it).
@@ -109,10 +110,10 @@ def pack_filter(query, where: str, params: list, pack: Pack | None, *, one_sourc
                              + (f"; it holds other versions of {pack.meta.name}: {', '.join(same)}" if same else ""))
         cond = "coalesce(d.pack, '') = ?"
         return (f"{where} and {cond}" if where else f"where {cond}"), [*params, pack.ref]
-    packs = [p for p in held if p]
+    packs = [p for p in held if p and p.partition("@")[0] != DEFAULT_PACK]
     if one_source and packs:
         raise ValueError(f"the selection holds dialogues of pack(s) {', '.join(packs)}"
-                         + (" beside the built-in domains" if "" in held else "")
+                         + (" beside the built-in domains" if len(packs) < len(held) else "")
                          + ": export them with --pack NAME (the system turn and the card's licence come from it), "
                          "one pack at a time, or choose sets with --set")
     return where, params

@@ -29,6 +29,7 @@ from goalconvo.agents.dialogue import DialogueEngine
 from goalconvo.agents.guided.engine import GuidedEngine
 from goalconvo.agents.pack.engine import PackEngine
 from goalconvo.core.pack_goals import goal_problem
+from goalconvo.packs.builtin import default_pack
 from goalconvo.packs.registry import find_pack
 from goalconvo.agents.guided.realizer import PhrasingExample
 from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasings
@@ -223,9 +224,12 @@ class Pipeline(DeadLettering, StrandedWatchdog):
         other way round), raises with the reason: the stage dead-letters it.
         """
         if self.pack is None:
-            if goal.pack is not None:
+            if goal.names_a_pack:
                 raise ValueError(f"goal {goal.goal_id} names pack {goal.pack}; this worker holds no pack "
                                  "(MultiWOZ): start it with --pack")
+            if goal.pack is not None and goal.pack != default_pack().ref:
+                raise ValueError(f"goal {goal.goal_id} names pack {goal.pack}; this worker holds {default_pack().ref}: "
+                                 "run workers of the goalconvo version that produced the goal")
             return self.engine
         problem = goal_problem(goal, self.pack)
         if problem:

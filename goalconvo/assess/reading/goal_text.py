@@ -231,7 +231,7 @@ def pack_goal_text(goal: Goal) -> str:
 
 def goal_text(goal: Goal, cleaner: Cleaner | None = None) -> str:
     """What the customer wants, one short sentence per domain: the same words for a human and a generated goal."""
-    if goal.pack is not None:
+    if goal.names_a_pack:
         return pack_goal_text(goal)
     cleaner = cleaner or Cleaner.for_venues()
     domains = sorted(goal.domains, key=lambda d: ORDER.index(d) if d in ORDER else len(ORDER))

@@ -59,6 +59,7 @@ def make_sheet(
 
 def sheet_setting(key: ReadingKey, query: QueryFn) -> str | None:
     """The desk's setting of the sheet's pack dialogues (the pack's own words), None for MultiWOZ's desk."""
+    from goalconvo.packs.builtin import DEFAULT_PACK
     from goalconvo.packs.model import PackError
     from goalconvo.packs.registry import find_pack
 
@@ -66,7 +67,9 @@ def sheet_setting(key: ReadingKey, query: QueryFn) -> str | None:
     if not ids:
         return None
     marks = ",".join("?" * len(ids))
-    packs = {r[0] for r in query(f"select goal->>'pack' from dialogues where dialogue_id in ({marks})", ids).rows}
+    # MultiWOZ's goals name its shipped pack, or (older ones) nothing: either is MultiWOZ's desk.
+    packs = {None if p is None or str(p).partition("@")[0] == DEFAULT_PACK else p
+             for p, in query(f"select goal->>'pack' from dialogues where dialogue_id in ({marks})", ids).rows}
     if packs == {None}:
         return None
     names = {str(p).partition("@")[0] for p in packs if p}
