@@ -26,7 +26,8 @@ from goalconvo.agents.guided.simulate import plan_dialogue, plan_problems  # noq
 from goalconvo.core.goal_generator import generate_goals, goal_problems  # noqa: E402
 from goalconvo.core.goal_mix import parse_goal_mix  # noqa: E402
 from goalconvo.core.goals import goal_content_key  # noqa: E402
-from goalconvo.core.records import Goal, encode  # noqa: E402
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import encode  # noqa: E402
 from goalconvo.core.venues import VenueDB  # noqa: E402
 
 

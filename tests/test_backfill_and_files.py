@@ -16,7 +16,7 @@ import pytest
 
 from goalconvo.commands.bus import publish
 from goalconvo.core.dead_letters import DeadLetter
-from goalconvo.core.records import encode
+from goalconvo.core.wire import encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks import backfill
 from goalconvo.sinks.dashboard import data

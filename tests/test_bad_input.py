@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from goalconvo.commands.bus import publish
-from goalconvo.core.records import Goal, encode
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import encode
 from goalconvo.core.text import id_problem
 from goalconvo.sinks.sql import QueryRefused, check_read_only
 from goalconvo.streams.topics import Topics

@@ -18,7 +18,8 @@ from goalconvo.commands.goal_batches import goals_from_settings
 from goalconvo.core.goal_generator import GENERATE_SOURCE, compose_goal, generate_goals, goal_problems, iter_generated_goals
 from goalconvo.core.goal_mix import parse_goal_mix
 from goalconvo.core.goals import goal_content_key
-from goalconvo.core.records import Goal, decode
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import decode
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.streams.topics import Topics

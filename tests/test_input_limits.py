@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaProducer
 from goalconvo.commands.bus import publish
 from goalconvo.core.goals import multiwoz_goals
 from goalconvo.core.dead_letters import DeadLetter
-from goalconvo.core.records import Goal, decode
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import decode
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.streams.topics import Topics
 

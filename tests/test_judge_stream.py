@@ -14,7 +14,8 @@ import orjson
 from goalconvo.commands.bus import publish
 
 from goalconvo.commands.runner import Worker
-from goalconvo.core.records import JudgedDialogue, decode, encode
+from goalconvo.core.records import JudgedDialogue
+from goalconvo.core.wire import decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
 from goalconvo.judges.judge import RULES_VERSION

@@ -16,7 +16,7 @@ from goalconvo.commands.goal_batches import goal_events, goals_for_run
 from goalconvo.commands.bus import publish
 from goalconvo.commands.runner import Worker, run_goals
 from goalconvo.core.dead_letters import DeadLetter
-from goalconvo.core.records import decode
+from goalconvo.core.wire import decode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.query_server import CorpusUnavailable, endpoint_file, run_query
 from goalconvo.sinks.sql import QueryRefused

@@ -11,7 +11,7 @@ from goalconvo.commands.bus import publish
 
 from goalconvo.commands.runner import Worker
 from goalconvo.core.dead_letters import DeadLetter, payload_fields
-from goalconvo.core.records import decode, encode
+from goalconvo.core.wire import decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.devtools.openai_stub import OpenAIStubServer
 from goalconvo.llm.vllm_server import VLLMServerBackend

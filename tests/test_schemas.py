@@ -1,14 +1,8 @@
 import orjson
 import pytest
 
-from goalconvo.core.records import (
-    SCHEMA_VERSION,
-    DecodeError,
-    Goal,
-    decode,
-    dialogue_id_for,
-    encode,
-)
+from goalconvo.core.records import SCHEMA_VERSION, Goal, dialogue_id_for
+from goalconvo.core.wire import DecodeError, decode, encode
 
 
 def _goal(**kw):

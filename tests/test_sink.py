@@ -13,7 +13,7 @@ from pathlib import Path
 from goalconvo.commands.goal_batches import goal_events, goals_for_run
 from goalconvo.commands.bus import publish
 from goalconvo.commands.runner import Worker, run_goals
-from goalconvo.core.records import encode
+from goalconvo.core.wire import encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink, sink_group
 from goalconvo.sinks.query_server import run_query

@@ -19,7 +19,8 @@ from goalconvo.commands.goal_batches import goal_events, goals_for_run
 from goalconvo.commands.bus import publish
 from goalconvo.commands.runner import Worker, WorkerFailed, run_goals
 from goalconvo.core.dead_letters import DeadLetter
-from goalconvo.core.records import decode, dialogue_id_for, encode
+from goalconvo.core.records import dialogue_id_for
+from goalconvo.core.wire import decode, encode
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.consumer import DuckDBSink
 from goalconvo.sinks.query_server import endpoint_file, run_query

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 
-from goalconvo.core.records import check_event_size
+from goalconvo.core.wire import check_event_size
 from goalconvo.core.settings import Settings
 from goalconvo.streams.app import topic_partitions
 from goalconvo.streams.broker import BrokerError, BusWatch, EmbeddedBroker, describe_error, ensure_topics

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
-from goalconvo.core.records import Goal, encode
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import encode
 from goalconvo.core.settings import Settings
 from goalconvo.packs.builtin import default_pack
 

@@ -165,7 +165,7 @@ async def publish_stream(
     """
     import contextlib
 
-    from goalconvo.core.records import check_event_size, encode
+    from goalconvo.core.wire import check_event_size, encode
     from goalconvo.streams.broker import BrokerError, describe_error
     from goalconvo.streams.kafka import access
 

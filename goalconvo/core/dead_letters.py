@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 import orjson
 from pydantic import Field
 
-from goalconvo.core.records import MAX_ID_CHARS, Record, encode
+from goalconvo.core.records import MAX_ID_CHARS, Record
+from goalconvo.core.wire import encode
 from goalconvo.core.text import escape_controls
 
 #: A dead letter wraps a whole event (JSON-escaped, or base64 beside its text): its topics

@@ -20,7 +20,8 @@ from typing import Any, Collection, Mapping
 
 from pydantic import ValidationError
 
-from goalconvo.core.records import KNOWN_DOMAINS, DecodeError, Goal, decode
+from goalconvo.core.records import KNOWN_DOMAINS, Goal
+from goalconvo.core.wire import DecodeError, decode
 from goalconvo.core.roles import AREA, CUISINE, DESTINATION, LODGING, ORIGIN, SIGHT, TABLE
 from goalconvo.packs.builtin import default_pack, pack_toml
 

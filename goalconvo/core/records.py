@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from goalconvo.core.slots import slot_value_problem
 from goalconvo.core.text import escape_controls, has_controls, id_problem
@@ -369,51 +369,6 @@ class Verdict(Record):
 class JudgedDialogue(Record):
     dialogue: Dialogue
     verdict: Verdict
-
-
-class DecodeError(ValueError):
-    """An event's bytes are not a valid record of the expected type."""
-
-
-R = TypeVar("R", bound=Record)
-
-
-class EventTooLarge(ValueError):
-    """An event that would exceed ``MAX_EVENT_BYTES``: refused before it is produced."""
-
-
-def check_event_size(value: bytes, what: str = "event") -> bytes:
-    """``value`` if an event may carry it, else EventTooLarge naming its size and the limit."""
-    if len(value) > MAX_EVENT_BYTES:
-        raise EventTooLarge(f"{what} of {len(value)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit of an event")
-    return value
-
-
-def encode(record: Record) -> bytes:
-    return orjson.dumps(record.model_dump(mode="json"))
-
-
-def decode(cls: type[R], raw: bytes | str | None) -> R:
-    """Parse and validate ``raw`` as ``cls``, or raise a readable DecodeError."""
-    if raw is None:
-        raise DecodeError("empty event (no value)")
-    limit = cls.max_event_bytes
-    if len(raw) > limit:
-        raise DecodeError(f"event of {len(raw)} bytes exceeds the {limit}-byte limit")
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise DecodeError(f"not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise DecodeError(f"expected a JSON object for {cls.__name__}, got {type(obj).__name__}")
-    try:
-        return cls.model_validate(obj)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err["loc"]) or cls.__name__
-            parts.append(f"{where}: {err['msg']}")
-        raise DecodeError(f"invalid {cls.__name__}: " + "; ".join(parts)) from None
 
 
 def dialogue_id_for(run_id: str, goal_id: str) -> str:

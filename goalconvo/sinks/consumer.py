@@ -31,9 +31,10 @@ from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from goalconvo.core import dead_letters, records
+from goalconvo.core import dead_letters, wire
 from goalconvo.core.dead_letters import DeadLetter, salvage_ids
-from goalconvo.core.records import DecodeError, Goal, JudgedDialogue
+from goalconvo.core.records import Goal, JudgedDialogue
+from goalconvo.core.wire import DecodeError
 from goalconvo.core.settings import Settings
 from goalconvo.sinks.score_loop import ScoreLoop
 from goalconvo.sinks.snapshots import Snapshots
@@ -188,12 +189,12 @@ class DuckDBSink:
     def _decode(self, msg) -> tuple[JudgedDialogue | None, DeadLetter | None]:
         if msg.topic == self.topics.dialogues_judged:
             try:
-                return records.decode(JudgedDialogue, msg.value), None
+                return wire.decode(JudgedDialogue, msg.value), None
             except DecodeError as exc:
                 reason = str(exc)
         else:
             try:
-                return None, records.decode(DeadLetter, msg.value)
+                return None, wire.decode(DeadLetter, msg.value)
             except DecodeError as exc:
                 reason = f"unreadable dead letter: {exc}"
         key = msg.key.decode("utf-8", "replace") if msg.key else None
@@ -232,7 +233,7 @@ class DuckDBSink:
         for m in messages:
             if m.topic == self.topics.goals:
                 try:
-                    items.append(_Item(m, goal=records.decode(Goal, m.value)))
+                    items.append(_Item(m, goal=wire.decode(Goal, m.value)))
                 except DecodeError:
                     pass  # the experience stage dead-letters a bad goal; the sink only records good ones
                 continue

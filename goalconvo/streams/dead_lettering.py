@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from faust.types import EventT
 
-from goalconvo.core import dead_letters, records
+from goalconvo.core import dead_letters, records, wire
 from goalconvo.core.dead_letters import DeadLetter, salvage_ids
-from goalconvo.core.records import DecodeError, DialogueState, Goal, JudgedDialogue, check_event_size, encode
+from goalconvo.core.records import DialogueState, Goal, JudgedDialogue
+from goalconvo.core.wire import DecodeError, check_event_size, encode
 from goalconvo.streams import progress as marks
 from goalconvo.streams.topics import DEAD_LETTER_SUFFIX
 
@@ -98,7 +99,7 @@ class DeadLettering:
     ) -> None:
         """Decode, handle, and dead-letter anything that fails; never raise."""
         try:
-            record = records.decode(record_type, event.value)
+            record = wire.decode(record_type, event.value)
         except DecodeError as exc:
             await self._dead_letter_surely(dl_topic, event, stage, str(exc), exc)
             return

@@ -20,7 +20,8 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from goalconvo.core.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
-from goalconvo.core.records import DecodeError, Goal, check_event_size, decode, encode
+from goalconvo.core.records import Goal
+from goalconvo.core.wire import DecodeError, check_event_size, decode, encode
 from goalconvo.streams.broker import BrokerError, describe_error, end_offsets
 from goalconvo.streams.kafka import Bus, access
 
