@@ -76,7 +76,7 @@ FULL_DISK = textwrap.dedent(
     from dataclasses import dataclass
     sys.path.insert(0, sys.argv[2])
     from test_store import _judged
-    from goalconvo.core.records import encode
+    from goalconvo.core.wire import encode
     from goalconvo.core.settings import Settings
     from goalconvo.sinks.consumer import DuckDBSink, SinkStoreFailed
     from goalconvo.sinks.store import CorpusStore
