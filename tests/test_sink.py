@@ -147,7 +147,8 @@ def test_the_sink_counts_replays_and_ignores_a_regenerated_dialogue(settings: Se
             await publish(bus, topic, [(key, encode(first))])
             assert await _until(lambda: sink.stored == 1)
             await publish(bus, topic, [(key, encode(first)), (key, encode(regen))])
-            assert await _until(lambda: sink.replays_ignored == 1 and sink.regenerations_ignored == 1), sink.stats()
+            # At least once: a rebalance under load may hand the first record over again (CI saw 2 replays).
+            assert await _until(lambda: sink.replays_ignored >= 1 and sink.regenerations_ignored == 1), sink.stats()
             turns = store.query("select count(*) from turns").rows[0][0]
             return turns, store.ignored_generations("run-regen"), sink.stats()
         finally:
