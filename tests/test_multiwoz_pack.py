@@ -186,3 +186,42 @@ def test_multiwoz_goals_name_the_shipped_pack_and_another_version_is_dead_letter
     by = subprocess.run([sys.executable, "-m", "goalconvo.commands", "metrics", "--db", "c.duckdb", "--by", "pack", "--json"],
                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert by.returncode == 0 and ref in by.stdout, by.stdout + by.stderr
+
+
+def test_every_publishing_path_names_the_shipped_pack(tmp_path: Path, settings: Settings, bus: str):
+    """``goals produce`` at a rate, from raw JSON lines and generated, and ``backfill goals`` stamp a
+    MultiWOZ goal with the shipped pack as a run does; a goal that names a pack keeps its own."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from kafka_helpers import read_topic
+
+    from goalconvo.core.goals import builtin_goals
+    from goalconvo.core.records import Goal
+    from goalconvo.core.wire import decode
+    from goalconvo.streams.topics import Topics
+
+    ref = default_pack().ref
+    env = {**os.environ, "GOALCONVO_TOPIC_PREFIX": settings.topic_prefix}
+    mw = builtin_goals()[:2]
+    named = mw[1].model_copy(update={"goal_id": "names-its-own", "pack": "multiwoz@0.9#000000000000"})
+    lines = tmp_path / "goals.jsonl"
+    lines.write_text(mw[0].model_dump_json(exclude={"pack"}) + "\n" + named.model_dump_json() + "\n")
+
+    def cli(*args: str) -> None:
+        out = subprocess.run([sys.executable, "-m", "goalconvo.commands", *args, "--bootstrap-servers", bus],
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+
+    cli("goals", "produce", "--source", "builtin", "--count", "2", "--rate", "50", "--run-id", "by-rate")
+    cli("goals", "produce", "--source", "jsonl", str(lines), "--run-id", "raw")
+    cli("goals", "produce", "--source", "generate", "--count", "2", "--seed", "5", "--run-id", "generated")
+    cli("backfill", "goals", "--source", "jsonl", str(lines), "--run-id", "backfilled")
+    got = [decode(Goal, v) for v in asyncio.run(read_topic(bus, Topics.for_prefix(settings.topic_prefix).goals,
+                                                           expect=8, timeout_s=60))]
+    packs = sorted((g.run_id or "", g.goal_id == "names-its-own", g.pack or "") for g in got)
+    assert len(got) == 8 and {p for _, own, p in packs if not own} == {ref}, packs
+    assert {r for r, _, _ in packs} == {"by-rate", "raw", "generated", "backfilled"}, packs  # a null run id is the run's
+    assert [p for _, own, p in packs if own] == ["multiwoz@0.9#000000000000"] * 2, packs

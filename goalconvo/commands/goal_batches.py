@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, sample_goals
+from goalconvo.core.goals import builtin_goals, load_goal_source, parse_domain_mix, published, sample_goals
 from goalconvo.core.records import Goal
 from goalconvo.core.wire import encode
 from goalconvo.core.settings import Settings
-from goalconvo.packs.builtin import default_pack
 
 
 def goals_for_run(n: int, run_id: str, source: Sequence[Goal] | None = None) -> list[Goal]:
@@ -98,5 +97,4 @@ def goal_events(goals: Iterable[Goal]) -> Iterable[tuple[bytes, bytes]]:
 
     A MultiWOZ goal is stamped with the shipped pack it was made for (``multiwoz@2.1#hash12``), as a
     pack's goal names its pack: a worker holding another version of it dead-letters the goal."""
-    ref = default_pack().ref
-    return ((g.goal_id.encode(), encode(g if g.pack is not None else g.model_copy(update={"pack": ref}))) for g in goals)
+    return ((g.goal_id.encode(), encode(published(g))) for g in goals)

@@ -165,6 +165,7 @@ async def publish_stream(
     """
     import contextlib
 
+    from goalconvo.core.goals import published
     from goalconvo.core.wire import check_event_size, encode
     from goalconvo.streams.broker import BrokerError, describe_error
     from goalconvo.streams.kafka import access
@@ -190,7 +191,7 @@ async def publish_stream(
                         break
                     except asyncio.TimeoutError:
                         pass
-            value = check_event_size(encode(g), f"goal {g.goal_id!r}")
+            value = check_event_size(encode(published(g)), f"goal {g.goal_id!r}")
             pending.append(await producer.send(topic, key=g.goal_id.encode(), value=value))
             n += 1
             if len(pending) >= 256 or rate:
@@ -203,13 +204,17 @@ async def publish_stream(
 
 
 def _with_run_id(raw: bytes, run_id: str) -> bytes:
+    """A raw goal line with the run's id (unless it names one) and its pack (MultiWOZ's when it names none)."""
+    from goalconvo.core.goals import published_raw
+
     try:
         obj = json.loads(raw)
     except (ValueError, RecursionError):
         return raw
     if isinstance(obj, dict):
-        obj.setdefault("run_id", run_id)
-        return json.dumps(obj).encode()
+        if obj.get("run_id") is None:  # a goal written out by another tool says "run_id": null
+            obj["run_id"] = run_id
+        return json.dumps(published_raw(obj)).encode()
     return raw
 
 

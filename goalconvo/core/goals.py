@@ -89,6 +89,22 @@ def _content_id(obj: Any) -> str:
     return "jsonl:" + hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def published(goal: Goal) -> Goal:
+    """The goal as it goes on the goals topic: a MultiWOZ goal names the shipped pack it was made for.
+
+    A pack's goal names its pack already; stamping MultiWOZ's too (``multiwoz@2.1#hash12``) lets a
+    worker holding another version of the MultiWOZ pack dead-letter it instead of generating. Every
+    publishing path (a run, ``goals produce`` at any rate, ``backfill goals``) goes through here."""
+    return goal if goal.pack is not None else goal.model_copy(update={"pack": default_pack().ref})
+
+
+def published_raw(obj: dict[str, Any]) -> dict[str, Any]:
+    """A raw JSON goal line's object, stamped as :func:`published` stamps a goal (no pack named: MultiWOZ's)."""
+    if obj.get("pack") is None:
+        obj["pack"] = default_pack().ref
+    return obj
+
+
 def iter_jsonl(path: Path) -> Iterator[bytes]:
     """The non-blank lines of a JSON Lines file, as the raw event bytes to publish (see ``iter_jsonl_lines``)."""
     return (raw for _, raw in iter_jsonl_lines(path))

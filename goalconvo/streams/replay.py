@@ -20,6 +20,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from goalconvo.core.dead_letters import DEAD_LETTER_MAX_BYTES, DeadLetter
+from goalconvo.core.goals import published
 from goalconvo.core.records import Goal
 from goalconvo.core.wire import DecodeError, check_event_size, decode, encode
 from goalconvo.streams.broker import BrokerError, describe_error, end_offsets
@@ -248,7 +249,7 @@ async def backfill_goals(
     """Publish ``goals`` at most ``rate`` per second, skipping those already on the topic unless ``force``."""
     skip = set() if force else await published_goal_ids(bootstrap, topic)
     todo = [g for g in goals if (g.goal_id, g.run_id or "") not in skip]
-    events = [(g, check_event_size(encode(g), f"goal {g.goal_id!r}")) for g in todo]
+    events = [(g, check_event_size(encode(published(g)), f"goal {g.goal_id!r}")) for g in todo]
     producer = access(bootstrap).producer(linger_ms=5)
     try:
         await producer.start()
