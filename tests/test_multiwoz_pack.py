@@ -186,6 +186,13 @@ def test_multiwoz_goals_name_the_shipped_pack_and_another_version_is_dead_letter
     by = subprocess.run([sys.executable, "-m", "goalconvo.commands", "metrics", "--db", "c.duckdb", "--by", "pack", "--json"],
                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert by.returncode == 0 and ref in by.stdout, by.stdout + by.stderr
+    # export --pack multiwoz is the shipped pack's corpus under MultiWOZ's card, as without --pack
+    card = subprocess.run([sys.executable, "-m", "goalconvo.commands", "export", "--db", "c.duckdb", "--format", "hf",
+                           "--out", "hf", "--pack", "multiwoz", "--include-rejected", "--json"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert card.returncode == 0 and '"written": 1' in card.stdout, card.stdout + card.stderr
+    readme = (tmp_path / "hf" / "README.md").read_text()
+    assert "license: mit" in readme and "GoalConvo synthetic MultiWOZ-style dialogues" in readme, readme[:400]
 
 
 def test_every_publishing_path_names_the_shipped_pack(tmp_path: Path, settings: Settings, bus: str):
