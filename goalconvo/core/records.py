@@ -1,9 +1,8 @@
-"""The records that travel on the topics, and their wire format (dead letters: ``core.dead_letters``).
+"""The records that travel on the topics (their wire format: ``core.wire``; dead letters: ``core.dead_letters``).
 
-Every record is a pydantic model with a ``schema_version``; the wire format is
-orjson. ``decode`` turns any failure (bad JSON, wrong shape, unknown domain, a
-newer schema) into a :class:`DecodeError` whose message is readable enough to
-put in a dead-letter record as it is.
+Every record is a pydantic model with a ``schema_version``; the validators here say what a
+record may hold (known domains, a goal's pack and tasks, a newer schema refused), and
+``core.wire.decode`` turns any of their failures into a readable ``DecodeError``.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ class Record(BaseModel):
     """Base of every record that travels: versioned, unknown fields ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    #: ``decode`` refuses an event of this record type larger than this.
+    #: ``core.wire.decode`` refuses an event of this record type larger than this.
     max_event_bytes: ClassVar[int] = MAX_EVENT_BYTES
 
     schema_version: int = SCHEMA_VERSION

@@ -303,7 +303,7 @@ MIGRATIONS: tuple[str, ...] = (
         primary key (sheet_id, reader, item)
     );
     """,
-    # 9: each dialogue names the domain pack its goal came from ('' for the built-in MultiWOZ domains), and
+    # 9: each dialogue names the domain pack its goal came from ('' for a MultiWOZ goal that names none), and
     # the cells are keyed by it too, so ``metrics --by pack`` keeps packs apart. The figures are filled in
     # again for every dialogue (tallies.backfill).
     """
