@@ -226,7 +226,8 @@ class Goal(Record):
             raise ValueError("a goal needs at least one domain")
         if not self.names_a_pack:
             if self.tasks:
-                raise ValueError("a goal with tasks names its pack (pack: name@version#hash)")
+                raise ValueError("a goal with tasks names its pack (pack: name@version#hash); MultiWOZ's goals name their "
+                                 "domains, not tasks")
             unknown = sorted(set(self.domains) - set(KNOWN_DOMAINS))
             if unknown:
                 raise ValueError(f"unknown domain(s) {unknown}; known: {list(KNOWN_DOMAINS)} (a goal of another domain names its pack)")
