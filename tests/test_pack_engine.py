@@ -463,3 +463,53 @@ def test_a_task_no_turn_opens_shares_the_previous_ones_turns():
                          "It's 1220.50."], acts)
     assert task_spans(d, goal.tasks) == [(0, 6), (0, 6)]
     assert "never made" not in check_pack_goal(d, bank).reason
+
+
+def test_the_llm_judge_judges_a_pack_dialogue_at_the_packs_desk():
+    """With an LLM judge on, a pack dialogue is judged by it, the prompt naming the pack's desk and what
+    it hands over (not MultiWOZ's); a low score rejects it as it rejects a MultiWOZ one."""
+    import asyncio
+
+    from goalconvo.agents.pack.engine import PackEngine
+    from goalconvo.core.settings import Settings
+    from goalconvo.core.venues import VenueDB
+    from goalconvo.judges.judge import Judge
+    from goalconvo.llm.base import Completion
+    from goalconvo.llm.scripted import ScriptedBackend
+
+    class Scoring(ScriptedBackend):
+        def __init__(self, score: int) -> None:
+            super().__init__()
+            self.score, self.systems = score, []
+
+        async def complete(self, messages, params, context=None) -> Completion:
+            self.systems.append(messages[0].content)
+            comp = await super().complete(messages, params, context)
+            comp.text = comp.text.replace('"coherence": 5', f'"coherence": {self.score}')
+            return comp
+
+    pack = find_pack("clinic")
+    settings = Settings(llm="scripted")
+    goal = generate_pack_goals(pack, 1, seed=3)[0]
+
+    async def talk():
+        eng = PackEngine(pack, settings)
+        st = await eng.start(goal, "judged")
+        while True:
+            st = await eng.user_turn(st)
+            step = await eng.bot_turn(st)
+            st = step.state
+            if step.finished:
+                return step.finished
+
+    dialogue = asyncio.run(talk())
+    verdicts = {}
+    for score in (5, 2):
+        llm = Scoring(score)
+        verdict = asyncio.run(Judge(settings, VenueDB.load(), llm=llm, pack=pack).judge(dialogue)).verdict
+        verdicts[score] = verdict
+        [system] = llm.systems
+        assert pack.meta.setting in system and pack.meta.delivers in system and "Cambridge" not in system, system
+    llm_check = {s: next(c for c in v.checks if c.name == "llm_judge") for s, v in verdicts.items()}
+    assert verdicts[5].accepted and llm_check[5].passed and verdicts[5].scores["coherence"] == 5.0
+    assert not verdicts[2].accepted and "coherence 2" in llm_check[2].reason

@@ -80,11 +80,9 @@ class Judge:
         checks.append(goal)
         scores = {"goal_completion": goal.score or 0.0}
         judge_error = False
-        if dialogue.goal.names_a_pack:
-            checks.append(CheckResult(name="llm_judge", passed=True,
-                                      reason="skipped: the LLM judge's prompt is written for MultiWOZ's desk, not a pack's"))
-        elif self.llm_judge is not None and all(c.passed for c in checks):
-            result = await self.llm_judge.judge(dialogue)
+        if self.llm_judge is not None and all(c.passed for c in checks):
+            # A pack dialogue passed its checks only against this judge's pack: its desk is the prompt's.
+            result = await self.llm_judge.judge(dialogue, self.pack if dialogue.goal.names_a_pack else None)
             checks.append(result.check)
             scores.update(result.scores)
             judge_error = result.error

@@ -22,6 +22,7 @@ from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.judges import prompts
 from goalconvo.llm import CallContext, ChatMessage, GenerationParams, LLMBackend
 from goalconvo.packs.builtin import default_pack
+from goalconvo.packs.model import Pack
 
 SCORE_NAMES = ("goal_relevance", "coherence", "fluency", "task_completion")
 
@@ -87,8 +88,10 @@ class LLMJudge:
         self.retries = retries
         self.max_tokens = max_tokens
 
-    async def judge(self, dialogue: Dialogue) -> LLMJudgeResult:
-        system = prompts.JUDGE_SYSTEM.format(desk=default_pack().meta.setting,
+    async def judge(self, dialogue: Dialogue, pack: Pack | None = None) -> LLMJudgeResult:
+        """Judge ``dialogue`` as a dialogue at ``pack``'s desk (MultiWOZ's by default)."""
+        meta = (pack or default_pack()).meta
+        system = prompts.JUDGE_SYSTEM.format(desk=meta.setting, delivers=meta.delivered,
                                              objective=dialogue.scenario.objective)
         msgs = [ChatMessage("system", system), ChatMessage("user", transcript(dialogue))]
         problem = ""

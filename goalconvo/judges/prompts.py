@@ -7,5 +7,5 @@ JUDGE_SYSTEM = """You judge a dialogue between a customer and {desk}, written to
 Score each from 1 (bad) to 5 (excellent): goal_relevance (the customer pursues that \
 goal), coherence (each reply follows from what came before), fluency (natural, \
 grammatical English), task_completion (the desk gave what the goal asked for: \
-venues, requested facts, booking references). Answer with JSON only: \
+{delivers}). Answer with JSON only: \
 {{"goal_relevance": n, "coherence": n, "fluency": n, "task_completion": n, "rationale": "one sentence"}}"""

@@ -7,7 +7,7 @@ that loads is safe to run: nothing later refuses it mid-run.
 
 ``pack.toml`` (``packs new`` writes a commented scaffold)::
 
-    [pack]        name, version, licence, attribution, setting, description, schema
+    [pack]        name, version, licence, attribution, setting, description, delivers, schema
     [locale]      phone, postcode, price, date, time (regular expressions), currency
     [services.S]  entities = "entities/s.csv" | per_call = true, extra_columns = [...], words = [...]
     [slots."S.x"] format, min, max, unit, compare, from = ["T.y"], generated
@@ -66,12 +66,12 @@ def _meta(raw: dict[str, Any], file: str, problems: list[str]) -> PackMeta:
         problems.append(f"{file}: no [pack] section (name, version, licence, attribution, setting)")
         section = {}
     values: dict[str, str] = {}
-    for key in ("name", "version", "licence", "attribution", "setting", "description"):
+    for key in ("name", "version", "licence", "attribution", "setting", "description", "delivers"):
         v = section.get(key, "")
         if not isinstance(v, str):
             problems.append(f"{file}: [pack] {key} must be text")
             v = ""
-        if key != "description" and not v.strip():
+        if key not in ("description", "delivers") and not v.strip():
             problems.append(f"{file}: [pack] {key} is missing")
         values[key] = v.strip()
     name = values["name"]

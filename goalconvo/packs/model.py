@@ -167,6 +167,10 @@ class Diagnosis:
         return next((r for r in self.rows if all(not v or facts.get(k, "").lower() == v.lower() for k, v in r.when.items())), None)
 
 
+#: What a desk hands over, for a pack that does not say (``delivers`` in ``[pack]``).
+GENERIC_DELIVERS = "what was searched for, the facts asked about, each transaction made or refused with its outcome"
+
+
 @dataclass(frozen=True)
 class PackMeta:
     """Who made the pack and what it may be used for; exports and the dataset card carry these."""
@@ -178,6 +182,14 @@ class PackMeta:
     #: The desk's setting, as prompts say it: "a dental clinic's booking line".
     setting: str
     description: str = ""
+    #: What the desk hands over that the LLM judge's task_completion asks about ("venues, requested
+    #: facts, booking references"); empty: :data:`GENERIC_DELIVERS`.
+    delivers: str = ""
+
+    @property
+    def delivered(self) -> str:
+        """What the LLM judge asks the desk to have given: the pack's words, else a domain-free default."""
+        return self.delivers or GENERIC_DELIVERS
 
     @property
     def the_setting(self) -> str:

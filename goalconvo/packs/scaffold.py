@@ -23,6 +23,7 @@ licence = "CC-BY-4.0"              # exports and the dataset card carry licence 
 attribution = "Written by <you>"
 setting = "a <business>'s booking line"   # how prompts name the desk: "You work at <setting>"
 description = "What users of this desk want."
+# delivers = "venues, the facts asked about them, bookings made"   # what the LLM judge asks the desk to have given
 # schema = "schema.json"           # SGD's layout: services, slots, intents
 
 [locale]
