@@ -132,6 +132,24 @@ def test_a_pack_file_naming_what_the_schema_lacks(pack: Path):
     assert any("[services.Venus]" in p and "no service 'Venus'" in p for p in found), found
 
 
+def test_a_card_file_replaces_what_it_names_and_a_bad_one_is_refused(pack: Path):
+    """``[files] card``: the parts of the training exports' card a pack words itself (MultiWOZ's says all)."""
+    from goalconvo.sinks.export_source import pack_source, source_of
+
+    derived = pack_source(load_pack(pack))
+    (pack / "pack.toml").write_text((pack / "pack.toml").read_text() + '\n[files]\ncard = "card.toml"\n')
+    (pack / "card.toml").write_text('pretty_name = "Venue bookings"\ntags = ["dialogue", "venues"]\n')
+    card = pack_source(load_pack(pack))
+    assert (card.pretty_name, card.tags) == ("Venue bookings", ("dialogue", "venues"))
+    assert (card.system_prompt, card.license_text) == (derived.system_prompt, derived.license_text)  # (about names the new hash)
+    assert "Cambridge" in source_of(None).system_prompt  # the shipped MultiWOZ pack's card.toml
+    (pack / "card.toml").write_text('pretty_name = ""\ntags = "dialogue"\nlicence = "MIT"\n')
+    found = problems_of(pack)
+    assert any("card.toml: pretty_name must be non-empty text" in p for p in found), found
+    assert any("card.toml: tags must be a list of texts" in p for p in found), found
+    assert any("card.toml: unknown key 'licence'" in p for p in found), found
+
+
 def test_every_problem_is_reported_at_once(pack: Path):
     edit_schema(pack, lambda s: s["intents"][1]["required_slots"].append("nope"))
     (pack / "entities" / "venues.csv").write_text("name,district,phone\nA,centre\n")

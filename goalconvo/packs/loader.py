@@ -60,6 +60,24 @@ def _str_list(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+#: ``[files] card``: what exports and the dataset card say of the pack's dialogues, each key optional.
+CARD_FILE = "card"
+CARD_TEXT_KEYS = ("pretty_name", "about", "system_prompt", "license_id", "license_text")
+
+
+def _card(raw: dict[str, Any], file: Path, problems: list[str]) -> None:
+    """The card file's keys: texts, and ``tags`` a list of texts; any other key is named."""
+    for key, v in raw.items():
+        if key in CARD_TEXT_KEYS:
+            if not isinstance(v, str) or not v.strip():
+                problems.append(f"{file}: {key} must be non-empty text")
+        elif key == "tags":
+            if not isinstance(v, list) or not all(isinstance(t, str) and t.strip() for t in v):
+                problems.append(f"{file}: tags must be a list of texts")
+        else:
+            problems.append(f"{file}: unknown key {key!r} (known: {', '.join((*CARD_TEXT_KEYS, 'tags'))})")
+
+
 def _meta(raw: dict[str, Any], file: str, problems: list[str]) -> PackMeta:
     section = raw.get("pack")
     if not isinstance(section, dict):
@@ -242,12 +260,15 @@ def load_pack(path: Path | str) -> Pack:
     cross_check(pack, str(file), problems)
     if GOAL_MIX_FILE in pack.extras and (root / pack.extras[GOAL_MIX_FILE]).is_file():
         goal_mix(pack, problems)
-    for rel in pack.extras.values():
+    for role, rel in pack.extras.items():
         if rel.endswith(".toml") and (root / rel).is_file():
             try:
-                tomllib.loads((root / rel).read_text(encoding="utf-8"))
+                parsed = tomllib.loads((root / rel).read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
                 problems.append(f"{root / rel}: not valid TOML: {e}")
+                continue
+            if role == CARD_FILE:
+                _card(parsed, root / rel, problems)
     if problems:
         raise PackError(problems)
     return pack

@@ -85,6 +85,8 @@ rate = 0.2                         # share of goals drawn with this failure
 
 # [files]
 # goals = "goals.jsonl"            # goals to run with `--goals-file`
+# card = "card.toml"               # the training exports' card in your words: pretty_name, about,
+#                                  # system_prompt, license_id, license_text, tags (each optional)
 '''
 
 SCHEMA = [{
