@@ -85,3 +85,28 @@ def test_the_walk_finds_a_literal(tmp_path, monkeypatch):
     (pkg / "core" / "x.py").write_text('"""About the hotel."""\nSERVICE = "hotel"\n')
     monkeypatch.setitem(globals(), "ROOT", pkg)
     assert literals() == ["core/x.py:2: 'hotel'"]
+
+
+#: The town of MultiWOZ's desk: where its setting, sentences and cards are written (its pack), not code.
+SETTING_PLACE = "Cambridge"
+
+
+def setting_literals() -> list[str]:
+    """``file:line`` for every string literal of the code (prose aside) that names the desk's town."""
+    found: list[str] = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        prose = _prose(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
+                    and SETTING_PLACE.lower() in node.value.lower()):
+                found.append(f"{rel}:{node.lineno}")
+    return found
+
+
+def test_the_desks_town_is_written_only_in_its_pack():
+    """The prompts, the templates' town lines, the export card and the reading sheet's opening read the pack."""
+    assert SETTING_PLACE in default_pack().meta.setting
+    found = setting_literals()
+    assert not found, f"{SETTING_PLACE} written in code (put it in the pack's files): " + "; ".join(found)

@@ -112,8 +112,8 @@ def setup_logging(verbose: bool) -> None:
 
 PackOpt = typer.Option(
     None, "--pack",
-    help="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder; unset: MultiWOZ's Cambridge "
-    "domains. Every worker of a run needs the same pack [env GOALCONVO_PACK].",
+    help="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder; unset: the shipped multiwoz pack "
+    "(MultiWOZ's domains). Every worker of a run needs the same pack [env GOALCONVO_PACK].",
 )
 
 

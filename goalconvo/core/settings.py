@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     pack: str | None = Field(
         None,
         description="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder. Unset (or "
-        "'multiwoz'): MultiWOZ's Cambridge domains, run by the guided engine. Every worker of a run needs the same "
+        "'multiwoz'): MultiWOZ's domains (the shipped multiwoz pack), run by the guided engine. Every worker of a run needs the same "
         "pack (same content hash): goals name it.",
     )
 

@@ -37,8 +37,8 @@ _DOMAIN_CUES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _MESSAGES["d
 _FIRST = ("name", ORIGIN, DESTINATION, "day", CUISINE, "type")
 #: A domain is abandoned after this many user turns in it (the bot cannot satisfy it).
 MAX_DOMAIN_TURNS = 9
-#: Where a taxi goes when the goal names one venue only.
-FALLBACK_PLACE = "cambridge train station"
+#: Where a taxi goes when the goal names one venue only (the pack's lexicon: [landmarks] fallback_place).
+FALLBACK_PLACE: str = pack_toml(default_pack(), "lexicon")["landmarks"]["fallback_place"]
 
 
 def _act_slot(slot: str) -> str:

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from goalconvo.agents.guided import templates
+from goalconvo.agents.guided.templates.phrases import PHRASING_CLERK
 from goalconvo.agents.guided.acts import DialogueActs, split_key
 from goalconvo.agents.guided.normalize import norm
 from goalconvo.agents.guided.validator import validate
@@ -50,7 +51,7 @@ TEMPLATE_REDRAWS = 6
 #: The constant prefix: the same for User and SupportBot, so alternating calls share its KV cache.
 #: Short and plain: a 135M model follows a one-line task, not a list of rules.
 SYSTEM_PROMPT = (
-    "You rewrite lines of a dialogue between a customer and the clerk of a Cambridge travel desk. "
+    f"You rewrite lines of a dialogue between a customer and {PHRASING_CLERK}. "
     "Keep all names, numbers, days and times exactly. Add no new facts. Reply with the new line only."
 )
 #: How the request names the two speakers (the prompt's own words, not the record's).

@@ -22,7 +22,9 @@ NEGATION = re.compile(
 INTENT_MARKERS: dict[str, re.Pattern[str]] = {
     "thank": re.compile(r"\b(thank|thanks|cheers|appreciate|grateful)\b"),
     "bye": re.compile(r"\b(bye|goodbye|farewell|take care|have a (nice|good|great|lovely|wonderful)|see you|good night"
-                      r"|enjoy your (visit|stay|trip|day|time)|enjoy cambridge|safe travels)\b"),
+                      r"|enjoy your (visit|stay|trip|day|time)|"
+                      + "".join(f"enjoy {re.escape(p)}|" for p in _LEXICON["phrasing_check"]["bye_places"])
+                      + r"safe travels)\b"),
     "welcome": re.compile(r"\b(welcome|pleasure|no problem|glad|happy to help|any ?time|not at all)\b"),
     "reqmore": re.compile(r"\b(anything else|something else|else|more|further|other)\b"),
     "OfferBook": re.compile(r"\b(book|reserve|reservation|booking|seats?|tickets?)\b"),
@@ -68,7 +70,7 @@ CODE = re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,}\
 CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
 PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
 #: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
-AMBIGUOUS_NAMES = frozenset({"the place", "the junction", "home from home", "cambridge", "the cambridge"})
+AMBIGUOUS_NAMES = frozenset(_LEXICON["phrasing_check"]["ambiguous_names"])
 WORD = re.compile(r"[a-z0-9']+")
 ALNUM = re.compile(r"[a-z0-9]+")
 AMENITY = {"Internet": re.compile(r"\b(internet|wifi|wi fi)\b"), "Parking": re.compile(r"\b(parking)\b")}

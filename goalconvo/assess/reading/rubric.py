@@ -5,6 +5,8 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from goalconvo.packs.builtin import default_pack, pack_toml
+
 #: How the two speakers are shown, for both sources alike.
 SPEAKERS = {"user": "Customer", "bot": "Desk"}
 
@@ -50,15 +52,12 @@ CSV_COLUMNS = ("sheet", "reader", "item", *(q.name for q in QUESTIONS))
 EXAMPLE = ('{"item": 7, "coherence": 4, "fluency": 5, "natural": 4, "roles": "ok", "roles_turns": [], '
            '"facts": "broken", "facts_turns": [6], "goal": "yes", "keep": "no", "why": "gives a postcode as the address"}')
 
-INTRO = """\
-Read each dialogue between a Customer and a travel information Desk in Cambridge,
-with the goal the Customer had, and rate it on the questions below. The dialogues
-come from different sources; rate each one on its own. Turns are numbered: name
-turns by those numbers."""
+#: How a sheet of MultiWOZ dialogues opens: the shipped pack's words (reading.toml ``[sheet]``).
+INTRO: str = pack_toml(default_pack(), "reading")["sheet"]["intro"]
 
 
 def intro_for(setting: str | None) -> str:
-    """The sheet's opening: MultiWOZ's Cambridge desk, or a domain pack's own setting."""
+    """The sheet's opening: MultiWOZ's desk (its pack's words), or a domain pack's own setting."""
     if not setting:
         return INTRO
     return textwrap.fill(f"Read each dialogue between a Customer and the Desk of {setting}, with the goal the Customer "

@@ -21,6 +21,11 @@ from goalconvo.packs.builtin import default_pack, pack_toml
 _SENTENCES: dict[str, Any] = pack_toml(default_pack(), "sentences")
 
 
+def _setting(key: str) -> tuple[str, ...]:
+    """Lines of ``sentences.toml``'s ``[setting]``: what is said of the desk's place (a visit to the town)."""
+    return tuple(_SENTENCES["setting"][key])
+
+
 def _per_service(table: str) -> dict[str, tuple[str, ...]]:
     """One table of ``sentences.toml``: service -> its wordings ("" for any other service)."""
     return {k: tuple(v) for k, v in _SENTENCES[table].items()}
@@ -34,9 +39,10 @@ USER_OPEN = (
     "I'm hoping to find {np}.", "Do you know of {np}?", "I want to find {np}.",
     "Please find me {np}.", "Can you suggest {np}?", "Is there {np} you'd suggest?", "I'd love to find {np}.",
 )
-#: What a visitor may say before the first need (it names Cambridge where no train is asked for).
-USER_TRIP = ("I'm visiting Cambridge next week.", "I'm spending a few days in Cambridge.", "I'm heading over to Cambridge soon.",
-             "I'll be in Cambridge for a few days.")
+#: Who the phrasing prompt says the desk's side is ("the clerk of a Cambridge travel desk"): the pack's words.
+PHRASING_CLERK: str = _SENTENCES["setting"]["phrasing_clerk"]
+#: What a visitor may say before the first need (it names the town where no train is asked for).
+USER_TRIP = _setting("user_trip")
 #: A second or third domain, later in the dialogue.
 USER_NEXT = (
     "I also need {np}.", "Next, I need {np}.", "I also want {np}.", "I'm after {np} as well.",
@@ -317,19 +323,13 @@ BOT_REQMORE = (
 )
 BOT_REQMORE_AFTER_OFFER = ("Would you like more details?", "Want to know more about it?", "Shall I give you more details?")
 BOT_BYE = ("Have a lovely day!", "Enjoy your visit!", "Take care!", "Goodbye!", "Safe travels!")
-BOT_WELCOME_BYE = (
-    "You're welcome, and enjoy Cambridge!", "My pleasure, have a great trip. Bye!", "Glad to help. Take care, goodbye!",
-    "No problem at all. Have a lovely day!", "Happy to help. Bye for now!", "Any time. Goodbye!",
-)
+BOT_WELCOME_BYE = _setting("welcome_bye")
 #: The desk's goodbye from parts, as the User's: welcome, a wish, a goodbye ("" for none).
 BOT_CLOSE_WELCOME = (
     "You're welcome.", "My pleasure.", "Glad to help.", "No problem.", "Happy to help.", "Any time.",
     "Not at all.", "Glad it helped.",
 )
-BOT_CLOSE_WISH = (
-    "Enjoy your time in Cambridge!", "Have a lovely day!", "Enjoy the trip!", "All the best!",
-    "Enjoy your visit!", "Hope it all goes well!", "", "",
-)
+BOT_CLOSE_WISH = _setting("close_wish")
 BOT_CLOSE_BYE = ("Goodbye!", "Bye!", "Bye for now.", "Take care.", "", "")
 BOT_GREET = ("Hello!", "Hi there.", "Good day!")
 BOT_FALLBACK = ("Okay.",)
