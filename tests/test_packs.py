@@ -150,6 +150,13 @@ def test_a_card_file_replaces_what_it_names_and_a_bad_one_is_refused(pack: Path)
     assert any("card.toml: unknown key 'licence'" in p for p in found), found
 
 
+def test_a_shapes_file_with_a_bad_regular_expression_is_refused(pack: Path):
+    (pack / "pack.toml").write_text((pack / "pack.toml").read_text() + '\n[files]\nshapes = "shapes.toml"\n')
+    (pack / "shapes.toml").write_text("[understanding]\nphone = '0[0-9'\nprice = '[0-9]+ pounds'\n")
+    found = problems_of(pack)
+    assert len(found) == 1 and "shapes.toml: [understanding] phone: not a regular expression" in found[0], found
+
+
 def test_every_problem_is_reported_at_once(pack: Path):
     edit_schema(pack, lambda s: s["intents"][1]["required_slots"].append("nope"))
     (pack / "entities" / "venues.csv").write_text("name,district,phone\nA,centre\n")

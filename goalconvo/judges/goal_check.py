@@ -28,12 +28,13 @@ _NO_MATCH = re.compile(
 )
 _REF = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,40}?\b([A-Z0-9]{8})\b", re.I)
 #: Value shapes that answer a request even when the venue is not identifiable.
+_LOCALE: dict[str, str] = pack_toml(default_pack(), "shapes")["goal_check"]
 _SHAPES: dict[str, re.Pattern[str]] = {
-    "phone": re.compile(r"\b0\d{9,10}\b"),
-    "postcode": re.compile(r"\bc\.?b\.?\s?\d{1,2}\s?\d?[a-z]{0,2}\b", re.I),
-    TIMETABLE_ID: re.compile(r"\btr\s?\d{3,4}\b", re.I),
-    "price": re.compile(r"\d+(\.\d+)?\s*(pounds|gbp|£)|£\s*\d", re.I),
-    ENTRANCE_FEE: re.compile(r"\bfree\b|\d+(\.\d+)?\s*(pounds|gbp)|£\s*\d", re.I),
+    "phone": re.compile(_LOCALE["phone"]),
+    "postcode": re.compile(_LOCALE["postcode"], re.I),
+    TIMETABLE_ID: re.compile(_LOCALE["timetable_id"], re.I),
+    "price": re.compile(_LOCALE["price"], re.I),
+    ENTRANCE_FEE: re.compile(_LOCALE["entrance_fee"], re.I),
     TRAVEL_TIME: re.compile(r"\d+\s*(minutes|mins|hours?)", re.I),
     LEAVE_AT: re.compile(r"\b\d{1,2}:\d{2}\b"),
     ARRIVE_BY: re.compile(r"\b\d{1,2}:\d{2}\b"),

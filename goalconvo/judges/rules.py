@@ -13,6 +13,7 @@ from goalconvo.core.records import CheckResult, Dialogue
 from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.core.roles import RIDE
+from goalconvo.packs.builtin import default_pack, pack_toml
 
 Rule = Callable[[Dialogue, Settings, VenueDB], CheckResult]
 
@@ -21,7 +22,8 @@ _LEAK = re.compile(
     r"(\[end\]|facts from the database|your goal:|customer's first sentence|^\s*(user|assistant|system|customer|desk)\s*:)",
     re.I | re.M,
 )
-_PHONE = re.compile(r"\b0\d{9,10}\b")
+#: A phone number as the default pack's locale writes one (shapes.toml ``[rules]``).
+_PHONE = re.compile(pack_toml(default_pack(), "shapes")["rules"]["phone"])
 _STOPWORDS = frozenset("the a an to i you is for and of in it we be can that have this what on with".split())
 
 

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 
 from goalconvo.nlu.lexicon import AREAS, CLAIM_PHRASES, DAYS, PRICE_RANGES, WRONG_TYPES, Lexicon
 from goalconvo.core.roles import AREA, CUISINE, DEPARTMENT, INTERNET, PARKING, PRICE_RANGE, STARS, TRAVEL_TIME
+from goalconvo.packs.builtin import default_pack, pack_toml
 
+#: How the default pack's locale writes phones, postcodes, timetable ids and prices in a turn (shapes.toml).
+_LOCALE: dict[str, str] = pack_toml(default_pack(), "shapes")["understanding"]
 _NUM_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a couple of|a party of|party of")
 _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("phone", re.compile(r"(?<![\d.])0\d{3,4}[ -]?\d{3}[ -]?\d{3,4}(?![\d])")),
-    ("postcode", re.compile(r"(?<![a-z0-9])c\.? ?b\.? ?\d{1,2},? ?[\do] ?[a-z]\.? ?[a-z](?![a-z0-9])")),
-    ("train_id", re.compile(r"(?<![a-z0-9])tr ?\d{3,4}(?![a-z0-9])")),
-    ("price", re.compile(r"£ ?\d+(?:\.\d{1,2})?|(?<![\d:])\d+(?:\.\d{1,2})? ?(?:pounds?|gbp|quid)\b")),
+    ("phone", re.compile(_LOCALE["phone"])),
+    ("postcode", re.compile(_LOCALE["postcode"])),
+    ("train_id", re.compile(_LOCALE["timetable_id"])),
+    ("price", re.compile(_LOCALE["price"])),
     ("free", re.compile(r"\b(?:free of charge|no charge|free entrance|free admission|free to (?:get in|enter)|"
                         r"(?:is|are|it's|entrance|admission) (?:absolutely |completely |totally )?free)\b")),
     ("time", re.compile(r"(?<![\d.£])\d{1,2}[:]\d{2}(?: ?[ap]\.?m\.?)?(?![\d]| ?pounds| ?gbp)|(?<![\d.£])\d{1,2}(?:\.\d{2})? ?[ap]\.?m\b\.?"

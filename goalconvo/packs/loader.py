@@ -24,6 +24,7 @@ that loads is safe to run: nothing later refuses it mid-run.
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,26 @@ def _card(raw: dict[str, Any], file: Path, problems: list[str]) -> None:
                 problems.append(f"{file}: tags must be a list of texts")
         else:
             problems.append(f"{file}: unknown key {key!r} (known: {', '.join((*CARD_TEXT_KEYS, 'tags'))})")
+
+
+#: ``[files] shapes``: how the locale writes values in running text, a table of regular expressions per reader.
+SHAPES_FILE = "shapes"
+
+
+def _shapes(raw: dict[str, Any], file: Path, problems: list[str]) -> None:
+    """Each table's values are regular expressions that compile; a bad one is named with its table and key."""
+    for table, entries in raw.items():
+        if not isinstance(entries, dict):
+            problems.append(f"{file}: {table} must be a table of regular expressions")
+            continue
+        for key, v in entries.items():
+            if not isinstance(v, str):
+                problems.append(f"{file}: [{table}] {key} must be text")
+                continue
+            try:
+                re.compile(v)
+            except re.error as e:
+                problems.append(f"{file}: [{table}] {key}: not a regular expression ({e})")
 
 
 def _meta(raw: dict[str, Any], file: str, problems: list[str]) -> PackMeta:
@@ -269,6 +290,8 @@ def load_pack(path: Path | str) -> Pack:
                 continue
             if role == CARD_FILE:
                 _card(parsed, root / rel, problems)
+            elif role == SHAPES_FILE:
+                _shapes(parsed, root / rel, problems)
     if problems:
         raise PackError(problems)
     return pack

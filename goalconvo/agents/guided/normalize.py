@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import re
 
+from goalconvo.packs.builtin import default_pack, pack_toml
+
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen"
@@ -20,7 +22,8 @@ WORD_NUMBERS: dict[str, int] = {w: i for i, w in enumerate(_UNITS)} | {"a couple
 
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_POSTCODE_VALUE = re.compile(r"^[a-z]{2}\d{1,2}\s?\d[a-z]{2}$")
+#: A value that is a postcode, as the default pack's locale writes one (shapes.toml).
+_POSTCODE_VALUE = re.compile(pack_toml(default_pack(), "shapes")["phrasing_check"]["postcode_value"])
 #: Values that stand for "no value said": don't care, unknown, not applicable.
 SILENT_VALUES = frozenset({"", "?", "none", "dontcare", "dont care", "don't care", "not mentioned", "any"})
 

@@ -11,6 +11,8 @@ from goalconvo.packs.builtin import default_pack, pack_toml
 
 #: The default pack's understanding words (its lexicon.toml).
 _LEXICON = pack_toml(default_pack(), "lexicon")
+#: How its locale writes phones, postcodes, timetable ids and prices (shapes.toml ``[phrasing_check]``).
+_SHAPES: dict[str, str] = pack_toml(default_pack(), "shapes")["phrasing_check"]
 
 #: Words that show a slot is being asked about (a request's value is ``?``).
 REQUEST_WORDS: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _LEXICON["act_request_words"].items()}
@@ -60,15 +62,15 @@ LEAKS = re.compile(
     re.I,
 )
 TRUNCATED_END = re.compile(r"([,:;(\-]|\b(the|a|an|and|or|to|of|for|with|at|in|on|my|your|is|are))\s*$", re.I)
-PHONE = re.compile(r"(?<!\d)0\d{9,10}(?!\d)")
-POSTCODE = re.compile(r"\b[a-z]{2}\d{1,2} ?\d[a-z]{2}\b")
-TRAIN_ID = re.compile(r"\btr ?\d{4}\b")
+PHONE = re.compile(_SHAPES["phone"])
+POSTCODE = re.compile(_SHAPES["postcode"])
+TRAIN_ID = re.compile(_SHAPES["timetable_id"])
 REF_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{8}\b|\b[A-Z]{8}\b")
 REF_AFTER_WORD = re.compile(r"\b(reference|ref|confirmation)\b[^.?!]{0,30}?\b([A-Za-z0-9]{8})\b", re.I)
 #: A made-up code: letters and digits mixed, 5+ characters (references, ids), not a postcode.
 CODE = re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{5,}\b")
 CLOCK = re.compile(r"(?<![\d.])(\d{1,2})[:.](\d{2})(?![\d.])(?: ?(am|pm|a m|p m)\b)?")
-PRICE = re.compile(r"£ ?\d+(?:\.\d+)?|\d+(?:\.\d+)? ?(?:pounds?|gbp|quid)\b")
+PRICE = re.compile(_SHAPES["price"])
 #: Venue names that are everyday phrases: too ambiguous to count as naming a venue.
 AMBIGUOUS_NAMES = frozenset(_LEXICON["phrasing_check"]["ambiguous_names"])
 WORD = re.compile(r"[a-z0-9']+")
@@ -81,7 +83,7 @@ CLOSED_VALUES: dict[str, str] = (
     | dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), "Day")
 )
 #: A phone number written in groups ("01223 351 241"); the phone rule checks it whole.
-SPACED_PHONE = re.compile(r"(?<!\d)0\d{2,4}(?: \d{2,7}){1,3}(?!\d)")
+SPACED_PHONE = re.compile(_SHAPES["spaced_phone"])
 BARE_CLOCK = re.compile(r"(?<![\d:.])(\d{1,2}) ?(am|pm|a m|p m)\b")
 NUMBER = re.compile(r"(?<![a-z0-9.:])\d+(?:\.\d+)?(?![a-z0-9]|[.:]\d)")
 ASKING = re.compile(
