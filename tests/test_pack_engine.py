@@ -513,3 +513,87 @@ def test_the_llm_judge_judges_a_pack_dialogue_at_the_packs_desk():
     llm_check = {s: next(c for c in v.checks if c.name == "llm_judge") for s, v in verdicts.items()}
     assert verdicts[5].accepted and llm_check[5].passed and verdicts[5].scores["coherence"] == 5.0
     assert not verdicts[2].accepted and "coherence 2" in llm_check[2].reason
+
+
+# -- LLM phrasing of pack turns (a stand-in model: these test the loop and the check, not wording) ----
+
+
+def _rewriting(rewrite):
+    """A scripted backend whose phrasing reply is ``rewrite(template)``; it keeps the prompts it is sent."""
+    from goalconvo.llm.base import Completion
+    from goalconvo.llm.scripted import ScriptedBackend
+
+    class Rewriting(ScriptedBackend):
+        model_name = "rewriting"
+
+        def __init__(self):
+            super().__init__()
+            self.prompts = []
+
+        async def complete(self, messages, params, context=None):
+            if context is not None and context.task == "phrase":
+                self.prompts.append([m.content for m in messages])
+                return Completion(rewrite(context.data["template"]), 10, 10, self.model_name)
+            return await super().complete(messages, params, context)
+
+    return Rewriting()
+
+
+def test_the_phrasing_check_refuses_what_the_template_does_not_say():
+    from goalconvo.agents.pack.phrasing import PackChecker, kept_values
+
+    pack = find_pack("clinic")
+    checker = PackChecker.for_pack(pack)
+    row = pack.entities["Clinicians"][0]
+    name = row["clinician_name"]
+    other = next(r["clinician_name"] for r in pack.entities["Clinicians"] if r["clinician_name"] != name)
+    acts = [A.Act(A.OFFER, "Clinicians", "clinician_name", name), A.Act(A.INFORM_COUNT, "Clinicians", "count", "3")]
+    template = f"I have 3 who fit. How about {name}?"
+    keep = kept_values(acts, template)
+    assert keep == [name, "3"]
+    assert checker.problems("bot", f"There are 3 options; {name} is one.", template, keep, "") == []
+    assert any(p.startswith("drops") for p in checker.problems("bot", "There are 3 options.", template, keep, ""))
+    assert any("adds '4'" in p for p in checker.problems("bot", f"4 fit, or 3. {name}?", template, keep, ""))
+    named = checker.problems("bot", f"3 fit: {name} or {other}.", template, keep, "")
+    assert any(p.startswith("names") and other.lower() in p for p in named), named
+    assert any("out of role" in p for p in checker.problems("user", "How can I help you today?", "I need a doctor.", [], ""))
+    assert "echoes the line before" in checker.problems("user", "Anything else?", "No, thanks.", [], "Anything else?")
+
+
+def test_pack_turns_phrased_by_the_llm_are_kept_when_the_check_passes_and_the_template_stays_when_not():
+    import asyncio
+
+    from goalconvo.agents.pack.engine import PackEngine
+    from goalconvo.core.settings import Settings
+
+    pack = find_pack("clinic")
+    settings = Settings(llm="scripted", phrasing_tries=2)
+    goal = generate_pack_goals(pack, 1, seed=5)[0]
+
+    async def talk(llm):
+        eng = PackEngine(pack, settings, llm)
+        st = await eng.start(goal, "phrased")
+        while True:
+            st = await eng.user_turn(st)
+            step = await eng.bot_turn(st)
+            st = step.state
+            if step.finished:
+                return step.finished
+
+    good = _rewriting(lambda t: "Well, " + t[0].lower() + t[1:])
+    d = asyncio.run(talk(good))
+    assert d.prompt_version == "pack-1+pr1" and d.model == "rewriting"
+    assert all(t.phrased_by == "llm" and t.text.startswith("Well, ") for t in d.turns), [(t.phrased_by, t.refusals) for t in d.turns]
+    assert d.scenario.first_utterance == d.turns[0].text
+    system, ask = good.prompts[0]
+    assert pack.meta.the_setting in system and "Cambridge" not in system and "Rewrite this customer line" in ask
+    template = [t.text for t in asyncio.run(talk(None)).turns]
+    assert [t.text[len("Well, "):] for t in d.turns] == [x[0].lower() + x[1:] for x in template]
+    # A model that adds a number to every line: each refused twice, with the reason; the template said.
+    bad = _rewriting(lambda t: t + " That's 99 of them.")
+    d = asyncio.run(talk(bad))
+    assert [t.text for t in d.turns] == template and all(t.phrased_by == "template" for t in d.turns)
+    assert all(len(t.refusals) == 2 and "adds '99'" in t.refusals[0] for t in d.turns)
+    # One that copies the draft: the template's wording, recorded as the template's.
+    d = asyncio.run(talk(_rewriting(lambda t: t)))
+    assert [t.text for t in d.turns] == template and all(t.phrased_by == "template" for t in d.turns)

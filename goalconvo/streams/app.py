@@ -103,7 +103,7 @@ class Pipeline(DeadLettering, StrandedWatchdog):
         )
         #: The domain pack this worker holds (``--pack``); a goal naming another pack or version is dead-lettered.
         self.pack = find_pack(settings.pack) if settings.pack else None
-        self.pack_engine = PackEngine(self.pack, settings) if self.pack is not None else None
+        self.pack_engine = PackEngine(self.pack, settings, llm) if self.pack is not None else None
         self.judge = Judge(settings, self.venues, llm, pack=self.pack)
         self._builtin_shots: dict[str, list[dict]] = {}
         for ex in fewshot.builtin_examples():
