@@ -277,6 +277,16 @@ def _dialogue(goal: Goal, texts: list[str], acts: list[dict] | None = None) -> D
                                       objective="", first_utterance=texts[0]), stop_reason="goal_done")
 
 
+def test_a_turn_repeating_the_phrasing_prompt_fails_the_form_check():
+    from goalconvo.judges.pack_judge import check_pack_form
+
+    goal = _goal(find_pack("clinic"), [{"service": "Clinicians", "intent": "FindClinician", "inform": {"speciality": "dermatology"}}])
+    texts = ["I need a dermatologist.", 'The customer said: "I need a dermatologist."', "Thanks, bye.", "Goodbye!"]
+    result = check_pack_form(_dialogue(goal, texts))
+    assert not result.passed and "turn 1: repeats the phrasing prompt ('The customer said')" in result.reason
+    assert check_pack_form(_dialogue(goal, [texts[0], "Dr Okafor sees dermatology.", *texts[2:]])).passed
+
+
 def test_the_pack_goal_check_reads_the_values_said_and_the_roles_check_reads_the_text():
     clinic = find_pack("clinic")
     goal = _goal(clinic, [{"service": "Visits", "intent": "CancelVisit", "inform": {"clinician_name": "Owen Pritchard",
@@ -551,7 +561,11 @@ def test_the_phrasing_check_refuses_what_the_template_does_not_say():
     template = f"I have 3 who fit. How about {name}?"
     keep = kept_values(acts, template)
     assert keep == [name, "3"]
-    assert checker.problems("bot", f"There are 3 options; {name} is one.", template, keep, "") == []
+    assert checker.problems("bot", f"There are 3 options. Would {name} suit you?", template, keep, "") == []
+    assert "tells where the template asks" in checker.problems("bot", f"There are 3 options; {name} is one.", template, keep, "")
+    leaked = checker.problems("bot", f'The customer said: "3 fit. How about {name}?"', template, keep, "")
+    assert any("prompt's words ('customer')" in p for p in leaked), leaked
+    assert any("words for a" in p for p in checker.problems("bot", f"{name}?", f"{template} They are all near you, on the ground floor.", [name], ""))
     assert any(p.startswith("drops") for p in checker.problems("bot", "There are 3 options.", template, keep, ""))
     assert any("adds '4'" in p for p in checker.problems("bot", f"4 fit, or 3. {name}?", template, keep, ""))
     named = checker.problems("bot", f"3 fit: {name} or {other}.", template, keep, "")

@@ -24,6 +24,10 @@ from goalconvo.packs.templates import load_templates, value_wordings
 MAX_TURN_CHARS = 800
 
 
+#: A phrasing model repeating its prompt ("The customer said: ...", "The clerk line in other words").
+PROMPT_ECHO = re.compile(r"\b(the (customer|clerk)('s)? (said|says|is|line)|(customer|clerk) line|rewrite this|in other words)\b", re.I)
+
+
 def check_pack_form(dialogue: Dialogue) -> CheckResult:
     turns = dialogue.turns
     problems = []
@@ -36,6 +40,9 @@ def check_pack_form(dialogue: Dialogue) -> CheckResult:
             problems.append(f"turn {i}: {len(t.text)} characters (at most {MAX_TURN_CHARS})")
         if i >= 2 and normalize(t.text) == normalize(turns[i - 2].text):
             problems.append(f"turn {i}: says turn {i - 2} again")
+        echo = PROMPT_ECHO.search(t.text)
+        if echo:
+            problems.append(f"turn {i}: repeats the phrasing prompt ({echo.group()!r})")
     if sum(1 for t in turns if t.speaker == "bot") < 2:
         problems.append("fewer than two exchanges")
     if turns and turns[-1].speaker != "bot":
