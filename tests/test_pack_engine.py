@@ -269,6 +269,17 @@ def test_another_option_where_only_one_fits_is_said_to_be_the_only_one():
 # -- the judge's pack checks ---------------------------------------------------------------------------
 
 
+def test_the_objective_words_each_task_from_its_intents_description_not_its_identifier():
+    from goalconvo.agents.pack.engine import describe_pack_goal
+
+    pack = find_pack("clinic")
+    goal = _goal(pack, [{"service": "Clinicians", "intent": "FindClinician", "inform": {"speciality": "dermatology"},
+                         "request": ["phone"]}])
+    text = describe_pack_goal(goal, pack)
+    assert text == "Find a clinician (Clinicians), with speciality: dermatology; asking for phone.", text
+    assert "FindClinician" not in text
+
+
 def _dialogue(goal: Goal, texts: list[str], acts: list[dict] | None = None) -> Dialogue:
     turns = [Turn(index=i, speaker="user" if i % 2 == 0 else "bot", text=t, acts=(acts or [{}] * len(texts))[i])
              for i, t in enumerate(texts)]
@@ -285,6 +296,9 @@ def test_a_turn_repeating_the_phrasing_prompt_fails_the_form_check():
     result = check_pack_form(_dialogue(goal, texts))
     assert not result.passed and "turn 1: repeats the phrasing prompt ('The customer said')" in result.reason
     assert check_pack_form(_dialogue(goal, [texts[0], "Dr Okafor sees dermatology.", *texts[2:]])).passed
+    ai = _dialogue(goal, [*texts[:3], "Thank you! As an AI language model, my primary function is to help."])
+    roles = check_pack_roles(ai)
+    assert not roles.passed and "turn 3 (desk, role): speaks as a language model" in roles.reason, roles.reason
 
 
 def test_the_pack_goal_check_reads_the_values_said_and_the_roles_check_reads_the_text():
@@ -572,6 +586,10 @@ def test_the_phrasing_check_refuses_what_the_template_does_not_say():
     assert any(p.startswith("names") and other.lower() in p for p in named), named
     assert any("out of role" in p for p in checker.problems("user", "How can I help you today?", "I need a doctor.", [], ""))
     assert "echoes the line before" in checker.problems("user", "Anything else?", "No, thanks.", [], "Anything else?")
+    # The bundled model's goodbye, seen in a clinic run: out of the dialogue, and far longer than "Thank you. Bye!".
+    ai = "I'm sorry, but as an AI language model, I cannot engage in discussions regarding political matters."
+    refused = checker.problems("user", ai, "Thank you. Bye!", [], "")
+    assert any("speaks as a language model" in p for p in refused) and any("words for a 3-word line" in p for p in refused), refused
 
 
 def test_pack_turns_phrased_by_the_llm_are_kept_when_the_check_passes_and_the_template_stays_when_not():

@@ -87,6 +87,8 @@ SELF_TALK: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("counts places inside a place", _c(r"\b(?:college|museum|church|gallery|theatre|pool|park|hotel|guesthouse|restaurant)\b[^.?!]{0,40}"
                                         r"\b(?:has|have|offers) \d+ (?:attractions|restaurants|hotels|guesthouses|places|options|colleges|museums)\b")),
     ("talks about its instructions", _c(r"\bmy goal (?:is|was)\b|\b(?:slight|mild) anxiety\b|\b(?:an|my) impatient\b|\bmy persona\b")),
+    # A model stepping out of the dialogue (seen from the bundled 0.5B model phrasing a clinic's goodbye).
+    ("speaks as a language model", _c(r"\bas an ai\b|\b(?:ai )?language model\b|\bmy primary function\b|\bi (?:cannot|can't) engage\b")),
 )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from goalconvo.agents.dialogue import DialogueEngine, StepResult
 from goalconvo.agents.pack.acts import from_wire, to_wire
-from goalconvo.agents.pack.phrases import PackPhrases, slot_words
+from goalconvo.agents.pack.phrases import PackPhrases, intent_words, slot_words
 from goalconvo.agents.pack.phrasing import PACK_PHRASING_VERSION, PackChecker, phrase_turn
 from goalconvo.agents.pack.planner import plan_pack_dialogue
 from goalconvo.core.records import Dialogue, DialogueState, FewShotExample, Goal, Scenario, Turn, dialogue_id_for
@@ -26,14 +26,21 @@ from goalconvo.packs.model import Pack
 PACK_PROMPT_VERSION = "pack-1"
 
 
-def describe_pack_goal(goal: Goal) -> str:
-    """The goal in words, for the scenario's objective."""
+def describe_pack_goal(goal: Goal, pack: Pack) -> str:
+    """The goal in words, for the scenario's objective (the LLM judge reads it).
+
+    Each task is worded from its intent's description in the pack ("find a clinician by
+    (Clinicians), with speciality: dermatology; asking for phone"), not its
+    identifier, so the judge weighs the dialogue against what the user wanted.
+    """
     parts = []
     for t in goal.tasks:
-        given = ", ".join(f"{slot_words(k)} {v}" for k, v in t.inform.items())
+        given = ", ".join(f"{slot_words(k)}: {v}" for k, v in t.inform.items())
         asks = ", ".join(slot_words(r) for r in t.request)
-        parts.append(f"{t.intent} ({t.service})" + (f" with {given}" if given else "") + (f"; ask for {asks}" if asks else ""))
-    return "; then ".join(parts)
+        parts.append(f"{intent_words(pack, t.service, t.intent)} ({t.service})"
+                     + (f", with {given}" if given else "") + (f"; asking for {asks}" if asks else ""))
+    text = "; then ".join(parts)
+    return text[:1].upper() + text[1:] + "."
 
 
 class PackEngine(DialogueEngine):
@@ -68,7 +75,7 @@ class PackEngine(DialogueEngine):
             turns.append({"speaker": t.speaker, "text": text, "acts": to_wire(t.acts), "belief": t.belief or None})
         return DialogueState(
             dialogue_id=dialogue_id, run_id=run_id, goal=goal,
-            scenario=Scenario(persona=persona, objective=describe_pack_goal(goal), first_utterance=turns[0]["text"]),
+            scenario=Scenario(persona=persona, objective=describe_pack_goal(goal, self.pack), first_utterance=turns[0]["text"]),
             model=self.llm.model_name if self.tries else "template", prompt_version=self.prompt_version, mode="guided",
             plan={"pack": {"ref": self.pack.ref, "turns": turns, "finished": plan.finished,
                            "outcomes": {str(k): v for k, v in plan.outcomes.items()}}},

@@ -53,7 +53,7 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def _intent_words(pack: Pack, service: str, intent: str) -> str:
+def intent_words(pack: Pack, service: str, intent: str) -> str:
     """"book an appointment with a specific doctor" from the intent's description, else its name."""
     svc = pack.service(service)
     it = svc.intent(intent) if svc else None
@@ -147,7 +147,7 @@ class PackPhrases:
     def intent(self, rng: random.Random, role: str, service: str, intent: str, values: str = "", bare: str = "",
                slots: dict[str, str] | None = None) -> str:
         # The intent said from its description's head or from its name ("check balance"), by turns.
-        w = _intent_words(self.pack, service, intent) if rng.random() < 0.6 else _name_words(intent)
+        w = intent_words(self.pack, service, intent) if rng.random() < 0.6 else _name_words(intent)
         plain = {
             "user": [f"Hi, I'd like to {w}.", f"Hello. Could you help me {w}?", f"I want to {w}, please.",
                      f"Hi there, I need to {w}.", f"Can you help me {w}?", f"I'm hoping to {w}.",

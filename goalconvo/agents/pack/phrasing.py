@@ -116,7 +116,7 @@ class PackChecker:
         if ("?" in text) != ("?" in template):
             out.append("asks where the template tells" if "?" in text else "tells where the template asks")
         n, m = len(text.split()), len(template.split())
-        if n > max(2 * m, 30) or 2 * n < m:
+        if n > max(2 * m, m + 8) or 2 * n < m:
             out.append(f"{n} words for a {m}-word line")
         return out
 
