@@ -24,6 +24,10 @@ _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 #: A value that is a postcode, as the default pack's locale writes one (shapes.toml).
 _POSTCODE_VALUE = re.compile(pack_toml(default_pack(), "shapes")["phrasing_check"]["postcode_value"])
+#: Amounts of money as the default pack's locale writes them (shapes.toml [normaliser]).
+_MONEY: dict[str, str] = pack_toml(default_pack(), "shapes")["normaliser"]
+_PRICE = re.compile(_MONEY["price"])
+_PRICE_IN_WORDS = {word: re.compile(_MONEY["price_in_words"].replace("{word}", word)) for word in WORD_NUMBERS}
 #: Values that stand for "no value said": don't care, unknown, not applicable.
 SILENT_VALUES = frozenset({"", "?", "none", "dontcare", "dont care", "don't care", "not mentioned", "any"})
 
@@ -99,10 +103,10 @@ def time_forms(value: str) -> list[str]:
 def prices_in(ntext: str) -> set[float]:
     """Amounts of money said in normalised text (``£10.10``, ``10.10 pounds``, ``ten pounds``)."""
     out: set[float] = set()
-    for m in re.finditer(r"£\s?(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s?(?:pounds?|gbp|quid)\b", ntext):
+    for m in _PRICE.finditer(ntext):
         out.add(round(float(m.group(1) or m.group(2)), 2))
     for word, n in WORD_NUMBERS.items():
-        if re.search(rf"\b{word} (?:pounds?|gbp|quid)\b", ntext):
+        if _PRICE_IN_WORDS[word].search(ntext):
             out.add(float(n))
     return out
 

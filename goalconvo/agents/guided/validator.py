@@ -90,7 +90,7 @@ def overlap(a: str, b: str) -> float:
 
 def _postcode_or_ordinal(token: str) -> bool:
     t = token.lower()
-    return bool(re.fullmatch(r"\d+(st|nd|rd|th|am|pm|s)|[a-z]{2}\d{1,2}\d?[a-z]{0,2}|tr\d{4}|\d+(mins?|hrs?|km|gbp)", t))
+    return bool(V.NOT_A_CODE.fullmatch(t))
 
 
 def _clock_minutes(h: int, mi: int, ampm: str) -> set[int]:

@@ -84,6 +84,8 @@ CLOSED_VALUES: dict[str, str] = (
 )
 #: A phone number written in groups ("01223 351 241"); the phone rule checks it whole.
 SPACED_PHONE = re.compile(_SHAPES["spaced_phone"])
+#: A code-shaped token that is not an invented code (matched whole).
+NOT_A_CODE = re.compile(_SHAPES["not_a_code"])
 BARE_CLOCK = re.compile(r"(?<![\d:.])(\d{1,2}) ?(am|pm|a m|p m)\b")
 NUMBER = re.compile(r"(?<![a-z0-9.:])\d+(?:\.\d+)?(?![a-z0-9]|[.:]\d)")
 ASKING = re.compile(
