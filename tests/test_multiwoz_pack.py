@@ -193,6 +193,16 @@ def test_multiwoz_goals_name_the_shipped_pack_and_another_version_is_dead_letter
     assert card.returncode == 0 and '"written": 1' in card.stdout, card.stdout + card.stderr
     readme = (tmp_path / "hf" / "README.md").read_text()
     assert "license: mit" in readme and "GoalConvo synthetic MultiWOZ-style dialogues" in readme, readme[:400]
+    # beside a clinic dialogue, --pack multiwoz still exports only MultiWOZ's, in every format
+    clinic = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--pack", "clinic", "--goals", "1",
+                             "--llm", "scripted", "--db", "c.duckdb", "--json"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert clinic.returncode == 0, clinic.stderr
+    for fmt in ("jsonl", "hf"):
+        only = subprocess.run([sys.executable, "-m", "goalconvo.commands", "export", "--db", "c.duckdb", "--format", fmt,
+                               "--out", f"only-{fmt}", "--pack", "multiwoz", "--include-rejected", "--json"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert only.returncode == 0 and '"written": 1' in only.stdout, fmt + only.stdout + only.stderr
 
 
 def test_every_publishing_path_names_the_shipped_pack(tmp_path: Path, settings: Settings, bus: str):

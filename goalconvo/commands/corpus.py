@@ -125,7 +125,6 @@ def export(
     """Write the accepted corpus in a MultiWOZ-like layout (goal, log, domains, verdict), ready for training."""
     from goalconvo.sinks.export import export_corpus
 
-    from goalconvo.packs.builtin import default_pack
     from goalconvo.packs.registry import find_pack
 
     s = make_settings(db=db)
@@ -133,8 +132,6 @@ def export(
         held = find_pack(pack) if pack else None
     except (OSError, ValueError) as exc:
         fail(exc)
-    if held is not None and held.ref == default_pack().ref:
-        held = None  # the shipped MultiWOZ pack: its dialogues (named or from before goals named it) and its card
     store = open_corpus(s.db)
     try:
         n = export_corpus(store, out, fmt, sets=sets, include_rejected=include_rejected, split=split,
