@@ -157,6 +157,14 @@ def test_a_shapes_file_with_a_bad_regular_expression_is_refused(pack: Path):
     assert len(found) == 1 and "shapes.toml: [understanding] phone: not a regular expression" in found[0], found
 
 
+def test_a_toml_role_is_parsed_whatever_its_file_is_called(pack: Path):
+    """A card or template file named ``.txt`` is still read as TOML at run time, so its errors are refused at load."""
+    (pack / "pack.toml").write_text((pack / "pack.toml").read_text() + '\n[files]\ncard = "card.txt"\n')
+    (pack / "card.txt").write_text("title = [unclosed\n")
+    found = problems_of(pack)
+    assert len(found) == 1 and "card.txt: not valid TOML" in found[0], found
+
+
 def test_every_problem_is_reported_at_once(pack: Path):
     edit_schema(pack, lambda s: s["intents"][1]["required_slots"].append("nope"))
     (pack / "entities" / "venues.csv").write_text("name,district,phone\nA,centre\n")

@@ -81,6 +81,10 @@ def _card(raw: dict[str, Any], file: Path, problems: list[str]) -> None:
 
 #: ``[files] shapes``: how the locale writes values in running text, a table of regular expressions per reader.
 SHAPES_FILE = "shapes"
+#: ``[files]`` roles the engine reads as TOML (``builtin.pack_toml``, ``templates.load_templates``):
+#: each is parsed at load whatever its file is called, so a bad one is refused here, not mid-run.
+TOML_ROLES = frozenset({CARD_FILE, SHAPES_FILE, "words", "lexicon", "reading", "roles", "sentences", "acts",
+                        "goal_messages", "templates"})
 
 
 def _shapes(raw: dict[str, Any], file: Path, problems: list[str]) -> None:
@@ -282,7 +286,7 @@ def load_pack(path: Path | str) -> Pack:
     if GOAL_MIX_FILE in pack.extras and (root / pack.extras[GOAL_MIX_FILE]).is_file():
         goal_mix(pack, problems)
     for role, rel in pack.extras.items():
-        if rel.endswith(".toml") and (root / rel).is_file():
+        if (role in TOML_ROLES or rel.endswith(".toml")) and (root / rel).is_file():
             try:
                 parsed = tomllib.loads((root / rel).read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
