@@ -124,6 +124,30 @@ def test_the_goal_mix_is_the_packs_and_a_bad_row_is_refused(tmp_path: Path):
 MULTIWOZ_VAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "multiwoz" / "val.json.zip"
 
 
+def test_a_multiwoz_pack_lacking_a_key_the_guided_engine_reads_or_of_the_wrong_kind_is_refused(tmp_path: Path):
+    """Caught before a run, not as a bare KeyError at import nor a string read as letters."""
+    import subprocess
+    import sys
+
+    copy = tmp_path / "multiwoz"
+    shutil.copytree(pack_path(DEFAULT_PACK), copy)
+    lexicon = copy / "lexicon.toml"
+    lexicon.write_text(lexicon.read_text().replace('bye_places = ["cambridge"]', 'bye_places = "cambridge"'))
+    shapes = copy / "shapes.toml"
+    text = shapes.read_text().replace("postcode_value =", "postcode_shape =").replace("\\b{word} ", "\\b")
+    shapes.write_text(text.replace("price = '£\\s?(\\d+(?:\\.\\d+)?)|(", "price = '£\\s?(?:\\d+(?:\\.\\d+)?)|("))
+    out = subprocess.run([sys.executable, "-m", "goalconvo.commands", "packs", "validate", str(copy)],
+                         capture_output=True, text=True, timeout=120)
+    said = " ".join((out.stdout + out.stderr).split())
+    assert out.returncode == 1, out.stdout + out.stderr
+    for fault in ("lexicon.toml: [phrasing_check] bye_places: must be a non-empty list of text",
+                  "shapes.toml: [phrasing_check] postcode_value: missing",
+                  "shapes.toml: [normaliser] price_in_words: must hold {word}",
+                  "shapes.toml: [normaliser] price: needs 2 group(s)"):
+        assert fault in said, said
+    assert "4 problem(s)" in said, said
+
+
 def test_import_multiwoz_takes_the_multiwoz_pack_and_refuses_another(tmp_path: Path):
     import subprocess
     import sys

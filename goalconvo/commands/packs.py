@@ -14,6 +14,8 @@ import typer
 
 from goalconvo.commands.common import console, print_result, shown
 from goalconvo.packs import PackError, find_pack, load_pack, shipped_names
+from goalconvo.packs.builtin import DEFAULT_PACK, pack_toml
+from goalconvo.packs.guided_keys import guided_problems
 from goalconvo.packs.model import Pack
 from goalconvo.packs.scaffold import new_pack
 from goalconvo.packs.sgd_import import import_sgd
@@ -94,6 +96,10 @@ def packs_validate(path: Path = typer.Argument(..., help="The pack folder (or it
     """Check a pack: every fault named with its file, service and field (and line, for tables); exit 1 if any."""
     try:
         p = load_pack(path)
+        if p.meta.name == DEFAULT_PACK:  # the guided engine runs it: the keys it reads, of their kinds
+            problems = guided_problems(p, pack_toml)
+            if problems:
+                raise PackError(problems)
     except PackError as e:
         _refuse(e)
     rows = sum(len(v) for v in p.entities.values())

@@ -21,10 +21,16 @@ DEFAULT_PACK = "multiwoz"
 
 @functools.lru_cache(maxsize=1)
 def default_pack() -> Pack:
-    """The shipped MultiWOZ pack, loaded and checked once."""
+    """The shipped MultiWOZ pack, loaded and checked once (also for the keys the guided engine reads)."""
+    from goalconvo.packs.guided_keys import guided_problems
+    from goalconvo.packs.model import PackError
     from goalconvo.packs.registry import find_pack
 
-    return find_pack(DEFAULT_PACK)
+    pack = find_pack(DEFAULT_PACK)
+    problems = guided_problems(pack, pack_toml)
+    if problems:
+        raise PackError(problems)
+    return pack
 
 
 #: ``[files] words = "words.toml"``: the words a pack's templates use for its services and slots.
