@@ -36,8 +36,8 @@ def domain_names() -> set[str]:
     return ({s.name for s in pack.services} | {x.name for s in pack.services for x in s.slots}) - ORDINARY
 
 
-def _prose(tree: ast.AST) -> set[int]:
-    """ids of docstring constants and of f-string fragments."""
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of docstring constants."""
     out: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
@@ -45,6 +45,13 @@ def _prose(tree: ast.AST) -> set[int]:
             first = body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 out.add(id(first.value))
+    return out
+
+
+def _prose(tree: ast.AST) -> set[int]:
+    """ids of docstring constants and of f-string fragments (a slot name inside a sentence is prose)."""
+    out = _docstrings(tree)
+    for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             out.update(id(v) for v in node.values)
     return out
@@ -92,12 +99,13 @@ SETTING_PLACE = "Cambridge"
 
 
 def setting_literals() -> list[str]:
-    """``file:line`` for every string literal of the code (prose aside) that names the desk's town."""
+    """``file:line`` for every string literal of the code (docstrings aside, f-string parts included:
+    prompts are where the town would come back) that names the desk's town."""
     found: list[str] = []
     for path in sorted(ROOT.rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        prose = _prose(tree)
+        prose = _docstrings(tree)
         for node in ast.walk(tree):
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in prose
                     and SETTING_PLACE.lower() in node.value.lower()):
@@ -110,3 +118,11 @@ def test_the_desks_town_is_written_only_in_its_pack():
     assert SETTING_PLACE in default_pack().meta.setting
     found = setting_literals()
     assert not found, f"{SETTING_PLACE} written in code (put it in the pack's files): " + "; ".join(found)
+
+
+def test_the_town_walk_reads_f_strings_but_not_docstrings(tmp_path, monkeypatch):
+    pkg = tmp_path / "goalconvo"
+    (pkg / "core").mkdir(parents=True)
+    (pkg / "core" / "x.py").write_text('"""A Cambridge desk."""\nW = 1\nP = f"the clerk of a Cambridge desk for {W}."\nQ = "enjoy cambridge"\n')
+    monkeypatch.setitem(globals(), "ROOT", pkg)
+    assert sorted(setting_literals()) == ["core/x.py:3", "core/x.py:4"]
