@@ -586,6 +586,13 @@ def test_the_phrasing_check_refuses_what_the_template_does_not_say():
     assert any(p.startswith("names") and other.lower() in p for p in named), named
     assert any("out of role" in p for p in checker.problems("user", "How can I help you today?", "I need a doctor.", [], ""))
     assert "echoes the line before" in checker.problems("user", "Anything else?", "No, thanks.", [], "Anything else?")
+    # Rewrites that turn the sense over or add a day (review helper-74's cases): each refused.
+    offer = f"How about {name}? They have openings on Monday."
+    for flipped in (f"How about {name}? They have no openings on Monday.", f"Sorry, {name} is not available. Any other?",
+                    f"How about {name}? They have openings on Tuesday.", f"{name} is retired, sorry."):
+        assert checker.problems("bot", flipped, offer, [name], ""), flipped
+    assert "drops the template's no" in checker.problems("bot", f"{name} fits.", f"Sorry, {name} is not free.", [name], "")
+    assert checker.problems("bot", f"What about {name}? They can see you on Monday.", offer, [name], "") == []
     # The bundled model's goodbye, seen in a clinic run: out of the dialogue, and far longer than "Thank you. Bye!".
     ai = "I'm sorry, but as an AI language model, I cannot engage in discussions regarding political matters."
     refused = checker.problems("user", ai, "Thank you. Bye!", [], "")
@@ -629,3 +636,4 @@ def test_pack_turns_phrased_by_the_llm_are_kept_when_the_check_passes_and_the_te
     # One that copies the draft: the template's wording, recorded as the template's.
     d = asyncio.run(talk(_rewriting(lambda t: t)))
     assert [t.text for t in d.turns] == template and all(t.phrased_by == "template" for t in d.turns)
+    assert d.model == "template" and d.prompt_version == "pack-1"  # no turn phrased: not stamped as phrased

@@ -110,4 +110,8 @@ class PackEngine(DialogueEngine):
         if len(new.turns) < len(state.plan["pack"]["turns"]):
             return StepResult(new)
         reason = "goal_done" if state.plan["pack"]["finished"] else "max_turns"
-        return StepResult(new, Dialogue(**new.model_dump(), stop_reason=reason))
+        done = Dialogue(**new.model_dump(), stop_reason=reason)
+        if self.tries and not any(t.phrased_by == "llm" for t in done.turns):
+            # Every rewrite refused (or a model that copies, as --llm scripted does): template text, stamped so.
+            done = done.model_copy(update={"model": "template", "prompt_version": PACK_PROMPT_VERSION})
+        return StepResult(new, done)

@@ -11,7 +11,9 @@ a prompt and a check that read only the pack:
   template and the line before it do not, names an entity of the pack the template does not,
   speaks out of its role (``nlu/roles.py``'s cues, as the judge's role check reads them), echoes
   the line before, says the prompt's own words ("The customer said: ..."), asks where the
-  template tells (or the other way round), or runs under half or over twice the template's length.
+  template tells (or the other way round), says a day or month the template does not, adds a
+  refusal or denial ("no", "sorry", "isn't") or drops the template's, or runs under half or over
+  twice the template's length (a short one may run 8 words longer).
   Measured with the bundled 0.5B model on the clinic pack, the first version of this check (without
   the last three) let through prompt echoes and dropped acts: a floor, not a reader.
 
@@ -40,6 +42,12 @@ ROLE_WORD = {"user": "customer", "bot": "clerk"}
 _STOP = ("\n", "Customer:", "Clerk:", "User:", "Rewrite this")
 #: The prompt's own words, which a line of the dialogue never says ("The customer said: ...").
 PROMPT_WORDS = re.compile(r"\b(customer|clerk|rewrite|in other words|the line|this line|draft)\b", re.I)
+#: A refusal or a denial: a rewrite that adds one, or drops the template's, turns the line's sense over.
+_NEGATION = re.compile(r"\b(no|not|none|nothing|nobody|never|sorry|unfortunately|unable|cannot|can't|couldn't|don't"
+                       r"|doesn't|isn't|aren't|won't|unavailable|afraid)\b")
+#: Days and months: facts a rewrite may not add ("openings on Tuesday" for the template's Monday).
+_CALENDAR = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|january|february"
+                       r"|march|april|june|july|august|september|october|november|december)\b")
 #: Numbers, clock times and amounts a line says ("9:15", "$1,630", "3").
 _NUMBER = re.compile(r"(?<![\w.])[$£€]?\d[\d,]*(?:[.:]\d+)?")
 
@@ -82,6 +90,9 @@ class PackChecker:
     specialities, phones) are the facts it may not add where the template does not say them."""
 
     entity_names: tuple[str, ...]
+    #: One alternation of them, longest first (an imported SGD pack may hold tens of thousands: one
+    #: scan a line, not one search a name).
+    names_rx: re.Pattern[str] | None = None
 
     @classmethod
     def for_pack(cls, pack: Pack) -> "PackChecker":
@@ -92,7 +103,13 @@ class PackChecker:
                     n = normalize(v).strip()
                     if len(n) >= 4 and n not in ("true", "false", "none") and not _NUMBER.fullmatch(n):
                         names.add(n)
-        return cls(tuple(sorted(names, key=len, reverse=True)))
+        ordered = tuple(sorted(names, key=lambda n: (-len(n), n)))
+        rx = re.compile(rf"(?<![\w:.,])(?:{'|'.join(map(re.escape, ordered))})(?![\w:]|[.,][0-9])") if ordered else None
+        return cls(ordered, rx)
+
+    def named(self, text: str) -> list[str]:
+        """The pack's entity values ``text`` (normalised) says."""
+        return [m.group() for m in self.names_rx.finditer(text)] if self.names_rx else []
 
     def problems(self, speaker: str, text: str, template: str, keep: Sequence[str], previous: str) -> list[str]:
         """Why ``text`` may not stand for ``template`` (empty: it may)."""
@@ -104,7 +121,11 @@ class PackChecker:
         numbers = {m.group().rstrip(".,") for m in _NUMBER.finditer(text)}
         known = {m.group().rstrip(".,") for m in _NUMBER.finditer(f"{template} {previous}")}
         out += [f"adds {n!r}" for n in sorted(numbers - known)]
-        out += [f"names {n!r}" for n in self.entity_names if _says(said, n) and not _says(drafted, n) and not _says(before, n)]
+        out += [f"names {n!r}" for n in dict.fromkeys(self.named(said)) if not _says(drafted, n) and not _says(before, n)]
+        out += [f"says {w!r}, which the template does not" for w in dict.fromkeys(_CALENDAR.findall(said))
+                if not _says(drafted, w) and not _says(before, w)]
+        if bool(_NEGATION.search(said)) != bool(_NEGATION.search(drafted)):
+            out.append("says no where the template does not" if _NEGATION.search(said) else "drops the template's no")
         for s in split_sentences(said):
             wrong = cues(s.text, DESK_CUES if speaker == "user" else CUSTOMER_CUES) + cues(s.text, SELF_TALK)
             out += [f"out of role: {label} ({words!r})" for label, words in wrong]
