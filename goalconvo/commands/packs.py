@@ -33,7 +33,7 @@ def _summary(p: Pack) -> dict:
     return {
         "name": p.meta.name, "version": p.meta.version, "ref": p.ref, "licence": p.meta.licence,
         "attribution": p.meta.attribution, "setting": p.meta.setting, "description": p.meta.description,
-        "delivers": p.meta.delivered,
+        "delivers": p.meta.delivered, "delivers_is_default": not p.meta.delivers,
         "root": p.root,
         "services": [{
             "name": s.name, "description": s.description,
@@ -75,7 +75,7 @@ def packs_show(
     if as_json:
         print(json.dumps(info))
         return
-    print(f"{p.ref}  ({p.meta.licence}; {p.meta.attribution})\n  setting: {p.meta.setting}\n  delivers: {p.meta.delivered}\n  {p.meta.description}")
+    print(f"{p.ref}  ({p.meta.licence}; {p.meta.attribution})\n  setting: {p.meta.setting}\n  delivers: {p.meta.delivered}{'' if p.meta.delivers else ' (default: the pack has no [pack] delivers)'}\n  {p.meta.description}")
     for s in info["services"]:
         made = "per call" if s["per_call"] else f"{s['entities']} entities"
         print(f"\nservice {s['name']} ({made}): {s['description']}\n  slots: {', '.join(s['slots'])}")
