@@ -537,6 +537,8 @@ def test_the_llm_judge_judges_a_pack_dialogue_at_the_packs_desk():
     llm_check = {s: next(c for c in v.checks if c.name == "llm_judge") for s, v in verdicts.items()}
     assert verdicts[5].accepted and llm_check[5].passed and verdicts[5].scores["coherence"] == 5.0
     assert not verdicts[2].accepted and "coherence 2" in llm_check[2].reason
+    # named apart from MultiWOZ's verdicts: the pack's checks judged it
+    assert verdicts[5].judge_version.startswith("rules-7+pack2"), verdicts[5].judge_version
 
 
 # -- LLM phrasing of pack turns (a stand-in model: these test the loop and the check, not wording) ----

@@ -29,12 +29,18 @@ from goalconvo.llm import LLMBackend
 #: for kind words, either side glad the other "helped", and a venue said to hold a count of places.
 #: rules-7: also a turn the readers' model (nlu/garble.py) scores as garbled ("-nogarble" when it is off).
 RULES_VERSION = "rules-7"
+#: A pack dialogue's checks (judges/pack_judge.py), named beside the rules version. Before pack2 the
+#: pack dialogues were stamped with MultiWOZ's version though the LLM judge passed them unread and the
+#: form and role checks lacked the phrasing prompt's echo and a model speaking as one.
+PACK_CHECKS_VERSION = "pack2"
 
 
-def default_version(settings: Settings) -> str:
-    """``rules-7`` (``-nosense`` with the sense check off, ``-nogarble`` without its model), ``+llm`` with the LLM judge."""
+def default_version(settings: Settings, *, pack: bool = False) -> str:
+    """``rules-7`` (``-nosense`` with the sense check off, ``-nogarble`` without its model), ``+pack2`` for a
+    pack dialogue's checks, ``+llm`` with the LLM judge."""
     return (RULES_VERSION + ("" if settings.sense_check else "-nosense")
             + ("-nogarble" if settings.sense_check and not settings.sense_garble else "")
+            + (f"+{PACK_CHECKS_VERSION}" if pack else "")
             + ("+llm" if llm_judge_enabled(settings) else ""))
 
 
@@ -52,6 +58,8 @@ class Judge:
         )
         self.judge_model = llm.model_name if self.llm_judge and llm else "rules"
         self.version = version or default_version(settings)
+        #: A pack dialogue's verdicts: their checks are the pack's, so they are named apart.
+        self.pack_version = version or default_version(settings, pack=True)
         self.skip_reason = (
             "skipped: LLM judge off for this backend (--llm-judge turns it on)"
             if llm is not None
@@ -95,7 +103,7 @@ class Judge:
             checks=checks,
             scores=scores,
             judge_model=self.judge_model,
-            judge_version=self.version,
+            judge_version=self.pack_version if dialogue.goal.names_a_pack else self.version,
             judge_error=judge_error,
         )
         return JudgedDialogue(dialogue=dialogue, verdict=verdict)
