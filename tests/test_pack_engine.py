@@ -288,6 +288,17 @@ def _dialogue(goal: Goal, texts: list[str], acts: list[dict] | None = None) -> D
                                       objective="", first_utterance=texts[0]), stop_reason="goal_done")
 
 
+def test_a_yes_to_an_alternative_time_is_not_worded_as_a_confirmation():
+    phrases = PackPhrases.for_pack(find_pack("clinic"))
+    yes = [A.Act(A.AFFIRM, "Clinicians")]
+    offered = [A.Act(A.NOTIFY_FAILURE, "Clinicians", "visit_time"), A.Act(A.OFFER, "Clinicians", "visit_time", "17:00")]
+    confirm = [A.Act(A.CONFIRM, "Clinicians", "visit_time", "16:30")]
+    to_offer = {phrases.say("user", yes, f"s{i}", {"Clinicians": "BookVisit"}, after=offered) for i in range(60)}
+    to_confirm = {phrases.say("user", yes, f"s{i}", {"Clinicians": "BookVisit"}, after=confirm) for i in range(60)}
+    assert not any("correct" in t or "right" in t for t in to_offer), to_offer
+    assert "That's correct." in to_confirm
+
+
 def test_a_turn_repeating_the_phrasing_prompt_fails_the_form_check():
     from goalconvo.judges.pack_judge import check_pack_form
 

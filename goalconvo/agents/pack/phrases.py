@@ -25,6 +25,7 @@ imported SGD pack reads without templates. Variants are picked by a seeded choic
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from dataclasses import dataclass
@@ -196,6 +197,9 @@ class PackPhrases:
         """
         rng = random.Random(seed)
         after = after or []
+        # A weekday is said as a name ("Thursday"); the act keeps the pack's value ("thursday").
+        acts = [dataclasses.replace(a, value=a.value[:1].upper() + a.value[1:])
+                if a.value and self.pack.rule(a.service, a.slot).format == "weekday" else a for a in acts]
         opening = A.has(acts, A.INFORM_INTENT)
         parts: list[str] = []
         confirms = A.named(acts, A.CONFIRM)
@@ -275,8 +279,12 @@ class PackPhrases:
                 parts.append(rng.choice(("Yes, please.", "Yes, please do.", "That would be great.", "Yes, let's do that.",
                                          "Please do.")))
             elif a.act == A.AFFIRM:
+                # "That's correct" answers "Is that right?", not "Could you make 17:00 instead?" (read in a clinic run).
+                confirming = A.has(after, A.CONFIRM)
                 parts.append(rng.choice(("Yes, please.", "Yes, that's right.", "Yes, go ahead.", "That's correct.",
-                                         "Yes, do it.", "Right, please go on.", "Sure, sounds good.")) if a.slot != "fixed"
+                                         "Yes, do it.", "Right, please go on.", "Sure, sounds good.") if confirming else
+                                        ("Yes, please.", "Yes, that works.", "Yes, go ahead.", "That's fine.",
+                                         "Yes, do it.", "Sure, that's fine.", "Sure, sounds good.")) if a.slot != "fixed"
                              else rng.choice(("That worked!", "Great, it's working now.", "Oh, that fixed it.",
                                               "Yes, it's back now.")))
             elif a.act in (A.NEGATE, A.NEGATE_INTENT):
