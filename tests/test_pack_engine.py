@@ -599,6 +599,10 @@ def test_the_phrasing_check_refuses_what_the_template_does_not_say():
     assert any(p.startswith("names") and other.lower() in p for p in named), named
     assert any("out of role" in p for p in checker.problems("user", "How can I help you today?", "I need a doctor.", [], ""))
     assert "echoes the line before" in checker.problems("user", "Anything else?", "No, thanks.", [], "Anything else?")
+    # Seen with the bundled model: the desk saying the User's line before its own question.
+    echoed = checker.problems("bot", "Could it be on Thursday? What time would suit you?", "And what time would you like?", [],
+                              "Could it be on Thursday?")
+    assert any(p.startswith("repeats the line before") for p in echoed), echoed
     # Rewrites that turn the sense over or add a day (review helper-74's cases): each refused.
     offer = f"How about {name}? They have openings on Monday."
     for flipped in (f"How about {name}? They have no openings on Monday.", f"Sorry, {name} is not available. Any other?",

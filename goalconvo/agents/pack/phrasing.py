@@ -10,7 +10,7 @@ a prompt and a check that read only the pack:
 - the check refuses a candidate that drops a kept value, says a number, time or amount the
   template and the line before it do not, names an entity of the pack the template does not,
   speaks out of its role (``nlu/roles.py``'s cues, as the judge's role check reads them), echoes
-  the line before, says the prompt's own words ("The customer said: ..."), asks where the
+  the line before (or one of its sentences), says the prompt's own words ("The customer said: ..."), asks where the
   template tells (or the other way round), says a day or month the template does not, adds a
   refusal or denial ("no", "sorry", "isn't") or drops the template's, or runs under half or over
   twice the template's length (a short one may run 8 words longer).
@@ -131,6 +131,10 @@ class PackChecker:
             out += [f"out of role: {label} ({words!r})" for label, words in wrong]
         if previous and same_text(text, previous):
             out.append("echoes the line before")
+        elif previous:
+            # "Could it be on Thursday? What time would suit you?": the desk repeating the User's words.
+            out += [f"repeats the line before ({s.text!r})" for s in split_sentences(before)
+                    if len(s.text.split()) >= 2 and s.text.strip(" .!?") in said and s.text.strip(" .!?") not in drafted]
         leak = PROMPT_WORDS.search(text)
         if leak and not PROMPT_WORDS.search(template):
             out.append(f"says the prompt's words ({leak.group()!r})")
