@@ -33,17 +33,17 @@ from goalconvo.core.text import escape_controls
 
 console = Console(stderr=True)
 
-DbOpt = typer.Option(None, "--db", help="DuckDB corpus file [env GOALCONVO_DB; default goalconvo.duckdb].")
+DbOpt = typer.Option(None, "--db", help="DuckDB corpus file (env GOALCONVO_DB; default goalconvo.duckdb).")
 BootstrapOpt = typer.Option(
     None,
     "--bootstrap-servers",
-    help="Kafka bootstrap servers; unset starts an embedded in-memory broker [env GOALCONVO_BOOTSTRAP_SERVERS].",
+    help="Kafka bootstrap servers; unset starts an embedded in-memory broker (env GOALCONVO_BOOTSTRAP_SERVERS).",
 )
-LlmOpt = typer.Option(None, "--llm", help="LLM backend: scripted | local | vllm | vllm-inprocess [env GOALCONVO_LLM].")
+LlmOpt = typer.Option(None, "--llm", help="LLM backend: scripted | local | vllm | vllm-inprocess (env GOALCONVO_LLM).")
 ModeOpt = typer.Option(
     None, "--mode",
     help="guided (default): acts planned over the venue database, phrased by the LLM; free: the paper's role-play "
-    "(needs a 7B-class model) [env GOALCONVO_MODE].",
+    "(needs a 7B-class model) (env GOALCONVO_MODE).",
 )
 
 
@@ -113,7 +113,7 @@ def setup_logging(verbose: bool) -> None:
 PackOpt = typer.Option(
     None, "--pack",
     help="Domain pack: a shipped pack's name (goalconvo packs list) or a pack folder; unset: the shipped multiwoz pack "
-    "(MultiWOZ's domains). Every worker of a run needs the same pack [env GOALCONVO_PACK].",
+    "(MultiWOZ's domains). Every worker of a run needs the same pack (env GOALCONVO_PACK).",
 )
 
 

@@ -57,7 +57,7 @@ def metrics(
 ) -> None:
     """The paper's figures per dialogue set, side by side (Table 6.1), also while a pipeline writes.
 
-    distinct-1/2 (corpus and per-dialogue mean; lower-cased [a-z0-9']+ words),
+    distinct-1/2 (corpus and per-dialogue mean; words of lower-cased letters, digits and apostrophes),
     exchanges, acceptance, goal completion, BERTScore vs the nearest MultiWOZ
     dialogue (after `goalconvo similarity`), tokens and seconds per dialogue, LLM calls and tokens per
     accepted dialogue (all the group's calls/tokens, rejected dialogues too, / its accepted ones).

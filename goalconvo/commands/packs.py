@@ -123,7 +123,7 @@ def packs_new(
 def packs_import_sgd(
     source: Path = typer.Argument(..., help="A folder with SGD's schema.json and dialogues*.json files."),
     out: Path = typer.Option(..., "--out", help="Folder to write the pack to."),
-    name: Optional[str] = typer.Option(None, "--name", help="The pack's name [default: the out folder's name]."),
+    name: Optional[str] = typer.Option(None, "--name", help="The pack's name (default: the out folder's name)."),
     services: Optional[list[str]] = typer.Option(None, "--service", help="Import only this service (repeatable)."),
 ) -> None:
     """Build a pack from SGD's files: entity rows from service_results, goals from the user states.
