@@ -177,6 +177,19 @@ def test_a_missing_pack_file_and_an_unknown_name():
         find_pack("dentistry")
 
 
+def test_free_mode_with_a_pack_is_refused_not_ignored():
+    """The paper's role-play has MultiWOZ's desk prompts only; a pack run asked for it is told, not run planned."""
+    from goalconvo.core.settings import Settings
+
+    with pytest.raises(ValueError, match="mode free .* runs MultiWOZ's goals only; pack clinic"):
+        Settings(mode="free", pack="clinic")
+    assert Settings(mode="free", pack="multiwoz").pack is None  # the shipped default: MultiWOZ's role-play
+    done = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--pack", "clinic", "--mode", "free", "--goals", "1"],
+                          capture_output=True, text=True, timeout=120)
+    said = done.stdout + done.stderr
+    assert done.returncode == 2 and "runs MultiWOZ's goals only" in said and "errors.pydantic.dev" not in said
+
+
 # -- SGD's files ----------------------------------------------------------------------------
 
 

@@ -134,8 +134,21 @@ def make_settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
     except Exception as exc:  # pydantic ValidationError: show it plainly
-        console.print(f"[red]invalid settings:[/red] {exc}")
+        console.print(f"[red]invalid settings:[/red] {escape(settings_problems(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def settings_problems(exc: Exception) -> str:
+    """A settings error as a user reads it: each problem on a line, its setting named, no pydantic links."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    lines = []
+    for e in errors():
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        lines.append(f"{where}: {msg}" if where else msg)
+    return "\n  ".join(lines)
 
 
 class StopRequest:

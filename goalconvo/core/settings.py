@@ -264,6 +264,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _free_mode_is_multiwozs(self) -> "Settings":
+        """Free role-play has prompts for MultiWOZ's desk only: a pack's goals would run planned all the same.
+
+        Refused rather than ignored, so a user asking for the paper's role-play on a pack is told.
+        """
+        if self.mode == "free" and self.pack is not None:
+            raise ValueError(f"mode free (the paper's role-play) runs MultiWOZ's goals only; pack {self.pack} is run by "
+                             "the pack engine (planned acts worded from its templates, phrased by the LLM where "
+                             "phrasing is on): drop --mode free, or --pack")
+        return self
+
+    @model_validator(mode="after")
     def _secrets_from_files(self) -> "Settings":
         """A secret given as a file is read once, here; giving both the value and the file is an error."""
         for name, file_name in SECRET_FILES.items():
