@@ -52,9 +52,11 @@ class LookupBackend(LocalLlamaBackend):
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
         from goalconvo.llm import bundled
+        from goalconvo.llm.local import extra_buffers
 
-        return Llama(model_path=str(bundled.bundled_model_path()), n_ctx=self.n_ctx, n_threads=self.threads,
-                     verbose=False, seed=0, draft_model=LlamaPromptLookupDecoding(num_pred_tokens=self.num_pred_tokens))
+        with extra_buffers(self.repack):
+            return Llama(model_path=str(bundled.bundled_model_path()), n_ctx=self.n_ctx, n_threads=self.threads,
+                         verbose=False, seed=0, draft_model=LlamaPromptLookupDecoding(num_pred_tokens=self.num_pred_tokens))
 
 
 def planned_turns(n: int, seed: int) -> list[tuple[str, dict, str]]:

@@ -29,6 +29,16 @@ from polling import wait_for
 
 pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is in the test extra")
 
+#: ``python -m llama_cpp.server`` with the weight-repack choice our local backend makes (a CPU that
+#: advertises AMX crashed llama.cpp's first decode on this project's CI machine; see llm/local.py).
+SERVE = (
+    "import runpy, sys\n"
+    "from goalconvo.llm.local import extra_buffers, weight_repack_on\n"
+    "sys.argv[0] = 'llama_cpp.server'\n"
+    "with extra_buffers(weight_repack_on('auto')):\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+)
+
 #: A real GGUF model served by llama.cpp: slow.
 pytestmark = pytest.mark.slow
 
@@ -38,7 +48,7 @@ def llama_server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
     proc = subprocess.Popen(  # its chatty log goes to a file: a pipe nobody reads would block it
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled.bundled_model_path()),
+        [sys.executable, "-c", SERVE, "--model", str(bundled.bundled_model_path()),
          "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096"],
         stdout=log, stderr=subprocess.STDOUT,
     )

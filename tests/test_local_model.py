@@ -84,3 +84,28 @@ def test_the_barred_token_is_free_after_the_first_position():
     assert first[7] == -np.inf and np.isfinite(np.delete(first, 7)).all()
     later = bar(np.array([1, 2, 5]), np.zeros(10, dtype=np.single))
     assert np.isfinite(later).all()
+
+
+def test_weight_repack_is_off_where_the_cpu_advertises_amx():
+    """This project's CI VM advertises AMX and llama.cpp's AMX buffers crashed its first decode."""
+    from goalconvo.llm.local import cpu_advertises_amx, weight_repack_on
+
+    amx = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n"
+    plain = "processor\t: 0\nflags\t\t: fpu avx2 avx512f\nbugs\t\t: amx_tile_is_not_a_flag_here\n"
+    assert cpu_advertises_amx(amx) and not cpu_advertises_amx(plain)
+    assert weight_repack_on("auto", amx) is False and weight_repack_on("auto", plain) is True
+    assert weight_repack_on("on", amx) is True and weight_repack_on("off", plain) is False
+    assert create_backend(Settings(llm="local", llama_weight_repack="off")).repack is False
+
+
+def test_extra_buffers_off_reaches_the_model_parameters_and_is_undone():
+    import llama_cpp.llama_cpp as lib
+
+    from goalconvo.llm.local import extra_buffers
+
+    assert lib.llama_model_default_params().use_extra_bufts is True
+    with extra_buffers(False):
+        assert lib.llama_model_default_params().use_extra_bufts is False
+    assert lib.llama_model_default_params().use_extra_bufts is True
+    with extra_buffers(True):
+        assert lib.llama_model_default_params().use_extra_bufts is True

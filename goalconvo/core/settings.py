@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     )
     llm_delay_s: float = Field(0.0, ge=0.0, description="Scripted backend: delay per call.")
     llm_timeout_s: float = Field(120.0, gt=0.0, description="Timeout of one LLM call.")
+    llama_weight_repack: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="llama.cpp (--llm local): repack the weights into the CPU's extra buffer types (AMX tiles, "
+        "interleaved blocks). auto: off where the CPU advertises AMX, whose kernels crashed the first decode "
+        "(segmentation fault) on a 2-core Firecracker VM; on elsewhere, where it is faster.",
+    )
     llm_retries: int = Field(3, ge=0, description="Retries of a failed LLM call (429, 5xx, timeout, garbage).")
     llm_backoff_s: float = Field(0.5, ge=0.0, description="First retry delay; doubles per retry (with jitter).")
     llm_outage_s: float = Field(

@@ -36,7 +36,8 @@ def create_backend(settings: Settings) -> LLMBackend:
         if _is_gguf(settings.model):
             from goalconvo.llm.local import LocalLlamaBackend
 
-            return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s)
+            return LocalLlamaBackend(settings.model, timeout_s=settings.llm_timeout_s,
+                                     weight_repack=settings.llama_weight_repack)
         from goalconvo.llm.transformers_local import TransformersBackend
 
         return TransformersBackend(settings.model or "", timeout_s=settings.llm_timeout_s)

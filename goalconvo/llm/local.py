@@ -16,8 +16,10 @@ role-player it drifts off-goal. Free-mode quality needs vLLM and a 7B-class mode
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +52,59 @@ def shipped_model_path(name: str | None) -> Path | None:
     return None
 
 
+def cpu_advertises_amx(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU says it has AMX tiles (``amx_tile`` in /proc/cpuinfo's flags)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+        except OSError:
+            return False
+    return any(line.startswith("flags") and "amx_tile" in line.split() for line in cpuinfo.splitlines())
+
+
+def weight_repack_on(setting: str, cpuinfo: str | None = None) -> bool:
+    """``llama_weight_repack`` resolved: ``auto`` is off where the CPU advertises AMX.
+
+    Why: on a Firecracker VM whose CPU advertises AMX (and whose kernel grants the tile
+    permission), llama.cpp 0.3.36 built with ``-march=native`` put the weights in AMX buffers and
+    the first ``llama_decode`` died with a segmentation fault, every time; with the extra buffer
+    types off the same model answers.
+    """
+    if setting in ("on", "off"):
+        return setting == "on"
+    return not cpu_advertises_amx(cpuinfo)
+
+
+@contextlib.contextmanager
+def extra_buffers(enabled: bool) -> Iterator[None]:
+    """While a model loads: llama.cpp's ``use_extra_bufts`` model parameter (weight repacking,
+    AMX), which ``llama_cpp.Llama`` does not expose, read from the defaults it asks for."""
+    import llama_cpp.llama_cpp as lib
+
+    if enabled:
+        yield
+        return
+    default = lib.llama_model_default_params
+
+    def params() -> Any:
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    lib.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = default
+
+
 class LocalLlamaBackend(CPUBackend):
-    def __init__(self, model: str | None = None, *, n_ctx: int = 2048, threads: int | None = None, timeout_s: float = 120.0):
+    def __init__(self, model: str | None = None, *, n_ctx: int = 2048, threads: int | None = None, timeout_s: float = 120.0,
+                 weight_repack: str = "auto"):
         super().__init__()
         self.model_spec = model
+        #: Whether llama.cpp may repack weights into extra buffer types (see ``weight_repack_on``).
+        self.repack = weight_repack_on(weight_repack)
         self.n_ctx = n_ctx
         self.threads = threads or max(1, os.cpu_count() or 1)
         self.timeout_s = timeout_s
@@ -65,6 +116,10 @@ class LocalLlamaBackend(CPUBackend):
             from llama_cpp import Llama
         except ImportError as exc:
             raise LLMError("llama-cpp-python is not installed; reinstall goalconvo") from exc
+        with extra_buffers(self.repack):
+            return self._load_model(Llama)
+
+    def _load_model(self, Llama: Any) -> Any:
         kw = dict(n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0)
         spec = self.model_spec
         shipped = shipped_model_path(spec)
