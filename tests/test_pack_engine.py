@@ -654,3 +654,43 @@ def test_pack_turns_phrased_by_the_llm_are_kept_when_the_check_passes_and_the_te
     d = asyncio.run(talk(_rewriting(lambda t: t)))
     assert [t.text for t in d.turns] == template and all(t.phrased_by == "template" for t in d.turns)
     assert d.model == "template" and d.prompt_version == "pack-1"  # no turn phrased: not stamped as phrased
+
+
+def test_an_intent_without_a_description_is_said_in_words_not_as_its_identifier(tmp_path: Path):
+    """A schema without descriptions (MultiWOZ's own, renamed and run as a pack) had the User "calling to find_train"."""
+    from goalconvo.agents.pack.phrases import identifier_words, intent_words
+
+    assert identifier_words("FindProvider") == identifier_words("find_provider") == identifier_words("find-provider") \
+        == ["find", "provider"]
+    _write_unseen_sgd(tmp_path / "sgd")
+    schema = json.loads((tmp_path / "sgd" / "schema.json").read_text())
+    for intent in schema[0]["intents"]:
+        intent["description"] = ""
+    schema[0]["intents"][0]["name"] = "seek_boat"
+    (tmp_path / "sgd" / "schema.json").write_text(json.dumps(schema))
+    for d in (tmp_path / "sgd").glob("dialogues_*.json"):
+        d.write_text(d.read_text().replace('"SeekBoat"', '"seek_boat"'))
+    assert _cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path).returncode == 0
+    pack = find_pack(str(tmp_path / "boats"))
+    assert intent_words(pack, "Ferryman_9", "seek_boat") == "seek a boat"
+    phrases = PackPhrases.for_pack(pack)
+    said = {phrases.say("user", [A.Act(A.INFORM_INTENT, "Ferryman_9", "intent", "seek_boat")], f"s{i}", {}, first=True)
+            for i in range(40)}
+    assert not any("_" in s for s in said), said
+
+
+def test_a_value_the_desk_tells_unasked_names_its_slot(tmp_path: Path):
+    """Beside an offer, "We have 4." leaves a reader guessing; asked for, "It's 4." answers.
+
+    Read in imported SGD packs (no wordings of their own): "Would Nina R. Birnbaum, M.D. suit
+    you? I have 510-524-0861 here."
+    """
+    _write_unseen_sgd(tmp_path / "sgd")
+    assert _cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path).returncode == 0
+    phrases = PackPhrases.for_pack(find_pack(str(tmp_path / "boats")))
+    offer = [A.Act(A.OFFER, "Ferryman_9", "boat_label", "Kestrel"), A.Act(A.INFORM, "Ferryman_9", "oars", "4")]
+    told = [phrases.say("bot", offer, f"s{i}", {"Ferryman_9": "SeekBoat"}) for i in range(40)]
+    assert all("oars" in t for t in told), told
+    asked = [A.Act(A.REQUEST, "Ferryman_9", "oars", "")]
+    answered = {phrases.say("bot", offer[1:], f"s{i}", {"Ferryman_9": "SeekBoat"}, after=asked) for i in range(40)}
+    assert any("oars" not in t and "4" in t for t in answered), answered

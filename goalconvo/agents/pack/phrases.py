@@ -64,13 +64,22 @@ def intent_words(pack: Pack, service: str, intent: str) -> str:
         cut = next((i for i, w in enumerate(words) if i >= 3 and w.lower() in _CUT_WORDS), len(words))
         d = " ".join(words[:cut])
         return d[:1].lower() + d[1:]
-    words = "".join(" " + c.lower() if c.isupper() else c for c in intent).strip()
-    return words
+    return _name_words(intent)
+
+
+def identifier_words(name: str) -> list[str]:
+    """An identifier's words, lower-cased: "FindProvider", "find_train" and "book-visit" alike."""
+    spaced = "".join(" " + c.lower() if c.isupper() else c for c in name)
+    return spaced.replace("_", " ").replace("-", " ").split()
 
 
 def _name_words(intent: str) -> str:
-    """"CheckBalance" -> "check my balance"; "TransferMoney" -> "transfer money"."""
-    words = "".join(" " + c.lower() if c.isupper() else c for c in intent).split()
+    """"FindProvider" -> "find a provider"; "find_train" -> "find a train"; "TransferMoney" -> "transfer money".
+
+    A schema without descriptions (the scaffold's, or MultiWOZ's own) must not put an identifier in
+    a sentence: "I'm calling to find_train" was read in a run of a MultiWOZ copy.
+    """
+    words = identifier_words(intent)
     if len(words) == 2 and words[1] not in ("money", "information", "help"):
         return f"{words[0]} a {words[1]}" if words[1][0] not in "aeiou" else f"{words[0]} an {words[1]}"
     return " ".join(words)
@@ -126,14 +135,21 @@ class PackPhrases:
             "tell": [f"The {w} is {value}.", f"It's {value}.", f"The {w}: {value}.", f"I have {value} here.",
                      f"That's {value}.", f"Its {w} is {value}.", f"It shows {value}.", f"We have {value}.",
                      f"{value} is the {w}.", f"According to our records, {value}.", f"It says {value}."],
+            # Told unasked (beside an offer, or after a request for another slot): the sentence names
+            # the slot, or a reader is left with "We have 08715501010." and no idea what it is.
+            "volunteer": [f"The {w} is {value}.", f"The {w}: {value}.", f"Its {w} is {value}.", f"{value} is the {w}.",
+                          f"According to our records, the {w} is {value}.", f"It shows {value} for the {w}.",
+                          f"I have {value} as the {w}."],
             "request": [f"What is the {w}?", f"Can you tell me the {w}?", f"Could I have the {w}?",
                         f"And the {w}?", f"What's their {w}?", f"Do you know the {w}?", f"I'd also like the {w}."],
             "offer": [f"How about {value}?", f"I have {value}.", f"There's {value}.", f"{value} is one option.",
                       f"Would {value} suit you?", f"I can suggest {value}.", f"One match is {value}."],
         }[role]
         # A pack may word a slot per intent ("open.MoveMoney": "It's from my savings account"), else per role.
-        own = (self._own(self.slots, f"{service}.{slot}", f"{role}.{intent}") if intent else []) \
-            or self._own(self.slots, f"{service}.{slot}", role)
+        # A pack's own "tell" wordings serve a value told unasked too (the pack's author chose them).
+        own_role = "tell" if role == "volunteer" else role
+        own = (self._own(self.slots, f"{service}.{slot}", f"{own_role}.{intent}") if intent else []) \
+            or self._own(self.slots, f"{service}.{slot}", own_role)
         if role == "open" and not own:
             # A pack without opening variants: its answer variants that name the slot's value in a sentence.
             own = [v for v in self._own(self.slots, f"{service}.{slot}", "user") if len(v.split()) >= 4]
@@ -237,7 +253,8 @@ class PackPhrases:
                 parts.append(rng.choice((f"I'm sorry, I don't have the {w} for that.", f"I'm afraid the {w} isn't on my records.",
                                          f"Sorry, I can't see a {w} for that one.")))
             elif a.act == A.INFORM:
-                parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
+                asked = a.slot in {x.slot for x in A.named(after, A.REQUEST)}
+                parts.append(self.slot(rng, "tell" if asked else "volunteer", a.service, a.slot, a.value))
             elif a.act == A.REQUEST:
                 parts.append(self.slot(rng, "request" if speaker == "user" else "ask", a.service, a.slot))
             elif a.act == A.INFORM_COUNT and a.value == "1":
@@ -251,7 +268,7 @@ class PackPhrases:
             elif a.act == A.OFFER and a is A.named(acts, A.OFFER)[0]:
                 parts.append(self.slot(rng, "offer", a.service, a.slot, a.value))
             elif a.act == A.OFFER:
-                parts.append(self.slot(rng, "tell", a.service, a.slot, a.value))
+                parts.append(self.slot(rng, "volunteer", a.service, a.slot, a.value))
             elif a.act == A.CONFIRM and a is confirms[0]:
                 values = ", ".join(f"{slot_words(c.slot)} {c.value}" for c in confirms)
                 bare = ", ".join(c.value for c in confirms[:-1]) + (" and " if len(confirms) > 1 else "") + confirms[-1].value
