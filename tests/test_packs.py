@@ -347,3 +347,20 @@ def test_packs_commands_as_a_user_runs_them(tmp_path: Path):
     assert imported.returncode == 0 and "1 goals from 1 dialogues" in imported.stdout, imported.stderr
     again = cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path)
     assert again.returncode == 1 and "is not empty" in again.stderr
+
+
+def test_a_copy_of_the_shipped_multiwoz_pack_is_refused_as_a_pack_to_run_with_what_to_do(tmp_path: Path):
+    """Its goals were drawn as a pack's tasks under MultiWOZ's name and refused with pydantic's banner."""
+    import shutil
+
+    from goalconvo.packs.registry import SHIPPED, find_pack_to_run
+
+    copy = tmp_path / "mywoz"
+    shutil.copytree(SHIPPED / "multiwoz", copy)
+    assert find_pack(str(copy)).meta.name == "multiwoz"  # it loads: import multiwoz --pack takes it
+    with pytest.raises(PackError, match="named 'multiwoz', the shipped pack's name.*--multiwoz-db.*another name"):
+        find_pack_to_run(str(copy))
+    done = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--pack", str(copy), "--goals", "1"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and "the shipped pack's name" in done.stdout + done.stderr
+    assert find_pack_to_run("clinic").meta.name == "clinic"

@@ -120,10 +120,10 @@ PackOpt = typer.Option(
 def check_pack(name_or_path: str) -> None:
     """Refuse a pack that does not load before anything starts, with every problem it has."""
     from goalconvo.packs.model import PackError
-    from goalconvo.packs.registry import find_pack
+    from goalconvo.packs.registry import find_pack_to_run
 
     try:
-        find_pack(name_or_path)
+        find_pack_to_run(name_or_path)
     except PackError as exc:
         console.print(f"[red]error: pack {escape(name_or_path)} cannot be used[/red]\n  " + escape("\n  ".join(exc.problems)),
                       soft_wrap=True)

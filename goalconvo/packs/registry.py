@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from goalconvo.packs.builtin import DEFAULT_PACK
 from goalconvo.packs.loader import PACK_FILE, load_pack
 from goalconvo.packs.model import Pack, PackError
 
@@ -37,3 +38,20 @@ def pack_path(name_or_path: str) -> Path:
 def find_pack(name_or_path: str) -> Pack:
     """Load the pack ``name_or_path`` names (see ``pack_path``); raise ``PackError`` with every problem."""
     return load_pack(pack_path(name_or_path))
+
+
+def find_pack_to_run(name_or_path: str) -> Pack:
+    """The pack ``--pack`` names for a run or a worker, refusing a copy of the shipped MultiWOZ pack.
+
+    A folder whose pack is named like the shipped one would have its goals drawn as a pack's
+    (tasks) under MultiWOZ's name, which every goal refuses; the error says what to do instead.
+    (``import multiwoz --pack COPY`` takes such a copy: its venues judge imported dialogues.)
+    """
+    pack = find_pack(name_or_path)
+    if pack.meta.name == DEFAULT_PACK:
+        raise PackError([
+            f"{name_or_path}: this pack is named {DEFAULT_PACK!r}, the shipped pack's name. MultiWOZ's goals run "
+            f"through its guided engine with the shipped pack (no --pack); --multiwoz-db points it at other venue "
+            f"databases. To run this folder as a pack of its own (planned from its schema, worded from its "
+            f"templates.toml), give it another name in its pack.toml"])
+    return pack

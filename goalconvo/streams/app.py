@@ -30,7 +30,7 @@ from goalconvo.agents.guided.engine import GuidedEngine
 from goalconvo.agents.pack.engine import PackEngine
 from goalconvo.core.pack_goals import goal_problem
 from goalconvo.packs.builtin import default_pack
-from goalconvo.packs.registry import find_pack
+from goalconvo.packs.registry import find_pack_to_run
 from goalconvo.agents.guided.realizer import PhrasingExample
 from goalconvo.agents.guided.realizer import builtin_examples as builtin_phrasings
 from goalconvo.core import dead_letters, records
@@ -102,7 +102,7 @@ class Pipeline(DeadLettering, StrandedWatchdog):
             else DialogueEngine(llm, self.venues, settings)
         )
         #: The domain pack this worker holds (``--pack``); a goal naming another pack or version is dead-lettered.
-        self.pack = find_pack(settings.pack) if settings.pack else None
+        self.pack = find_pack_to_run(settings.pack) if settings.pack else None
         self.pack_engine = PackEngine(self.pack, settings, llm) if self.pack is not None else None
         self.judge = Judge(settings, self.venues, llm, pack=self.pack)
         self._builtin_shots: dict[str, list[dict]] = {}
