@@ -36,6 +36,7 @@ from goalconvo.agents.guided.realizer import RealizerConfig, realize
 from goalconvo.agents.guided.simulate import plan_dialogue
 from goalconvo.agents.guided.validator import known_names
 from goalconvo.core.goals import builtin_goals
+from goalconvo.core.settings import Settings
 from goalconvo.core.venues import VenueDB
 from goalconvo.llm.local import LocalLlamaBackend
 
@@ -43,8 +44,8 @@ from goalconvo.llm.local import LocalLlamaBackend
 class LookupBackend(LocalLlamaBackend):
     """The bundled model with prompt-lookup speculative decoding."""
 
-    def __init__(self, num_pred_tokens: int = 10) -> None:
-        super().__init__()
+    def __init__(self, num_pred_tokens: int = 10, weight_repack: str = "auto") -> None:
+        super().__init__(weight_repack=weight_repack)
         self.num_pred_tokens = num_pred_tokens
 
     def _load(self):  # type: ignore[override]
@@ -94,7 +95,8 @@ async def main() -> None:
     variants = args.variants.split(",")
     backends = {}
     for v in variants:
-        backends[v] = LookupBackend() if v == "lookup" else LocalLlamaBackend()
+        repack = Settings().llama_weight_repack  # GOALCONVO_LLAMA_WEIGHT_REPACK, as a run reads it
+        backends[v] = LookupBackend(weight_repack=repack) if v == "lookup" else LocalLlamaBackend(weight_repack=repack)
         await backends[v].start()
     special = {"tries2": replace(base_cfg, tries=2), "warm": replace(base_cfg, temperature=1.0),
                "copyok": replace(base_cfg, bar_draft_start=False)}

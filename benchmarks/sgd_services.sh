@@ -3,9 +3,11 @@
 # every one of its goals is run with --llm scripted, its real dialogues are imported beside them
 # (import sgd) and `metrics` prints the two sets side by side; then 50 goals drawn from the pack.
 #   bash benchmarks/sgd_services.sh [OUT]      (SGD=folder of the services, default ../shared/data/sgd)
-set -u
+set -euo pipefail
 G=${GOALCONVO:-goalconvo}
-SGD=$(realpath "${SGD:-../shared/data/sgd}")
+SGD=${SGD:-../shared/data/sgd}
+[ -d "$SGD/Services_3" ] || { echo "no SGD services under $SGD (set SGD=folder holding Services_3, Services_2, Banks_1)" >&2; exit 2; }
+SGD=$(realpath "$SGD")
 OUT=${1:-runs-sgd}; mkdir -p "$OUT"; cd "$OUT"
 for s in Services_3 Services_2 Banks_1; do
   rm -rf "packs/$s" "db-$s.duckdb" "db-$s-drawn.duckdb"

@@ -33,9 +33,10 @@ pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is in t
 #: advertises AMX crashed llama.cpp's first decode on this project's CI machine; see llm/local.py).
 SERVE = (
     "import runpy, sys\n"
+    "from goalconvo.core.settings import Settings\n"
     "from goalconvo.llm.local import extra_buffers, weight_repack_on\n"
     "sys.argv[0] = 'llama_cpp.server'\n"
-    "with extra_buffers(weight_repack_on('auto')):\n"
+    "with extra_buffers(weight_repack_on(Settings().llama_weight_repack)):\n"
     "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
 )
 

@@ -98,14 +98,19 @@ def test_weight_repack_is_off_where_the_cpu_advertises_amx():
     assert create_backend(Settings(llm="local", llama_weight_repack="off")).repack is False
 
 
-def test_extra_buffers_off_reaches_the_model_parameters_and_is_undone():
+def test_extra_buffers_off_reaches_the_loaded_models_parameters_and_is_undone():
+    """Through ``Llama`` itself (its vocabulary only: cheap), not only the defaults it reads."""
     import llama_cpp.llama_cpp as lib
+    from llama_cpp import Llama
 
+    from goalconvo.llm import bundled
     from goalconvo.llm.local import extra_buffers
 
-    assert lib.llama_model_default_params().use_extra_bufts is True
+    path = str(bundled.bundled_model_path())
     with extra_buffers(False):
-        assert lib.llama_model_default_params().use_extra_bufts is False
+        off = Llama(model_path=path, vocab_only=True, verbose=False)
+    assert off.model_params.use_extra_bufts is False
     assert lib.llama_model_default_params().use_extra_bufts is True
     with extra_buffers(True):
-        assert lib.llama_model_default_params().use_extra_bufts is True
+        on = Llama(model_path=path, vocab_only=True, verbose=False)
+    assert on.model_params.use_extra_bufts is True

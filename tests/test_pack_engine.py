@@ -657,7 +657,8 @@ def test_pack_turns_phrased_by_the_llm_are_kept_when_the_check_passes_and_the_te
 
 
 def test_an_intent_without_a_description_is_said_in_words_not_as_its_identifier(tmp_path: Path):
-    """A schema without descriptions (MultiWOZ's own, renamed and run as a pack) had the User "calling to find_train"."""
+    """An intent said from its identifier (where there is no description, and in some turns beside one) had the
+    User of a MultiWOZ copy run as a pack "calling to find_train"."""
     from goalconvo.agents.pack.phrases import identifier_words, intent_words
 
     assert identifier_words("FindProvider") == identifier_words("find_provider") == identifier_words("find-provider") \

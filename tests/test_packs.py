@@ -181,13 +181,28 @@ def test_free_mode_with_a_pack_is_refused_not_ignored():
     """The paper's role-play has MultiWOZ's desk prompts only; a pack run asked for it is told, not run planned."""
     from goalconvo.core.settings import Settings
 
-    with pytest.raises(ValueError, match="mode free .* runs MultiWOZ's goals only; pack clinic"):
-        Settings(mode="free", pack="clinic")
+    # Settings hold both (a command reading a corpus with them in the environment is fine); run refuses.
+    assert Settings(mode="free", pack="clinic").pack == "clinic"
     assert Settings(mode="free", pack="multiwoz").pack is None  # the shipped default: MultiWOZ's role-play
     done = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--pack", "clinic", "--mode", "free", "--goals", "1"],
                           capture_output=True, text=True, timeout=120)
     said = done.stdout + done.stderr
-    assert done.returncode == 2 and "runs MultiWOZ's goals only" in said and "errors.pydantic.dev" not in said
+    assert done.returncode == 2 and "runs MultiWOZ's goals only" in said and "GOALCONVO_MODE" in said
+    bad = subprocess.run([sys.executable, "-m", "goalconvo.commands", "run", "--goals", "1"], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "GOALCONVO_PARTITIONS": "many"})
+    said = bad.stdout + bad.stderr
+    assert bad.returncode == 2 and "partitions (GOALCONVO_PARTITIONS): Input should be a valid integer" \
+        in " ".join(said.split()) and "errors.pydantic.dev" not in said
+
+
+def test_the_shipped_pack_by_name_or_folder_is_the_same_as_no_pack():
+    from goalconvo.core.settings import Settings
+    from goalconvo.packs.registry import SHIPPED, is_shipped_default
+
+    folder = SHIPPED / "multiwoz"
+    assert is_shipped_default("multiwoz") and is_shipped_default(str(folder)) and is_shipped_default(str(folder / "pack.toml"))
+    assert not is_shipped_default("clinic") and not is_shipped_default(str(SHIPPED / "clinic"))
+    assert Settings(pack=str(folder)).pack is None and Settings(pack="clinic").pack == "clinic"
 
 
 # -- SGD's files ----------------------------------------------------------------------------

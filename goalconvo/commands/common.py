@@ -130,6 +130,24 @@ def check_pack(name_or_path: str) -> None:
         raise typer.Exit(2) from None
 
 
+def check_generation_settings(settings: Settings) -> None:
+    """Before a run or worker starts: its pack loads and is one to run, and the mode fits it.
+
+    Free role-play has prompts for MultiWOZ's desk only; a pack's goals would run planned all the
+    same, so a run asked for both is told (here, not in ``Settings``: reading a corpus with
+    ``GOALCONVO_MODE=free`` in the environment is fine).
+    """
+    if not settings.pack:
+        return
+    check_pack(settings.pack)
+    if settings.mode == "free":
+        console.print(f"[red]error: mode free (the paper's role-play) runs MultiWOZ's goals only; pack "
+                      f"{escape(settings.pack)} is run by the pack engine (planned acts worded from its templates, "
+                      "phrased by the LLM where phrasing is on): drop --mode free / GOALCONVO_MODE=free, or "
+                      "--pack / GOALCONVO_PACK[/red]", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def make_settings(**overrides: Any) -> Settings:
     try:
         return load_settings(**overrides)
@@ -147,7 +165,9 @@ def settings_problems(exc: Exception) -> str:
     for e in errors():
         where = ".".join(str(x) for x in e.get("loc", ()))
         msg = str(e.get("msg", "")).removeprefix("Value error, ")
-        lines.append(f"{where}: {msg}" if where else msg)
+        # The setting with its environment variable (a flag, where a command has one, sets the same).
+        named = f"{where} (GOALCONVO_{where.upper()})" if where.isidentifier() else where
+        lines.append(f"{named}: {msg}" if where else msg)
     return "\n  ".join(lines)
 
 

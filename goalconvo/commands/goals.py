@@ -68,6 +68,10 @@ def goals_produce(
     check_run_id(run_id)
     bus = KafkaAccess.from_settings(s)
     topic = Topics.for_prefix(s.topic_prefix).goals
+    from goalconvo.packs.registry import is_shipped_default
+
+    if pack and is_shipped_default(pack):
+        pack = None  # the shipped MultiWOZ pack, by name or folder: its goals are published as without --pack
     if pack:
         from goalconvo.commands.common import check_pack
         from goalconvo.commands.goal_batches import pack_goals_for_run

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from goalconvo.commands.common import (
-    BootstrapOpt, DbOpt, LlmOpt, ModeOpt, PackOpt, check_pack, console, fail, make_settings, run_async, setup_logging,
+    BootstrapOpt, DbOpt, LlmOpt, ModeOpt, PackOpt, check_generation_settings, console, fail, make_settings, run_async, setup_logging,
 )
 
 
@@ -73,8 +73,7 @@ def run(
         max_domains=max_domains, fail_first_rate=fail_first_rate, persona_variety=persona_variety, judge_llm=judge_llm,
         similarity_reference=similarity_reference, mode=mode, phrasing_tries=phrasing_tries, pack=pack,
     )
-    if s.pack:
-        check_pack(s.pack)
+    check_generation_settings(s)
     if all_goals:
         try:
             goals = count_source_goals(s)
@@ -182,8 +181,7 @@ def worker(
         bootstrap_servers=bootstrap_servers, db=db, llm=llm, model=model, concurrency=concurrency,
         llm_urls=llm_urls, max_in_flight=max_in_flight, similarity_reference=similarity_reference, mode=mode, pack=pack,
     )
-    if s.pack:
-        check_pack(s.pack)
+    check_generation_settings(s)
     if not s.bootstrap_servers:
         console.print("[yellow]no --bootstrap-servers: starting an embedded in-memory broker (lost on exit)[/yellow]")
     stop = StopRequest()

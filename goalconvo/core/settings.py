@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from goalconvo.packs.builtin import DEFAULT_PACK
+from goalconvo.packs.registry import is_shipped_default
 
 LLMKind = Literal["scripted", "local", "vllm", "vllm-inprocess"]
 KafkaProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -264,21 +264,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _default_pack_is_unset(self) -> "Settings":
-        """``--pack multiwoz`` names the default pack: the same run as no ``--pack``."""
-        if self.pack is not None and self.pack.strip() == DEFAULT_PACK:
+        """``--pack multiwoz`` (or the shipped folder's path) names the default pack: the same run as no ``--pack``."""
+        if self.pack is not None and is_shipped_default(self.pack):
             object.__setattr__(self, "pack", None)
-        return self
-
-    @model_validator(mode="after")
-    def _free_mode_is_multiwozs(self) -> "Settings":
-        """Free role-play has prompts for MultiWOZ's desk only: a pack's goals would run planned all the same.
-
-        Refused rather than ignored, so a user asking for the paper's role-play on a pack is told.
-        """
-        if self.mode == "free" and self.pack is not None:
-            raise ValueError(f"mode free (the paper's role-play) runs MultiWOZ's goals only; pack {self.pack} is run by "
-                             "the pack engine (planned acts worded from its templates, phrased by the LLM where "
-                             "phrasing is on): drop --mode free, or --pack")
         return self
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,27 +76,36 @@ def weight_repack_on(setting: str, cpuinfo: str | None = None) -> bool:
     return not cpu_advertises_amx(cpuinfo)
 
 
+#: Model loads that set ``use_extra_bufts`` take turns: the defaults they patch are one module global.
+_LOADING = threading.Lock()
+
+
 @contextlib.contextmanager
 def extra_buffers(enabled: bool) -> Iterator[None]:
     """While a model loads: llama.cpp's ``use_extra_bufts`` model parameter (weight repacking,
-    AMX), which ``llama_cpp.Llama`` does not expose, read from the defaults it asks for."""
+    AMX), which ``llama_cpp.Llama`` does not expose, read from the defaults it asks for.
+
+    Loads through here run one at a time (two overlapping patches would restore each other's),
+    so an ``on`` load never sees an ``off`` one's defaults either.
+    """
     import llama_cpp.llama_cpp as lib
 
-    if enabled:
-        yield
-        return
-    default = lib.llama_model_default_params
+    with _LOADING:
+        if enabled:
+            yield
+            return
+        default = lib.llama_model_default_params
 
-    def params() -> Any:
-        p = default()
-        p.use_extra_bufts = False
-        return p
+        def params() -> Any:
+            p = default()
+            p.use_extra_bufts = False
+            return p
 
-    lib.llama_model_default_params = params
-    try:
-        yield
-    finally:
-        lib.llama_model_default_params = default
+        lib.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            lib.llama_model_default_params = default
 
 
 class LocalLlamaBackend(CPUBackend):

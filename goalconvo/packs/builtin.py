@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from goalconvo.packs.model import Pack
+from goalconvo.packs.registry import DEFAULT_PACK, find_pack
 
-#: The shipped pack a run without ``--pack`` uses.
-DEFAULT_PACK = "multiwoz"
+__all__ = ["DEFAULT_PACK", "default_pack", "pack_toml", "pack_words"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -24,7 +24,6 @@ def default_pack() -> Pack:
     """The shipped MultiWOZ pack, loaded and checked once (also for the keys the guided engine reads)."""
     from goalconvo.packs.guided_keys import guided_problems
     from goalconvo.packs.model import PackError
-    from goalconvo.packs.registry import find_pack
 
     pack = find_pack(DEFAULT_PACK)
     problems = guided_problems(pack, pack_toml)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from goalconvo.packs.builtin import DEFAULT_PACK
 from goalconvo.packs.loader import PACK_FILE, load_pack
 from goalconvo.packs.model import Pack, PackError
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "packs"
+#: The shipped pack a run without ``--pack`` uses (MultiWOZ's; ``packs.builtin`` loads it).
+DEFAULT_PACK = "multiwoz"
 
 
 def shipped_names() -> list[str]:
@@ -40,6 +41,18 @@ def find_pack(name_or_path: str) -> Pack:
     return load_pack(pack_path(name_or_path))
 
 
+def is_shipped_default(name_or_path: str) -> bool:
+    """Whether ``--pack`` names the shipped MultiWOZ pack, by name or by its folder: the same as no ``--pack``."""
+    if name_or_path.strip() == DEFAULT_PACK:
+        return True
+    p = Path(name_or_path.strip()).expanduser()
+    folder = p.parent if p.name == PACK_FILE else p
+    try:
+        return folder.resolve() == (SHIPPED / DEFAULT_PACK).resolve()
+    except OSError:
+        return False
+
+
 def find_pack_to_run(name_or_path: str) -> Pack:
     """The pack ``--pack`` names for a run or a worker, refusing a copy of the shipped MultiWOZ pack.
 
@@ -48,7 +61,7 @@ def find_pack_to_run(name_or_path: str) -> Pack:
     (``import multiwoz --pack COPY`` takes such a copy: its venues judge imported dialogues.)
     """
     pack = find_pack(name_or_path)
-    if pack.meta.name == DEFAULT_PACK:
+    if pack.meta.name.strip().lower() == DEFAULT_PACK:
         raise PackError([
             f"{name_or_path}: this pack is named {DEFAULT_PACK!r}, the shipped pack's name. MultiWOZ's goals run "
             f"through its guided engine with the shipped pack (no --pack); --multiwoz-db points it at other venue "

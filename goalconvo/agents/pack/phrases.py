@@ -76,11 +76,12 @@ def identifier_words(name: str) -> list[str]:
 def _name_words(intent: str) -> str:
     """"FindProvider" -> "find a provider"; "find_train" -> "find a train"; "TransferMoney" -> "transfer money".
 
-    A schema without descriptions (the scaffold's, or MultiWOZ's own) must not put an identifier in
-    a sentence: "I'm calling to find_train" was read in a run of a MultiWOZ copy.
+    Said in place of the description's head in some turns (and always where there is none): it
+    must not put an identifier in a sentence, as "I'm calling to find_train" did in a MultiWOZ
+    copy run as a pack. Mass nouns take no article ("transfer money", "get advice").
     """
     words = identifier_words(intent)
-    if len(words) == 2 and words[1] not in ("money", "information", "help"):
+    if len(words) == 2 and words[1] not in ("money", "information", "help", "advice", "support"):
         return f"{words[0]} a {words[1]}" if words[1][0] not in "aeiou" else f"{words[0]} an {words[1]}"
     return " ".join(words)
 
@@ -253,7 +254,7 @@ class PackPhrases:
                 parts.append(rng.choice((f"I'm sorry, I don't have the {w} for that.", f"I'm afraid the {w} isn't on my records.",
                                          f"Sorry, I can't see a {w} for that one.")))
             elif a.act == A.INFORM:
-                asked = a.slot in {x.slot for x in A.named(after, A.REQUEST)}
+                asked = (a.service, a.slot) in {(x.service, x.slot) for x in A.named(after, A.REQUEST)}
                 parts.append(self.slot(rng, "tell" if asked else "volunteer", a.service, a.slot, a.value))
             elif a.act == A.REQUEST:
                 parts.append(self.slot(rng, "request" if speaker == "user" else "ask", a.service, a.slot))
