@@ -15,6 +15,6 @@ for s in Services_3 Services_2 Banks_1; do
   echo "== $s: every goal"; $G run --pack "packs/$s" --all-goals --llm scripted --concurrency 16 --db "db-$s.duckdb" 2>&1 | tail -1
   $G import sgd "$SGD/$s" --pack "packs/$s" --db "db-$s.duckdb" 2>&1 | tail -1
   $G metrics --db "db-$s.duckdb" 2>&1 | grep -E "figure|dialogues|acceptance|goal_completion|exchanges"
-  echo "== $s: 50 drawn goals"; $G run --pack "packs/$s" --goals 50 --llm scripted --db "db-$s-drawn.duckdb" 2>&1 | tail -1
+  echo "== $s: 50 goals generated from the pack"; $G run --pack "packs/$s" --goals 50 --goal-source generate --llm scripted --db "db-$s-drawn.duckdb" 2>&1 | tail -1
   $G metrics --db "db-$s-drawn.duckdb" 2>&1 | grep -E "dialogues|acceptance|goal_completion|exchanges"
 done

@@ -106,6 +106,10 @@ class Desk:
         if self.awaiting.startswith("intent:") and A.has(user, A.AFFIRM_INTENT):
             self.intent, self.awaiting = self.awaiting[len("intent:"):], ""
             self._carry_offer()
+            # What the User says with its yes is what it means, over the entity offered before.
+            for a in A.named(user, A.INFORM):
+                if a.service == svc.name and a.value:
+                    self._belief(svc)[a.slot] = a.value
             svc, intent = self._current()
             return self._next(svc, intent)  # type: ignore[arg-type]
         if A.has(user, A.REQUEST_ALTS):
@@ -140,7 +144,8 @@ class Desk:
         values = {**{k: v for k, v in intent.optional_slots.items() if v != DONTCARE}, **belief}
         if intent.is_transactional:
             said = [*intent.required_slots, *(s for s in intent.optional_slots if s in belief)]
-            confirms = [Act(A.CONFIRM, svc.name, s, values[s]) for s in said if s in values]
+            # A value the User left open ("dontcare") is not read back as if it were one.
+            confirms = [Act(A.CONFIRM, svc.name, s, values[s]) for s in said if s in values and values[s] != DONTCARE]
             if not confirms:
                 # Nothing to read back (an intent that takes no slot): made at once.
                 return self._call(svc, intent)
@@ -162,7 +167,8 @@ class Desk:
             self.offered[svc.name] = rows[0]
             name = offer_slot(self.pack, svc, intent)
             return [Act(A.INFORM_COUNT, svc.name, "count", "1"), Act(A.OFFER, svc.name, name, rows[0].get(name, ""))]
-        if key not in self.shown:
+        again = key in self.shown
+        if not again:
             # Where to start among the matches: seeded per dialogue, so one query does not always get one answer.
             self.shown[key] = self.world.rng.randrange(len(rows))
         shown = self.shown[key]
@@ -170,7 +176,8 @@ class Desk:
         self.shown[key] = shown + 1
         self.offered[svc.name] = row
         name = offer_slot(self.pack, svc, intent)
-        out = [Act(A.INFORM_COUNT, svc.name, "count", str(len(rows)))] if len(rows) > 1 else []
+        # The count once: another option is not told "There are 10 options" again (read blind).
+        out = [Act(A.INFORM_COUNT, svc.name, "count", str(len(rows)))] if len(rows) > 1 and not again else []
         out.append(Act(A.OFFER, svc.name, name, row.get(name, "")))
         extra = next((s for s in intent.result_slots if s in row and s != name and s not in wanted), "")
         if extra:

@@ -38,7 +38,8 @@ from goalconvo.packs.templates import load_templates, value_wordings
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
                        re.IGNORECASE)
-_CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "of", "that", "which"}
+_USERS = re.compile(r"\b(?:a|the) user's\b", re.IGNORECASE)
+_CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "that", "which"}
 
 
 def _head(sentence: str) -> tuple[str, ...]:
@@ -60,8 +61,12 @@ def intent_words(pack: Pack, service: str, intent: str) -> str:
     it = svc.intent(intent) if svc else None
     if it and it.description:
         # The description's head: "find a medical service provider" of "... based on their location".
-        words = it.description.strip().rstrip(".").split()
-        cut = next((i for i, w in enumerate(words) if i >= 3 and w.lower() in _CUT_WORDS), len(words))
+        # Said by the User, "a user's" is "my": "check the amount of money in my bank account", whose
+        # "of" and "in my" are kept ("check the amount" was read blind as a transfer's amount).
+        text = _USERS.sub("my", it.description.strip().rstrip("."))
+        words = text.split()
+        cut = next((i for i, w in enumerate(words) if i >= 3 and w.lower() in _CUT_WORDS
+                    and not (i + 1 < len(words) and words[i + 1].lower() == "my")), len(words))
         d = " ".join(words[:cut])
         return d[:1].lower() + d[1:]
     return _name_words(intent)
@@ -241,6 +246,12 @@ class PackPhrases:
                 role = "dontcare" if a.value == "dontcare" else "open" if opening or unasked else "user"
                 asked = next((x.value for x in acts if x.act == A.INFORM_INTENT and x.service == a.service), intent)
                 echoed = any(x.slot == a.slot and x.value.lower() == a.value.lower() for x in after if x.act in (A.OFFER, A.INFORM))
+                # Another than the one just offered: asked for by name, not told as if the desk had asked.
+                instead = any(x.act == A.OFFER and x.slot == a.slot and x.value.lower() != a.value.lower() for x in after)
+                if instead and not echoed:
+                    parts.append(rng.choice((f"Do you have {a.value}?", f"What about {a.value}?",
+                                             f"I was hoping for {a.value}, actually.", f"Is {a.value} one of them?")))
+                    continue
                 for _ in range(4):
                     # Two sentences of one turn never open alike ("The problem is ... The problem is ...").
                     # A value the desk has just told is agreed to, not asked for as if new.
@@ -267,7 +278,11 @@ class PackPhrases:
                 parts.append(rng.choice((f"I found {a.value} that fit.", f"There are {a.value} options.",
                                          f"I have {a.value} matches.", f"{a.value} came up.", f"I see {a.value} of them.")))
             elif a.act == A.OFFER and a is A.named(acts, A.OFFER)[0]:
-                parts.append(self.slot(rng, "offer", a.service, a.slot, a.value))
+                named = any(x.act == A.INFORM and x.slot == a.slot and x.value.lower() == a.value.lower() for x in after)
+                # The one the User just asked for by name: a yes, not a suggestion ("How about X?" to "Do you have X?").
+                parts.append(rng.choice((f"Yes, {a.value} is one of them.", f"Yes, there's {a.value}.",
+                                         f"Yes, I have {a.value}.")) if named
+                             else self.slot(rng, "offer", a.service, a.slot, a.value))
             elif a.act == A.OFFER:
                 parts.append(self.slot(rng, "volunteer", a.service, a.slot, a.value))
             elif a.act == A.CONFIRM and a is confirms[0]:

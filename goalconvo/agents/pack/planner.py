@@ -13,9 +13,10 @@ from typing import Any, Literal
 from goalconvo.agents.pack.acts import Act
 from goalconvo.agents.pack.desk import Desk
 from goalconvo.agents.pack.user import UserSide
-from goalconvo.agents.pack.world import World
+from goalconvo.agents.pack.world import World, is_money_slot
 from goalconvo.core.records import Goal
 from goalconvo.packs.model import Pack
+from goalconvo.packs.values import amount_of
 
 #: SGD's dialogues run to about 12 exchanges; a plan stops well past that.
 MAX_EXCHANGES = 20
@@ -45,10 +46,24 @@ def refusals_of(goal: Goal) -> set[tuple[str, str]]:
     return {(t.service, t.intent) for t in goal.tasks if t.failed_first or t.outcome == "failure"}
 
 
+def money_floor_of(goal: Goal, pack: Pack) -> dict[str, float]:
+    """Per service, the largest sum the goal's tasks name in a money slot (a transfer's amount) and
+    make at once; a task refused first or for good is refused by the goal, whatever the balance."""
+    floor: dict[str, float] = {}
+    for t in goal.tasks:
+        if t.failed_first or t.outcome == "failure":
+            continue
+        for slot, value in t.inform.items():
+            amount = amount_of(value) if is_money_slot(pack, t.service, slot) else None
+            if amount is not None:
+                floor[t.service] = max(floor.get(t.service, 0.0), amount)
+    return floor
+
+
 def plan_pack_dialogue(goal: Goal, pack: Pack, seed: str, max_exchanges: int = MAX_EXCHANGES) -> PackPlan:
     """Run the User against the desk until the User says goodbye (or the plan runs too long)."""
     user = UserSide(goal, pack, seed=seed)
-    desk = Desk(pack, World(pack, seed, goal.user, refusals_of(goal)))
+    desk = Desk(pack, World(pack, seed, goal.user, refusals_of(goal), money_floor=money_floor_of(goal, pack)))
     turns: list[PackTurn] = []
     desk_acts: list[Act] | None = None
     finished = False

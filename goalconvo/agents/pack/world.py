@@ -68,8 +68,12 @@ class World:
     """A pack's services for one dialogue: seeded, with the user's records as the dialogue changes them."""
 
     def __init__(self, pack: Pack, seed: str, user: str | None, refusals: set[tuple[str, str]],
-                 state: dict[str, Any] | None = None):
+                 state: dict[str, Any] | None = None, money_floor: dict[str, float] | None = None):
         self.pack = pack
+        #: Per service: the largest sum the dialogue's goal moves. An amount the service makes per call
+        #: (a balance) is above it, so a transfer that goes through never exceeds the balance just told
+        #: (read blind: 1710 moved out of a savings balance of 1,638.45).
+        self.money_floor = dict(money_floor or {})
         self.rng = random.Random(seed)
         self.user = user
         self.refusals = set(refusals)
@@ -240,7 +244,9 @@ class World:
             currency = self.pack.locale.currency or next(
                 (v[0] for vs in (self.pack_values(service, s.name) for s in self.pack.service(service).slots) for v in vs
                  if v[:1] in "$£€"), "") if self.pack.service(service) else ""
-            return f"{currency}{self.rng.randrange(120, 9000):,}.{self.rng.randrange(0, 100):02d}"
+            floor = int(self.money_floor.get(service, 0.0))
+            low = max(120, floor + 1)
+            return f"{currency}{self.rng.randrange(low, max(9000, low * 3)):,}.{self.rng.randrange(0, 100):02d}"
         pool = self.pack_values(service, slot)
         if pool:
             return self.rng.choice(pool)
