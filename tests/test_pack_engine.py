@@ -748,3 +748,11 @@ def test_a_balance_made_per_call_is_above_what_the_dialogue_moves(tmp_path: Path
     high = [float(World(boats, f"s{i}", None, set(), money_floor={"Ferryman_9": 8800.0}).generate("Ferryman_9", "balance")
                   .replace(",", "")) for i in range(30)]
     assert min(low) < 8800 and min(high) > 8800
+
+
+def test_a_value_ending_in_a_full_stop_takes_no_second_one():
+    """Read blind: "I'm thinking Aaron Tward, M.D.." in imported doctors."""
+    phrases = PackPhrases.for_pack(find_pack("clinic"))
+    texts = {phrases.say("user", [A.Act(A.INFORM, "Clinicians", "clinician_name", "Aaron Tward, M.D.")], f"s{i}",
+                         {"Clinicians": "BookVisit"}) for i in range(40)}
+    assert any("M.D." in t for t in texts) and not any(".." in t for t in texts), texts

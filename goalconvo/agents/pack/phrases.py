@@ -38,6 +38,7 @@ from goalconvo.packs.templates import load_templates, value_wordings
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
                        re.IGNORECASE)
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
 _USERS = re.compile(r"\b(?:a|the) user's\b", re.IGNORECASE)
 _CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "that", "which"}
 
@@ -346,4 +347,5 @@ class PackPhrases:
             elif a.act == A.GOODBYE:
                 parts.append(rng.choice(("You're welcome. Goodbye!", "Glad I could help. Have a good day!", "Take care, goodbye.",
                                          "My pleasure. Bye now.", "Have a lovely day.", "Thanks for calling. Goodbye.")))
-        return " ".join(_sentence(p) for p in parts if p)
+        # A value that ends a sentence with its own full stop ("Aaron Tward, M.D.") takes no second one.
+        return _DOUBLE_STOP.sub(".", " ".join(_sentence(p) for p in parts if p))
