@@ -38,6 +38,7 @@ from goalconvo.packs.templates import load_templates, value_wordings
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
                        re.IGNORECASE)
+_CALLING = re.compile(r"^I'm calling to\b")
 _DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
 _USERS = re.compile(r"\b(?:a|the) user's\b", re.IGNORECASE)
 _CUT_WORDS = {"based", "with", "for", "by", "on", "at", "in", "from", "to", "using", "given", "and", "that", "which"}
@@ -239,7 +240,8 @@ class PackPhrases:
             if a.act == A.INFORM_INTENT:
                 said = self.intent(rng, "user", a.service, a.value)
                 # A greeting opens the call, not each new request in it.
-                parts.append(said if first else _GREETING.sub("", said))
+                # Nor is a new request in it said as why one called ("I'm calling to ..." mid-call).
+                parts.append(said if first else _CALLING.sub("I'd also like to", _GREETING.sub("", said)))
             elif a.act == A.INFORM and speaker == "user":
                 # Said with the request itself, a value needs a sentence of its own, not an answer's fragment.
                 # So is one the desk did not ask for, said beside an answer ("Nothing so far." answers no question).
