@@ -33,7 +33,7 @@ async def _settle(w: Worker, bus: str, run_id: str, n: int, timeout_s: float) ->
     assert await until(accounted, timeout_s), await loop.run_in_executor(None, w.store.run_progress, run_id)
     s = w.settings
     topics = Topics.for_prefix(s.topic_prefix)
-    groups = {s.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+    groups = {s.app_id: topics.dialogue_stages(),
               w.sink.group_id: [topics.dialogues_judged, *topics.dead_letters()]}
     assert await until(lambda: drained(bus, groups), 60), "events still in flight after every goal was accounted for"
     c = await loop.run_in_executor(None, w.store.run_progress, run_id)

@@ -49,7 +49,7 @@ def test_64_dialogues_with_many_requests_in_flight_and_faults_retried_or_dead_le
                 assert await until(lambda: sum(w.store.run_progress("run-http").values()) >= n, 150), \
                     w.store.run_progress("run-http")
                 # Count once nothing is in flight: a late duplicate (if any) is stored by then.
-                groups = {s.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+                groups = {s.app_id: topics.dialogue_stages(),
                           w.sink.group_id: [topics.dialogues_judged, *topics.dead_letters()]}
                 assert await until(lambda: drained(bus, groups), 60), "events still in flight"
                 rows = w.store.query("select goal_id, model from dialogues where run_id = 'run-http'").rows

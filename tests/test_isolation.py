@@ -71,7 +71,7 @@ def test_a_worker_with_a_new_file_takes_in_what_is_judged_from_its_start(setting
             # The stages have committed what they did: stages that stop before their commit hand their last
             # events to the group's next worker, which judges them again after the second sink started
             # (at-least-once); that redelivery is not what this test is about.
-            stages = [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed]
+            stages = topics.dialogue_stages()
             assert await until(lambda: drained(bus, {first.app_id: stages}), 60), "the stages never committed"
         async with Worker(second, bus) as w:
             await publish(bus, topics.goals, goal_events(goals_for_run(2, "run-after", None)))

@@ -47,7 +47,7 @@ def test_replaying_a_slice_twice_into_the_pipeline_adds_no_rows(settings: Settin
             # The replayed events have travelled the whole pipeline when the sink has seen the n replayed
             # judged dialogues and every stage has consumed everything now on its topics.
             assert await until(lambda: w.sink.replays_ignored + w.sink.regenerations_ignored >= n, 60), w.sink.stats()
-            groups = {settings.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+            groups = {settings.app_id: topics.dialogue_stages(),
                       w.sink.group_id: [topics.dialogues_judged]}
             assert await until(lambda: drained(bus, groups), 90), "the pipeline never consumed the replays"
             return before, _counts(w.store), first, second, turns, judged

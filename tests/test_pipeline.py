@@ -59,7 +59,7 @@ def test_each_dialogue_is_stored_exactly_once_whatever_is_replayed(settings: Set
             seen = lambda: w.sink.replays_ignored + w.sink.regenerations_ignored  # noqa: E731
             assert await until(lambda: seen() >= 2 * n, 90), w.sink.stats()
             # ...and every stage has consumed everything now on its topics: the counts below are final.
-            groups = {settings.app_id: [topics.goals, topics.turns_user, topics.turns_bot, topics.dialogues_completed],
+            groups = {settings.app_id: topics.dialogue_stages(),
                       w.sink.group_id: [topics.dialogues_judged]}
             assert await until(lambda: drained(bus, groups), 90), "the pipeline never consumed the replays"
             after = [w.store.query(q).rows for q in content]

@@ -46,6 +46,11 @@ class Topics:
     def all(self) -> list[str]:
         return [getattr(self, f.name) for f in fields(self)]
 
+    def dialogue_stages(self) -> list[str]:
+        """The topics the stages that make and judge a dialogue read, goal to near-duplicate check
+        (``streams.app``): once their group has committed these, no dialogue is half-way."""
+        return [self.goals, self.turns_user, self.turns_bot, self.dialogues_completed, self.dialogues_dedup]
+
     def dead_letters(self) -> list[str]:
         return [self.goals_dead_letter, self.dialogues_dead_letter]
 
