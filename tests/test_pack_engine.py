@@ -549,7 +549,7 @@ def test_the_llm_judge_judges_a_pack_dialogue_at_the_packs_desk():
     assert verdicts[5].accepted and llm_check[5].passed and verdicts[5].scores["coherence"] == 5.0
     assert not verdicts[2].accepted and "coherence 2" in llm_check[2].reason
     # named apart from MultiWOZ's verdicts: the pack's checks judged it
-    assert verdicts[5].judge_version.startswith("rules-7+pack2"), verdicts[5].judge_version
+    assert verdicts[5].judge_version.startswith("rules-7+pack3"), verdicts[5].judge_version
 
 
 # -- LLM phrasing of pack turns (a stand-in model: these test the loop and the check, not wording) ----
@@ -756,3 +756,29 @@ def test_a_value_ending_in_a_full_stop_takes_no_second_one():
     texts = {phrases.say("user", [A.Act(A.INFORM, "Clinicians", "clinician_name", "Aaron Tward, M.D.")], f"s{i}",
                          {"Clinicians": "BookVisit"}) for i in range(40)}
     assert any("M.D." in t for t in texts) and not any(".." in t for t in texts), texts
+
+
+def test_the_goal_check_refuses_a_booking_read_back_with_another_entity_than_the_goals():
+    """Read blind: the desk offered Bindi, the User named Contreras at the booking, the desk read back and booked
+    Bindi; every value was said somewhere, so the check had passed (the judge accepted all 20 of that sheet)."""
+    clinic = find_pack("clinic")
+    goal = _goal(clinic, [{"service": "Clinicians", "intent": "BookVisit", "outcome": "success",
+                           "inform": {"clinician_name": "Dr Ravi Chandran", "visit_day": "monday", "visit_time": "9:15"}}])
+    book = {"Clinicians-INFORM_INTENT": [["intent", "BookVisit"]]}
+    texts = ["Book Dr Ravi Chandran on monday at 9:15, please.", "So: Dr Sofia Lindqvist, monday, 9:15?", "Yes.",
+             "Booked.", "Thanks, bye.", "Goodbye."]
+    read_back = {"Clinicians-CONFIRM": [["clinician_name", "Dr Sofia Lindqvist"], ["visit_day", "monday"],
+                                        ["visit_time", "9:15"]]}
+    made = {"Clinicians-NOTIFY_SUCCESS": [["none", "none"]]}
+    wrong = check_pack_goal(_dialogue(goal, texts, [book, read_back, {}, made, {}, {}]), clinic)
+    assert not wrong.passed and "clinician_name read back as 'dr sofia lindqvist'" in wrong.reason
+    right_back = {"Clinicians-CONFIRM": [["clinician_name", "Dr Ravi Chandran"], ["visit_day", "monday"], ["visit_time", "9:15"]]}
+    texts[1] = "So: Dr Ravi Chandran, monday, 9:15?"
+    assert check_pack_goal(_dialogue(goal, texts, [book, right_back, {}, made, {}, {}]), clinic).passed
+    # An alternative the desk offered after a refusal may replace the goal's value (9:45 for 9:15).
+    alt = ["Book Dr Ravi Chandran on monday at 9:15, please.", "So: Dr Ravi Chandran, monday, 9:15?", "Yes.",
+           "Sorry, 9:15 is gone; 9:45?", "Yes.", "So: Dr Ravi Chandran, monday, 9:45?", "Yes.", "Booked.", "Bye.", "Goodbye."]
+    acts = [book, right_back, {}, {"Clinicians-NOTIFY_FAILURE": [["none", "none"]], "Clinicians-OFFER": [["visit_time", "9:45"]]},
+            {}, {"Clinicians-CONFIRM": [["clinician_name", "Dr Ravi Chandran"], ["visit_day", "monday"], ["visit_time", "9:45"]]},
+            {}, made, {}, {}]
+    assert check_pack_goal(_dialogue(goal, alt, acts), clinic).passed

@@ -110,7 +110,7 @@ def test_the_judge_runs_the_sense_check_after_the_rules_and_names_its_version():
     v_off = asyncio.run(Judge(off, DB).judge(_dialogue(BROKEN))).verdict
     assert "sense" not in [c.name for c in v_off.checks] and v_off.judge_version == "rules-7-nosense"
     assert default_version(Settings(llm="vllm")) == "rules-7+llm"
-    assert default_version(Settings(llm="vllm"), pack=True) == "rules-7+pack2+llm"
+    assert default_version(Settings(llm="vllm"), pack=True) == "rules-7+pack3+llm"
 
 
 def test_the_fault_budget_is_a_setting(monkeypatch):

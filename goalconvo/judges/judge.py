@@ -31,12 +31,13 @@ from goalconvo.llm import LLMBackend
 RULES_VERSION = "rules-7"
 #: A pack dialogue's checks (judges/pack_judge.py), named beside the rules version. Before pack2 the
 #: pack dialogues were stamped with MultiWOZ's version though the LLM judge passed them unread and the
-#: form and role checks lacked the phrasing prompt's echo and a model speaking as one.
-PACK_CHECKS_VERSION = "pack2"
+#: form and role checks lacked the phrasing prompt's echo and a model speaking as one. pack3: the goal
+#: check also refuses a transaction read back with another value than the goal's (nothing offered instead).
+PACK_CHECKS_VERSION = "pack3"
 
 
 def default_version(settings: Settings, *, pack: bool = False) -> str:
-    """``rules-7`` (``-nosense`` with the sense check off, ``-nogarble`` without its model), ``+pack2`` for a
+    """``rules-7`` (``-nosense`` with the sense check off, ``-nogarble`` without its model), ``+pack3`` for a
     pack dialogue's checks, ``+llm`` with the LLM judge."""
     return (RULES_VERSION + ("" if settings.sense_check else "-nosense")
             + ("-nogarble" if settings.sense_check and not settings.sense_garble else "")

@@ -150,9 +150,30 @@ def _task_done(dialogue: Dialogue, pack: Pack, task: PackTask, templates: dict, 
         acts = set().union(*(_act_names(t, task.service) for t in turns[span[0]:span[1]] if t.speaker == "bot"))
         if task.outcome == "success" and "NOTIFY_SUCCESS" not in acts:
             missing.append(f"{task.intent}: never made")
+        missing += _read_back_otherwise(task, turns[span[0]:span[1]])
         if task.outcome == "failure" and "NOTIFY_FAILURE" not in acts:
             missing.append(f"{task.intent}: the refusal never said")
     return missing
+
+
+def _read_back_otherwise(task: PackTask, turns: Sequence[Turn]) -> list[str]:
+    """A transaction the desk read back with another value than the goal's, where nothing offered it instead.
+
+    Read blind: the User named the goal's doctor at the booking and the desk read back, and booked,
+    the one it had offered during the search; every value was "said" somewhere, so the check passed.
+    The desk's last read-back of each slot counts (a User may correct one); a value the desk offered
+    in the task's turns (an alternative time after a refusal) may replace the goal's.
+    """
+    confirmed: dict[str, str] = {}
+    offered: set[str] = set()
+    for t in turns:
+        if t.speaker != "bot":
+            continue
+        confirmed.update(dict(_act_pairs(t, task.service, ("CONFIRM",))))
+        offered |= {slot for slot, _ in _act_pairs(t, task.service, ("OFFER",))}
+    return [f"{task.intent}: {slot} read back as {confirmed[slot]!r}, the goal's is {value!r}"
+            for slot, value in task.inform.items()
+            if value != "dontcare" and slot in confirmed and slot not in offered and confirmed[slot] != normalize(value)]
 
 
 def check_pack_goal(dialogue: Dialogue, pack: Pack) -> CheckResult:
