@@ -147,7 +147,8 @@ class PackPhrases:
             # the slot, or a reader is left with "We have 08715501010." and no idea what it is.
             "volunteer": [f"The {w} is {value}.", f"The {w}: {value}.", f"Its {w} is {value}.", f"{value} is the {w}.",
                           f"According to our records, the {w} is {value}.", f"It shows {value} for the {w}.",
-                          f"I have {value} as the {w}."],
+                          f"I have {value} as the {w}.", f"Our records show the {w} as {value}.",
+                          f"The {w} we have is {value}.", f"For the {w}, I have {value}.", f"The {w} comes up as {value}."],
             "request": [f"What is the {w}?", f"Can you tell me the {w}?", f"Could I have the {w}?",
                         f"And the {w}?", f"What's their {w}?", f"Do you know the {w}?", f"I'd also like the {w}."],
             "offer": [f"How about {value}?", f"I have {value}.", f"There's {value}.", f"{value} is one option.",
