@@ -686,9 +686,7 @@ def test_a_value_the_desk_tells_unasked_names_its_slot(tmp_path: Path):
     Read in imported SGD packs (no wordings of their own): "Would Nina R. Birnbaum, M.D. suit
     you? I have 510-524-0861 here."
     """
-    _write_unseen_sgd(tmp_path / "sgd")
-    assert _cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path).returncode == 0
-    phrases = PackPhrases.for_pack(find_pack(str(tmp_path / "boats")))
+    phrases = PackPhrases.for_pack(_boats(tmp_path))
     offer = [A.Act(A.OFFER, "Ferryman_9", "boat_label", "Kestrel"), A.Act(A.INFORM, "Ferryman_9", "oars", "4")]
     told = [phrases.say("bot", offer, f"s{i}", {"Ferryman_9": "SeekBoat"}) for i in range(40)]
     assert all("oars" in t for t in told), told

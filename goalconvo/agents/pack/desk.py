@@ -73,13 +73,14 @@ class Desk:
             elif a.act == A.INFORM and a.slot != "fixed":
                 self.belief.setdefault(a.service, {})[a.slot] = a.value
 
-    def _carry_offer(self) -> None:
-        """Booking after a search: the offered entity's values fill the booking's slots."""
+    def _carry_offer(self, said: frozenset[str] = frozenset()) -> None:
+        """Booking after a search: the offered entity's values fill the booking's slots, but for the
+        ``said`` ones: what the User says with its yes is what it means, over the entity offered before."""
         row = {**self.offered.get(self.service, {}), **self.results.get(self.service, {})}
         svc, intent = self._current()
         if row and svc and intent:
             for slot in intent.required_slots:
-                if slot in row:
+                if slot in row and slot not in said:
                     # The entity just offered is the one meant, over any named before it.
                     self.belief.setdefault(self.service, {})[slot] = row[slot]
 
@@ -105,11 +106,7 @@ class Desk:
             return [Act(A.REQ_MORE, svc.name)]
         if self.awaiting.startswith("intent:") and A.has(user, A.AFFIRM_INTENT):
             self.intent, self.awaiting = self.awaiting[len("intent:"):], ""
-            self._carry_offer()
-            # What the User says with its yes is what it means, over the entity offered before.
-            for a in A.named(user, A.INFORM):
-                if a.service == svc.name and a.value:
-                    self._belief(svc)[a.slot] = a.value
+            self._carry_offer(frozenset(a.slot for a in A.named(user, A.INFORM) if a.service == svc.name and a.value))
             svc, intent = self._current()
             return self._next(svc, intent)  # type: ignore[arg-type]
         if A.has(user, A.REQUEST_ALTS):
