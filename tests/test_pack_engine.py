@@ -8,6 +8,7 @@ nowhere else, imported with ``packs import-sgd``, then run.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -780,3 +781,62 @@ def test_the_goal_check_refuses_a_booking_read_back_with_another_entity_than_the
             {}, {"Clinicians-CONFIRM": [["clinician_name", "Dr Ravi Chandran"], ["visit_day", "monday"], ["visit_time", "9:45"]]},
             {}, made, {}, {}]
     assert check_pack_goal(_dialogue(goal, alt, acts), clinic).passed
+
+
+def test_a_canonical_date_is_said_in_words_and_its_act_and_span_keep_it(tmp_path: Path):
+    """Read in imported doctors: "Put down 2019-03-11 for the appointment date." SGD's calls carry
+    canonical dates, its people say "March 11th"; so do ours, the acts keeping the canonical value."""
+    from goalconvo.packs.values import date_wordings
+    from goalconvo.sinks.export_sgd import _spans
+
+    assert date_wordings("2019-03-01") == ["March 1st", "Friday, March 1st", "the 1st of March"]
+    assert date_wordings("2019-03-12")[0] == "March 12th" and date_wordings("2019-03-22")[0] == "March 22nd"
+    assert date_wordings("monday") == date_wordings("2019-02-30") == date_wordings("tomorrow") == []
+    _write_unseen_sgd(tmp_path / "sgd")
+    schema = json.loads((tmp_path / "sgd" / "schema.json").read_text())
+    schema[0]["slots"].append({"name": "hire_day", "description": "", "is_categorical": False, "possible_values": []})
+    hire = schema[0]["intents"][1]
+    hire["required_slots"].append("hire_day")
+    hire["result_slots"].append("hire_day")
+    (tmp_path / "sgd" / "schema.json").write_text(json.dumps(schema))
+    path = tmp_path / "sgd" / "dialogues_001.json"
+    [dialogue] = json.loads(path.read_text())
+    dialogue["turns"][2]["frames"][0]["actions"].append(
+        {"act": "INFORM", "slot": "hire_day", "values": ["the 8th"], "canonical_values": ["2019-03-08"]})
+    for turn in dialogue["turns"][2:]:
+        frame = turn["frames"][0]
+        if "state" in frame:
+            frame["state"]["slot_values"]["hire_day"] = ["the 8th"]
+        if "service_call" in frame:
+            frame["service_call"]["parameters"]["hire_day"] = "2019-03-08"
+            for row in frame["service_results"]:
+                row["hire_day"] = "2019-03-08"
+    path.write_text(json.dumps([dialogue]))
+    assert _cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path).returncode == 0
+    pack = find_pack(str(tmp_path / "boats"))
+    assert pack.rule("Ferryman_9", "hire_day").format == "date"
+    [goal] = read_pack_goals(pack)
+    assert goal.tasks[1].inform["hire_day"] == "2019-03-08"
+    phrases = PackPhrases.for_pack(pack)
+    told = [A.Act(A.INFORM, "Ferryman_9", "hire_day", "2019-03-08")]
+    said = {phrases.say("user", told, f"s{i}", {"Ferryman_9": "HireBoat"}) for i in range(30)}
+    assert not any("2019" in s for s in said) and all(any(w in s for w in date_wordings("2019-03-08")) for s in said), said
+    assert len({w for s in said for w in date_wordings("2019-03-08") if w in s}) >= 2  # more than one way of saying it
+    plan = plan_pack_dialogue(goal, pack, "seed")
+    assert (A.CONFIRM, "hire_day", "2019-03-08") in _acts(plan, "bot")  # the act keeps the canonical value
+    utterance = next(iter(said))
+    [span] = _spans(utterance, [{"slot": "hire_day", "values": ["2019-03-08"]}])
+    assert utterance[span["start"]:span["exclusive_end"]] in date_wordings("2019-03-08")
+
+
+def test_the_desk_says_youre_welcome_only_to_a_thanks():
+    """Read: "Brilliant, nothing more. Bye!" answered "My pleasure. Bye now."."""
+    phrases = PackPhrases.for_pack(find_pack("clinic"))
+    thanks = [A.Act(A.THANK_YOU, "", "", ""), A.Act(A.GOODBYE, "", "", "")]
+    for i in range(60):
+        user = phrases.say("user", thanks, f"s{i}", {}, after=[A.Act(A.REQ_MORE, "", "", "")])
+        assert re.search(r"thank|cheers|appreciate", user, re.I), user
+        bare = phrases.say("bot", [A.Act(A.GOODBYE, "", "", "")], f"s{i}", {}, after=[A.Act(A.GOODBYE, "", "", "")])
+        assert not re.search(r"welcome|pleasure", bare, re.I), bare
+    welcomed = {phrases.say("bot", [A.Act(A.GOODBYE, "", "", "")], f"s{i}", {}, after=thanks) for i in range(60)}
+    assert any("welcome" in t for t in welcomed)

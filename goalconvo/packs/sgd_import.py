@@ -12,7 +12,8 @@ What is rebuilt, and from where:
   NOTIFY_FAILURE (a failure followed by a success is a goal with a first refusal);
 - failures: an intent refused in some dialogues gets a ``notify_failure`` rule with the share
   of its dialogues, and the slots the desk offered after refusing as its alternative;
-- slot formats: a slot whose every value is a clock time is ``time``; a whole number, ``count``
+- slot formats: a slot whose every value is a clock time is ``time``; an ISO date, ``date`` (said
+  in words, "March 8th", by the desk and the User); a whole number, ``count``
   (at least 0; tighter bounds, such as people 1-20, are the pack author's to add).
 
 Works on any SGD service (nothing here names one). The pack says where it came from:
@@ -31,7 +32,7 @@ from typing import Any
 from goalconvo.packs.model import PackError, Service
 from goalconvo.packs.schema import read_schema, schema_json
 from goalconvo.packs.tables import write_jsonl
-from goalconvo.packs.values import is_clock_time
+from goalconvo.packs.values import date_wordings, is_clock_time
 
 GOAL_VERSION = 1
 SGD_LICENCE = "CC BY-SA 4.0"
@@ -163,6 +164,9 @@ def _formats(values: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
     for slot, vals in values.items():
         if vals and all(is_clock_time(v) for v in vals):
             rules[slot] = {"format": "time"}
+        elif vals and all(date_wordings(v) for v in vals):
+            # SGD's canonical dates ("2019-03-08"): kept so in goals and acts, said in words in turns.
+            rules[slot] = {"format": "date"}
         elif vals and all(_INT.fullmatch(v) for v in vals):
             # Whole numbers, at least 0; the seen values are not bounds a new goal must keep.
             rules[slot] = {"format": "count", "min": 0}

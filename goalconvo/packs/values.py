@@ -8,6 +8,7 @@ Formats: ``count`` (a whole number within the rule's bounds), ``time`` (H:MM or 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from goalconvo.packs.model import Locale, SlotRule
 
@@ -23,6 +24,33 @@ def is_clock_time(text: str) -> bool:
     """H:MM or HH:MM, 0:00-24:59 (MultiWOZ's timetable writes a train past midnight as 24:07)."""
     m = _CLOCK.fullmatch(text)
     return m is not None and int(m.group(1)) <= 24 and int(m.group(2)) <= 59
+
+
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def date_wordings(value: str) -> list[str]:
+    """How a person says an ISO date ("2019-03-08"): "March 8th", "Friday, March 8th", "the 8th of March".
+
+    SGD's service calls carry canonical dates while its people say them in words; a pack imported
+    from SGD keeps the canonical value in goals and acts, and its turns say one of these. Empty
+    for a value that is not an ISO date (a weekday, "tomorrow"): that is said as it is.
+    """
+    m = _ISO_DATE.fullmatch(value.strip())
+    if m is None:
+        return []
+    try:
+        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return []
+    month, nth = _MONTHS[day.month - 1], _ordinal(day.day)
+    return [f"{month} {nth}", f"{WEEKDAYS[day.weekday()].capitalize()}, {month} {nth}", f"the {nth} of {month}"]
 
 
 def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:

@@ -29,6 +29,7 @@ from goalconvo.core.records import KNOWN_DOMAINS
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.core.roles import TRAVEL_TIME
 from goalconvo.packs.builtin import DEFAULT_PACK
+from goalconvo.packs.values import date_wordings
 
 #: MultiWOZ act slot name -> the belief's slot name (``Time`` is a booking time; a train's duration is ``duration``).
 _SLOT = {v: k for k, v in ACT_SLOT.items() if k != TRAVEL_TIME}
@@ -76,10 +77,12 @@ def _spans(utterance: str, actions: list[dict[str, Any]]) -> list[dict[str, Any]
     out, seen = [], set()
     for a in actions:
         for v in a["values"]:
-            at = low.find(v.lower()) if v else -1
+            # A canonical date is said in words ("March 8th"): its span is where the words are.
+            said = next((w for w in [v, *date_wordings(v)] if w and w.lower() in low), "") if v else ""
+            at = low.find(said.lower()) if said else -1
             if at >= 0 and a["slot"] and (a["slot"], at) not in seen:
                 seen.add((a["slot"], at))
-                out.append({"exclusive_end": at + len(v), "slot": a["slot"], "start": at})
+                out.append({"exclusive_end": at + len(said), "slot": a["slot"], "start": at})
     return out
 
 

@@ -34,6 +34,7 @@ from goalconvo.agents.pack import acts as A
 from goalconvo.agents.pack.acts import Act
 from goalconvo.packs.model import Pack
 from goalconvo.packs.templates import load_templates, value_wordings
+from goalconvo.packs.values import date_wordings
 
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
@@ -225,6 +226,11 @@ class PackPhrases:
         # A weekday is said as a name ("Thursday"); the act keeps the pack's value ("thursday").
         acts = [dataclasses.replace(a, value=a.value[:1].upper() + a.value[1:])
                 if a.value and self.pack.rule(a.service, a.slot).format == "weekday" else a for a in acts]
+        # An ISO date is said in words ("March 8th"); the act keeps the canonical value. The wording is
+        # drawn apart from the turn's own choices, so a turn without a date reads as it did.
+        acts = [dataclasses.replace(a, value=random.Random(f"{seed}|{a.slot}").choice(date_wordings(a.value)))
+                if a.value and self.pack.rule(a.service, a.slot).format == "date" and date_wordings(a.value) else a
+                for a in acts]
         opening = A.has(acts, A.INFORM_INTENT)
         parts: list[str] = []
         confirms = A.named(acts, A.CONFIRM)
@@ -335,11 +341,12 @@ class PackPhrases:
                                          "Something else I can sort out?")))
             elif a.act == A.THANK_YOU:
                 plain = ["That's all, thank you.", "Thanks, that's everything.", "Thank you, that's all I needed.",
-                         "That covers it, thank you.", "Okay, that's me done.", "Thank you for your help."]
+                         "That covers it, thank you.", "Okay, that's me done, thanks.", "Thank you for your help."]
                 # Only an "anything else?" is answered with a no; only a turn's first words greet what was done.
                 answering = ["No, I'm all set. Thanks.", "Nothing else, thanks a lot.", "No, that's everything, thanks."]
-                glad = ["Great, that's it for today.", "Brilliant, nothing more.", "Lovely, cheers.", "Wonderful, I appreciate it.",
-                        "Perfect. No more questions."]
+                # Each thanks: the desk's "You're welcome" answers it (read: "Brilliant, nothing more." -> "My pleasure.").
+                glad = ["Great, that's it for today, thanks.", "Brilliant, nothing more, thanks.", "Lovely, cheers.",
+                        "Wonderful, I appreciate it.", "Perfect, no more questions. Thank you."]
                 parts.append(rng.choice(plain + (answering if A.has(after, A.REQ_MORE) and not parts else [])
                                         + (glad if not parts else [])))
             elif a.act == A.GOODBYE and speaker == "user":
@@ -348,7 +355,11 @@ class PackPhrases:
                 else:
                     parts[-1] = parts[-1].rstrip(".") + rng.choice((". Bye!", ". Goodbye."))
             elif a.act == A.GOODBYE:
+                # "You're welcome" answers a thanks, never a bare goodbye.
                 parts.append(rng.choice(("You're welcome. Goodbye!", "Glad I could help. Have a good day!", "Take care, goodbye.",
-                                         "My pleasure. Bye now.", "Have a lovely day.", "Thanks for calling. Goodbye.")))
+                                         "My pleasure. Bye now.", "Have a lovely day.", "Thanks for calling. Goodbye.")
+                                        if A.has(after, A.THANK_YOU) else
+                                        ("Glad I could help. Have a good day!", "Take care, goodbye.", "Have a lovely day.",
+                                         "Thanks for calling. Goodbye.")))
         # A value that ends a sentence with its own full stop ("Aaron Tward, M.D.") takes no second one.
         return _DOUBLE_STOP.sub(".", " ".join(_sentence(p) for p in parts if p))
