@@ -783,10 +783,10 @@ def test_the_goal_check_refuses_a_booking_read_back_with_another_entity_than_the
     assert check_pack_goal(_dialogue(goal, alt, acts), clinic).passed
 
 
-def test_a_canonical_date_is_said_in_words_and_its_act_and_span_keep_it(tmp_path: Path):
+def test_a_canonical_date_and_a_12_hour_time_are_said_in_words_and_their_acts_and_spans_keep_them(tmp_path: Path):
     """Read in imported doctors: "Put down 2019-03-11 for the appointment date." SGD's calls carry
     canonical dates, its people say "March 11th"; so do ours, the acts keeping the canonical value."""
-    from goalconvo.packs.values import date_wordings
+    from goalconvo.packs.values import date_wordings, time_wordings
     from goalconvo.sinks.export_sgd import _spans
 
     assert date_wordings("2019-03-01") == ["March 1st", "Friday, March 1st", "the 1st of March"]
@@ -801,6 +801,7 @@ def test_a_canonical_date_is_said_in_words_and_its_act_and_span_keep_it(tmp_path
     (tmp_path / "sgd" / "schema.json").write_text(json.dumps(schema))
     path = tmp_path / "sgd" / "dialogues_001.json"
     [dialogue] = json.loads(path.read_text())
+    dialogue["turns"][2]["frames"][0]["actions"][0]["values"] = ["10:30 am"]  # said so, called 10:30
     dialogue["turns"][2]["frames"][0]["actions"].append(
         {"act": "INFORM", "slot": "hire_day", "values": ["the 8th"], "canonical_values": ["2019-03-08"]})
     for turn in dialogue["turns"][2:]:
@@ -814,7 +815,7 @@ def test_a_canonical_date_is_said_in_words_and_its_act_and_span_keep_it(tmp_path
     path.write_text(json.dumps([dialogue]))
     assert _cli("packs", "import-sgd", "sgd", "--out", "boats", cwd=tmp_path).returncode == 0
     pack = find_pack(str(tmp_path / "boats"))
-    assert pack.rule("Ferryman_9", "hire_day").format == "date"
+    assert pack.rule("Ferryman_9", "hire_day").format == "date" and pack.locale.clock == "12h"
     [goal] = read_pack_goals(pack)
     assert goal.tasks[1].inform["hire_day"] == "2019-03-08"
     phrases = PackPhrases.for_pack(pack)
@@ -827,6 +828,15 @@ def test_a_canonical_date_is_said_in_words_and_its_act_and_span_keep_it(tmp_path
     utterance = next(iter(said))
     [span] = _spans(utterance, [{"slot": "hire_day", "values": ["2019-03-08"]}])
     assert utterance[span["start"]:span["exclusive_end"]] in date_wordings("2019-03-08")
+    # A time on the pack's 12-hour clock: "3 pm" or "3:00 pm" for 15:00, "12:45 am" past midnight.
+    assert time_wordings("15:00", "12h") == ["3 pm", "3:00 pm"] and time_wordings("0:45", "12h") == ["12:45 am"]
+    assert time_wordings("12:30", "12h") == ["12:30 pm"] and time_wordings("15:00", "24h") == time_wordings("noon", "12h") == []
+    at = {phrases.say("user", [A.Act(A.INFORM, "Ferryman_9", "start_hour", "15:00")], f"s{i}", {"Ferryman_9": "HireBoat"})
+          for i in range(30)}
+    assert not any("15:00" in s for s in at) and all("3 pm" in s or "3:00 pm" in s for s in at), at
+    utterance = next(iter(at))
+    [span] = _spans(utterance, [{"slot": "start_hour", "values": ["15:00"]}])
+    assert utterance[span["start"]:span["exclusive_end"]] in time_wordings("15:00", "12h")
 
 
 def test_the_desk_says_youre_welcome_only_to_a_thanks():

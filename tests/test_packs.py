@@ -125,6 +125,12 @@ def test_a_value_that_breaks_its_bounds_and_a_bad_rule(pack: Path):
     assert any("compare 'sometime'" in p for p in found), found
 
 
+def test_an_unknown_clock_is_refused(pack: Path):
+    toml = (pack / "pack.toml").read_text().replace('clock = "24h"', 'clock = "13h"')
+    (pack / "pack.toml").write_text(toml)
+    one_problem(pack, "pack.toml: [locale] clock '13h' is not one of 24h, 12h")
+
+
 def test_a_pack_file_naming_what_the_schema_lacks(pack: Path):
     toml = (pack / "pack.toml").read_text().replace('[services.Venues]', '[services.Venus]')
     (pack / "pack.toml").write_text(toml)
@@ -270,6 +276,7 @@ def test_an_unseen_sgd_service_imports_into_a_pack_that_loads(tmp_path: Path):
     assert report.goals == 1 and report.entity_rows == {"Ferryman_9": 2} and report.per_call == []
     assert {r["boat_label"] for r in pack.entities["Ferryman_9"]} == {"Kestrel", "Heron"}
     assert pack.rule("Ferryman_9", "hire_code").generated and pack.rule("Ferryman_9", "start_hour").format == "time"
+    assert pack.locale.clock == "24h"  # its people said "10:30"
     assert pack.meta.licence == "CC BY-SA 4.0" and "Schema-Guided Dialogue" in pack.meta.attribution
     [failure] = pack.failures
     assert (failure.service, failure.intent, failure.kind, failure.rate) == ("Ferryman_9", "HireBoat", "notify_failure", 1.0)
@@ -308,6 +315,8 @@ def test_each_shared_sgd_service_imports(tmp_path: Path, service: str):
     else:
         names = {r.get("doctor_name") or r.get("dentist_name") for r in pack.entities[service]}
         assert len(names) > 100 and "BookAppointment" in {f.intent for f in pack.failures}
+        # Its people say "March 8th" and "3:30 pm" for the calls' 2019-03-08 and 15:30: so will the pack's turns.
+        assert pack.rule(service, "appointment_date").format == "date" and pack.locale.clock == "12h"
     # Goals drawn from the pack open, and go on, as its real dialogues do (values drawn afresh): a Banks_1
     # dialogue reads a balance and transfers, in either order; drawn goals did only one half in most.
     from collections import Counter

@@ -8,7 +8,7 @@ that loads is safe to run: nothing later refuses it mid-run.
 ``pack.toml`` (``packs new`` writes a commented scaffold)::
 
     [pack]        name, version, licence, attribution, setting, description, delivers, schema
-    [locale]      phone, postcode, price, date, time (regular expressions), currency
+    [locale]      phone, postcode, price, date, time (regular expressions), currency, clock (24h | 12h)
     [services.S]  entities = "entities/s.csv" | per_call = true, extra_columns = [...], words = [...]
     [slots."S.x"] format, min, max, unit, compare, from = ["T.y"], generated
     [slot_words]  x = "how people name slot x"
@@ -38,6 +38,7 @@ from goalconvo.packs.schema import read_schema
 from goalconvo.packs.tables import read_rows
 
 PACK_FILE = "pack.toml"
+CLOCKS = ("24h", "12h")
 FORMATS = ("text", "count", "time", "date", "weekday", "phone", "postcode", "price", "money", "reference")
 COMPARES = ("equal", "at_or_after", "by")
 FAILURE_KINDS = ("no_match", "refused", "notify_failure")
@@ -265,6 +266,8 @@ def load_pack(path: Path | str) -> Pack:
     locale = Locale(**{k: str(v) for k, v in loc.items() if k in Locale.__dataclass_fields__})
     for k in sorted(set(loc) - set(Locale.__dataclass_fields__)):
         problems.append(f"{file}: [locale] unknown field {k!r}")
+    if locale.clock not in CLOCKS:
+        problems.append(f"{file}: [locale] clock {locale.clock!r} is not one of {', '.join(CLOCKS)}")
     files = raw.get("files") or {}
     slot_words: dict[str, str] = {}
     for slot, words in (raw.get("slot_words") or {}).items():

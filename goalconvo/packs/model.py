@@ -102,6 +102,9 @@ class Locale:
     date: str = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
     time: str = r"[0-9]{1,2}:[0-9]{2}"
     currency: str = ""
+    #: How turns say a time whose value is H:MM (values stay so): ``24h`` as it is ("15:30"), ``12h``
+    #: as a US desk does ("3:30 pm"; SGD's people say it so, its calls carry 15:30).
+    clock: str = "24h"
 
 
 FailureKind = Literal["no_match", "refused", "notify_failure"]

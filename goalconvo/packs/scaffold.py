@@ -34,6 +34,7 @@ price = '[0-9]+(\\.[0-9]{{2}})?'
 date = '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'
 time = '[0-9]{{1,2}}:[0-9]{{2}}'
 currency = "£"
+clock = "24h"                      # how turns say a time: 24h ("15:30") or 12h ("3:30 pm"); values stay H:MM
 
 [services.Venues]
 # A searched service needs entity rows (CSV or JSON Lines; columns are the service's slots).

@@ -14,6 +14,8 @@ What is rebuilt, and from where:
   of its dialogues, and the slots the desk offered after refusing as its alternative;
 - slot formats: a slot whose every value is a clock time is ``time``; an ISO date, ``date`` (said
   in words, "March 8th", by the desk and the User); a whole number, ``count``
+- the clock: where the dialogues' people say most times with am/pm ("3:30 pm" for 15:30), the
+  pack's ``[locale] clock`` is ``12h`` and its turns say times so
   (at least 0; tighter bounds, such as people 1-20, are the pack author's to add).
 
 Works on any SGD service (nothing here names one). The pack says where it came from:
@@ -40,6 +42,7 @@ SGD_ATTRIBUTION = ("Derived from the Schema-Guided Dialogue dataset (Rastogi, Za
                    "github.com/google-research-datasets/dstc8-schema-guided-dialogue, CC BY-SA 4.0; "
                    "converted by goalconvo packs import-sgd")
 _INT = re.compile(r"[0-9]{1,6}")
+_AM_PM = re.compile(r"\b[0-9]{1,2}(:[0-9]{2})?\s*[ap]\.?m\b|\b(morning|afternoon|evening|noon)\b", re.I)
 
 
 @dataclass
@@ -178,7 +181,7 @@ def _toml_str(s: str) -> str:
 
 
 def _pack_toml(name: str, services: list[Service], entity_files: dict[str, str], per_call: list[str],
-               rules: dict[str, dict[str, Any]], failures: list[dict[str, Any]], source: Path) -> str:
+               rules: dict[str, dict[str, Any]], failures: list[dict[str, Any]], source: Path, clock: str = "24h") -> str:
     setting = "; ".join(s.description for s in services if s.description) or "a service desk"
     lines = [
         f"# Converted from SGD files in {source} by `goalconvo packs import-sgd`.",
@@ -189,6 +192,9 @@ def _pack_toml(name: str, services: list[Service], entity_files: dict[str, str],
         f"description = {_toml_str('Services ' + ', '.join(s.name for s in services) + ' of SGD')}", "",
         "[files]", 'goals = "goals.jsonl"', "",
     ]
+    if clock != "24h":
+        lines += ["[locale]", "# The dialogues' people said most times so (\"3:30 pm\"); values stay H:MM.",
+                  f"clock = {_toml_str(clock)}", ""]
     for s in services:
         lines.append(f"[services.{_toml_str(s.name)}]")
         if s.name in entity_files:
@@ -226,6 +232,8 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
     rows: dict[str, dict[tuple, dict[str, str]]] = defaultdict(dict)
     rows_per_call: dict[str, list[int]] = defaultdict(list)
     values: dict[str, list[str]] = defaultdict(list)
+    #: Times the dialogues' people said with am/pm (True) or without: their desk's clock.
+    times_said: dict[bool, int] = {True: 0, False: 0}
     alternatives: dict[tuple[str, str], set[str]] = defaultdict(set)
     intent_dialogues: dict[tuple[str, str], int] = defaultdict(int)
     failed_dialogues: dict[tuple[str, str], int] = defaultdict(int)
@@ -276,6 +284,9 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
                         elif action.get("act") == "INFORM" and action.get("slot") in search_columns[service] \
                                 and service in talked_of:
                             told_facts[(service, talked_of[service])].setdefault(str(action["slot"]), canonical)
+                    spoken = (action.get("values") or [""])[0]
+                    if isinstance(canonical, str) and is_clock_time(canonical) and isinstance(spoken, str):
+                        times_said[bool(_AM_PM.search(spoken))] += 1
                     for v in action.get("canonical_values") or action.get("values") or []:
                         if isinstance(v, str) and action.get("slot") not in ("", "intent", "count"):
                             values[f"{service}.{action['slot']}"].append(v)
@@ -334,7 +345,8 @@ def import_sgd(source: Path, out: Path, name: str, services: list[str] | None = 
     out.mkdir(parents=True, exist_ok=True)
     (out / "schema.json").write_text(json.dumps(schema_json(picked), indent=1) + "\n", encoding="utf-8")
     write_jsonl(out / "goals.jsonl", goals)
-    (out / "pack.toml").write_text(_pack_toml(name, picked, entity_files, per_call, rules, failures, source),
+    (out / "pack.toml").write_text(_pack_toml(name, picked, entity_files, per_call, rules, failures, source,
+                                                  "12h" if times_said[True] > times_said[False] else "24h"),
                                    encoding="utf-8")
     return ImportReport(out=out, services=chosen, dialogues=len(dialogues), goals=len(goals),
                         entity_rows=counts, per_call=per_call, skipped=skipped,

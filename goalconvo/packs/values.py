@@ -53,6 +53,20 @@ def date_wordings(value: str) -> list[str]:
     return [f"{month} {nth}", f"{WEEKDAYS[day.weekday()].capitalize()}, {month} {nth}", f"the {nth} of {month}"]
 
 
+def time_wordings(value: str, clock: str) -> list[str]:
+    """How a desk on a ``12h`` clock says an H:MM time: "3:30 pm", "3 pm" for 15:00, "12 pm" for noon.
+
+    Empty on a ``24h`` clock or for a value that is not H:MM: that is said as it is.
+    """
+    m = _CLOCK.fullmatch(value.strip())
+    if clock != "12h" or m is None or not is_clock_time(value.strip()):
+        return []
+    hour, minute = int(m.group(1)) % 24, m.group(2)
+    half = "am" if hour < 12 else "pm"
+    twelve = hour % 12 or 12
+    return [f"{twelve} {half}", f"{twelve}:{minute} {half}"] if minute == "00" else [f"{twelve}:{minute} {half}"]
+
+
 def value_problem(rule: SlotRule, locale: Locale, value: str) -> str | None:
     """Why ``value`` does not fit ``rule`` (a short sentence), or None when it does."""
     text = value.strip()

@@ -29,7 +29,7 @@ from goalconvo.core.records import KNOWN_DOMAINS
 from goalconvo.sinks.store import CorpusStore
 from goalconvo.core.roles import TRAVEL_TIME
 from goalconvo.packs.builtin import DEFAULT_PACK
-from goalconvo.packs.values import date_wordings
+from goalconvo.packs.values import date_wordings, time_wordings
 
 #: MultiWOZ act slot name -> the belief's slot name (``Time`` is a booking time; a train's duration is ``duration``).
 _SLOT = {v: k for k, v in ACT_SLOT.items() if k != TRAVEL_TIME}
@@ -77,8 +77,9 @@ def _spans(utterance: str, actions: list[dict[str, Any]]) -> list[dict[str, Any]
     out, seen = [], set()
     for a in actions:
         for v in a["values"]:
-            # A canonical date is said in words ("March 8th"): its span is where the words are.
-            said = next((w for w in [v, *date_wordings(v)] if w and w.lower() in low), "") if v else ""
+            # A canonical date or time is said in words ("March 8th", "3:30 pm"): its span is where the words are.
+            said = next((w for w in [v, *date_wordings(v), *reversed(time_wordings(v, "12h"))] if w and w.lower() in low), "") \
+                if v else ""
             at = low.find(said.lower()) if said else -1
             if at >= 0 and a["slot"] and (a["slot"], at) not in seen:
                 seen.add((a["slot"], at))

@@ -34,7 +34,7 @@ from goalconvo.agents.pack import acts as A
 from goalconvo.agents.pack.acts import Act
 from goalconvo.packs.model import Pack
 from goalconvo.packs.templates import load_templates, value_wordings
-from goalconvo.packs.values import date_wordings
+from goalconvo.packs.values import date_wordings, time_wordings
 
 
 _GREETING = re.compile(r"^(?:hi|hello|hey|morning|afternoon|evening|good (?:morning|afternoon|evening))(?: there)?[,.!]?\s+",
@@ -231,6 +231,10 @@ class PackPhrases:
         acts = [dataclasses.replace(a, value=random.Random(f"{seed}|{a.slot}").choice(date_wordings(a.value)))
                 if a.value and self.pack.rule(a.service, a.slot).format == "date" and date_wordings(a.value) else a
                 for a in acts]
+        # So is a time on a pack's 12-hour clock ("3:30 pm" for 15:30).
+        acts = [dataclasses.replace(a, value=random.Random(f"{seed}|{a.slot}").choice(time_wordings(a.value, self.pack.locale.clock)))
+                if a.value and self.pack.rule(a.service, a.slot).format == "time" and time_wordings(a.value, self.pack.locale.clock)
+                else a for a in acts]
         opening = A.has(acts, A.INFORM_INTENT)
         parts: list[str] = []
         confirms = A.named(acts, A.CONFIRM)
