@@ -338,3 +338,11 @@ def test_the_page_script_keeps_answers_and_saves_a_csv_score_reads(tmp_path: Pat
     r = read_ratings(saved, key)
     assert r.reader == "Dee" and [(x.item, x.coherence, x.roles_turns, x.keep, x.why) for x in r.ratings] == [
         (1, 2, (2, 4), False, 'says "table" at a hotel, twice'), (4, 2, (), True, "")]
+
+
+def test_a_pack_goals_iso_date_is_written_as_its_dialogue_says_it():
+    """An imported SGD goal keeps 2019-03-05; its turns say "March 5th", and so does the sheet's goal."""
+    goal = Goal.model_validate({"goal_id": "g", "pack": "clinic@1.0#abc", "tasks": [
+        {"service": "Clinicians", "intent": "BookVisit", "inform": {"visit_day": "2019-03-05", "visit_time": "9:15"}}]})
+    text = goal_text(goal)
+    assert "visit day March 5th" in text and "2019" not in text and "visit time 9:15" in text, text

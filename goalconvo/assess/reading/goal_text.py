@@ -21,6 +21,7 @@ from goalconvo.core.roles import (
     OFFICE, ORIGIN, PARKING, PRICE_RANGE, RIDE, SIGHT, STARS, STAY, TABLE, TIMETABLE,
 )
 from goalconvo.packs.builtin import default_pack, pack_toml
+from goalconvo.packs.values import date_wordings
 
 #: The default pack's reading-kit words (its reading.toml).
 _READING = pack_toml(default_pack(), "reading")
@@ -217,7 +218,9 @@ def pack_goal_text(goal: Goal) -> str:
         what = (intent.description.rstrip(".") if intent and intent.description else
                 "".join(" " + c.lower() if c.isupper() else c for c in t.intent).strip())
         what = what[:1].lower() + what[1:]
-        given = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.inform.items() if str(v).lower() not in _NONE)
+        # An ISO date in words, as the dialogue says it ("March 5th" for 2019-03-05).
+        given = ", ".join(f"{k.replace('_', ' ')} {(date_wordings(str(v)) or [v])[0]}" for k, v in t.inform.items()
+                          if str(v).lower() not in _NONE)
         asks = " and ".join(r.replace("_", " ") for r in t.request)
         lead = "The customer wants to " if i == 0 else "Then they want to "
         sentence = lead + what + (f" ({given})" if given else "")
